@@ -1,0 +1,264 @@
+"""Contract description v1 (../shared/spec/contract-description.md): the input, as a strict model.
+
+Field names are an interface. Unknown fields are errors, numbers must be numbers (not "100000", not
+``true``), and dates must be real ``YYYY-MM-DD`` dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import InputError
+from .yamlio import Document
+
+_DATE_RX = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CPV_RX = re.compile(r"^(\d{8})(?:-(\d))?$")
+
+
+def _strict_date(value: Any) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not _DATE_RX.match(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a date that exists") from None
+
+
+def _money(value: Any) -> float:
+    # bool is an int in Python; a YAML `yes` must not become £1.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number (not a string or a boolean)")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("must be a finite number")
+    return float(value)
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
+Money = Annotated[float, BeforeValidator(_money)]
+
+
+def _cpv(value: Any) -> str:
+    if not isinstance(value, str):
+        # YAML reads 85311200 as an integer; accept it, but only as exactly 8 digits.
+        if isinstance(value, int) and not isinstance(value, bool) and 10_000_000 <= value <= 99_999_999:
+            value = str(value)
+        else:
+            raise ValueError("a CPV code must be 8 digits with an optional check digit, e.g. 85311200-4")
+    value = value.strip()
+    if not _CPV_RX.match(value):
+        raise ValueError(f"{value!r} is not a CPV code (8 digits with an optional check digit, e.g. 85311200-4)")
+    return value
+
+
+# "NNNNNNNN" or "NNNNNNNN-D"; the first 8 characters are the code, the 10th the check digit given.
+CpvCode = Annotated[str, BeforeValidator(_cpv)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthorityType(str, Enum):
+    sub_central = "sub_central"
+    central_government = "central_government"
+
+
+class Nation(str, Enum):
+    wales = "wales"
+    england = "england"
+    northern_ireland = "northern_ireland"
+
+
+class ContractType(str, Enum):
+    services = "services"
+    supplies = "supplies"
+    works = "works"
+
+
+class Reservation(str, Enum):
+    none = "none"
+    supported_business = "supported_business"
+    public_service_mutual = "public_service_mutual"
+
+
+class Objective(str, Enum):
+    social_value_models = "social_value_models"
+    supported_employment = "supported_employment"
+    innovation = "innovation"
+    sme_access = "sme_access"
+
+
+ROUTE_IDS = (
+    "below_threshold",
+    "open",
+    "restricted",
+    "competitive_procedure_with_negotiation",
+    "competitive_dialogue",
+    "competitive_flexible",
+    "innovation_partnership",
+    "light_touch",
+    "reserved_supported_business",
+    "reserved_public_service_mutual",
+    "small_lots",
+)
+RouteId = Literal[
+    "below_threshold",
+    "open",
+    "restricted",
+    "competitive_procedure_with_negotiation",
+    "competitive_dialogue",
+    "competitive_flexible",
+    "innovation_partnership",
+    "light_touch",
+    "reserved_supported_business",
+    "reserved_public_service_mutual",
+    "small_lots",
+]
+
+
+class Authority(_Strict):
+    name: str | None = None
+    type: AuthorityType = AuthorityType.sub_central
+    nation: Nation = Nation.wales
+
+
+class Value(_Strict):
+    amount: Money = Field(ge=0)
+    vat: Literal["inclusive", "exclusive"] = "inclusive"
+    vat_rate: Money = Field(default=0.2, ge=0, le=1)
+
+
+class Lot(_Strict):
+    id: str = Field(min_length=1)
+    value: Money = Field(ge=0)
+    cpv: list[CpvCode] | None = Field(default=None, min_length=1)
+    small_lot: StrictBool = False
+
+
+class Innovation(_Strict):
+    solution_available_on_market: StrictBool | Literal["unknown"] = "unknown"
+    research_and_development: StrictBool = False
+
+
+class PriorReservedAward(_Strict):
+    supplier: str = Field(min_length=1)
+    awarded: IsoDate
+    cpv: list[CpvCode] = Field(min_length=1)
+    basis: Literal["reg77", "s33"]
+
+
+class Waiver(_Strict):
+    code: str = Field(min_length=1)
+    reason: str
+    expires: IsoDate | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a waiver needs a non-empty reason")
+        return v
+
+
+class ContractDescription(_Strict):
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    authority: Authority = Authority()
+    procurement_start: IsoDate
+    contract_type: ContractType
+    value: Value
+    duration_months: StrictInt = Field(ge=1)
+    cpv: list[CpvCode] = Field(min_length=1)
+    lots: list[Lot] | None = None
+    reservation: Reservation = Reservation.none
+    route: RouteId | None = None
+    innovation: Innovation = Innovation()
+    prior_reserved_awards: list[PriorReservedAward] = []
+    reasons_for_not_lotting: str | None = None
+    objectives: list[Objective] = []
+    waivers: list[Waiver] = []
+
+    @field_validator("id", "title")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v
+
+    @model_validator(mode="after")
+    def _lots_consistent(self) -> ContractDescription:
+        if self.lots is not None:
+            seen: set[str] = set()
+            for lot in self.lots:
+                if lot.id in seen:
+                    raise ValueError(f"lots: duplicate lot id {lot.id!r}")
+                seen.add(lot.id)
+            total = sum(lot.value for lot in self.lots)
+            if abs(total - self.value.amount) > 1:
+                raise ValueError(
+                    f"lots: lot values add up to {total:,.2f} but value.amount is {self.value.amount:,.2f} "
+                    "(they must agree within £1)"
+                )
+        return self
+
+
+def _loc(doc: Document | None, path: tuple[Any, ...]) -> str:
+    dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+    if doc is None:
+        return dotted
+    where = doc.where(path)
+    return f"{where}: {dotted}" if dotted else where
+
+
+def _friendly(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field of the contract description v1 (check the spelling)"
+    if kind == "literal_error" or kind == "enum":
+        return err["msg"].replace("Input should be", "must be")
+    msg: str = err["msg"]
+    msg = msg.removeprefix("Value error, ")
+    return msg.replace("Input should be", "must be")
+
+
+def contract_from_document(doc: Document) -> ContractDescription:
+    """Validate a parsed document; every problem becomes ``file:line: field.path: message``."""
+    if not isinstance(doc.data, dict):
+        kind = "empty document" if doc.data is None else type(doc.data).__name__
+        raise InputError([(doc.where(()), f"a contract description must be a mapping of fields, got {kind}")])
+    try:
+        return ContractDescription.model_validate(doc.data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            # Model-level messages name their own field ("lots: ...").
+            msg = _friendly(err)
+            if not path and ": " in msg and msg.split(": ", 1)[0].isidentifier():
+                field_name, msg = msg.split(": ", 1)
+                path = (field_name,)
+            problems.append((_loc(doc, path), msg))
+        raise InputError(problems) from None
+
+
+def contract_from_mapping(data: dict[str, Any], source: str = "<data>") -> ContractDescription:
+    return contract_from_document(Document(data, source))

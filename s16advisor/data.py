@@ -1,0 +1,148 @@
+"""The effective-dated data: thresholds (data/thresholds.yaml) and CPV lists (data/cpv_codes.yaml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from .contract import _strict_date
+from .cpv import CpvList, Entry
+from .errors import RulebookError
+from .resources import data_dir
+from .yamlio import Document, load_trusted_yaml
+
+Date = Annotated[dt.date, BeforeValidator(_strict_date)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThresholdValue(_Strict):
+    from_: Date = Field(alias="from")
+    amount: float = Field(ge=0)
+    vat: Literal["net", "inclusive"]
+    reference: str = Field(pattern=r"^https://")
+    verify: str | None = None
+
+
+class Threshold(_Strict):
+    title: str
+    regulation: str
+    values: list[ThresholdValue] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sorted(self) -> Threshold:
+        starts = [v.from_ for v in self.values]
+        if starts != sorted(starts) or len(set(starts)) != len(starts):
+            raise ValueError("values must be in date order with no two starting on the same day")
+        return self
+
+
+class Period(_Strict):
+    title: str
+    months: int = Field(ge=1)
+    reference: str = Field(pattern=r"^https://")
+
+
+class ThresholdsFile(_Strict):
+    schema_: Literal["s16advisor/thresholds/1"] = Field(alias="schema")
+    regimes: dict[str, dict[str, Threshold]]
+    periods: dict[str, dict[str, Period]] = {}
+
+
+class CpvGroup(_Strict):
+    name: str
+    entries: list[str] = Field(min_length=1)
+
+
+class CpvListSpec(_Strict):
+    title: str
+    regime: str
+    reference: str = Field(pattern=r"^https://")
+    note: str | None = None
+    verify: str | None = None
+    not_in_cpv2008: dict[str, str] = {}
+    groups: list[CpvGroup] = Field(min_length=1)
+
+
+class CpvFile(_Strict):
+    schema_: Literal["s16advisor/cpv-lists/1"] = Field(alias="schema")
+    lists: dict[str, CpvListSpec]
+
+
+class InForce(_Strict):
+    """A threshold value as it applies on a date, with the end of its validity resolved."""
+
+    name: str
+    title: str
+    regulation: str
+    amount: float
+    vat: Literal["net", "inclusive"]
+    in_force_from: dt.date
+    in_force_to: dt.date | None
+    reference: str
+    verify: str | None = None
+
+
+def _validate(model: type[BaseModel], doc: Document) -> BaseModel:
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            lines.append(f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {err['msg']}")
+        raise RulebookError("\n".join(lines)) from None
+
+
+class Data:
+    """Thresholds and CPV lists, loaded and validated once."""
+
+    def __init__(self, folder: Path):
+        self.thresholds_doc = load_trusted_yaml(folder / "thresholds.yaml")
+        self.thresholds: ThresholdsFile = _validate(ThresholdsFile, self.thresholds_doc)  # type: ignore[assignment]
+        self.cpv_doc = load_trusted_yaml(folder / "cpv_codes.yaml")
+        self.cpv: CpvFile = _validate(CpvFile, self.cpv_doc)  # type: ignore[assignment]
+        self.cpv_lists: dict[str, CpvList] = {}
+        for name, spec in self.cpv.lists.items():
+            try:
+                entries = [Entry.parse(text) for g in spec.groups for text in g.entries]
+            except ValueError as e:
+                raise RulebookError(f"{folder / 'cpv_codes.yaml'}: lists.{name}: {e}") from None
+            self.cpv_lists[name] = CpvList(name, entries)
+
+    def thresholds_in_force(self, regime: str, on: dt.date, regime_end: dt.date | None) -> dict[str, InForce]:
+        """Every threshold of ``regime`` with the value in force on ``on`` (none if not yet in force)."""
+        out: dict[str, InForce] = {}
+        for name, th in self.thresholds.regimes.get(regime, {}).items():
+            current = None
+            for i, v in enumerate(th.values):
+                if v.from_ <= on:
+                    nxt = th.values[i + 1].from_ - dt.timedelta(days=1) if i + 1 < len(th.values) else regime_end
+                    current = InForce(
+                        name=name, title=th.title, regulation=th.regulation, amount=v.amount, vat=v.vat,
+                        in_force_from=v.from_, in_force_to=nxt, reference=v.reference, verify=v.verify,
+                    )
+            if current is not None:
+                out[name] = current
+        return out
+
+    def period(self, regime: str, name: str) -> Period:
+        return self.thresholds.periods[regime][name]
+
+    def official_check_digit(self, code8: str) -> str | None:
+        for lst in self.cpv_lists.values():
+            digit = lst.official_digit(code8)
+            if digit is not None:
+                return digit
+        return None
+
+
+@cache
+def load_data(folder: str | None = None) -> Data:
+    return Data(Path(folder) if folder else data_dir())

@@ -1,0 +1,30 @@
+"""Errors the library raises; the CLI turns each into one line and exit code 3."""
+
+from __future__ import annotations
+
+
+class S16Error(Exception):
+    """Base class for every error s16advisor reports to a user."""
+
+
+class InputError(S16Error):
+    """A contract description (or another input) could not be read or validated.
+
+    ``problems`` holds one ``(location, message)`` pair per problem; ``location`` is
+    ``file:line: field.path`` as far as it is known.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in problems))
+
+    def lines(self) -> list[str]:
+        return [f"{loc}: {msg}" if loc else msg for loc, msg in self.problems]
+
+
+class RulebookError(S16Error):
+    """The bundled rules or data are invalid (a bug in the rulebook, not in the user's input)."""
+
+
+class EngineError(S16Error):
+    """The inference engine failed while evaluating a contract."""

@@ -1,0 +1,590 @@
+"""The rulebook: strict schemas for rules/*.yaml, and their compilation into an engine-neutral program.
+
+A rule file is data only. Conditions are a small declarative language (no expressions, nothing that
+can run code), so a rule file from an untrusted pull request is safe to load:
+
+    {fact: NAME, eq|ne|lt|lte|gt|gte: VALUE}   {fact: NAME, in|not_in: [VALUES]}
+    {fact: NAME, includes: VALUE}              (a set-valued fact such as objectives)
+    {cpv: {all_in|any_in|none_in: LIST}}       (the contract's CPV codes against a list in data/cpv_codes.yaml)
+    {threshold: NAME|applicable, is: below|just_below|at_or_above}
+    {route: ROUTE, is: available|unavailable|recommended|not_recommended}
+    {declared_route: available|unavailable}
+    {all: [...]}  {any: [...]}  {not: ...}
+
+Compilation expands the sugar into plain comparisons on named facts, checks every fact name and value
+type against the fact catalogue, pushes negations down to the leaves, and orders the rules in stages
+so that a rule runs only after every rule that can assert a fact it reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from .contract import ROUTE_IDS, _strict_date
+from .errors import RulebookError
+from .resources import rules_dir
+from .yamlio import Document, load_trusted_yaml
+
+Date = Annotated[dt.date, BeforeValidator(_strict_date)]
+Scalar = bool | int | float | str
+TEMPLATE_RX = re.compile(r"\{([a-z0-9_.]+)\}")
+RULE_ID_RX = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"
+SEVERITIES = ("error", "warning", "info")
+FINDING_CODES = (
+    "near_threshold", "lots_not_considered", "prior_reserved_award", "cpv_check_digit",
+    "declared_route_unavailable", "reservation_unavailable", "waiver_expired", "community_benefits",
+    "major_construction_contract", "health_services_regime",
+)
+BLOCKER_CODES = (
+    "not_in_regime", "below_threshold", "at_or_above_threshold", "not_light_touch", "cpv_not_reservable",
+    "duration_over_limit", "no_lots", "lot_over_small_lot_value", "small_lots_over_20_percent",
+    "solution_available_on_market", "not_innovative",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- the condition language
+
+
+class FactCond(_Strict):
+    fact: str
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    lt: int | float | None = None
+    lte: int | float | None = None
+    gt: int | float | None = None
+    gte: int | float | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+    not_in: list[Scalar] | None = None
+    includes: str | None = None
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> FactCond:
+        ops = [k for k in ("eq", "ne", "lt", "lte", "gt", "gte", "in_", "not_in", "includes") if getattr(self, k) is not None]
+        if len(ops) != 1:
+            raise ValueError(f"a fact condition needs exactly one operator, got {ops or 'none'}")
+        return self
+
+
+class CpvTest(_Strict):
+    all_in: str | None = None
+    any_in: str | None = None
+    none_in: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> CpvTest:
+        if sum(v is not None for v in (self.all_in, self.any_in, self.none_in)) != 1:
+            raise ValueError("cpv needs exactly one of all_in, any_in, none_in")
+        return self
+
+
+class CpvCond(_Strict):
+    cpv: CpvTest
+
+
+class ThresholdCond(_Strict):
+    threshold: str
+    is_: Literal["below", "just_below", "at_or_above"] = Field(alias="is")
+
+
+class RouteCond(_Strict):
+    route: str
+    is_: Literal["available", "unavailable", "recommended", "not_recommended"] = Field(alias="is")
+
+
+class DeclaredRouteCond(_Strict):
+    declared_route: Literal["available", "unavailable"]
+
+
+class AllCond(_Strict):
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyCond(_Strict):
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotCond(_Strict):
+    not_: Condition = Field(alias="not")
+
+
+Condition = Union[FactCond, CpvCond, ThresholdCond, RouteCond, DeclaredRouteCond, AllCond, AnyCond, NotCond]  # noqa: UP007
+for _m in (AllCond, AnyCond, NotCond):
+    _m.model_rebuild()
+
+
+# ---------------------------------------------------------------- rules
+
+
+class InForceRange(_Strict):
+    from_: Date = Field(alias="from")
+    to: Date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InForceRange:
+        if self.to is not None and self.to < self.from_:
+            raise ValueError("in_force.to is before in_force.from")
+        return self
+
+    def covers(self, day: dt.date) -> bool:
+        return self.from_ <= day and (self.to is None or day <= self.to)
+
+
+class Block(_Strict):
+    route: str
+    code: str
+    message: str
+
+
+class RouteNote(_Strict):
+    route: str
+    message: str
+
+
+class Recommend(_Strict):
+    route: str
+    order: int = Field(ge=0)
+    message: str
+
+
+class Finding(_Strict):
+    code: str
+    severity: Literal["error", "warning", "info"]
+    message: str
+
+
+class Then(_Strict):
+    assert_: dict[str, bool | str] = Field(default={}, alias="assert")
+    block: list[Block] = []
+    condition: list[RouteNote] = []
+    recommend: list[Recommend] = []
+    finding: list[Finding] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: [v] if k in ("block", "condition", "recommend", "finding") and isinstance(v, dict) else v
+                    for k, v in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _something(self) -> Then:
+        if not (self.assert_ or self.block or self.condition or self.recommend or self.finding):
+            raise ValueError("then: a rule must assert, block, recommend, add a condition or a finding")
+        return self
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=RULE_ID_RX)
+    title: str = Field(min_length=1)
+    decides: str = Field(min_length=1)
+    why: str = Field(min_length=1)
+    references: list[Annotated[str, Field(pattern=r"^https://")]] = Field(min_length=1)
+    in_force: InForceRange
+    verify: str | None = None
+    limits: str | None = None
+    when: Condition
+    then: Then
+
+
+class RuleFile(_Strict):
+    schema_: Literal["s16advisor/rules/1"] = Field(alias="schema")
+    regime: str
+    rules: list[Rule] = Field(min_length=1)
+
+
+class RouteSpec(_Strict):
+    id: str
+    title: str
+    kind: Literal["regime", "procedure", "reservation", "exemption"]
+    reference: str = Field(pattern=r"^https://")
+    summary: str
+    not_in_regime: str | None = None
+
+
+class RegimeSpec(_Strict):
+    id: str
+    title: str
+    reference: str = Field(pattern=r"^https://")
+    in_force: InForceRange
+    because: str
+    encoded: bool = True
+    reservations: dict[str, str] = {}
+    routes: list[RouteSpec] = []
+
+    @model_validator(mode="after")
+    def _every_route(self) -> RegimeSpec:
+        if self.encoded and sorted(r.id for r in self.routes) != sorted(ROUTE_IDS):
+            raise ValueError(f"regime {self.id} must list every route id of advice v1 exactly once")
+        return self
+
+
+class RegimesFile(_Strict):
+    schema_: Literal["s16advisor/regimes/1"] = Field(alias="schema")
+    regimes: list[RegimeSpec] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------- compiled form (engine-neutral)
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One comparison on one fact: ``fact OP value`` with OP in eq ne lt lte gt gte."""
+
+    fact: str
+    op: str
+    value: Scalar
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Expr, ...]
+
+
+Expr = Leaf | And | Or
+_NEGATE = {"eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "gt": "lte", "lte": "gt"}
+
+
+@dataclass
+class FactType:
+    kind: Literal["bool", "number", "str", "date"]
+    values: tuple[str, ...] | None = None  # the allowed values of a str fact, when they are known
+
+
+@dataclass
+class CompiledRule:
+    rule: Rule
+    index: int  # position in the rulebook
+    source: str  # file:line
+    expr: Expr
+    reads: frozenset[str]
+    writes: dict[str, Scalar]
+    stage: int = 0
+
+
+@dataclass
+class Program:
+    """A regime's rules, compiled: what an engine evaluates."""
+
+    regime: RegimeSpec
+    rules: list[CompiledRule]
+    facts: dict[str, FactType]
+    defaults: dict[str, Scalar]
+    stages: int
+    numeric_cuts: dict[str, list[float]] = field(default_factory=dict)
+
+    def by_stage(self, stage: int) -> list[CompiledRule]:
+        return [r for r in self.rules if r.stage == stage]
+
+    def memo_key(self, facts: dict[str, Scalar], stage: int) -> tuple[Any, ...]:
+        """A key equal for any two fact sets on which every condition of the stage gives the same answer.
+
+        Numbers (and dates) matter only by where they fall among the constants they are compared with,
+        so each is replaced by the index of that cell; everything else is taken as it is.
+        """
+        key: list[Any] = []
+        for name in self._stage_reads[stage]:
+            v = facts[name]
+            cuts = self.numeric_cuts.get(name)
+            if cuts is not None:
+                i = bisect_left(cuts, v)  # type: ignore[arg-type]
+                v = 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
+            key.append(v)
+        return tuple(key)
+
+    def __post_init__(self) -> None:
+        self._stage_reads = [sorted({f for r in self.rules if r.stage == k for f in r.reads})
+                             for k in range(self.stages)]
+
+
+def date_number(day: dt.date) -> int:
+    """Dates become YYYYMMDD integers: engines compare numbers, and the order is the same."""
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+class Compiler:
+    def __init__(self, regime: RegimeSpec, facts: dict[str, FactType], thresholds: list[str], cpv_lists: list[str]):
+        self.regime = regime
+        self.facts = dict(facts)
+        self.thresholds = thresholds
+        self.cpv_lists = cpv_lists
+        self.route_ids = [r.id for r in regime.routes]
+
+    def _fact(self, name: str, where: str) -> FactType:
+        if name not in self.facts:
+            raise RulebookError(f"{where}: unknown fact {name!r}")
+        return self.facts[name]
+
+    def _leaf(self, fact: str, op: str, value: Scalar, where: str) -> Leaf:
+        ft = self._fact(fact, where)
+        ok = {
+            "bool": isinstance(value, bool),
+            "number": isinstance(value, int | float) and not isinstance(value, bool),
+            "str": isinstance(value, str),
+            "date": isinstance(value, str) and bool(re.match(r"^\d{4}-\d{2}-\d{2}$", value)),
+        }[ft.kind]
+        if not ok:
+            raise RulebookError(f"{where}: fact {fact!r} is a {ft.kind}, cannot compare it with {value!r}")
+        if ft.kind in ("bool", "str") and op not in ("eq", "ne"):
+            raise RulebookError(f"{where}: fact {fact!r} is a {ft.kind}; use eq, ne, in or not_in")
+        if ft.kind == "str" and ft.values is not None and value not in ft.values:
+            raise RulebookError(f"{where}: {value!r} is not a possible value of {fact!r} ({', '.join(ft.values)})")
+        if ft.kind == "date":
+            value = date_number(dt.date.fromisoformat(str(value)))
+        elif ft.kind == "number":
+            value = float(value)
+        return Leaf(fact, op, value)
+
+    def expr(self, c: Condition, where: str, negate: bool = False) -> Expr:
+        if isinstance(c, AllCond | AnyCond):
+            parts = tuple(self.expr(x, where, negate) for x in (c.all if isinstance(c, AllCond) else c.any))
+            conj = isinstance(c, AllCond) != negate
+            return And(parts) if conj else Or(parts)
+        if isinstance(c, NotCond):
+            return self.expr(c.not_, where, not negate)
+        if isinstance(c, FactCond):
+            for op in ("eq", "ne", "lt", "lte", "gt", "gte"):
+                v = getattr(c, op)
+                if v is not None:
+                    return self._leaf(c.fact, _NEGATE[op] if negate else op, v, where)
+            if c.includes is not None:
+                return self._leaf(f"{c.fact}.{c.includes}", "eq", not negate, where)
+            values = c.in_ if c.in_ is not None else c.not_in
+            assert values is not None
+            positive = (c.in_ is not None) != negate
+            leaves = tuple(self._leaf(c.fact, "eq" if positive else "ne", v, where) for v in values)
+            return Or(leaves) if positive else And(leaves)
+        if isinstance(c, CpvCond):
+            name = c.cpv.all_in or c.cpv.any_in or c.cpv.none_in
+            if name not in self.cpv_lists:
+                raise RulebookError(f"{where}: unknown CPV list {name!r}")
+            if c.cpv.all_in:
+                return self._leaf(f"cpv.{name}.all", "eq", not negate, where)
+            want_any = bool(c.cpv.any_in) != negate
+            return self._leaf(f"cpv.{name}.any", "eq", want_any, where)
+        if isinstance(c, ThresholdCond):
+            if c.threshold == "applicable":
+                # "the value against the threshold the scope rules chose": one branch per threshold
+                branches = []
+                for t in self.thresholds:
+                    branches.append(And((self._leaf("threshold", "eq", t, where),
+                                         self._leaf(f"vs.{t}", "ne" if negate else "eq", c.is_, where))))
+                if negate:
+                    # not (any_t (threshold==t and vs.t==x)) == all_t (threshold!=t or vs.t!=x)
+                    return And(tuple(Or((self._leaf("threshold", "ne", t, where),
+                                         self._leaf(f"vs.{t}", "ne", c.is_, where))) for t in self.thresholds))
+                return Or(tuple(branches))
+            if c.threshold not in self.thresholds:
+                raise RulebookError(f"{where}: unknown threshold {c.threshold!r}")
+            return self._leaf(f"vs.{c.threshold}", "ne" if negate else "eq", c.is_, where)
+        if isinstance(c, RouteCond):
+            if c.route not in self.route_ids:
+                raise RulebookError(f"{where}: unknown route {c.route!r}")
+            fact = f"blocked.{c.route}" if c.is_ in ("available", "unavailable") else f"recommended.{c.route}"
+            truth = c.is_ in ("unavailable", "recommended")
+            return self._leaf(fact, "eq", truth != negate, where)
+        if isinstance(c, DeclaredRouteCond):
+            # "the route the draft declares is (un)available": one branch per route id
+            want_blocked = (c.declared_route == "unavailable") != negate
+            return Or(tuple(And((self._leaf("declared_route", "eq", r, where),
+                                 self._leaf(f"blocked.{r}", "eq", want_blocked, where)))
+                            for r in self.route_ids))
+        raise RulebookError(f"{where}: unsupported condition {c!r}")  # pragma: no cover
+
+    def compile(self, rules: list[tuple[Rule, str]]) -> Program:
+        writes_of: dict[str, list[int]] = {}
+        compiled: list[CompiledRule] = []
+        # First pass: what each rule writes, so that asserted facts are known before conditions are checked.
+        for i, (rule, where) in enumerate(rules):
+            writes: dict[str, Scalar] = {}
+            for name, value in rule.then.assert_.items():
+                kind: Literal["bool", "str"] = "bool" if isinstance(value, bool) else "str"
+                known = self.facts.get(name)
+                if known is not None and known.kind != kind:
+                    raise RulebookError(f"{where}: {rule.id} asserts {name!r} as a {kind}, elsewhere a {known.kind}")
+                if known is None:
+                    self.facts[name] = FactType(kind)
+                elif known.values is not None and value not in known.values:
+                    raise RulebookError(f"{where}: {rule.id} asserts {name}={value!r}, not one of {known.values}")
+                writes[name] = value
+            for b in rule.then.block:
+                self._check_route(b.route, where)
+                if b.code not in BLOCKER_CODES:
+                    raise RulebookError(f"{where}: {rule.id}: unknown blocker code {b.code!r}")
+                writes[f"blocked.{b.route}"] = True
+            for r in rule.then.recommend:
+                self._check_route(r.route, where)
+                writes[f"recommended.{r.route}"] = True
+            for n in rule.then.condition:
+                self._check_route(n.route, where)
+            for f in rule.then.finding:
+                if f.code not in FINDING_CODES:
+                    raise RulebookError(f"{where}: {rule.id}: unknown finding code {f.code!r}")
+            for name in writes:
+                writes_of.setdefault(name, []).append(i)
+            compiled.append(CompiledRule(rule, i, where, And(()), frozenset(), writes))
+        for cr in compiled:
+            span = cr.rule.in_force
+            in_force = [Leaf("start", "gte", date_number(span.from_))]
+            if span.to is not None:
+                in_force.append(Leaf("start", "lte", date_number(span.to)))
+            cr.expr = And((*in_force, self.expr(cr.rule.when, f"{cr.source}: {cr.rule.id}")))
+            cr.reads = frozenset(_reads(cr.expr))
+        # Stages: a rule runs after every rule that writes a fact it reads.
+        order = {cr.index: cr for cr in compiled}
+        memo: dict[int, int] = {}
+
+        def stage(i: int, path: tuple[int, ...]) -> int:
+            if i in memo:
+                return memo[i]
+            if i in path:
+                cycle = " -> ".join(order[j].rule.id for j in (*path, i))
+                raise RulebookError(f"rules depend on each other in a cycle: {cycle}")
+            cr = order[i]
+            deps = [w for f in cr.reads for w in writes_of.get(f, [])]
+            memo[i] = 1 + max((stage(w, (*path, i)) for w in deps), default=-1)
+            return memo[i]
+
+        for cr in compiled:
+            cr.stage = stage(cr.index, ())
+        defaults: dict[str, Scalar] = {}
+        for name in writes_of:
+            defaults[name] = False if self.facts[name].kind == "bool" else "none"
+        cuts: dict[str, set[float]] = {}
+        for cr in compiled:
+            for leaf in _leaves(cr.expr):
+                if self.facts[leaf.fact].kind in ("number", "date"):
+                    cuts.setdefault(leaf.fact, set()).add(float(leaf.value))
+        return Program(
+            regime=self.regime, rules=compiled, facts=self.facts, defaults=defaults,
+            stages=1 + max((cr.stage for cr in compiled), default=0),
+            numeric_cuts={k: sorted(v) for k, v in cuts.items()},
+        )
+
+    def _check_route(self, route: str, where: str) -> None:
+        if route not in self.route_ids:
+            raise RulebookError(f"{where}: unknown route {route!r}")
+
+
+def _leaves(e: Expr) -> list[Leaf]:
+    if isinstance(e, Leaf):
+        return [e]
+    return [leaf for x in e.items for leaf in _leaves(x)]
+
+
+def _reads(e: Expr) -> set[str]:
+    return {leaf.fact for leaf in _leaves(e)}
+
+
+def evaluate_expr(e: Expr, facts: dict[str, Scalar]) -> bool:
+    """The reference meaning of a compiled condition (used by the reference engine and the tests)."""
+    if isinstance(e, And):
+        return all(evaluate_expr(x, facts) for x in e.items)
+    if isinstance(e, Or):
+        return any(evaluate_expr(x, facts) for x in e.items)
+    v = facts[e.fact]
+    if e.op == "eq":
+        return v == e.value
+    if e.op == "ne":
+        return v != e.value
+    if e.op == "lt":
+        return v < e.value  # type: ignore[operator]
+    if e.op == "lte":
+        return v <= e.value  # type: ignore[operator]
+    if e.op == "gt":
+        return v > e.value  # type: ignore[operator]
+    return v >= e.value  # type: ignore[operator]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _validate(model: type[BaseModel], doc: Document) -> Any:
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[0].isupper()))
+            lines.append(f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {err['msg']}")
+        raise RulebookError("\n".join(lines)) from None
+
+
+@dataclass
+class Rulebook:
+    folder: Path
+    regimes: list[RegimeSpec]
+    rules: dict[str, list[tuple[Rule, str]]]  # regime id -> (rule, "file:line")
+
+    def regime_for(self, day: dt.date) -> RegimeSpec | None:
+        for r in self.regimes:
+            if r.in_force.covers(day):
+                return r
+        return None
+
+    def all_rules(self) -> list[Rule]:
+        return [r for rules in self.rules.values() for r, _ in rules]
+
+
+def load_rulebook(folder: Path | None = None) -> Rulebook:
+    folder = folder or rules_dir()
+    regimes_doc = load_trusted_yaml(folder / "regimes.yaml")
+    regimes: RegimesFile = _validate(RegimesFile, regimes_doc)
+    rules: dict[str, list[tuple[Rule, str]]] = {r.id: [] for r in regimes.regimes}
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*/*.yaml")):
+        doc = load_trusted_yaml(path)
+        rf: RuleFile = _validate(RuleFile, doc)
+        if rf.regime not in rules:
+            raise RulebookError(f"{path}: unknown regime {rf.regime!r}")
+        for i, rule in enumerate(rf.rules):
+            where = doc.where(("rules", i))
+            if rule.id in seen:
+                raise RulebookError(f"{where}: rule id {rule.id} is also used at {seen[rule.id]}")
+            if not rule.id.startswith(rf.regime + "."):
+                raise RulebookError(f"{where}: rule id {rule.id} must start with {rf.regime}.")
+            seen[rule.id] = where
+            for text in _messages(rule):
+                for name in TEMPLATE_RX.findall(text):
+                    if name.split(".")[0] not in TEMPLATE_ROOTS:
+                        raise RulebookError(f"{where}: {rule.id}: unknown placeholder {{{name}}} in a message")
+            rules[rf.regime].append((rule, where))
+    return Rulebook(folder, regimes.regimes, rules)
+
+
+def _messages(rule: Rule) -> list[str]:
+    t = rule.then
+    return [x.message for x in (*t.block, *t.condition, *t.recommend, *t.finding)]
+
+
+# Message placeholders: {value}, {threshold.amount}, {cpv.reg77_reservable.outside}, ... filled from the
+# facts and details of the contract being advised (see facts.py). Checked when the rulebook loads.
+TEMPLATE_ROOTS = ("value", "threshold", "thresholds", "cpv", "duration_months", "lots", "prior", "start",
+                  "declared_route", "reservation", "vat_basis")
+
+
+def render_message(template: str, details: dict[str, str]) -> str:
+    """Fill ``{name}`` placeholders by plain lookup (never str.format: rule files are untrusted)."""
+    return TEMPLATE_RX.sub(lambda m: details.get(m.group(1), m.group(0)), template)
+
+
+@cache
+def default_rulebook() -> Rulebook:
+    return load_rulebook()

@@ -1,0 +1,156 @@
+"""Safe YAML/JSON reading with the line of every field, for input and for the bundled rulebook.
+
+Everything goes through PyYAML's safe machinery with three restrictions that matter for files from
+untrusted sources (a pull request, a pipeline export):
+
+* aliases and anchors are refused (no "billion laughs"; no contract description needs them);
+* timestamps are not resolved, so dates stay strings and are validated by the models
+  (``2025-02-30`` then gets a field-level message instead of a constructor crash);
+* files over ``MAX_BYTES`` are refused before parsing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+
+MAX_BYTES = 10 * 1024 * 1024
+
+Path_ = tuple[str | int, ...]
+
+
+class _NoDatesLoader(yaml.SafeLoader):
+    """SafeLoader without the timestamp resolver: dates stay strings."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class Document:
+    """A parsed document and the 1-based line of each field path in its source."""
+
+    data: Any
+    source: str
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path_) -> int | None:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get((), None)
+
+    def where(self, path: Path_) -> str:
+        line = self.line_of(path)
+        return f"{self.source}:{line}" if line else self.source
+
+
+def _record_lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
+    """Record the line of every key (mappings) and item (sequences) below ``node``."""
+    if path == ():
+        out[()] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*path, key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value))
+            out[child] = key_node.start_mark.line + 1
+            _record_lines(value_node, child, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            child = (*path, i)
+            out[child] = item.start_mark.line + 1
+            _record_lines(item, child, out)
+
+
+def _refuse_aliases(text: str, source: str) -> None:
+    for event in yaml.parse(text, Loader=_NoDatesLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            line = event.start_mark.line + 1
+            raise InputError([(f"{source}:{line}", "YAML anchors and aliases are not allowed")])
+
+
+def parse_text(text: str, source: str, *, json_only: bool = False) -> Document:
+    """Parse YAML (or JSON, which is read as JSON first for exact errors) with field lines."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise InputError([(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")])
+    stripped = text.lstrip()
+    if json_only or stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            if json_only:
+                raise InputError([(f"{source}:{e.lineno}", f"malformed JSON: {e.msg}")]) from None
+        else:
+            doc = Document(data, source)
+            try:  # JSON is (almost always) YAML: reuse the YAML node tree for line numbers
+                node = yaml.compose(text, Loader=_NoDatesLoader)
+                if node is not None:
+                    _record_lines(node, (), doc.lines)
+            except yaml.YAMLError:
+                pass
+            return doc
+    try:
+        _refuse_aliases(text, source)
+        node = yaml.compose(text, Loader=_NoDatesLoader)
+        data = yaml.load(text, Loader=_NoDatesLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise InputError([(where, f"malformed YAML: {e.problem or e}")]) from None
+    except yaml.YAMLError as e:
+        raise InputError([(source, f"malformed YAML: {e}")]) from None
+    doc = Document(data, source)
+    if node is not None:
+        _record_lines(node, (), doc.lines)
+    return doc
+
+
+def read_bytes(path: str) -> tuple[bytes, str]:
+    """Read a file (or stdin for ``-``), refusing anything over the size limit before reading it all."""
+    if path == "-":
+        raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+        source = "<stdin>"
+    else:
+        p = Path(path)
+        source = path
+        try:
+            if p.is_dir():
+                raise InputError([(source, "is a directory, not a file")])
+            if p.stat().st_size > MAX_BYTES:
+                raise InputError([(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")])
+            raw = p.read_bytes()
+        except FileNotFoundError:
+            raise InputError([(source, "no such file")]) from None
+        except PermissionError:
+            raise InputError([(source, "permission denied")]) from None
+        except IsADirectoryError:
+            raise InputError([(source, "is a directory, not a file")]) from None
+    if len(raw) > MAX_BYTES:
+        raise InputError([(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")])
+    return raw, source
+
+
+def load_document(path: str) -> Document:
+    raw, source = read_bytes(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError([(source, f"not UTF-8 text (byte {e.start})")]) from None
+    return parse_text(text, source, json_only=source.endswith(".json"))
+
+
+def load_trusted_yaml(path: Path) -> Document:
+    """Load a bundled rules/data file the same safe way (no aliases, no dates), with lines."""
+    return parse_text(path.read_text(encoding="utf-8"), str(path))
