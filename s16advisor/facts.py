@@ -119,6 +119,8 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data) -> Contr
         "duration_months": str(c.duration_months),
         "declared_route": c.route or "none",
         "reservation": c.reservation.value,
+        "contract_type": c.contract_type.value,
+        "authority_type": c.authority.type.value.replace("_", "-"),
     }
     values: dict[str, float] = {}
     lots = c.lots or []
@@ -137,20 +139,23 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data) -> Contr
             versus(in_basis(largest_small.value, given, rate, th.vat), th.amount) if largest_small else "none"
         )
         details[f"thresholds.{name}"] = money(th.amount)
+        details[f"values.{name}"] = money(v)
     # The headline value is on the basis of the regime's main thresholds (they share one basis per date).
     main_basis = next((t.vat for t in in_force.values()), "inclusive")
     facts["value"] = in_basis(c.value.amount, given, rate, main_basis)
     details["value"] = money(float(facts["value"]))
     details["vat_basis"] = "inclusive of VAT" if main_basis == "inclusive" else "net of VAT"
 
-    codes = [code[:8] for code in c.cpv]
+    # The contract's codes and its lots' codes: "exclusively for" (reg 77) reads the whole contract.
+    given_codes = list(dict.fromkeys([*c.cpv, *(x for lot in lots for x in (lot.cpv or []))]))
+    codes = [code[:8] for code in given_codes]
     for name, lst in data.cpv_lists.items():
         inside = [code in lst for code in codes]
         facts[f"cpv.{name}.all"] = all(inside)
         facts[f"cpv.{name}.any"] = any(inside)
-        details[f"cpv.{name}.outside"] = ", ".join(code for code, ok in zip(c.cpv, inside, strict=True) if not ok)
+        details[f"cpv.{name}.outside"] = ", ".join(code for code, ok in zip(given_codes, inside, strict=True) if not ok)
     mismatches = []
-    for code in {*c.cpv, *(x for lot in lots for x in (lot.cpv or []))}:
+    for code in given_codes:
         if len(code) == 10:
             official = data.official_check_digit(code[:8])
             if official is not None and official != code[9]:

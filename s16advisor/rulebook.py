@@ -467,6 +467,9 @@ class Compiler:
         defaults: dict[str, Scalar] = {}
         for name in writes_of:
             defaults[name] = False if self.facts[name].kind == "bool" else "none"
+        for route in self.regime.routes:  # a route the regime does not have is blocked from the start
+            defaults[f"blocked.{route.id}"] = route.not_in_regime is not None
+            defaults.setdefault(f"recommended.{route.id}", False)
         cuts: dict[str, set[float]] = {}
         for cr in compiled:
             for leaf in _leaves(cr.expr):
@@ -577,7 +580,7 @@ def _messages(rule: Rule) -> list[str]:
 # Message placeholders: {value}, {threshold.amount}, {cpv.reg77_reservable.outside}, ... filled from the
 # facts and details of the contract being advised (see facts.py). Checked when the rulebook loads.
 TEMPLATE_ROOTS = ("value", "threshold", "thresholds", "cpv", "duration_months", "lots", "prior", "start",
-                  "declared_route", "reservation", "vat_basis")
+                  "declared_route", "reservation", "vat_basis", "values", "contract_type", "authority_type")
 
 
 def render_message(template: str, details: dict[str, str]) -> str:
