@@ -71,7 +71,8 @@ class FactCond(_Strict):
 
     @model_validator(mode="after")
     def _one_operator(self) -> FactCond:
-        ops = [k for k in ("eq", "ne", "lt", "lte", "gt", "gte", "in_", "not_in", "includes") if getattr(self, k) is not None]
+        names = ("eq", "ne", "lt", "lte", "gt", "gte", "in_", "not_in", "includes")
+        ops = [k for k in names if getattr(self, k) is not None]
         if len(ops) != 1:
             raise ValueError(f"a fact condition needs exactly one operator, got {ops or 'none'}")
         return self

@@ -73,7 +73,7 @@ class Evaluator:
 
     def _fire(self, program: Program, stage: int, state: dict[str, Scalar]) -> list[int]:
         if not self.memo_size:
-            return sorted(self.engine.fire(program, stage, state))
+            return sorted(set(self.engine.fire(program, stage, state)))
         key = (id(program), stage, program.memo_key(state, stage))
         hit = self._memo.get(key)
         if hit is not None:
@@ -81,7 +81,7 @@ class Evaluator:
             self._memo.move_to_end(key)
             return hit
         self.misses += 1
-        fired = sorted(self.engine.fire(program, stage, state))
+        fired = sorted(set(self.engine.fire(program, stage, state)))  # an `any` can match more than once
         self._memo[key] = fired
         if len(self._memo) > self.memo_size:
             self._memo.popitem(last=False)

@@ -22,7 +22,7 @@ from typing import Any
 from durable import engine as durable
 
 from ..errors import EngineError
-from ..rulebook import And, Expr, Leaf, Or, Program, Scalar
+from ..rulebook import And, Expr, Leaf, Program, Scalar
 
 _OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _SID = "contract"

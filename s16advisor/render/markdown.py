@@ -1,0 +1,57 @@
+"""Markdown, for pasting into a report."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from ..advice import Advice
+from .common import basis, main_thresholds, money, next_steps, references, valuation_line
+
+
+def _cell(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", "<br>")
+
+
+def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> None:
+    w = out.write
+    w(f"# {advice.title} ({advice.contract_id})\n\n")
+    w(f"**Regime:** {advice.regime.title}: {advice.regime.because}. <{advice.regime.reference}>\n\n")
+    w(f"**Valuation:** {valuation_line(advice)}\n\n")
+    w(f"## Thresholds in force on {advice.procurement_start.isoformat()}\n\n")
+    w("| threshold | amount | in force from | contract value | reference |\n|---|---:|---|---:|---|\n")
+    for t in main_thresholds(advice):
+        w(f"| {_cell(t.title)} | {money(t.amount)} {basis(t.vat_basis)} | {t.in_force_from.isoformat()} | "
+          f"{money(t.value)} | <{t.reference}> |\n")
+    w("\n## Routes\n\n| route | status | why / blocked by |\n|---|---|---|\n")
+    for r in advice.routes:
+        if r.status == "unavailable":
+            why = "<br>".join(f"`{b.code}`: {_cell(b.message)}" for b in r.blocked_by)
+        else:
+            why = "<br>".join(_cell(x) for x in r.because)
+        status = f"**{r.status}**" if r.status == "recommended" else r.status
+        w(f"| `{r.id}` | {status} | {why} |\n")
+    w("\n## Recommended plan\n\n")
+    if not advice.recommended:
+        w("No route is available.\n")
+    for i, rid in enumerate(advice.recommended, 1):
+        route = advice.route(rid)
+        w(f"{i}. **{route.title}** (`{rid}`): {' '.join(route.because)}\n")
+    steps = next_steps(advice)
+    if steps:
+        w("\n## What to do next\n\n")
+        for s in steps:
+            w(f"- {s}\n")
+    if advice.findings:
+        w("\n## Findings\n\n")
+        for f in advice.findings:
+            w(f"- **{f.severity}** `{f.code}`: {f.message} <{f.reference}>\n")
+    refs = references(advice)
+    if refs:
+        w("\n## References\n\n")
+        for ref in refs:
+            w(f"- <{ref}>\n")
+    if explain:
+        w("\n## Rule trace\n\n| stage | rule | fired | facts asserted |\n|---:|---|---|---|\n")
+        for e in advice.trace:
+            facts = ", ".join(f"`{k}={v}`" for k, v in e.facts.items())
+            w(f"| {e.stage} | `{e.rule}` | {'yes' if e.fired else 'no'} | {facts} |\n")

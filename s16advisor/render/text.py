@@ -1,0 +1,89 @@
+"""The terminal format: rich tables and colour (colour off when not a terminal or NO_COLOR is set)."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..advice import Advice
+from .common import basis, main_thresholds, money, next_steps, references, valuation_line
+
+STATUS_STYLE = {"recommended": "bold green", "available": "cyan", "unavailable": "red"}
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
+
+
+def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> None:
+    console = Console(file=out, force_terminal=color, no_color=(color is False), highlight=False,
+                      width=120 if not out.isatty() else None, soft_wrap=False)
+    console.print(Text(f"{advice.title} ({advice.contract_id})", style="bold"))
+    console.print(Text.assemble(("Regime: ", "bold"), advice.regime.title))
+    console.print(Text(f"  {advice.regime.because}", style="dim"))
+    console.print(Text.assemble(("Valuation: ", "bold"), valuation_line(advice)))
+
+    th = Table(title=f"Thresholds in force on {advice.procurement_start.isoformat()}", title_justify="left",
+               show_edge=False, pad_edge=False)
+    th.add_column("threshold")
+    th.add_column("amount", justify="right")
+    th.add_column("from")
+    th.add_column("contract value", justify="right")
+    th.add_column("")
+    applicable = advice.valuation.threshold.name if advice.valuation.threshold else None
+    for t in main_thresholds(advice):
+        mark = "applies" if t.name == applicable else ""
+        th.add_row(Text(t.title), f"{money(t.amount)} {basis(t.vat_basis).split()[0]}", t.in_force_from.isoformat(),
+                   money(t.value), mark, style="bold" if mark else None)
+    console.print(th)
+
+    rt = Table(title="Routes", title_justify="left", show_edge=False, pad_edge=False, show_lines=False)
+    rt.add_column("route")
+    rt.add_column("status")
+    rt.add_column("why / blocked by", overflow="fold")
+    for r in advice.routes:
+        if r.status == "unavailable":
+            why = Text("\n").join(Text.assemble((b.code, "bold"), ": ", b.message) for b in r.blocked_by)
+        else:
+            why = Text("\n".join(r.because))
+        rt.add_row(r.id, Text(r.status, style=STATUS_STYLE[r.status]), why)
+    console.print(rt)
+
+    console.print(Text("Recommended plan", style="bold"))
+    if not advice.recommended:
+        console.print("  No route is available.", style="red")
+    for i, rid in enumerate(advice.recommended, 1):
+        console.print(Text.assemble(f"  {i}. ", (rid, "bold green"), f" - {advice.route(rid).title}"))
+        for line in advice.route(rid).because:
+            console.print(Text(f"     {line}"))
+
+    steps = next_steps(advice)
+    if steps:
+        console.print(Text("What to do next", style="bold"))
+        for s in steps:
+            console.print(Text(f"  - {s}"))
+
+    if advice.findings:
+        console.print(Text("Findings", style="bold"))
+        for f in advice.findings:
+            console.print(Text.assemble("  ", (f"{f.severity:7}", SEVERITY_STYLE[f.severity]), f" {f.code}: ",
+                                        f.message))
+
+    refs = references(advice)
+    if refs:
+        console.print(Text("References", style="bold"))
+        for ref in refs:
+            console.print(Text(f"  {ref}", style="dim"))
+
+    if explain:
+        tt = Table(title="Rule trace (every rule evaluated, in order)", title_justify="left", show_edge=False,
+                   pad_edge=False)
+        tt.add_column("stage", justify="right")
+        tt.add_column("rule")
+        tt.add_column("fired")
+        tt.add_column("facts asserted", overflow="fold")
+        for e in advice.trace:
+            facts = ", ".join(f"{k}={v}" for k, v in e.facts.items())
+            tt.add_row(str(e.stage), e.rule, Text("yes", style="green") if e.fired else Text("no", style="dim"),
+                       Text(facts))
+        console.print(tt)
