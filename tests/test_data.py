@@ -1,0 +1,105 @@
+"""data/cpv_codes.yaml and data/thresholds.yaml against the CPV 2008 vocabulary and the law."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from s16advisor.cpv import CpvList, Entry, formula_check_digit
+from s16advisor.data import load_data
+
+
+@pytest.fixture(scope="module")
+def vocabulary(shared) -> dict[str, str]:
+    out = {}
+    for line in (shared / "reference" / "cpv2008.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        code, digit, _ = line.split("\t", 2)
+        out[code] = digit
+    return out
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_data()
+
+
+def test_every_listed_code_and_range_end_is_a_cpv_2008_code_with_its_official_check_digit(data, vocabulary):
+    problems = []
+    for name, spec in data.cpv.lists.items():
+        for group in spec.groups:
+            for text in group.entries:
+                e = Entry.parse(text)
+                ends = [(e.low, e.low_digit)] + ([(e.high, e.high_digit)] if e.is_range else [])
+                for code, digit in ends:
+                    if f"{code}-{digit}" in spec.not_in_cpv2008:
+                        continue
+                    if code not in vocabulary:
+                        problems.append(f"{name}: {code}-{digit} is not in CPV 2008")
+                    elif vocabulary[code] != digit:
+                        problems.append(f"{name}: {code}-{digit}: official check digit is {vocabulary[code]}")
+    assert not problems, problems
+
+
+def test_codes_said_not_to_be_in_cpv_2008_really_are_not(data, vocabulary):
+    for spec in data.cpv.lists.values():
+        for code in spec.not_in_cpv2008:
+            assert code[:8] not in vocabulary, f"{code} is in CPV 2008: remove it from not_in_cpv2008"
+
+
+def test_the_reg77_range_covers_the_98_codes_from_85000000_to_85323000(data, vocabulary):
+    reg77 = data.cpv_lists["reg77_reservable"]
+    in_range = [c for c in vocabulary if 85000000 <= int(c) <= 85323000]
+    assert len(in_range) == 98
+    assert all(c in reg77 for c in in_range)
+    assert "80660000" not in reg77 and "90000000" not in reg77  # the CPV 2008 neighbours of the range ends
+
+
+def test_the_reg77_list_is_the_regulation_list(data):
+    # reg 77(2), as quoted in legal-facts §3
+    expected = {"75121000-0", "75122000-7", "75123000-4", "79622000-0", "79624000-4", "79625000-1", "80110000-8",
+                "80300000-7", "80420000-4", "80430000-7", "80511000-9", "80520000-5", "80590000-6",
+                "85000000-9..85323000-9", "92500000-6", "92600000-7", "98133000-4", "98133110-8"}
+    got = {t for g in data.cpv.lists["reg77_reservable"].groups for t in g.entries}
+    assert got == expected
+
+
+def test_every_reg77_code_is_a_light_touch_service(data, vocabulary):
+    reg77, lt = data.cpv_lists["reg77_reservable"], data.cpv_lists["light_touch"]
+    for code in vocabulary:
+        if code in reg77:
+            assert code in lt, code
+
+
+def test_a_range_covers_codes_between_its_ends_and_nothing_outside():
+    lst = CpvList("t", [Entry.parse("85000000-9..85323000-9"), Entry.parse("92500000-6")])
+    assert "85000000" in lst and "85323000" in lst and "85143000" in lst
+    assert "84999999" not in lst and "85323001" not in lst
+    assert "92500000" in lst and "92510000" not in lst  # a single code is not a subtree
+
+
+def test_an_entry_must_be_well_formed():
+    for bad in ("8500000-9", "85000000", "85323000-9..85000000-9", "85000000-9..", "x"):
+        with pytest.raises(ValueError):
+            Entry.parse(bad)
+
+
+def test_the_check_digit_formula_is_not_the_official_digit_for_every_code(vocabulary):
+    # Why the advisor never rejects a code by formula (legal-facts §7): about 6% disagree.
+    disagree = sum(formula_check_digit(c) != d for c, d in vocabulary.items())
+    assert 0.03 < disagree / len(vocabulary) < 0.10
+
+
+@pytest.mark.parametrize(
+    "day, name, amount, vat",
+    [
+        ("2015-02-26", "supplies_services_sub_central", 172514, "net"),
+        ("2019-12-31", "light_touch", 615278, "net"),
+        ("2021-12-31", "works", 4733252, "net"),
+        ("2022-01-01", "supplies_services_central", 138760, "inclusive"),
+        ("2025-02-23", "small_lot_works", 884720, "inclusive"),
+    ],
+)
+def test_the_threshold_in_force_on_a_date(data, day, name, amount, vat):
+    th = data.thresholds_in_force("pcr2015", dt.date.fromisoformat(day), dt.date(2025, 2, 23))[name]
+    assert (th.amount, th.vat) == (amount, vat)

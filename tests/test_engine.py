@@ -1,0 +1,86 @@
+"""The engine behind its interface: durable-rules agrees with the reference engine, and its traps are handled."""
+
+from __future__ import annotations
+
+import pytest
+
+from s16advisor.advisor import Advisor
+from s16advisor.contract import contract_from_mapping
+from s16advisor.engine import Evaluator, PythonEngine
+from s16advisor.engine.durable_engine import DurableEngine
+from s16advisor.errors import EngineError
+
+from .cases import load_cases
+
+CASES = [c for c in load_cases() if "error" not in c.expect]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return Advisor(engine=PythonEngine())
+
+
+def _json(advice):
+    return advice.model_dump(mode="json")
+
+
+def test_durable_rules_agrees_with_the_reference_engine_on_every_case(advisor, reference):
+    for case in CASES:
+        c = contract_from_mapping(case.contract)
+        assert _json(advisor.advise(c)) == _json(reference.advise(c)), case.name
+
+
+def test_the_memo_changes_nothing(reference):
+    no_memo = Advisor(engine=DurableEngine())
+    no_memo.evaluator = Evaluator(DurableEngine(), memo_size=0)
+    for case in CASES:
+        c = contract_from_mapping(case.contract)
+        assert _json(no_memo.advise(c)) == _json(reference.advise(c)), case.name
+
+
+def test_two_contracts_in_a_row_never_see_each_others_facts():
+    fresh = Advisor(engine=DurableEngine())
+    fresh.evaluator = Evaluator(DurableEngine(), memo_size=0)  # every contract goes through durable-rules
+    a = contract_from_mapping(CASES[0].contract | {"cpv": ["85311200-4"], "value": {"amount": 900000},
+                                                     "reservation": "public_service_mutual"})
+    b = contract_from_mapping(CASES[0].contract | {"value": {"amount": 1000}, "route": "open"})
+    first = _json(fresh.advise(a))
+    other = _json(fresh.advise(b))
+    again = _json(fresh.advise(a))
+    assert first == again
+    assert first["recommended"] != other["recommended"]
+    assert "declared_route_unavailable" not in [f["code"] for f in again["findings"]]
+
+
+def test_more_contracts_than_durable_rules_has_session_slots():
+    # durable-rules raises MemoryError past 1,024 live session ids: state must be deleted per contract.
+    fresh = Advisor(engine=DurableEngine())
+    fresh.evaluator = Evaluator(DurableEngine(), memo_size=0)
+    base = CASES[0].contract
+    for i in range(1500):
+        fresh.advise(contract_from_mapping(base | {"id": f"C{i}", "value": {"amount": 1000 + i * 997}}))
+
+
+def test_an_exception_in_a_rule_action_is_raised_not_swallowed(monkeypatch):
+    engine = DurableEngine()
+
+    def failing_action(index):
+        def run(c):
+            raise RuntimeError("boom")
+
+        return run
+
+    monkeypatch.setattr(engine, "_action", failing_action)
+    broken = Advisor(engine=engine)
+    broken.evaluator = Evaluator(engine, memo_size=0)
+    with pytest.raises(EngineError):
+        broken.advise(contract_from_mapping(CASES[0].contract))
+
+
+def test_numbers_and_strings_are_not_confused():
+    # durable-rules compares strings with numbers; facts are typed before they reach it.
+    fresh = Advisor(engine=DurableEngine())
+    fresh.evaluator = Evaluator(DurableEngine(), memo_size=0)
+    c = contract_from_mapping(CASES[0].contract | {"duration_months": 9})  # "9" > "36" as strings
+    advice = fresh.advise(c)
+    assert not any(b.code == "duration_over_limit" for r in advice.routes for b in r.blocked_by)

@@ -1,0 +1,178 @@
+"""Hygiene: tests that fail when the rulebook, its data or the cases drift from each other or from the spec."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from s16advisor.contract import ROUTE_IDS
+from s16advisor.errors import RulebookError
+from s16advisor.rulebook import BLOCKER_CODES, FINDING_CODES, load_rulebook
+
+from .cases import load_cases
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = load_cases()
+
+
+@pytest.fixture(scope="module")
+def fired_and_not(advisor):
+    """For every rule id: did some case fire it, and did some case evaluate it without firing?"""
+    from s16advisor.contract import contract_from_mapping
+
+    fired: set[str] = set()
+    not_fired: set[str] = set()
+    for case in CASES:
+        if "error" in case.expect:
+            continue
+        for entry in advisor.advise(contract_from_mapping(case.contract)).trace:
+            (fired if entry.fired else not_fired).add(entry.rule)
+    return fired, not_fired
+
+
+def _all_rules(advisor):
+    return [(regime, rule) for regime, rules in advisor.rulebook.rules.items() for rule, _ in rules]
+
+
+def test_every_rule_has_a_case_that_fires_it(advisor, fired_and_not):
+    fired, _ = fired_and_not
+    missing = [r.id for _, r in _all_rules(advisor) if r.id not in fired]
+    assert not missing, f"rules no behaviour case fires: {missing}"
+
+
+def test_every_rule_has_a_case_that_does_not_fire_it(advisor, fired_and_not):
+    _, not_fired = fired_and_not
+    missing = [r.id for _, r in _all_rules(advisor) if r.id not in not_fired]
+    assert not missing, f"rules every behaviour case fires (no case on the other side): {missing}"
+
+
+def test_every_rule_documents_itself(advisor):
+    for _, r in _all_rules(advisor):
+        assert r.references and all(ref.startswith("https://") for ref in r.references), r.id
+        assert len(r.why.split()) >= 8, f"{r.id}: 'why' is too thin to explain a decision"
+        assert r.title[0].isupper() and r.decides[0].isupper(), r.id
+
+
+def test_every_rule_is_in_force_within_its_regime(advisor):
+    spans = {r.id: r.in_force for r in advisor.rulebook.regimes}
+    for regime, r in _all_rules(advisor):
+        span = spans[regime]
+        assert r.in_force.from_ >= span.from_, r.id
+        if span.to is not None:
+            assert r.in_force.to is not None and r.in_force.to <= span.to, r.id
+
+
+def test_regimes_do_not_overlap_and_leave_no_gap(advisor):
+    regimes = sorted(advisor.rulebook.regimes, key=lambda r: r.in_force.from_)
+    for a, b in zip(regimes, regimes[1:], strict=False):
+        assert a.in_force.to is not None
+        assert (b.in_force.from_ - a.in_force.to).days == 1, (a.id, b.id)
+
+
+def test_thresholds_are_sorted_referenced_and_dated_within_their_regime(advisor):
+    data = advisor.data
+    spans = {r.id: r.in_force for r in advisor.rulebook.regimes}
+    for regime, table in data.thresholds.regimes.items():
+        assert regime in spans, f"thresholds for unknown regime {regime}"
+        for name, th in table.items():
+            starts = [v.from_ for v in th.values]
+            assert starts == sorted(set(starts)), f"{regime}.{name}: dates out of order or repeated"
+            for v in th.values:
+                assert v.reference.startswith("https://"), f"{regime}.{name} {v.from_}"
+                assert spans[regime].covers(v.from_), f"{regime}.{name} {v.from_} outside the regime"
+                # SI 2021/1221: net until 2021-12-31, inclusive of VAT from 2022-01-01
+                assert v.vat == ("inclusive" if v.from_.year >= 2022 else "net") or name == "community_benefits"
+
+
+def _spec_codes(shared: Path) -> tuple[set[str], set[str], set[str]]:
+    text = (shared / "spec" / "advice.md").read_text(encoding="utf-8")
+    routes = set(re.findall(r"^\| `([a-z_]+)` \| [^|]+\| [^|]+\| (?:regime|procedure|reservation|exemption) \|$", text,
+                            re.M))
+    blockers = set(re.findall(r"^\| `([a-z_0-9]+)` \| blocker \|", text, re.M))
+    findings = set(re.findall(r"^\| `([a-z_0-9]+)` \| finding", text, re.M))
+    return routes, blockers, findings
+
+
+def test_route_ids_and_codes_match_the_spec(shared):
+    routes, blockers, findings = _spec_codes(shared)
+    assert routes == set(ROUTE_IDS)
+    assert blockers == set(BLOCKER_CODES)
+    assert findings == set(FINDING_CODES)
+
+
+def test_every_case_name_is_a_sentence():
+    names = [c.name for c in CASES]
+    assert len(names) == len(set(names)), "two cases share a name"
+    for n in names:
+        assert n[0].isupper() and len(n.split()) >= 5 and "_" not in n.split()[0], n
+
+
+def test_there_are_at_least_forty_behaviour_cases():
+    assert len(CASES) >= 40
+
+
+def _copy_rules(tmp_path: Path) -> Path:
+    import shutil
+
+    folder = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", folder)
+    return folder
+
+
+def test_a_misspelt_key_in_a_rule_file_is_refused(tmp_path):
+    folder = _copy_rules(tmp_path)
+    path = folder / "pcr2015" / "lots.yaml"
+    path.write_text(path.read_text().replace("    decides:", "    decide:", 1))
+    with pytest.raises(RulebookError, match="decide"):
+        load_rulebook(folder)
+
+
+def test_a_python_expression_in_a_condition_is_refused(tmp_path):
+    folder = _copy_rules(tmp_path)
+    path = folder / "pcr2015" / "lots.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("when: {fact: lots.count, eq: 0}", 'when: "__import__(\'os\').system(\'true\')"', 1))
+    with pytest.raises(RulebookError):
+        load_rulebook(folder)
+
+
+def test_a_python_tag_in_a_rule_file_is_refused(tmp_path):
+    from s16advisor.errors import InputError
+
+    folder = _copy_rules(tmp_path)
+    path = folder / "pcr2015" / "lots.yaml"
+    path.write_text(path.read_text().replace("title: The small-lots exemption needs lots\n",
+                                             "title: !!python/object/apply:os.system ['true']\n", 1))
+    with pytest.raises((RulebookError, InputError)):
+        load_rulebook(folder)
+
+
+def test_an_unknown_fact_in_a_rule_is_refused(tmp_path):
+    from s16advisor.advisor import Advisor
+    from s16advisor.engine import PythonEngine
+
+    folder = _copy_rules(tmp_path)
+    path = folder / "pcr2015" / "lots.yaml"
+    path.write_text(path.read_text().replace("{fact: lots.count, eq: 0}", "{fact: lots.cuont, eq: 0}", 1))
+    with pytest.raises(RulebookError, match="lots.cuont"):
+        Advisor(load_rulebook(folder), engine=PythonEngine())
+
+
+def test_case_cpv_codes_are_real_cpv_2008_codes(shared):
+    official = {}
+    for line in (shared / "reference" / "cpv2008.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        code, digit, _ = line.split("\t", 2)
+        official[code] = digit
+    deliberate = {"85000000-1"}  # the check-digit case
+    for case in CASES:
+        codes = list(case.contract.get("cpv", []))
+        for lot in case.contract.get("lots") or []:
+            codes += lot.get("cpv") or []
+        for award in case.contract.get("prior_reserved_awards") or []:
+            codes += award["cpv"]
+        for code in codes:
+            if code in deliberate:
+                continue
+            assert official.get(code[:8]) == code[9:], f"{case.name}: {code} is not a CPV 2008 code"
