@@ -24,6 +24,7 @@ class RegimeRef(_Model):
     title: str
     because: str
     reference: str
+    applies: bool = True  # False when the contract is advised under another regime for comparison
 
 
 class ThresholdRef(_Model):

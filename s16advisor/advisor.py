@@ -64,11 +64,32 @@ class Advisor:
         return regime
 
     def advise(self, contract: ContractDescription, *, regime_id: str | None = None) -> Advice:
+        """Advice under the regime in force on the commencement date, or under ``regime_id`` as if it applied.
+
+        A contract advised under a regime that was not in force on its commencement date is evaluated on the
+        nearest day that regime was in force (its first or last day), and the advice says so.
+        """
         regime = self.regime_for(contract.procurement_start) if regime_id is None else self._regime(regime_id)
+        day = contract.procurement_start
+        span = regime.in_force
+        on = span.from_ if day < span.from_ else span.to if span.to is not None and day > span.to else day
         program = self.programs[regime.id]
-        cf = build_facts(contract, regime, self.data)
+        cf = build_facts(contract, regime, self.data, on)
         evaluation = self.evaluator.evaluate(program, cf.facts)
-        return _assemble(contract, regime, program, cf, evaluation.fired, evaluation.facts)
+        advice = _assemble(contract, regime, program, cf, evaluation.fired, evaluation.facts)
+        if on != day:
+            advice.regime.because = (
+                f"procurement commenced on {day.isoformat()}, when the {regime.title} did not apply; compared as "
+                f"if commenced on {on.isoformat()}, the {'first' if on == span.from_ else 'last'} day it applied"
+            )
+            advice.regime.applies = False
+        return advice
+
+    def compare(self, contract: ContractDescription) -> list[Advice]:
+        """The same contract under every encoded regime, the one in force first."""
+        applicable = self.regime_for(contract.procurement_start).id
+        ids = [applicable] + [r for r in self.programs if r != applicable]
+        return [self.advise(contract, regime_id=r) for r in ids]
 
     def _regime(self, regime_id: str) -> RegimeSpec:
         for r in self.rulebook.regimes:

@@ -67,7 +67,14 @@ class CpvListSpec(_Strict):
     note: str | None = None
     verify: str | None = None
     not_in_cpv2008: dict[str, str] = {}
-    groups: list[CpvGroup] = Field(min_length=1)
+    same_as: str | None = None  # the same codes as another list (an unverified list standing in for a law's own)
+    groups: list[CpvGroup] = []
+
+    @model_validator(mode="after")
+    def _codes_or_same_as(self) -> CpvListSpec:
+        if bool(self.groups) == bool(self.same_as):
+            raise ValueError("a CPV list needs either groups or same_as, not both")
+        return self
 
 
 class CpvFile(_Strict):
@@ -110,8 +117,11 @@ class Data:
         self.cpv: CpvFile = _validate(CpvFile, self.cpv_doc)  # type: ignore[assignment]
         self.cpv_lists: dict[str, CpvList] = {}
         for name, spec in self.cpv.lists.items():
+            source = self.cpv.lists.get(spec.same_as) if spec.same_as else spec
+            if source is None or source.same_as:
+                raise RulebookError(f"{folder / 'cpv_codes.yaml'}: lists.{name}: same_as must name a list with groups")
             try:
-                entries = [Entry.parse(text) for g in spec.groups for text in g.entries]
+                entries = [Entry.parse(text) for g in source.groups for text in g.entries]
             except ValueError as e:
                 raise RulebookError(f"{folder / 'cpv_codes.yaml'}: lists.{name}: {e}") from None
             self.cpv_lists[name] = CpvList(name, entries)

@@ -24,7 +24,8 @@ def fact_catalogue(regime: RegimeSpec, data: Data) -> dict[str, FactType]:
     """Every fact a rule of ``regime`` may read, with its type (typos in rules fail at load)."""
     thresholds = list(data.thresholds.regimes.get(regime.id, {}))
     facts: dict[str, FactType] = {
-        "start": FactType("date"),
+        "start": FactType("date"),  # the date the rules are evaluated on (the commencement date, or the regime's
+        "commenced": FactType("date"),  # nearest day when comparing regimes); the real commencement date
         "contract_type": FactType("str", ("services", "supplies", "works")),
         "authority_type": FactType("str", ("sub_central", "central_government")),
         "nation": FactType("str", ("wales", "england", "northern_ireland")),
@@ -98,12 +99,14 @@ class ContractFacts:
     values: dict[str, float]  # the contract value on each threshold's VAT basis
 
 
-def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data) -> ContractFacts:
-    day = c.procurement_start
+def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.date | None = None) -> ContractFacts:
+    """The facts of ``c`` under ``regime``, with the thresholds and rules in force ``on`` (default: commencement)."""
+    day = on or c.procurement_start
     in_force = data.thresholds_in_force(regime.id, day, regime.in_force.to)
     given, rate = c.value.vat, c.value.vat_rate
     facts: dict[str, Scalar] = {
         "start": date_number(day),
+        "commenced": date_number(c.procurement_start),
         "contract_type": c.contract_type.value,
         "authority_type": c.authority.type.value,
         "nation": c.authority.nation.value,
@@ -115,7 +118,8 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data) -> Contr
         "reasons_for_not_lotting": bool(c.reasons_for_not_lotting and c.reasons_for_not_lotting.strip()),
     }
     details: dict[str, str] = {
-        "start": day.isoformat(),
+        "start": c.procurement_start.isoformat(),
+        "evaluated_on": day.isoformat(),
         "duration_months": str(c.duration_months),
         "declared_route": c.route or "none",
         "reservation": c.reservation.value,
@@ -154,6 +158,7 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data) -> Contr
         facts[f"cpv.{name}.all"] = all(inside)
         facts[f"cpv.{name}.any"] = any(inside)
         details[f"cpv.{name}.outside"] = ", ".join(code for code, ok in zip(given_codes, inside, strict=True) if not ok)
+        details[f"cpv.{name}.inside"] = ", ".join(code for code, ok in zip(given_codes, inside, strict=True) if ok)
     mismatches = []
     for code in given_codes:
         if len(code) == 10:
@@ -187,7 +192,7 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data) -> Contr
                 if not any(related(a[:8], b) for a in award.cpv for b in codes):
                     continue
                 until = add_months(award.awarded, period.months)
-                if award.awarded <= day < until:
+                if award.awarded <= c.procurement_start < until:
                     barred.append(f"{award.supplier} until {until.isoformat()}")
         facts[f"prior.{basis}.within_bar"] = bool(barred)
         details[f"prior.{basis}.barred"] = "; ".join(barred)

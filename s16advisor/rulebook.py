@@ -26,7 +26,16 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from .contract import ROUTE_IDS, _strict_date
 from .errors import RulebookError
@@ -61,10 +70,10 @@ class FactCond(_Strict):
     fact: str
     eq: Scalar | None = None
     ne: Scalar | None = None
-    lt: int | float | None = None
-    lte: int | float | None = None
-    gt: int | float | None = None
-    gte: int | float | None = None
+    lt: int | float | str | None = None  # a str only for dates: 2025-02-24
+    lte: int | float | str | None = None  # a str only for dates: 2025-02-24
+    gt: int | float | str | None = None  # a str only for dates: 2025-02-24
+    gte: int | float | str | None = None  # a str only for dates: 2025-02-24
     in_: list[Scalar] | None = Field(default=None, alias="in")
     not_in: list[Scalar] | None = None
     includes: str | None = None
@@ -120,7 +129,38 @@ class NotCond(_Strict):
     not_: Condition = Field(alias="not")
 
 
-Condition = Union[FactCond, CpvCond, ThresholdCond, RouteCond, DeclaredRouteCond, AllCond, AnyCond, NotCond]  # noqa: UP007
+_CONDITION_KEYS = ("fact", "cpv", "threshold", "route", "declared_route", "all", "any", "not")
+
+
+def _condition_kind(value: Any) -> str | None:
+    """Which kind of condition a mapping is, by its key, so a mistake is reported against that kind only."""
+    if isinstance(value, dict):
+        for key in _CONDITION_KEYS:
+            if key in value:
+                return key
+    elif isinstance(value, BaseModel):
+        return {FactCond: "fact", CpvCond: "cpv", ThresholdCond: "threshold", RouteCond: "route",
+                DeclaredRouteCond: "declared_route", AllCond: "all", AnyCond: "any", NotCond: "not"}[type(value)]
+    return None
+
+
+Condition = Annotated[
+    Union[  # noqa: UP007
+        Annotated[FactCond, Tag("fact")],
+        Annotated[CpvCond, Tag("cpv")],
+        Annotated[ThresholdCond, Tag("threshold")],
+        Annotated[RouteCond, Tag("route")],
+        Annotated[DeclaredRouteCond, Tag("declared_route")],
+        Annotated[AllCond, Tag("all")],
+        Annotated[AnyCond, Tag("any")],
+        Annotated[NotCond, Tag("not")],
+    ],
+    Discriminator(
+        _condition_kind,
+        custom_error_type="condition",
+        custom_error_message=f"a condition is a mapping with one of the keys {', '.join(_CONDITION_KEYS)}",
+    ),
+]
 for _m in (AllCond, AnyCond, NotCond):
     _m.model_rebuild()
 

@@ -14,6 +14,9 @@ removes a field) and an ``expect``:
     not_conditions_contain: {route: text}
     finding_contains: {code: text}       the finding's message contains the text
     error: text                          the contract is refused (InputError) with a message containing text
+    regime_applies: bool, because_contains: text   the regime block of the advice
+
+A case may also say ``regime_as: ID`` to advise the contract under that regime for comparison.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ DEFAULT_BASE: dict[str, Any] = {
 EXPECT_KEYS = {
     "regime", "threshold", "threshold_amount", "vat_basis", "above_threshold", "value", "recommended", "status",
     "blocked_by", "findings", "no_findings", "conditions_contain", "not_conditions_contain", "finding_contains",
-    "error",
+    "error", "regime_applies", "because_contains",
 }
 
 
@@ -48,6 +51,7 @@ class Case:
     file: str
     contract: dict[str, Any]
     expect: dict[str, Any]
+    regime_as: str | None = None
 
 
 def merge(base: Any, over: Any) -> Any:
@@ -81,7 +85,7 @@ def load_cases() -> list[Case]:
             unknown = set(c["expect"]) - EXPECT_KEYS
             assert not unknown, f"{path.name}: {c['name']}: unknown expect keys {unknown}"
             cases.append(Case(c["name"], str(path.relative_to(CASES_DIR)), merge(base, c.get("contract") or {}),
-                              c["expect"]))
+                              c["expect"], c.get("regime_as")))
     return cases
 
 
@@ -93,13 +97,17 @@ def check(case: Case, advisor: Any) -> Any:
     e = case.expect
     if "error" in e:
         try:
-            advisor.advise(contract_from_mapping(case.contract))
+            advisor.advise(contract_from_mapping(case.contract), regime_id=case.regime_as)
         except InputError as err:
             assert e["error"] in str(err), f"error {err} does not mention {e['error']!r}"
             return None
         raise AssertionError(f"expected the contract to be refused ({e['error']})")
-    a = advisor.advise(contract_from_mapping(case.contract))
+    a = advisor.advise(contract_from_mapping(case.contract), regime_id=case.regime_as)
     v = a.valuation
+    if "regime_applies" in e:
+        assert a.regime.applies is e["regime_applies"]
+    if "because_contains" in e:
+        assert e["because_contains"] in a.regime.because, a.regime.because
     if "regime" in e:
         assert a.regime.id == e["regime"]
     if "threshold" in e:

@@ -27,7 +27,8 @@ def _json(advice):
 def test_durable_rules_agrees_with_the_reference_engine_on_every_case(advisor, reference):
     for case in CASES:
         c = contract_from_mapping(case.contract)
-        assert _json(advisor.advise(c)) == _json(reference.advise(c)), case.name
+        r = case.regime_as
+        assert _json(advisor.advise(c, regime_id=r)) == _json(reference.advise(c, regime_id=r)), case.name
 
 
 def test_the_memo_changes_nothing(reference):
@@ -35,7 +36,8 @@ def test_the_memo_changes_nothing(reference):
     no_memo.evaluator = Evaluator(DurableEngine(), memo_size=0)
     for case in CASES:
         c = contract_from_mapping(case.contract)
-        assert _json(no_memo.advise(c)) == _json(reference.advise(c)), case.name
+        r = case.regime_as
+        assert _json(no_memo.advise(c, regime_id=r)) == _json(reference.advise(c, regime_id=r)), case.name
 
 
 def test_two_contracts_in_a_row_never_see_each_others_facts():
