@@ -8,17 +8,32 @@ Everything legal is in the rulebook; this module only assembles.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
+import warnings
+from collections.abc import Callable
+from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 from .advice import Advice, Blocker, Finding, RegimeRef, RouteAdvice, ThresholdRef, TraceEntry, Valuation
-from .contract import ContractDescription, contract_from_document
-from .data import Data, InForce, load_data
+from .contract import ContractDescription, contract_from_document, locate
+from .data import Data, load_data
 from .engine import Engine, Evaluator, default_engine
 from .errors import EngineError, InputError
 from .facts import ContractFacts, build_facts, fact_catalogue, threshold_details
-from .rulebook import Compiler, Program, RegimeSpec, Rulebook, default_rulebook, load_rulebook, render_message
-from .yamlio import load_document
+from .rulebook import (
+    TEMPLATE_RX,
+    Compiler,
+    Program,
+    RegimeSpec,
+    Rulebook,
+    Scalar,
+    default_rulebook,
+    load_rulebook,
+    render_message,
+)
+from .yamlio import Document, load_document
 
 # Which finding is about which input field (check uses it for line numbers).
 FINDING_FIELDS = {
@@ -98,81 +113,367 @@ class Advisor:
         raise InputError([("", f"unknown or unencoded regime {regime_id!r}")])
 
 
-def _threshold_ref(th: InForce, value: float) -> ThresholdRef:
-    return ThresholdRef(
-        name=th.name, title=th.title, regulation=th.regulation, amount=th.amount, vat_basis=th.vat,
-        in_force_from=th.in_force_from, in_force_to=th.in_force_to, reference=th.reference, verify=th.verify,
-        value=value, above=value >= th.amount,
-    )
+# ---------------------------------------------------------------- assembling the Advice
+#
+# Every value an Advice is made of is already valid (the rulebook, the data and the contract are validated
+# when they are loaded), and validating its hundred-odd models again was most of the time an advice took.
+# So ``_FastMakers`` makes them as ``model_construct`` does (``__dict__`` in field order, the fields set, no
+# extra, no private attributes), without validation. ``_makers`` checks once, on first use, that each fast
+# maker gives exactly what the validating constructor gives (the same state, the same JSON), and falls back
+# to ``_ValidatingMakers``, with a warning, if one does not: a model of advice.py changed without its maker
+# here, or a pydantic that keeps a model's state differently.
+
+def _slot_setter(name: str) -> Callable[[Any, Any], None]:
+    """The setter of one attribute every model instance has (pydantic keeps them in slots of BaseModel)."""
+    descriptor = vars(BaseModel).get(name)
+    if descriptor is not None and hasattr(descriptor, "__set__"):
+        return descriptor.__set__  # type: ignore[no-any-return]
+    return lambda obj, value: object.__setattr__(obj, name, value)
+
+
+_new = object.__new__
+_set_dict = _slot_setter("__dict__")
+_set_fields = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")
+TraceRow = tuple[int, str, str, int, dict[str, Scalar], str]  # index, rule id, title, stage, writes, source
+
+
+class _FastMakers:
+    """The Advice models made without validation (see above); the same keyword arguments as the models."""
+
+    def __init__(self) -> None:
+        self.applies = RegimeRef.model_fields["applies"].default
+        self.schema = Advice.model_fields["schema_"].default
+
+    @staticmethod
+    def blocker(code: str, message: str, reference: str, rule: str) -> Blocker:
+        m = _new(Blocker)
+        _set_dict(m, {"code": code, "message": message, "reference": reference, "rule": rule})
+        _set_fields(m, {"code", "message", "reference", "rule"})
+        _set_extra(m, None)
+        _set_private(m, None)
+        return m
+
+    @staticmethod
+    def finding(code: str, severity: str, message: str, reference: str, rule: str | None,
+                field: str | None) -> Finding:
+        m = _new(Finding)
+        _set_dict(m, {"code": code, "severity": severity, "message": message, "reference": reference,
+                             "rule": rule, "field": field})
+        _set_fields(m, {"code", "severity", "message", "reference", "rule", "field"})
+        _set_extra(m, None)
+        _set_private(m, None)
+        return m
+
+    @staticmethod
+    def route(id: str, title: str, status: str, kind: str, because: list[str], blocked_by: list[Blocker],
+              conditions: list[str], references: list[str]) -> RouteAdvice:
+        m = _new(RouteAdvice)
+        _set_dict(m, {"id": id, "title": title, "status": status, "kind": kind, "because": because,
+                             "blocked_by": blocked_by, "conditions": conditions, "references": references})
+        _set_fields(m, {"id", "title", "status", "kind", "because", "blocked_by", "conditions",
+                                            "references"})
+        _set_extra(m, None)
+        _set_private(m, None)
+        return m
+
+    @staticmethod
+    def threshold(name: str, title: str, regulation: str, amount: float, vat_basis: str, in_force_from: dt.date,
+                  in_force_to: dt.date | None, reference: str, verify: str | None, value: float,
+                  above: bool) -> ThresholdRef:
+        m = _new(ThresholdRef)
+        _set_dict(m, {"name": name, "title": title, "regulation": regulation, "amount": amount,
+                             "vat_basis": vat_basis, "in_force_from": in_force_from, "in_force_to": in_force_to,
+                             "reference": reference, "verify": verify, "value": value, "above": above})
+        _set_fields(m, {"name", "title", "regulation", "amount", "vat_basis", "in_force_from",
+                                            "in_force_to", "reference", "verify", "value", "above"})
+        _set_extra(m, None)
+        _set_private(m, None)
+        return m
+
+    @staticmethod
+    def valuation(value: float, vat_basis: str, threshold: ThresholdRef | None, above_threshold: bool,
+                  thresholds_in_force: list[ThresholdRef]) -> Valuation:
+        m = _new(Valuation)
+        _set_dict(m, {"value": value, "vat_basis": vat_basis, "threshold": threshold,
+                             "above_threshold": above_threshold, "thresholds_in_force": thresholds_in_force})
+        _set_fields(m, {"value", "vat_basis", "threshold", "above_threshold",
+                                            "thresholds_in_force"})
+        _set_extra(m, None)
+        _set_private(m, None)
+        return m
+
+    def regime(self, id: str, title: str, because: str, reference: str) -> RegimeRef:
+        m = _new(RegimeRef)
+        _set_dict(m, {"id": id, "title": title, "because": because, "reference": reference,
+                             "applies": self.applies})
+        _set_fields(m, {"id", "title", "because", "reference"})
+        _set_extra(m, None)
+        _set_private(m, None)
+        return m
+
+    @staticmethod
+    def trace(rows: list[TraceRow], fired: set[int]) -> list[TraceEntry]:
+        """The trace: one entry per row, with what the rule asserted if it fired."""
+        out = []
+        for index, rule, title, stage, writes, source in rows:
+            m = _new(TraceEntry)
+            if index in fired:
+                values = {"rule": rule, "title": title, "stage": stage, "fired": True, "facts": dict(writes),
+                          "source": source}
+            else:
+                values = {"rule": rule, "title": title, "stage": stage, "fired": False, "facts": {}, "source": source}
+            _set_dict(m, values)
+            _set_fields(m, {"rule", "title", "stage", "fired", "facts", "source"})
+            _set_extra(m, None)
+            _set_private(m, None)
+            out.append(m)
+        return out
+
+    def advice(self, contract_id: str, title: str, procurement_start: dt.date, regime: RegimeRef,
+               valuation: Valuation, routes: list[RouteAdvice], recommended: list[str], findings: list[Finding],
+               trace: list[TraceEntry]) -> Advice:
+        m = _new(Advice)
+        _set_dict(m, {"schema_": self.schema, "contract_id": contract_id, "title": title,
+                             "procurement_start": procurement_start, "regime": regime, "valuation": valuation,
+                             "routes": routes, "recommended": recommended, "findings": findings, "trace": trace})
+        _set_fields(m, {"contract_id", "title", "procurement_start", "regime", "valuation",
+                                            "routes", "recommended", "findings", "trace"})
+        _set_extra(m, None)
+        _set_private(m, None)
+        return m
+
+
+class _ValidatingMakers:
+    """The same makers through the models' own (validating) constructors."""
+
+    blocker = Blocker
+    finding = Finding
+    route = RouteAdvice
+    threshold = ThresholdRef
+    valuation = Valuation
+    regime = RegimeRef
+    advice = Advice
+
+    @staticmethod
+    def trace(rows: list[TraceRow], fired: set[int]) -> list[TraceEntry]:
+        return [TraceEntry(rule=rule, title=title, stage=stage, fired=index in fired,
+                           facts=dict(writes) if index in fired else {}, source=source)
+                for index, rule, title, stage, writes, source in rows]
+
+
+_Makers = _FastMakers | type[_ValidatingMakers]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two models (or lists of models) with the same state, field order, fields set and JSON."""
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return (type(a) is type(b) and list(a.__dict__.items()) == list(b.__dict__.items())
+            and a.__getstate__() == b.__getstate__() and a.model_dump_json() == b.model_dump_json())
+
+
+@cache
+def _makers() -> _Makers:
+    fast, slow = _FastMakers(), _ValidatingMakers
+    day = dt.date(2024, 1, 2)
+    made: dict[str, tuple[Any, Any]] = {}
+
+    def both(maker: str, /, **kw: Any) -> bool:
+        a, b = getattr(fast, maker)(**kw), getattr(slow, maker)(**kw)
+        made[maker] = (a, b)
+        return _same(a, b)
+
+    def pick(name: str, k: int) -> Any:
+        return made[name][k]
+
+    checks = [
+        lambda: both("blocker", code="c", message="m", reference="https://r", rule="x.y"),
+        lambda: both("finding", code="c", severity="info", message="m", reference="https://r", rule="x.y",
+                     field=None),
+        lambda: both("threshold", name="n", title="t", regulation="r", amount=1.5, vat_basis="net",
+                     in_force_from=day, in_force_to=None, reference="https://r", verify="v", value=2.0, above=True),
+        lambda: both("regime", id="i", title="t", because="b", reference="https://r"),
+        lambda: both("trace", rows=[(0, "x.y", "t", 0, {"f": True, "g": "s"}, "s:1"), (1, "x.z", "u", 1, {}, "s:2")],
+                     fired={0}),
+    ]
+    for check in checks:
+        if not check():
+            return _fallback(list(made)[-1])
+    routes = [m.route(id="i", title="t", status="unavailable", kind="procedure", because=["b"],
+                      blocked_by=[pick("blocker", k)], conditions=[], references=["https://r"])
+              for k, m in enumerate((fast, slow))]
+    if not _same(*routes):
+        return _fallback("route")
+    valuations = [m.valuation(value=2.0, vat_basis="net", threshold=pick("threshold", k), above_threshold=True,
+                              thresholds_in_force=[pick("threshold", k)]) for k, m in enumerate((fast, slow))]
+    if not _same(*valuations):
+        return _fallback("valuation")
+    advices = [m.advice(contract_id="c", title="t", procurement_start=day, regime=pick("regime", k),
+                        valuation=valuations[k], routes=[routes[k]], recommended=["i"], findings=[pick("finding", k)],
+                        trace=pick("trace", k)) for k, m in enumerate((fast, slow))]
+    if not _same(*advices):
+        return _fallback("advice")
+    return fast
+
+
+def _fallback(name: str) -> type[_ValidatingMakers]:
+    warnings.warn(f"s16advisor: the fast {name} maker does not make what the model makes (advice.py or pydantic "
+                  "changed): advice is built with validation instead, which is slower", RuntimeWarning, stacklevel=3)
+    return _ValidatingMakers
+
+
+class _Template:
+    """A message template made ready to fill: what ``render_message`` does (each ``{name}`` replaced by its
+    detail, or left as written when there is none) as one ``str.format`` of positional fields, the template's
+    own braces escaped so that nothing of it is interpreted. Checked against ``render_message`` when made; a
+    template they disagree on is left to ``render_message``."""
+
+    __slots__ = ("template", "names", "fmt")
+
+    def __init__(self, template: str):
+        self.template = template
+        self.names: tuple[tuple[str, str], ...] = ()  # (detail name, placeholder as written)
+        self.fmt: str | None = None  # None: the template is the message; "": render_message fills it
+        pieces, names, pos = [], [], 0
+        for m in TEMPLATE_RX.finditer(template):
+            pieces.append(_escape(template[pos:m.start()]) + "{" + str(len(names)) + "}")
+            names.append((m.group(1), m.group(0)))
+            pos = m.end()
+        pieces.append(_escape(template[pos:]))
+        if names:
+            self.names, self.fmt = tuple(names), "".join(pieces)
+        probe = {name: f"<{k}|{{{name}}}>" for k, (name, _) in enumerate(names)}
+        if self.fill(probe) != render_message(template, probe) or self.fill({}) != render_message(template, {}):
+            self.fmt = ""
+
+    def fill(self, details: dict[str, str]) -> str:
+        fmt = self.fmt
+        if fmt is None:
+            return self.template
+        if not fmt:
+            return render_message(self.template, details)
+        return fmt.format(*[details.get(name, written) for name, written in self.names])
+
+
+def _escape(literal: str) -> str:
+    return literal.replace("{", "{{").replace("}", "}}")
+
+
+@lru_cache(maxsize=4096)
+def _template(template: str) -> _Template:
+    return _Template(template)
+
+
+
+class _Static:
+    """What ``_assemble`` needs of a regime's program, worked out once: per rule, what it blocks, the
+    conditions it notes, what it recommends and finds, and the routes it touches; the trace rows."""
+
+    def __init__(self, regime: RegimeSpec, program: Program):
+        self.regime = regime
+        self.program = program
+        self.route_ids = [r.id for r in regime.routes]
+        self.first_refs = [(r.id, r.reference) for r in regime.routes]
+        self.trace: list[TraceRow] = [(cr.index, cr.rule.id, cr.rule.title, cr.stage, dict(cr.writes), cr.source)
+                                      for cr in sorted(program.rules, key=lambda r: (r.stage, r.index))]
+        self.rules: list[tuple[Any, ...]] = []  # by rule index
+        for cr in program.rules:
+            rule, then = cr.rule, cr.rule.then
+            ref = rule.references[0]
+            touched = {x.route for x in (*then.block, *then.condition, *then.recommend)}
+            self.rules.append((
+                [(b.route, b.code, _template(b.message), ref, rule.id) for b in then.block],
+                [(n.route, _template(n.message)) for n in then.condition],
+                [(rec.order, rec.route, _template(rec.message)) for rec in then.recommend],
+                [(f.code, f.severity, _template(f.message), ref, rule.id, FINDING_FIELDS.get(f.code))
+                 for f in then.finding],
+                [(route, rule.references) for route in touched],
+            ))
+
+
+_STATIC: dict[int, _Static] = {}
+
+
+def _static(regime: RegimeSpec, program: Program) -> _Static:
+    st = _STATIC.get(id(program))
+    if st is None or st.program is not program or st.regime is not regime:
+        if len(_STATIC) >= 64:
+            _STATIC.clear()
+        st = _STATIC[id(program)] = _Static(regime, program)
+    return st
 
 
 def _assemble(
     c: ContractDescription, regime: RegimeSpec, program: Program, cf: ContractFacts,
     fired: list[int], facts: dict[str, object],
 ) -> Advice:
+    make = _makers()
+    st = _static(regime, program)
     applicable = str(facts.get("threshold", "none"))
     details = {**cf.details, **threshold_details(cf, applicable)}
 
-    def text(template: str) -> str:
-        return render_message(template, details)
-
-    fired_set = set(fired)
-    blockers: dict[str, list[Blocker]] = {r.id: [] for r in regime.routes}
-    conditions: dict[str, list[str]] = {r.id: [] for r in regime.routes}
-    because: dict[str, list[str]] = {r.id: [] for r in regime.routes}
-    refs: dict[str, list[str]] = {r.id: [r.reference] for r in regime.routes}
+    blockers: dict[str, list[Blocker]] = {r: [] for r in st.route_ids}
+    conditions: dict[str, list[str]] = {r: [] for r in st.route_ids}
+    because: dict[str, list[str]] = {r: [] for r in st.route_ids}
+    refs: dict[str, list[str]] = {r: [ref] for r, ref in st.first_refs}
     plan: list[tuple[int, int, str]] = []
     findings: list[Finding] = []
+    rules = st.rules
     for i in fired:  # evaluation order
-        cr = program.rules[i]
-        rule, ref = cr.rule, cr.rule.references[0]
-        for b in rule.then.block:
-            blockers[b.route].append(Blocker(code=b.code, message=text(b.message), reference=ref, rule=rule.id))
-        for n in rule.then.condition:
-            msg = text(n.message)
-            if msg not in conditions[n.route]:
-                conditions[n.route].append(msg)
-        for rec in rule.then.recommend:
-            plan.append((rec.order, i, rec.route))
-            because[rec.route].append(text(rec.message))
-        for f in rule.then.finding:
-            findings.append(Finding(code=f.code, severity=f.severity, message=text(f.message), reference=ref,
-                                    rule=rule.id, field=FINDING_FIELDS.get(f.code)))
-        touched = {x.route for x in (*rule.then.block, *rule.then.condition, *rule.then.recommend)}
-        for route in touched:
-            for r in rule.references:
-                if r not in refs[route]:
-                    refs[route].append(r)
+        blocks, notes, recs, finds, touched = rules[i]
+        for route, code, message, ref, rule_id in blocks:
+            blockers[route].append(make.blocker(code=code, message=message.fill(details), reference=ref,
+                                                rule=rule_id))
+        for route, message in notes:
+            msg = message.fill(details)
+            if msg not in conditions[route]:
+                conditions[route].append(msg)
+        for order, route, message in recs:
+            plan.append((order, i, route))
+            because[route].append(message.fill(details))
+        for code, severity, message, ref, rule_id, field in finds:
+            findings.append(make.finding(code=code, severity=severity, message=message.fill(details), reference=ref,
+                                         rule=rule_id, field=field))
+        for route, references in touched:
+            route_refs = refs[route]
+            for r in references:
+                if r not in route_refs:
+                    route_refs.append(r)
     recommended = [route for _, _, route in sorted(plan)]
     routes: list[RouteAdvice] = []
     for spec in regime.routes:
         blocked = blockers[spec.id]
         if spec.not_in_regime:
-            blocked = [Blocker(code="not_in_regime", message=spec.not_in_regime, reference=regime.reference,
-                               rule=f"{regime.id}.routes")]
+            blocked = [make.blocker(code="not_in_regime", message=spec.not_in_regime, reference=regime.reference,
+                                    rule=f"{regime.id}.routes")]
         if spec.id in recommended and blocked:
             raise EngineError(f"rulebook error: route {spec.id} is both recommended and blocked")
         status = "unavailable" if blocked else "recommended" if spec.id in recommended else "available"
-        routes.append(RouteAdvice(
+        routes.append(make.route(
             id=spec.id, title=spec.title, status=status, kind=spec.kind,
             because=because[spec.id] or ([] if blocked else [spec.summary]),
             blocked_by=blocked, conditions=[] if blocked else conditions[spec.id], references=refs[spec.id],
         ))
-    in_force = [_threshold_ref(th, cf.values[name]) for name, th in cf.thresholds.items()]
-    main = next((t for t in in_force if t.name == applicable), None)
-    trace = []
-    for cr in sorted(program.rules, key=lambda r: (r.stage, r.index)):
-        trace.append(TraceEntry(
-            rule=cr.rule.id, title=cr.rule.title, stage=cr.stage, fired=cr.index in fired_set,
-            facts=dict(cr.writes) if cr.index in fired_set else {}, source=cr.source,
+    in_force = []
+    values = cf.values
+    for name, th in cf.thresholds.items():
+        value = values[name]
+        in_force.append(make.threshold(
+            name=th.name, title=th.title, regulation=th.regulation, amount=th.amount, vat_basis=th.vat,
+            in_force_from=th.in_force_from, in_force_to=th.in_force_to, reference=th.reference, verify=th.verify,
+            value=value, above=value >= th.amount,
         ))
-    return Advice(
+    main = next((t for t in in_force if t.name == applicable), None)
+    return make.advice(
         contract_id=c.id,
         title=c.title,
         procurement_start=c.procurement_start,
-        regime=RegimeRef(id=regime.id, title=regime.title, reference=regime.reference,
-                         because=" ".join(text(regime.because).split())),
-        valuation=Valuation(
+        regime=make.regime(id=regime.id, title=regime.title,
+                           because=" ".join(_template(regime.because).fill(details).split()),
+                           reference=regime.reference),
+        valuation=make.valuation(
             value=main.value if main else float(cf.facts["value"]),
             vat_basis=main.vat_basis if main else "inclusive",
             threshold=main,
@@ -182,7 +483,7 @@ def _assemble(
         routes=routes,
         recommended=recommended,
         findings=findings,
-        trace=trace,
+        trace=make.trace(st.trace, set(fired)),
     )
 
 
@@ -196,9 +497,28 @@ def advise(contract: ContractDescription, *, regime_id: str | None = None) -> Ad
     return default_advisor().advise(contract, regime_id=regime_id)
 
 
+def read_contract(path: str) -> tuple[ContractDescription, Document]:
+    """Read and validate one contract description file (``-`` for stdin)."""
+    doc = load_document(path)
+    return contract_from_document(doc), doc
+
+
 def advise_file(path: str) -> Advice:
     """Read, validate and advise on one contract description file (``-`` for stdin)."""
-    return advise(contract_from_document(load_document(path)))
+    contract, doc = read_contract(path)
+    try:
+        return advise(contract)
+    except InputError as e:  # found after validation (a date no regime covers): give it the field's line
+        raise locate(e, doc) from None
+
+
+def compare_file(path: str) -> list[Advice]:
+    """One contract description under every regime, the one in force on its commencement date first."""
+    contract, doc = read_contract(path)
+    try:
+        return default_advisor().compare(contract)
+    except InputError as e:
+        raise locate(e, doc) from None
 
 
 def advisor_for(rules: Path | None = None, data: Path | None = None) -> Advisor:

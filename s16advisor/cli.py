@@ -7,6 +7,7 @@ Exit codes (../shared/spec/advice.md): 0 done, 1 a checked draft fails, 2 usage 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from typing import Annotated, NoReturn
 
@@ -53,7 +54,8 @@ def _main(
 
 
 def _color(no_color: bool) -> bool | None:
-    return False if no_color else None
+    # NO_COLOR (https://no-color.org: set and not empty) means plain text; rich alone would keep bold and dim.
+    return False if no_color or os.environ.get("NO_COLOR") else None
 
 
 @app.command()
@@ -64,6 +66,10 @@ def advise(
                                         "markdown (for a report).", metavar="FORMAT")] = "text",
     explain: Annotated[bool, typer.Option("--explain", help="Also show the rule trace: every rule evaluated, "
                                           "in order, whether it fired and what it asserted.")] = False,
+    compare_regimes: Annotated[bool, typer.Option("--compare-regimes", help="Show the contract under PCR 2015 and "
+                                                  "the Procurement Act 2023 side by side, differences "
+                                                  "highlighted; the regime not in force is evaluated on the "
+                                                  "nearest day it was.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour in text output (NO_COLOR works too).")]
     = False,
 ) -> None:
@@ -78,19 +84,91 @@ def advise(
 
       s16advisor advise draft.yaml --format json > advice.json
 
+      s16advisor advise draft.yaml --compare-regimes
+
       cat draft.json | s16advisor advise - --format markdown
     """
-    from .advisor import advise_file
+    from .advisor import advise_file, compare_file
     from .render import AdviceFormat, render_advice
 
     fmt = _choice(format, AdviceFormat, "--format")
     try:
-        advice = advise_file(file)
+        result = compare_file(file) if compare_regimes else advise_file(file)
     except InputError as e:
         _fail(e.lines())
     except S16Error as e:
         _fail(str(e).splitlines())
-    render_advice(advice, fmt, sys.stdout, explain=explain, color=_color(no_color))
+    if compare_regimes:
+        from .render.compare import render as render_comparison
+
+        render_comparison(result, fmt.value, sys.stdout, _color(no_color))  # type: ignore[arg-type]
+    else:
+        render_advice(result, fmt, sys.stdout, explain=explain, color=_color(no_color))  # type: ignore[arg-type]
+
+
+@app.command()
+def check(
+    paths: Annotated[list[str], typer.Argument(help="Draft files, directories (every *.yaml, *.yml and *.json "
+                                               "below them) or glob patterns.", metavar="PATH...")],
+    format: Annotated[str, typer.Option("--format", "-f", help="auto (github under GitHub Actions, else text), "
+                                        "text, json, junit, sarif or github.", metavar="FORMAT")] = "auto",
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file (the "
+                                               "one-line summary still goes to stderr).", metavar="FILE")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too, not only on errors.")] = False,
+) -> None:
+    """Check tender drafts in CI: fail when a draft declares a route or a reservation the law does not allow.
+
+    Each draft is a contract description whose `route` and `reservation` are what it declares. A draft fails
+    on an error finding (declared_route_unavailable, reservation_unavailable, ...) that no current waiver in
+    its `waivers:` covers; with --strict on warnings too. Unreadable drafts are reported and the others still
+    checked.
+
+    Exit codes: 0 every draft passes, 1 a draft fails, 2 usage error, 3 a draft could not be read or validated.
+
+    Examples:
+
+      s16advisor check drafts/
+
+      s16advisor check 'drafts/**/*.yaml' --strict
+
+      s16advisor check drafts/ --format sarif --output s16advisor.sarif
+
+      s16advisor check drafts/ --format junit -o report.xml
+    """
+    import io
+
+    from .check import NoDrafts, check_paths
+    from .render.check_formats import CheckFormat, render_check
+
+    fmt = _choice(format, CheckFormat, "--format")
+    try:
+        report = check_paths(paths, strict=strict)
+    except NoDrafts as e:
+        _fail([str(e)], EXIT_USAGE)
+    except S16Error as e:
+        _fail(str(e).splitlines())
+    if output:
+        buffer = io.StringIO()
+        render_check(report, fmt, buffer)
+        _write_atomically(output, buffer.getvalue())
+    else:
+        render_check(report, fmt, sys.stdout)
+    typer.echo(report.summary(), err=True)
+    raise typer.Exit(report.exit_code)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".s16advisor-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        _fail([f"--output: cannot write {path}: {e.strerror or e}"], EXIT_USAGE)
 
 
 @app.command()
@@ -131,6 +209,9 @@ def list_rules(
     from .rulebook import default_rulebook
 
     book = _rulebook_or_fail(default_rulebook)
+    known = [r.id for r in book.regimes]
+    if regime and regime not in known:
+        _fail([f"--regime: {regime!r} is not one of {', '.join(known)}"], EXIT_USAGE)
     for rid, rules in book.rules.items():
         if regime and rid != regime:
             continue

@@ -26,8 +26,9 @@ from pydantic import (
 from .errors import InputError
 from .yamlio import Document
 
-_DATE_RX = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CPV_RX = re.compile(r"^(\d{8})(?:-(\d))?$")
+# ASCII digits only (``\d`` would take "٢٠٢٤"), and ``\Z``: ``$`` would accept a trailing newline.
+_DATE_RX = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_CPV_RX = re.compile(r"^([0-9]{8})(?:-([0-9]))?\Z")
 
 
 def _strict_date(value: Any) -> dt.date:
@@ -45,9 +46,13 @@ def _money(value: Any) -> float:
     # bool is an int in Python; a YAML `yes` must not become £1.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a number (not a string or a boolean)")
-    if value != value or value in (float("inf"), float("-inf")):
+    try:
+        number = float(value)  # an integer too large for a float raises OverflowError
+    except OverflowError:
+        raise ValueError("must be a finite number") from None
+    if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("must be a finite number")
-    return float(value)
+    return number
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
@@ -258,6 +263,16 @@ def contract_from_document(doc: Document) -> ContractDescription:
                 path = (field_name,)
             problems.append((_loc(doc, path), msg))
         raise InputError(problems) from None
+
+
+def locate(error: InputError, doc: Document) -> InputError:
+    """``error`` with file and line added to the problems that name a bare field path of the contract
+    (found after validation, e.g. a ``procurement_start`` no regime covers); other problems are kept as they are."""
+    problems = []
+    for loc, msg in error.problems:
+        path = tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", loc) if p)
+        problems.append((_loc(doc, path) if path and path[0] in ContractDescription.model_fields else loc, msg))
+    return InputError(problems)
 
 
 def contract_from_mapping(data: dict[str, Any], source: str = "<data>") -> ContractDescription:

@@ -8,8 +8,10 @@ summarising lots and prior reserved awards. Every legal decision is left to the 
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from .contract import ROUTE_IDS, ContractDescription, Objective
 from .cpv import related
@@ -99,104 +101,194 @@ class ContractFacts:
     values: dict[str, float]  # the contract value on each threshold's VAT basis
 
 
+class _RegimeData:
+    """What ``build_facts`` needs of one regime's data, worked out once per ``Data`` (which is not changed
+    once loaded): the threshold rows, the prior-award bars, and the CPV answers per set of codes."""
+
+    def __init__(self, data: Data, regime: RegimeSpec):
+        self.data = data
+        self.regime_id = regime.id
+        self.regime_end = regime.in_force.to
+        thresholds = data.thresholds.regimes.get(regime.id, {})
+        self.names = list(thresholds)
+        # The thresholds in force change only on the `from` day of one of their values (each value stays in
+        # force until the day before the next one's `from`, or the regime's end): days between two such
+        # `from` days have the same thresholds in force.
+        self.changes = sorted({v.from_ for th in thresholds.values() for v in th.values})
+        self.by_epoch: dict[int, tuple[dict[str, InForce], list[tuple[Any, ...]], str]] = {}
+        periods = data.thresholds.periods.get(regime.id, {})
+        self.bars = [(basis, periods.get(f"{basis}_prior_award_bar"), f"prior.{basis}.within_bar",
+                      f"prior.{basis}.barred") for basis in ("reg77", "s33")]
+        self.lists = [(f"cpv.{name}.all", f"cpv.{name}.any", f"cpv.{name}.outside", f"cpv.{name}.inside")
+                      for name in data.cpv_lists]
+        self.codes: dict[str, tuple[tuple[bool, ...], str | None]] = {}
+
+    def on(self, day: dt.date) -> tuple[dict[str, InForce], list[tuple[Any, ...]], str]:
+        """The thresholds in force on ``day``, one row per threshold of the regime, and the main VAT basis."""
+        epoch = bisect_right(self.changes, day)
+        hit = self.by_epoch.get(epoch)
+        if hit is None:
+            in_force = self.data.thresholds_in_force(self.regime_id, day, self.regime_end)
+            rows = []
+            for name in self.names:
+                th = in_force.get(name)
+                rows.append((name, th, f"vs.{name}", f"small_lot_vs.{name}", f"thresholds.{name}", f"values.{name}",
+                             None if th is None else money(th.amount)))
+            # The headline value is on the basis of the regime's main thresholds (they share one basis per date).
+            main_basis = next((t.vat for t in in_force.values()), "inclusive")
+            hit = self.by_epoch[epoch] = (in_force, rows, main_basis)
+        return hit
+
+    def code(self, code: str) -> tuple[tuple[bool, ...], str | None]:
+        """A CPV code as given: whether it is in each CPV list, and its check-digit mismatch if it has one."""
+        info = self.codes.get(code)
+        if info is None:
+            code8 = code[:8]
+            inside = tuple(code8 in lst for lst in self.data.cpv_lists.values())
+            mismatch = None
+            if len(code) == 10:
+                official = self.data.official_check_digit(code8)
+                if official is not None and official != code[9]:
+                    mismatch = f"{code} (official check digit {official})"
+            if len(self.codes) >= _CODES_CACHED:
+                self.codes.clear()
+            info = self.codes[code] = (inside, mismatch)
+        return info
+
+
+_CODES_CACHED = 16384  # CPV codes as given, remembered per regime's data (CPV 2008 has 9,454)
+_REGIME_DATA: WeakKeyDictionary[Data, dict[tuple[str, dt.date | None], _RegimeData]] = WeakKeyDictionary()
+_OBJECTIVES = tuple((f"objectives.{o.value}", o) for o in Objective)
+
+
+def _regime_data(data: Data, regime: RegimeSpec) -> _RegimeData:
+    per_data = _REGIME_DATA.get(data)
+    if per_data is None:
+        per_data = _REGIME_DATA[data] = {}
+    key = (regime.id, regime.in_force.to)
+    rd = per_data.get(key)
+    if rd is None:
+        rd = per_data[key] = _RegimeData(data, regime)
+    return rd
+
+
 def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.date | None = None) -> ContractFacts:
     """The facts of ``c`` under ``regime``, with the thresholds and rules in force ``on`` (default: commencement)."""
-    day = on or c.procurement_start
-    in_force = data.thresholds_in_force(regime.id, day, regime.in_force.to)
-    given, rate = c.value.vat, c.value.vat_rate
+    commenced = c.procurement_start
+    day = on or commenced
+    rd = _regime_data(data, regime)
+    in_force, rows, main_basis = rd.on(day)
+    value = c.value
+    amount, given, rate = value.amount, value.vat, value.vat_rate
+    contract_type = c.contract_type.value
+    authority_type = c.authority.type.value
+    reservation = c.reservation.value
+    declared = c.route or "none"
+    innovation = c.innovation
     facts: dict[str, Scalar] = {
         "start": date_number(day),
-        "commenced": date_number(c.procurement_start),
-        "contract_type": c.contract_type.value,
-        "authority_type": c.authority.type.value,
+        "commenced": date_number(commenced),
+        "contract_type": contract_type,
+        "authority_type": authority_type,
         "nation": c.authority.nation.value,
-        "reservation": c.reservation.value,
-        "declared_route": c.route or "none",
+        "reservation": reservation,
+        "declared_route": declared,
         "duration_months": float(c.duration_months),
-        "innovation.solution_available_on_market": str(c.innovation.solution_available_on_market).lower(),
-        "innovation.research_and_development": c.innovation.research_and_development,
+        "innovation.solution_available_on_market": str(innovation.solution_available_on_market).lower(),
+        "innovation.research_and_development": innovation.research_and_development,
         "reasons_for_not_lotting": bool(c.reasons_for_not_lotting and c.reasons_for_not_lotting.strip()),
     }
     details: dict[str, str] = {
-        "start": c.procurement_start.isoformat(),
+        "start": commenced.isoformat(),
         "evaluated_on": day.isoformat(),
         "duration_months": str(c.duration_months),
-        "declared_route": c.route or "none",
-        "reservation": c.reservation.value,
-        "contract_type": c.contract_type.value,
-        "authority_type": c.authority.type.value.replace("_", "-"),
+        "declared_route": declared,
+        "reservation": reservation,
+        "contract_type": contract_type,
+        "authority_type": authority_type.replace("_", "-"),
     }
     values: dict[str, float] = {}
     lots = c.lots or []
     small = [lot for lot in lots if lot.small_lot]
     largest_small = max(small, key=lambda lot: lot.value) if small else None
-    for name in data.thresholds.regimes.get(regime.id, {}):
-        th = in_force.get(name)
+    on_basis: dict[str, tuple[float, str]] = {}  # the value on a VAT basis, and as money
+    for name, th, vs_name, small_vs_name, threshold_name, value_name, threshold_money in rows:
         if th is None:
-            facts[f"vs.{name}"] = "not_in_force"
-            facts[f"small_lot_vs.{name}"] = "not_in_force"
+            facts[vs_name] = "not_in_force"
+            facts[small_vs_name] = "not_in_force"
             continue
-        v = in_basis(c.value.amount, given, rate, th.vat)
+        basis = th.vat
+        got = on_basis.get(basis)
+        if got is None:
+            v = in_basis(amount, given, rate, basis)
+            got = on_basis[basis] = (v, money(v))
+        v = got[0]
         values[name] = v
-        facts[f"vs.{name}"] = versus(v, th.amount)
-        facts[f"small_lot_vs.{name}"] = (
-            versus(in_basis(largest_small.value, given, rate, th.vat), th.amount) if largest_small else "none"
+        facts[vs_name] = versus(v, th.amount)
+        facts[small_vs_name] = (
+            versus(in_basis(largest_small.value, given, rate, basis), th.amount) if largest_small else "none"
         )
-        details[f"thresholds.{name}"] = money(th.amount)
-        details[f"values.{name}"] = money(v)
-    # The headline value is on the basis of the regime's main thresholds (they share one basis per date).
-    main_basis = next((t.vat for t in in_force.values()), "inclusive")
-    facts["value"] = in_basis(c.value.amount, given, rate, main_basis)
-    details["value"] = money(float(facts["value"]))
+        details[threshold_name] = threshold_money
+        details[value_name] = got[1]
+    got = on_basis.get(main_basis)
+    if got is None:
+        v = in_basis(amount, given, rate, main_basis)
+        got = (v, money(v))
+    facts["value"] = got[0]
+    details["value"] = got[1]
     details["vat_basis"] = "inclusive of VAT" if main_basis == "inclusive" else "net of VAT"
 
     # The contract's codes and its lots' codes: "exclusively for" (reg 77) reads the whole contract.
-    given_codes = list(dict.fromkeys([*c.cpv, *(x for lot in lots for x in (lot.cpv or []))]))
-    codes = [code[:8] for code in given_codes]
-    for name, lst in data.cpv_lists.items():
-        inside = [code in lst for code in codes]
-        facts[f"cpv.{name}.all"] = all(inside)
-        facts[f"cpv.{name}.any"] = any(inside)
-        details[f"cpv.{name}.outside"] = ", ".join(code for code, ok in zip(given_codes, inside, strict=True) if not ok)
-        details[f"cpv.{name}.inside"] = ", ".join(code for code, ok in zip(given_codes, inside, strict=True) if ok)
-    mismatches = []
-    for code in given_codes:
-        if len(code) == 10:
-            official = data.official_check_digit(code[:8])
-            if official is not None and official != code[9]:
-                mismatches.append(f"{code} (official check digit {official})")
+    if lots:
+        given_codes = tuple(dict.fromkeys([*c.cpv, *(x for lot in lots for x in (lot.cpv or []))]))
+    else:
+        given_codes = tuple(dict.fromkeys(c.cpv))
+    infos = [rd.code(code) for code in given_codes]
+    for k, (all_name, any_name, outside_name, inside_name) in enumerate(rd.lists):
+        inside = [info[0][k] for info in infos]
+        facts[all_name] = all(inside)
+        facts[any_name] = any(inside)
+        details[outside_name] = ", ".join(code for code, ok in zip(given_codes, inside, strict=True) if not ok)
+        details[inside_name] = ", ".join(code for code, ok in zip(given_codes, inside, strict=True) if ok)
+    mismatches = [info[1] for info in infos if info[1] is not None]
     facts["cpv.check_digit_mismatch"] = bool(mismatches)
     details["cpv.check_digit"] = ", ".join(sorted(mismatches))
 
-    total = sum(lot.value for lot in lots)
-    small_total = sum(lot.value for lot in small)
+    if lots:
+        total = sum(lot.value for lot in lots)
+        small_total = sum(lot.value for lot in small)
+        share = round(small_total / total, 6) if total > 0 else 0.0
+    else:
+        total = small_total = 0
+        share = 0.0
     facts["lots.count"] = float(len(lots))
     facts["lots.small_count"] = float(len(small))
-    facts["lots.small_share"] = round(small_total / total, 6) if total > 0 else 0.0
+    facts["lots.small_share"] = share
     details["lots.count"] = str(len(lots))
-    details["lots.small_share"] = f"{float(facts['lots.small_share']) * 100:.1f}%"
+    details["lots.small_share"] = f"{float(share) * 100:.1f}%"
     details["lots.small_total"] = money(small_total)
     details["lots.largest_small"] = f"{largest_small.id} ({money(largest_small.value)})" if largest_small else "none"
 
-    for o in Objective:
-        facts[f"objectives.{o.value}"] = o in c.objectives
+    objectives = c.objectives
+    for fact, o in _OBJECTIVES:
+        facts[fact] = o in objectives
 
-    for basis in ("reg77", "s33"):
-        period_name = f"{basis}_prior_award_bar"
-        period = data.thresholds.periods.get(regime.id, {}).get(period_name)
+    awards = c.prior_reserved_awards
+    codes = [code[:8] for code in given_codes] if awards else []
+    for basis, period, fact, detail in rd.bars:
         barred = []
         if period is not None:
-            for award in c.prior_reserved_awards:
+            for award in awards:
                 if award.basis != basis:
                     continue
                 if not any(related(a[:8], b) for a in award.cpv for b in codes):
                     continue
                 until = add_months(award.awarded, period.months)
-                if award.awarded <= c.procurement_start < until:
+                if award.awarded <= commenced < until:
                     barred.append(f"{award.supplier} until {until.isoformat()}")
-        facts[f"prior.{basis}.within_bar"] = bool(barred)
-        details[f"prior.{basis}.barred"] = "; ".join(barred)
-    return ContractFacts(facts, details, in_force, values)
+        facts[fact] = bool(barred)
+        details[detail] = "; ".join(barred)
+    return ContractFacts(facts, details, dict(in_force), values)
 
 
 def threshold_details(cf: ContractFacts, applicable: str) -> dict[str, Any]:

@@ -1,17 +1,19 @@
 """Safe YAML/JSON reading with the line of every field, for input and for the bundled rulebook.
 
-Everything goes through PyYAML's safe machinery with three restrictions that matter for files from
+Everything goes through PyYAML's safe machinery with restrictions that matter for files from
 untrusted sources (a pull request, a pipeline export):
 
 * aliases and anchors are refused (no "billion laughs"; no contract description needs them);
 * timestamps are not resolved, so dates stay strings and are validated by the models
   (``2025-02-30`` then gets a field-level message instead of a constructor crash);
-* files over ``MAX_BYTES`` are refused before parsing.
+* files over ``MAX_BYTES`` are refused before parsing, and so is nesting deeper than ``MAX_DEPTH``;
+* a key repeated in a mapping is refused (the loaders would silently keep the last value).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ import yaml
 from .errors import InputError
 
 MAX_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64  # a contract description nests 4 deep; PyYAML's scanner slows down quadratically with flow depth
 
 Path_ = tuple[str | int, ...]
 
@@ -58,20 +61,26 @@ class Document:
         return f"{self.source}:{line}" if line else self.source
 
 
-def _record_lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
-    """Record the line of every key (mappings) and item (sequences) below ``node``."""
+def _record_lines(node: yaml.Node, path: Path_, out: dict[Path_, int], source: str) -> None:
+    """Record the line of every key (mappings) and item (sequences) below ``node``; refuse duplicate keys
+    (the loaders keep the last value, so a repeated field would silently replace the first)."""
     if path == ():
         out[()] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             child = (*path, key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value))
-            out[child] = key_node.start_mark.line + 1
-            _record_lines(value_node, child, out)
+            line = key_node.start_mark.line + 1
+            if child in out:
+                dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in child).replace(".[", "[")
+                raise InputError([(f"{source}:{line}: {dotted}",
+                                   f"duplicate key (already given on line {out[child]})")])
+            out[child] = line
+            _record_lines(value_node, child, out, source)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             child = (*path, i)
             out[child] = item.start_mark.line + 1
-            _record_lines(item, child, out)
+            _record_lines(item, child, out, source)
 
 
 def _refuse_aliases(text: str, source: str) -> None:
@@ -83,8 +92,17 @@ def _refuse_aliases(text: str, source: str) -> None:
 
 def parse_text(text: str, source: str, *, json_only: bool = False) -> Document:
     """Parse YAML (or JSON, which is read as JSON first for exact errors) with field lines."""
+    try:
+        return _parse_text(text, source, json_only)
+    except RecursionError:  # the JSON decoder, the YAML parser and _record_lines all recurse
+        raise InputError([(source, "nested too deeply")]) from None
+
+
+def _parse_text(text: str, source: str, json_only: bool) -> Document:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise InputError([(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")])
+    if _too_deep(text):
+        raise InputError([(source, f"nested too deeply (more than {MAX_DEPTH} levels of brackets)")])
     stripped = text.lstrip()
     if json_only or stripped.startswith(("{", "[")):
         try:
@@ -97,7 +115,7 @@ def parse_text(text: str, source: str, *, json_only: bool = False) -> Document:
             try:  # JSON is (almost always) YAML: reuse the YAML node tree for line numbers
                 node = yaml.compose(text, Loader=_NoDatesLoader)
                 if node is not None:
-                    _record_lines(node, (), doc.lines)
+                    _record_lines(node, (), doc.lines, source)
             except yaml.YAMLError:
                 pass
             return doc
@@ -108,20 +126,40 @@ def parse_text(text: str, source: str, *, json_only: bool = False) -> Document:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source
-        raise InputError([(where, f"malformed YAML: {e.problem or e}")]) from None
+        raise InputError([(where, f"malformed YAML: {_one_line(e.problem or str(e))}")]) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (NUL, most control characters)
+        line = text.count("\n", 0, e.position) + 1
+        raise InputError([(f"{source}:{line}", f"malformed YAML: {str(e).splitlines()[0]}")]) from None
     except yaml.YAMLError as e:
-        raise InputError([(source, f"malformed YAML: {e}")]) from None
+        raise InputError([(source, f"malformed YAML: {_one_line(str(e))}")]) from None
     doc = Document(data, source)
     if node is not None:
-        _record_lines(node, (), doc.lines)
+        _record_lines(node, (), doc.lines, source)
     return doc
+
+
+def _too_deep(text: str) -> bool:
+    """Brackets nested more than ``MAX_DEPTH`` deep (counting those in strings and comments too), checked before
+    parsing: "[[[[...", a few MiB of it, would keep PyYAML busy for hours."""
+    depth = 0
+    for ch in re.sub(r"[^\[\]{}]+", "", text):
+        depth += 1 if ch in "[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
 
 def read_bytes(path: str) -> tuple[bytes, str]:
     """Read a file (or stdin for ``-``), refusing anything over the size limit before reading it all."""
     if path == "-":
-        raw = sys.stdin.buffer.read(MAX_BYTES + 1)
         source = "<stdin>"
+        if sys.stdin is None:
+            raise InputError([(source, "standard input is closed")])
+        raw = sys.stdin.buffer.read(MAX_BYTES + 1)
     else:
         p = Path(path)
         source = path
@@ -130,13 +168,16 @@ def read_bytes(path: str) -> tuple[bytes, str]:
                 raise InputError([(source, "is a directory, not a file")])
             if p.stat().st_size > MAX_BYTES:
                 raise InputError([(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")])
-            raw = p.read_bytes()
+            with p.open("rb") as f:  # bounded: a device or a pipe (/dev/zero, /dev/stdin) has no size
+                raw = f.read(MAX_BYTES + 1)
         except FileNotFoundError:
             raise InputError([(source, "no such file")]) from None
         except PermissionError:
             raise InputError([(source, "permission denied")]) from None
         except IsADirectoryError:
             raise InputError([(source, "is a directory, not a file")]) from None
+        except OSError as e:  # a name too long, a symlink loop, an I/O error
+            raise InputError([(source, f"cannot be read: {e.strerror or e}")]) from None
     if len(raw) > MAX_BYTES:
         raise InputError([(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")])
     return raw, source

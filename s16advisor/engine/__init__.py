@@ -8,9 +8,12 @@ meaning of the rule language; the tests check that durable-rules agrees with it 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from operator import itemgetter
+from typing import NoReturn, Protocol
 
 from ..errors import EngineError
 from ..rulebook import Program, Scalar, evaluate_expr
@@ -39,52 +42,144 @@ class Evaluation:
     facts: dict[str, Scalar]  # the input facts plus every fact asserted
 
 
-class Evaluator:
-    """Runs a program stage by stage on an engine, with a bounded memo per stage.
+class _Plan:
+    """What the memo needs of one program, worked out once: the facts each stage and each rule reads."""
 
-    Stage ``k`` only reads the facts its rules read, so its answer is memoised on those facts (numbers
-    reduced to where they fall among the constants they are compared with: see ``Program.memo_key``).
-    The memo is an optimisation only: ``memo_size=0`` gives the same results, engine-evaluated every time.
+    def __init__(self, program: Program):
+        self.program = program  # held, so that id(program) in the memo keys cannot be reused
+        self.cuts = list(program.numeric_cuts.items())
+        self.stages: list[tuple[Callable[[dict[str, Scalar]], object], list[tuple[int, Callable[..., object]]]]] = []
+        for stage in range(program.stages):
+            rules = program.by_stage(stage)
+            reads = sorted({f for r in rules for f in r.reads})
+            self.stages.append((_getter(reads), [(r.index, _getter(sorted(r.reads))) for r in rules]))
+        # what each rule asserts: (fact, value, value as the memo keys see it)
+        self.writes = [[(name, value, self.reduce(name, value)) for name, value in r.writes.items()]
+                       for r in program.rules]
+
+    def reduce(self, name: str, v: Scalar) -> Scalar:
+        """A number (or date) replaced by the cell it falls in among the constants it is compared with
+        (as ``Program.memo_key``): two values in the same cell make every condition give the same answer."""
+        cuts = self.program.numeric_cuts.get(name)
+        if cuts is None:
+            return v
+        i = bisect_left(cuts, v)  # type: ignore[arg-type]
+        return 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
+
+
+def _getter(names: list[str]) -> Callable[[dict[str, Scalar]], object]:
+    if not names:
+        return lambda facts: ()
+    if len(names) == 1:
+        return itemgetter(names[0])
+    return itemgetter(*names)
+
+
+class Evaluator:
+    """Runs a program stage by stage on an engine, with a bounded memo.
+
+    A rule only reads the facts its condition names, so its answer is memoised on those facts, with numbers
+    reduced to where they fall among the constants they are compared with (as ``Program.memo_key``). Two
+    levels: a stage's answer on the facts its rules read (one lookup answers the stage), then each rule's
+    answer on its own facts (a stage whose combination of facts is new is still answered when every one of
+    its rules has seen its own facts before). The engine is asked, for the whole stage, only when a rule has
+    not. The memo is an optimisation only: ``memo_size=0`` gives the same results, engine-evaluated every
+    time. Each level keeps at most ``memo_size`` entries (least recently used go first).
     """
 
     def __init__(self, engine: Engine, memo_size: int = 8192):
         self.engine = engine
         self.memo_size = memo_size
         self._memo: OrderedDict[tuple[object, ...], list[int]] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
+        self._rule_memo: OrderedDict[tuple[object, ...], bool] = OrderedDict()
+        self._plans: dict[int, _Plan] = {}
+        self.hits = 0  # stages answered by the memo
+        self.misses = 0  # stages the engine was asked
 
     def evaluate(self, program: Program, facts: dict[str, Scalar]) -> Evaluation:
         state: dict[str, Scalar] = {**program.defaults, **facts}
+        if not self.memo_size:
+            return self._evaluate(program, state)
+        plan = self._plan(program)
+        reduced = dict(state)  # the facts as the memo keys see them
+        for name, cuts in plan.cuts:
+            if name in reduced:
+                v = reduced[name]
+                i = bisect_left(cuts, v)  # type: ignore[arg-type]
+                reduced[name] = 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
+        written_by: dict[str, int] = {}
+        fired_all: list[int] = []
+        writes = plan.writes
+        for stage in range(program.stages):
+            fired = self._fire_memo(plan, stage, state, reduced)
+            for i in fired:
+                for name, value, seen in writes[i]:
+                    if name in written_by and state[name] != value:
+                        self._conflict(program, written_by[name], i, name)
+                    state[name] = value
+                    reduced[name] = seen
+                    written_by[name] = i
+            fired_all.extend(fired)
+        return Evaluation(fired_all, state)
+
+    def _evaluate(self, program: Program, state: dict[str, Scalar]) -> Evaluation:
+        """Every stage engine-evaluated, no memo."""
         written_by: dict[str, int] = {}
         fired_all: list[int] = []
         for stage in range(program.stages):
             fired = self._fire(program, stage, state)
             for i in fired:
-                rule = program.rules[i]
-                for name, value in rule.writes.items():
+                for name, value in program.rules[i].writes.items():
                     if name in written_by and state[name] != value:
-                        other = program.rules[written_by[name]].rule.id
-                        raise EngineError(f"rules {other} and {rule.rule.id} assert different values for {name}")
+                        self._conflict(program, written_by[name], i, name)
                     state[name] = value
                     written_by[name] = i
             fired_all.extend(fired)
         return Evaluation(fired_all, state)
 
+    @staticmethod
+    def _conflict(program: Program, first: int, second: int, name: str) -> NoReturn:
+        a, b = program.rules[first].rule.id, program.rules[second].rule.id
+        raise EngineError(f"rules {a} and {b} assert different values for {name}")
+
+    def _plan(self, program: Program) -> _Plan:
+        plan = self._plans.get(id(program))
+        if plan is None or plan.program is not program:
+            plan = self._plans[id(program)] = _Plan(program)
+        return plan
+
     def _fire(self, program: Program, stage: int, state: dict[str, Scalar]) -> list[int]:
-        if not self.memo_size:
-            return sorted(set(self.engine.fire(program, stage, state)))
-        key = (id(program), stage, program.memo_key(state, stage))
-        hit = self._memo.get(key)
+        return sorted(set(self.engine.fire(program, stage, state)))  # an `any` can match more than once
+
+    def _fire_memo(self, plan: _Plan, stage: int, state: dict[str, Scalar], reduced: dict[str, Scalar]) -> list[int]:
+        pid = id(plan.program)
+        stage_key, rules = plan.stages[stage]
+        memo, rule_memo = self._memo, self._rule_memo
+        key = (pid, stage, stage_key(reduced))
+        hit = memo.get(key)
         if hit is not None:
             self.hits += 1
-            self._memo.move_to_end(key)
+            memo.move_to_end(key)
             return hit
-        self.misses += 1
-        fired = sorted(set(self.engine.fire(program, stage, state)))  # an `any` can match more than once
-        self._memo[key] = fired
-        if len(self._memo) > self.memo_size:
-            self._memo.popitem(last=False)
+        rule_keys = [(pid, index, rule_key(reduced)) for index, rule_key in rules]
+        answers = [rule_memo.get(k) for k in rule_keys]
+        if None in answers:
+            self.misses += 1
+            fired = self._fire(plan.program, stage, state)
+            matched = set(fired)
+            for (index, _), k in zip(rules, rule_keys, strict=True):
+                rule_memo[k] = index in matched
+                rule_memo.move_to_end(k)
+            while len(rule_memo) > self.memo_size:
+                rule_memo.popitem(last=False)
+        else:
+            self.hits += 1
+            fired = [index for (index, _), yes in zip(rules, answers, strict=True) if yes]
+            for k in rule_keys:
+                rule_memo.move_to_end(k)
+        memo[key] = fired
+        if len(memo) > self.memo_size:
+            memo.popitem(last=False)
         return fired
 
 

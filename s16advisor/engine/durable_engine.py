@@ -1,14 +1,19 @@
 """The durable-rules engine: the only module that imports durable-rules.
 
-Each regime's program becomes one durable ruleset, compiled once per process. A contract is evaluated
-stage by stage: each stage asserts one fact (``t: "s16"`` plus the stage number, so every pattern has a
-type tag and no rule can loop on an absent field) holding every fact known so far; durable fires every
-rule of that stage whose pattern matches (facts, not ``post``, which would fire only the first).
+Each stage of a regime's program becomes one durable ruleset, compiled once per process. A contract is
+evaluated stage by stage: each stage asserts one fact (``t: "s16"`` plus the stage number, so every pattern
+has a type tag and no rule can loop on an absent field) holding every fact the stage's rules read, as known
+so far; durable fires every rule of that stage whose pattern matches (facts, not ``post``, which would fire
+only the first).
 
 Traps handled here (see DEVELOPERS.md):
 * ``set_rulesets`` mutates its argument (pops ``run``): it gets a fresh definition built for the call.
-* more than 1,024 live session ids raise MemoryError: one sid is used and its state deleted after
-  every contract, so nothing outlives an evaluation and two contracts never see each other's facts.
+* more than 1,024 live session ids raise MemoryError: one sid is used, and its state is deleted after every
+  stage that matched, so no fact outlives an evaluation and two contracts never see each other's facts.
+* ``delete_state`` frees pointers of the session state that only a rule action initialises: deleting a state
+  that no action has run on (a sid whose first fact matched nothing) frees garbage and crashes the process
+  later. A fact that matches nothing is not stored (the state stays empty), so the state is deleted only
+  after a fact that matched (an action ran).
 * exceptions in actions are stored in the returned state, not raised: the state is checked.
 * the stock Host starts timer threads that call the (not thread-safe) C library in the background:
   a Host without them is used. Parallelise with processes, never threads.
@@ -22,7 +27,7 @@ from typing import Any
 from durable import engine as durable
 
 from ..errors import EngineError
-from ..rulebook import And, Expr, Leaf, Program, Scalar
+from ..rulebook import And, CompiledRule, Expr, Leaf, Program, Scalar
 
 _OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _SID = "contract"
@@ -49,26 +54,37 @@ def _pattern(e: Expr) -> dict[str, Any]:
 
 
 class DurableEngine:
+    """One durable ruleset per stage of a program: a stage's fact holds only the facts its rules read."""
+
     name = "durable-rules"
 
     def __init__(self) -> None:
         self._host = _QuietHost()
-        self._rulesets: dict[int, Any] = {}
+        self._rulesets: dict[int, tuple[Program, list[tuple[Any, list[tuple[str, str]]] | None]]] = {}
         self._fired: list[int] = []
         self._count = 0
 
-    def _ruleset(self, program: Program) -> Any:
-        rs = self._rulesets.get(id(program))
-        if rs is None:
-            name = f"s16_{program.regime.id}_{len(self._rulesets)}"
-            self._host.set_rulesets({name: self._definition(program)})  # a fresh dict: it gets mutated
-            rs = self._host.get_ruleset(name)
-            self._rulesets[id(program)] = rs
-        return rs
+    def _stages(self, program: Program) -> list[tuple[Any, list[tuple[str, str]]] | None]:
+        """Per stage: its ruleset and the (fact, field) pairs its rules read (None: a stage without rules)."""
+        known = self._rulesets.get(id(program))
+        if known is not None and known[0] is program:
+            return known[1]
+        stages: list[tuple[Any, list[tuple[str, str]]] | None] = []
+        for stage in range(program.stages):
+            rules = program.by_stage(stage)
+            if not rules:
+                stages.append(None)
+                continue
+            name = f"s16_{program.regime.id}_{len(self._rulesets)}_{stage}"
+            self._host.set_rulesets({name: self._definition(rules)})  # a fresh dict: it gets mutated
+            reads = sorted({f for r in rules for f in r.reads})
+            stages.append((self._host.get_ruleset(name), [(f, _field(f)) for f in reads]))
+        self._rulesets[id(program)] = (program, stages)
+        return stages
 
-    def _definition(self, program: Program) -> dict[str, Any]:
+    def _definition(self, rules: list[CompiledRule]) -> dict[str, Any]:
         definition: dict[str, Any] = {}
-        for cr in program.rules:
+        for cr in rules:
             pattern = {"$and": [{"t": "s16"}, {"stage": cr.stage}, _pattern(cr.expr)]}
             definition[f"r{cr.index}"] = {"all": [{"m": pattern}], "run": self._action(cr.index)}
         return definition
@@ -80,18 +96,22 @@ class DurableEngine:
         return run
 
     def fire(self, program: Program, stage: int, facts: dict[str, Scalar]) -> list[int]:
-        rs = self._ruleset(program)
-        fact: dict[str, Any] = {_field(k): v for k, v in facts.items()}
+        compiled = self._stages(program)[stage]
+        if compiled is None:
+            return []
+        rs, fields = compiled
+        # Only the facts this stage's rules read: every field a pattern of the ruleset names is present.
+        fact: dict[str, Any] = {field: facts[name] for name, field in fields}
         fact.update({"sid": _SID, "t": "s16", "stage": stage, "id": f"{self._count}.{stage}"})
         self._count += 1
         self._fired = []
         outcome: dict[str, Any] = {}
         try:
-            try:
-                handle = rs.assert_fact(fact)
-                rs.do_actions(handle, lambda error, state: outcome.update(error=error, state=state))
-            except durable.MessageNotHandledException:
-                return []  # no rule of this stage matched
+            handle = rs.assert_fact(fact)
+        except durable.MessageNotHandledException:
+            return []  # no rule of this stage matched: nothing was stored, and the state is not deleted (above)
+        try:
+            rs.do_actions(handle, lambda error, state: outcome.update(error=error, state=state))
             if outcome.get("error"):
                 raise EngineError(f"durable-rules failed: {outcome['error']}")
             state = outcome.get("state") or {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, TextIO
+
 from ..advice import Advice, ThresholdRef
 
 STATUS_WORDS = {"recommended": "recommended", "available": "available", "unavailable": "unavailable"}
@@ -24,9 +26,9 @@ def valuation_line(advice: Advice) -> str:
     v = advice.valuation
     th = v.threshold
     if th is None:
-        return f"Value {money(v.value)} {basis(v.vat_basis)}: no threshold applies."
+        return f"{money(v.value)} {basis(v.vat_basis)}: no threshold applies."
     verdict = "at or above it" if v.above_threshold else "below it"
-    return (f"Value {money(th.value)} {basis(th.vat_basis)} against the {th.title} threshold of {money(th.amount)} "
+    return (f"{money(th.value)} {basis(th.vat_basis)} against the {th.title} threshold of {money(th.amount)} "
             f"({th.regulation}, in force from {th.in_force_from.isoformat()}): {verdict}.")
 
 
@@ -50,3 +52,23 @@ def references(advice: Advice) -> list[str]:
         if f.reference not in refs:
             refs.append(f.reference)
     return refs
+
+
+def make_console(out: TextIO, color: bool | None, width: int = 120) -> tuple[Any, Any]:
+    """A rich console writing to a buffer, and a function that copies the buffer to ``out`` without the padding
+    rich leaves at line ends (so the text pipes cleanly into files and diffs)."""
+    import io
+    import shutil
+
+    from rich.console import Console
+
+    tty = out.isatty()
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=tty if color is None else color,
+                      no_color=True if color is False else None,  # None: rich honours NO_COLOR
+                      highlight=False, width=shutil.get_terminal_size((width, 24)).columns if tty else width)
+
+    def flush() -> None:
+        out.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
+
+    return console, flush

@@ -5,23 +5,33 @@ from __future__ import annotations
 from typing import TextIO
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from ..advice import Advice
-from .common import basis, main_thresholds, money, next_steps, references, valuation_line
+from .common import basis, main_thresholds, make_console, money, next_steps, references, valuation_line
 
 STATUS_STYLE = {"recommended": "bold green", "available": "cyan", "unavailable": "red"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 
 
+def _items(console: Console, rows: list[tuple[str | Text, str | Text]], indent: int = 2) -> None:
+    """A list whose wrapped lines stay indented under their text, not under the marker."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for marker, body in rows:
+        grid.add_row(marker if isinstance(marker, Text) else Text(marker),
+                     body if isinstance(body, Text) else Text(body))
+    console.print(Padding(grid, (0, 0, 0, indent)))
+
+
 def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> None:
-    console = Console(file=out, force_terminal=color, no_color=(color is False), highlight=False,
-                      width=120 if not out.isatty() else None, soft_wrap=False)
+    console, flush = make_console(out, color)
     console.print(Text(f"{advice.title} ({advice.contract_id})", style="bold"))
-    console.print(Text.assemble(("Regime: ", "bold"), advice.regime.title))
-    console.print(Text(f"  {advice.regime.because}", style="dim"))
-    console.print(Text.assemble(("Valuation: ", "bold"), valuation_line(advice)))
+    _items(console, [(Text("Regime", style="bold"), Text(f"{advice.regime.title}: {advice.regime.because}")),
+                     (Text("Value", style="bold"), Text(valuation_line(advice)))], indent=0)
 
     th = Table(title=f"Thresholds in force on {advice.procurement_start.isoformat()}", title_justify="left",
                show_edge=False, pad_edge=False)
@@ -52,22 +62,19 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     console.print(Text("Recommended plan", style="bold"))
     if not advice.recommended:
         console.print("  No route is available.", style="red")
-    for i, rid in enumerate(advice.recommended, 1):
-        console.print(Text.assemble(f"  {i}. ", (rid, "bold green"), f" - {advice.route(rid).title}"))
-        for line in advice.route(rid).because:
-            console.print(Text(f"     {line}"))
+    _items(console, [(f"{i}.", Text.assemble((rid, "bold green"), f" - {advice.route(rid).title}\n",
+                                              "\n".join(advice.route(rid).because)))
+                     for i, rid in enumerate(advice.recommended, 1)])
 
     steps = next_steps(advice)
     if steps:
         console.print(Text("What to do next", style="bold"))
-        for s in steps:
-            console.print(Text(f"  - {s}"))
+        _items(console, [("-", s) for s in steps])
 
     if advice.findings:
         console.print(Text("Findings", style="bold"))
-        for f in advice.findings:
-            console.print(Text.assemble("  ", (f"{f.severity:7}", SEVERITY_STYLE[f.severity]), f" {f.code}: ",
-                                        f.message))
+        _items(console, [(Text(f"{f.severity:7}", style=SEVERITY_STYLE[f.severity]),
+                          Text.assemble((f.code, "bold"), ": ", f.message)) for f in advice.findings])
 
     refs = references(advice)
     if refs:
@@ -87,3 +94,4 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
             tt.add_row(str(e.stage), e.rule, Text("yes", style="green") if e.fired else Text("no", style="dim"),
                        Text(facts))
         console.print(tt)
+    flush()

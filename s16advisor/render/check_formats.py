@@ -1,0 +1,222 @@
+"""Report formats for ``check``: text, json, junit, sarif and GitHub workflow commands, behind one enum."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TextIO
+from xml.etree import ElementTree as ET
+
+from .. import __version__
+from ..check import CheckFinding, CheckReport, DraftResult
+
+
+class CheckFormat(str, Enum):
+    auto = "auto"
+    text = "text"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+    github = "github"
+
+
+# What each code means (../shared/spec/advice.md) and where the law is, for SARIF rule help.
+CODE_HELP: dict[str, tuple[str, str]] = {
+    "declared_route_unavailable": ("The draft's route is unavailable for this contract.",
+                                   "https://www.legislation.gov.uk/uksi/2015/102/regulation/26"),
+    "reservation_unavailable": ("The draft's reservation is not allowed for this contract.",
+                                "https://www.legislation.gov.uk/uksi/2015/102/regulation/77"),
+    "near_threshold": ("The value is within 10% below a threshold that changes the route.",
+                       "https://www.legislation.gov.uk/uksi/2015/102/regulation/6"),
+    "lots_not_considered": ("Above the threshold, no lots and no reasons for not lotting.",
+                            "https://www.legislation.gov.uk/uksi/2015/102/regulation/46"),
+    "prior_reserved_award": ("A prior reserved award bars a supplier until a date.",
+                             "https://www.legislation.gov.uk/uksi/2015/102/regulation/77"),
+    "cpv_check_digit": ("A CPV check digit differs from the official one.",
+                        "https://eur-lex.europa.eu/eli/reg/2008/213/oj"),
+    "waiver_expired": ("A waiver is past its expiry date and no longer applies.", "README.md#waivers"),
+    "community_benefits": ("Wales, value over £1m: apply the Community Benefits Measurement Tool.",
+                           "https://www.gov.wales/community-benefits-delivering-maximum-value-welsh-pound"),
+    "major_construction_contract": ("Wales, works of £2m or more from 2026-03-25: consider social public works "
+                                    "clauses (SPPP Act s.25).", "https://www.legislation.gov.uk/asc/2023/1/section/25"),
+    "health_services_regime": ("Wales, health services from 2025-02-24 may fall under the Welsh provider selection "
+                               "regime.", "https://www.legislation.gov.uk/wsi/2025/99"),
+    "invalid_input": ("The draft could not be read or validated as a contract description v1.", "README.md#input"),
+}
+SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _where(r: DraftResult, line: int | None) -> str:
+    return f"{r.path}:{line}" if line else r.path
+
+
+def _text(report: CheckReport, out: TextIO) -> None:
+    for r in report.results:
+        if r.status == "error":
+            for line in (r.error or "").splitlines():
+                out.write(f"{line if line.startswith(r.path) else f'{r.path}: {line}'}: invalid_input\n"
+                          if False else f"{line}\n" if line.startswith(r.path) else f"{r.path}: {line}\n")
+            continue
+        for f in r.findings:
+            waived = f" (waived: {f.waiver_reason})" if f.waived else ""
+            out.write(f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}{waived}\n")
+            for rel in f.related:
+                out.write(f"{_where(r, rel.line)}:   {rel.code} {rel.message}\n")
+
+
+def _finding_json(f: CheckFinding) -> dict[str, Any]:
+    return {"code": f.code, "severity": f.severity, "message": f.message, "reference": f.reference, "line": f.line,
+            "field": f.field, "waived": f.waived, "waiver_reason": f.waiver_reason,
+            "related": [{"code": x.code, "message": x.message, "line": x.line, "field": x.field} for x in f.related]}
+
+
+def _json(report: CheckReport, out: TextIO) -> None:
+    drafts = []
+    for r in report.results:
+        drafts.append({"path": r.path, "status": r.status, "error": r.error, "line": r.error_line,
+                       "findings": [_finding_json(f) for f in r.findings],
+                       "advice": r.advice.to_json_dict() if r.advice else None})
+    json.dump({"schema": "s16advisor/check/1", "summary": report.counts, "strict": report.strict,
+               "drafts": drafts}, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def _junit(report: CheckReport, out: TextIO) -> None:
+    c = report.counts
+    suites = ET.Element("testsuites", name="s16advisor check", tests=str(c["drafts"]), failures=str(c["failed"]),
+                        errors=str(c["unreadable"]))
+    suite = ET.SubElement(suites, "testsuite", name="s16advisor check", tests=str(c["drafts"]),
+                          failures=str(c["failed"]), errors=str(c["unreadable"]), skipped="0")
+    for r in report.results:
+        case = ET.SubElement(suite, "testcase", classname="s16advisor.check", name=r.path, file=r.path)
+        if r.status == "error":
+            err = ET.SubElement(case, "error", message=(r.error or "").splitlines()[0], type="invalid_input")
+            err.text = r.error
+            continue
+        failing = r.errors + (r.warnings if report.strict else [])
+        if failing:
+            fail = ET.SubElement(case, "failure", message=f"{len(failing)} finding(s): "
+                                 + ", ".join(f.code for f in failing), type=failing[0].code)
+            fail.text = "\n".join(f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}" for f in failing)
+        others = [f for f in r.findings if f not in failing]
+        if others:
+            ET.SubElement(case, "system-out").text = "\n".join(
+                f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}" + (" (waived)" if f.waived else "")
+                for f in others)
+    ET.indent(suites)
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    out.write(ET.tostring(suites, encoding="unicode"))
+    out.write("\n")
+
+
+def _uri(path: str) -> str:
+    return path.replace(os.sep, "/").removeprefix("./")
+
+
+def _location(path: str, line: int | None, message: str | None = None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(path)}}
+    if line:
+        physical["region"] = {"startLine": line}
+    loc: dict[str, Any] = {"physicalLocation": physical}
+    if message:
+        loc["message"] = {"text": message}
+    return loc
+
+
+def sarif_document(report: CheckReport) -> dict[str, Any]:
+    used = sorted({f.code for r in report.results for f in r.findings}
+                  | ({"invalid_input"} if any(r.status == "error" for r in report.results) else set()))
+    rules = []
+    for code in used:
+        text, uri = CODE_HELP.get(code, (code, "README.md"))
+        rules.append({
+            "id": code,
+            "name": "".join(w.capitalize() for w in code.split("_")),
+            "shortDescription": {"text": text},
+            "fullDescription": {"text": text},
+            "help": {"text": f"{text} Legal basis: {uri}"},
+            "helpUri": uri,
+        })
+    index = {code: i for i, code in enumerate(used)}
+    results = []
+    for r in report.results:
+        if r.status == "error":
+            results.append({"ruleId": "invalid_input", "ruleIndex": index["invalid_input"], "level": "error",
+                            "message": {"text": r.error or "invalid input"},
+                            "locations": [_location(r.path, r.error_line)]})
+            continue
+        for f in r.findings:
+            res: dict[str, Any] = {
+                "ruleId": f.code, "ruleIndex": index[f.code], "level": SARIF_LEVEL[f.severity],
+                "message": {"text": f"{f.message} ({f.reference})"},
+                "locations": [_location(r.path, f.line)],
+            }
+            if f.related:
+                res["relatedLocations"] = [dict(_location(r.path, x.line, f"{x.code}: {x.message}"), id=i)
+                                           for i, x in enumerate(f.related)]
+            if f.waived:
+                res["suppressions"] = [{"kind": "inSource", "justification": f.waiver_reason or ""}]
+            results.append(res)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "s16advisor", "version": __version__, "semanticVersion": __version__,
+                                "informationUri": "https://www.legislation.gov.uk/anaw/2014/4/section/16",
+                                "rules": rules}},
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }],
+    }
+
+
+def _sarif(report: CheckReport, out: TextIO) -> None:
+    json.dump(sarif_document(report), out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def _gh_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(s: str) -> str:
+    return _gh_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github(report: CheckReport, out: TextIO) -> None:
+    kind = {"error": "error", "warning": "warning", "info": "notice"}
+    for r in report.results:
+        if r.status == "error":
+            props = f"file={_gh_prop(r.path)}" + (f",line={r.error_line}" if r.error_line else "")
+            out.write(f"::error {props},title=invalid_input::{_gh_data(r.error or 'invalid input')}\n")
+            continue
+        for f in r.findings:
+            level = "notice" if f.waived else kind[f.severity]
+            props = f"file={_gh_prop(r.path)}" + (f",line={f.line}" if f.line else "") + f",title={_gh_prop(f.code)}"
+            msg = f.message + (f" (waived: {f.waiver_reason})" if f.waived else "")
+            out.write(f"::{level} {props}::{_gh_data(msg)}\n")
+            for x in f.related:
+                p = f"file={_gh_prop(r.path)}" + (f",line={x.line}" if x.line else "") + f",title={_gh_prop(x.code)}"
+                out.write(f"::notice {p}::{_gh_data(x.message)}\n")
+
+
+REPORTERS: dict[CheckFormat, Callable[[CheckReport, TextIO], None]] = {
+    CheckFormat.text: _text,
+    CheckFormat.json: _json,
+    CheckFormat.junit: _junit,
+    CheckFormat.sarif: _sarif,
+    CheckFormat.github: _github,
+}
+
+
+def resolve(fmt: CheckFormat) -> CheckFormat:
+    """``auto``: GitHub annotations under GitHub Actions, text otherwise."""
+    if fmt is CheckFormat.auto:
+        return CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
+    return fmt
+
+
+def render_check(report: CheckReport, fmt: CheckFormat, out: TextIO) -> None:
+    REPORTERS[resolve(fmt)](report, out)

@@ -1,0 +1,97 @@
+"""The side-by-side view: one contract under each regime (``advise --compare-regimes``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from rich.table import Table
+from rich.text import Text
+
+from ..advice import Advice
+from .common import make_console, money
+
+STATUS_STYLE = {"recommended": "bold green", "available": "cyan", "unavailable": "red"}
+
+
+def _threshold(a: Advice) -> str:
+    th = a.valuation.threshold
+    if th is None:
+        return "none"
+    side = "at or above" if a.valuation.above_threshold else "below"
+    return f"{money(th.value)} {side} {th.name} {money(th.amount)}"
+
+
+def comparison_rows(advices: list[Advice]) -> list[dict[str, Any]]:
+    """One row per aspect (regime, valuation, each route, plan, findings) with each regime's answer."""
+    rows: list[dict[str, Any]] = [
+        {"aspect": "applies on the commencement date", "values": ["yes" if a.regime.applies else "no"
+                                                                  for a in advices]},
+        {"aspect": "value and threshold", "values": [_threshold(a) for a in advices]},
+    ]
+    for rid in [r.id for r in advices[0].routes]:
+        values = []
+        for a in advices:
+            r = a.route(rid)
+            values.append(r.status if r.status != "unavailable"
+                          else f"unavailable ({', '.join(sorted({b.code for b in r.blocked_by}))})")
+        rows.append({"aspect": rid, "route": rid, "values": values})
+    rows.append({"aspect": "recommended plan", "values": [" + ".join(a.recommended) or "none" for a in advices]})
+    rows.append({"aspect": "findings", "values": [", ".join(sorted({f.code for f in a.findings})) or "none"
+                                                  for a in advices]})
+    for row in rows:
+        row["differs"] = len(set(row["values"])) > 1
+    return rows
+
+
+def comparison_json(advices: list[Advice]) -> dict[str, Any]:
+    rows = comparison_rows(advices)
+    return {
+        "schema": "s16advisor/comparison/1",
+        "contract_id": advices[0].contract_id,
+        "regimes": [a.regime.id for a in advices],
+        "differences": [{"aspect": r["aspect"], **dict(zip([a.regime.id for a in advices], r["values"],
+                                                           strict=True))}
+                        for r in rows if r["differs"]],
+        "advices": [a.to_json_dict() for a in advices],
+    }
+
+
+def render(advices: list[Advice], fmt: str, out: TextIO, color: bool | None) -> None:
+    rows = comparison_rows(advices)
+    ids = [a.regime.id for a in advices]
+    first = advices[0]
+    if fmt == "json":
+        json.dump(comparison_json(advices), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return
+    if fmt == "markdown":
+        out.write(f"# {first.title} ({first.contract_id}): regimes compared\n\n")
+        out.write(f"Commenced on {first.procurement_start.isoformat()}. Rows that differ are in bold.\n\n")
+        out.write("| | " + " | ".join(ids) + " |\n|---|" + "---|" * len(ids) + "\n")
+        for r in rows:
+            cells = [f"**{v}**" if r["differs"] else v for v in r["values"]]
+            out.write(f"| {r['aspect']} | " + " | ".join(cells) + " |\n")
+        for a in advices:
+            out.write(f"\n- **{a.regime.id}**: {a.regime.because}\n")
+        return
+    console, flush = make_console(out, color, width=140)
+    console.print(Text(f"{first.title} ({first.contract_id}): regimes compared", style="bold"))
+    for a in advices:
+        console.print(Text.assemble((f"{a.regime.id}: ", "bold"), a.regime.because))
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("")
+    for rid in ids:
+        table.add_column(rid, overflow="fold")
+    table.add_column("")
+    for r in rows:
+        cells = []
+        for v in r["values"]:
+            style = STATUS_STYLE.get(v.split(" ")[0], "") if r.get("route") else ""
+            cells.append(Text(v, style=style))
+        table.add_row(Text(r["aspect"], style="bold" if r["differs"] else ""), *cells,
+                      Text("differs", style="bold yellow") if r["differs"] else "")
+    console.print(table)
+    n = sum(r["differs"] for r in rows)
+    console.print(Text(f"{n} of {len(rows)} aspects differ.", style="dim"))
+    flush()

@@ -1,0 +1,486 @@
+"""The command line: every command and option, the Advice v1 JSON shape (../shared/spec/advice.md), exit codes
+(0 done, 2 usage error, 3 invalid input), clean stdout/stderr and colour control."""
+
+from __future__ import annotations
+
+import copy
+import importlib.metadata
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+import s16advisor
+from s16advisor.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "supported-living.yaml"
+EXIT_OK, EXIT_USAGE, EXIT_INVALID = 0, 2, 3
+ANSI = re.compile(r"\x1b\[")
+
+runner = CliRunner()
+
+# advice.md: the Advice v1 top-level keys, and the route ids with their kind.
+ADVICE_KEYS = {"schema", "contract_id", "regime", "valuation", "routes", "recommended", "findings", "trace"}
+ROUTE_KINDS = {
+    "below_threshold": "regime",
+    "open": "procedure",
+    "restricted": "procedure",
+    "competitive_procedure_with_negotiation": "procedure",
+    "competitive_dialogue": "procedure",
+    "competitive_flexible": "procedure",
+    "innovation_partnership": "procedure",
+    "light_touch": "procedure",
+    "reserved_supported_business": "reservation",
+    "reserved_public_service_mutual": "reservation",
+    "small_lots": "exemption",
+}
+NOT_IN_PCR2015 = {"competitive_flexible"}
+
+
+def rule_docs(regime: str) -> dict[str, dict[str, Any]]:
+    """The rules of a regime, read straight from rules/<regime>/*.yaml (not through the rulebook code)."""
+    rules: dict[str, dict[str, Any]] = {}
+    for path in sorted((ROOT / "rules" / regime).glob("*.yaml")):
+        for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]:
+            assert rule["id"] not in rules, f"rule id {rule['id']} twice"
+            rules[rule["id"]] = rule
+    assert rules, f"no rules for {regime}"
+    return rules
+
+
+def all_rule_ids() -> set[str]:
+    return {i for d in (ROOT / "rules").iterdir() if d.is_dir() for i in rule_docs(d.name)}
+
+
+def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=input, env=env)
+
+
+def done(result) -> str:  # type: ignore[no-untyped-def]
+    assert result.exit_code == EXIT_OK, (result.exit_code, result.stdout, result.stderr, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.stderr == ""
+    return result.stdout
+
+
+def usage_error(result) -> str:  # type: ignore[no-untyped-def]
+    assert result.exit_code == EXIT_USAGE, (result.exit_code, result.stdout, result.stderr, result.exception)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+def example() -> dict[str, Any]:
+    return yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def below_threshold_supplies() -> dict[str, Any]:
+    """Office supplies of a Welsh council, £100,000 + VAT in 2024: under the sub-central threshold (£214,904
+    inclusive of VAT from 2024-01-01, SI 2023/1117), so Part 2 of PCR 2015 does not apply."""
+    return {"id": "SUP-1", "title": "Stationery", "procurement_start": "2024-09-02", "contract_type": "supplies",
+            "value": {"amount": 100000, "vat": "exclusive", "vat_rate": 0.2}, "duration_months": 24,
+            "cpv": ["30192000-1"]}
+
+
+def works_with_lots_2021() -> dict[str, Any]:
+    """Works, £6m net of VAT with a small lot, commenced in 2021 when thresholds were net of VAT: the works
+    threshold was £4,733,252 net (2020-2021), so the contract is above it."""
+    return {"id": "WRK-1", "title": "School extension", "procurement_start": "2021-06-01", "contract_type": "works",
+            "value": {"amount": 6000000, "vat": "exclusive", "vat_rate": 0.2}, "duration_months": 18,
+            "cpv": ["45214200-2"],
+            "lots": [{"id": "build", "value": 5500000}, {"id": "landscaping", "value": 500000, "small_lot": True}]}
+
+
+def write(tmp_path: Path, data: dict[str, Any], name: str = "draft.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --- advise: formats -------------------------------------------------------------------------------------------------
+
+def check_advice_v1(advice: dict[str, Any]) -> None:
+    """The invariants advice.md states for every Advice object."""
+    assert ADVICE_KEYS <= advice.keys(), ADVICE_KEYS - advice.keys()
+    assert advice["schema"] == "s16advisor/advice/1"
+    assert advice["regime"]["id"] in {"pcr2015", "pa2023"}
+    assert {"because", "reference"} <= advice["regime"].keys()
+    assert {"value", "vat_basis", "threshold", "above_threshold"} <= advice["valuation"].keys()
+    routes = advice["routes"]
+    ids = [r["id"] for r in routes]
+    assert sorted(ids) == sorted(ROUTE_KINDS), "every route id of the spec, each exactly once"
+    by_id = {r["id"]: r for r in routes}
+    for r in routes:
+        assert {"id", "status", "kind", "because", "blocked_by", "conditions", "references"} <= r.keys(), r
+        assert r["status"] in {"recommended", "available", "unavailable"}, r
+        assert r["kind"] == ROUTE_KINDS[r["id"]], r
+        if r["status"] == "unavailable":
+            assert r["blocked_by"], f"{r['id']} is unavailable with no blocked_by"
+            for b in r["blocked_by"]:
+                assert {"code", "message", "reference"} <= b.keys() and b["code"] and b["message"], b
+        else:
+            assert not r["blocked_by"], f"{r['id']} is {r['status']} but blocked: {r['blocked_by']}"
+    assert isinstance(advice["recommended"], list)
+    assert len(advice["recommended"]) == len(set(advice["recommended"]))
+    for rid in advice["recommended"]:
+        assert by_id[rid]["status"] == "recommended", rid
+    if not advice["recommended"]:
+        assert all(r["status"] == "unavailable" for r in routes), "recommended is empty only when nothing is available"
+    if advice["regime"]["id"] == "pcr2015":
+        for rid in NOT_IN_PCR2015:
+            assert by_id[rid]["status"] == "unavailable"
+            assert [b["code"] for b in by_id[rid]["blocked_by"]] == ["not_in_regime"]
+    for f in advice["findings"]:
+        assert f["severity"] in {"error", "warning", "info"} and f["code"] and f["message"], f
+    assert advice["trace"], "the trace lists every rule evaluated"
+    for t in advice["trace"]:
+        assert isinstance(t["rule"], str) and isinstance(t["fired"], bool) and isinstance(t["facts"], dict), t
+
+
+@pytest.mark.parametrize("make", [example, below_threshold_supplies, works_with_lots_2021])
+@pytest.mark.parametrize("option", ["--format", "-f"])
+def test_advise_json_is_advice_v1(tmp_path: Path, make, option: str) -> None:  # type: ignore[no-untyped-def]
+    data = make()
+    advice = json.loads(done(run("advise", str(write(tmp_path, data)), option, "json")))
+    check_advice_v1(advice)
+    assert advice["contract_id"] == data["id"]
+
+
+def test_advise_json_follows_the_law(tmp_path: Path) -> None:
+    """A few answers fixed by the law and the spec, one per contract."""
+    ex = json.loads(done(run("advise", str(EXAMPLE), "-f", "json")))
+    assert ex["regime"]["id"] == "pcr2015"  # commenced 2024-09-02, before the Procurement Act 2023 go-live
+    assert ex["valuation"]["threshold"]["name"] == "light_touch"  # welfare services: PCR Schedule 3
+    assert ex["valuation"]["threshold"]["amount"] == 663540 and ex["valuation"]["above_threshold"] is True
+    assert ex["recommended"][0] == "light_touch"
+
+    sup = json.loads(done(run("advise", str(write(tmp_path, below_threshold_supplies())), "-f", "json")))
+    assert sup["valuation"]["vat_basis"] == "inclusive"  # thresholds from 2022-01-01 include VAT
+    assert sup["valuation"]["value"] == pytest.approx(120000)  # 100,000 + 20% VAT
+    assert sup["valuation"]["above_threshold"] is False
+    assert sup["recommended"] == ["below_threshold"]
+
+    wrk = json.loads(done(run("advise", str(write(tmp_path, works_with_lots_2021(), "w.yaml")), "-f", "json")))
+    assert wrk["valuation"]["vat_basis"] == "net"  # thresholds before 2022-01-01 are net of VAT
+    assert wrk["valuation"]["value"] == pytest.approx(6000000)
+    assert wrk["valuation"]["threshold"]["amount"] == 4733252 and wrk["valuation"]["above_threshold"] is True
+    assert {r["id"]: r["status"] for r in wrk["routes"]}["below_threshold"] == "unavailable"
+
+
+def test_advise_text(tmp_path: Path) -> None:
+    out = done(run("advise", str(EXAMPLE), "--no-color"))
+    data = example()
+    assert f"{data['title']} ({data['id']})" in out.splitlines()[0]
+    assert "Public Contracts Regulations 2015" in out
+    for rid in ROUTE_KINDS:
+        assert re.search(rf"^{rid}\s", out, re.M), f"route {rid} is not in the routes table"
+    assert "Recommended plan" in out
+    assert "Rule trace" not in out
+    assert done(run("advise", str(EXAMPLE), "--format", "text", "--no-color")) == out  # text is the default
+
+
+def test_advise_markdown() -> None:
+    out = done(run("advise", str(EXAMPLE), "--format", "markdown"))
+    data = example()
+    assert out.startswith(f"# {data['title']} ({data['id']})\n")
+    for rid in ROUTE_KINDS:
+        assert f"| `{rid}` |" in out, rid
+    assert "Rule trace" not in out
+    assert not ANSI.search(out)
+
+
+def test_formats_agree(tmp_path: Path) -> None:
+    """The three formats render the same advice: the recommended plan of the JSON appears in text and markdown."""
+    path = str(write(tmp_path, works_with_lots_2021()))
+    advice = json.loads(done(run("advise", path, "-f", "json")))
+    text = done(run("advise", path, "--no-color"))
+    markdown = done(run("advise", path, "-f", "markdown"))
+    for i, rid in enumerate(advice["recommended"], 1):
+        assert re.search(rf"^\s*{i}\. {rid}\b", text, re.M), rid
+        assert rid in markdown
+    for r in advice["routes"]:
+        assert re.search(rf"^{r['id']}\s+│\s*{r['status']}", text, re.M), r["id"]
+        assert re.search(rf"\| `{r['id']}` \| (\*\*)?{r['status']}", markdown), r["id"]
+
+
+# --- advise --explain ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_explain_shows_every_rule_of_the_regime(fmt: str) -> None:
+    ids = rule_docs("pcr2015")  # the example commenced in 2024: PCR 2015
+    out = done(run("advise", str(EXAMPLE), "--explain", "--format", fmt, "--no-color"))
+    assert "Rule trace" in out
+    trace = out[out.index("Rule trace"):]
+    missing = [i for i in ids if not re.search(rf"(^|[\s`]){re.escape(i)}([\s`]|$)", trace, re.M)]
+    assert not missing, f"not in the trace: {missing}"
+
+
+def test_json_trace_is_every_rule_of_the_regime() -> None:
+    """advice.md: the trace holds every rule evaluated, fired or not; --explain does not change JSON."""
+    advice = json.loads(done(run("advise", str(EXAMPLE), "-f", "json")))
+    assert [t["rule"] for t in advice["trace"]] and {t["rule"] for t in advice["trace"]} == set(rule_docs("pcr2015"))
+    assert len(advice["trace"]) == len(rule_docs("pcr2015"))
+    assert json.loads(done(run("advise", str(EXAMPLE), "-f", "json", "--explain"))) == advice
+
+
+def test_explain_trace_marks_what_fired() -> None:
+    advice = json.loads(done(run("advise", str(EXAMPLE), "-f", "json")))
+    out = done(run("advise", str(EXAMPLE), "--explain", "-f", "markdown"))
+    for t in advice["trace"]:
+        assert f"| `{t['rule']}` | {'yes' if t['fired'] else 'no'} |" in out, t["rule"]
+
+
+# --- usage errors, help, version -------------------------------------------------------------------------------------
+
+def test_format_bogus_is_a_usage_error() -> None:
+    err = usage_error(run("advise", str(EXAMPLE), "--format", "bogus"))
+    assert "bogus" in err and all(f in err for f in ("text", "json", "markdown"))
+
+
+def test_advise_without_file_is_a_usage_error() -> None:
+    assert "FILE" in usage_error(run("advise"))
+
+
+def test_unknown_option_and_command_are_usage_errors() -> None:
+    usage_error(run("advise", str(EXAMPLE), "--colour"))
+    usage_error(run("advize", str(EXAMPLE)))
+
+
+def test_no_arguments_prints_help() -> None:
+    result = run()
+    assert result.exit_code in (0, EXIT_USAGE)  # click >= 8.2 treats it as a usage error (2); before, 0
+    out = result.stdout + result.stderr
+    assert "Usage:" in out
+    for command in ("advise", "explain", "rules", "thresholds"):
+        assert re.search(rf"^\s+{command}\s", out, re.M), command
+
+
+def test_version() -> None:
+    out = done(run("--version"))
+    assert out.strip() == f"s16advisor {s16advisor.__version__}"
+    assert s16advisor.__version__ == importlib.metadata.version("s16advisor")
+
+
+def _commands() -> list[str]:
+    group = typer.main.get_command(app)
+    return sorted(group.commands)  # type: ignore[attr-defined]
+
+
+def test_the_documented_commands_are_registered() -> None:
+    assert {"advise", "explain", "rules", "thresholds"} <= set(_commands())
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_command_has_help(command: str) -> None:
+    out = done(run(command, "--help"))
+    assert out.startswith(f"Usage: s16advisor {command} "), out[:200]
+    assert "--help" in out
+
+
+def test_top_level_help() -> None:
+    out = done(run("--help"))
+    assert "--version" in out
+    for command in _commands():
+        assert re.search(rf"^\s+{command}\s", out, re.M), command
+
+
+def test_python_m_help() -> None:
+    result = subprocess.run([sys.executable, "-m", "s16advisor", "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == EXIT_OK, result.stderr
+    assert result.stdout.startswith("Usage: ")
+    for command in _commands():
+        assert command in result.stdout
+    assert result.stderr == ""
+
+
+# --- explain RULE_ID, rules ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rule_id", sorted(rule_docs("pcr2015")))
+def test_explain_rule(rule_id: str) -> None:
+    doc = rule_docs("pcr2015")[rule_id]
+    out = done(run("explain", rule_id))
+    assert out.startswith(f"{rule_id}: {doc['title']}\n")
+    for ref in doc["references"]:
+        assert re.search(rf"^\s+reference:\s+{re.escape(ref)}$", out, re.M), ref
+    to = doc["in_force"].get("to")
+    assert f"{doc['in_force']['from']} to {to or 'now'}" in out
+    assert "rules/pcr2015/" in out  # where the rule comes from
+
+
+@pytest.mark.parametrize("rule_id", ["pcr2015.nope", "", "PCR2015.SCOPE.WORKS"])
+def test_explain_unknown_rule_is_a_usage_error(rule_id: str) -> None:
+    err = usage_error(run("explain", rule_id))
+    assert repr(rule_id) in err
+
+
+def test_explain_suggests_close_rule_ids() -> None:
+    err = usage_error(run("explain", "works"))
+    assert "pcr2015.scope.works" in err
+
+
+def test_rules_lists_every_rule() -> None:
+    out = done(run("rules"))
+    listed = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert len(listed) == len(set(listed))
+    assert set(rule_docs("pcr2015")) <= set(listed)
+    assert set(listed) <= all_rule_ids()
+
+
+def test_rules_for_one_regime_with_dates() -> None:
+    docs = rule_docs("pcr2015")
+    out = done(run("rules", "--regime", "pcr2015"))
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert set(lines) == set(docs)
+    for rule_id, doc in docs.items():
+        to = doc["in_force"].get("to")
+        assert f"{doc['in_force']['from']}..{to or 'now'}" in lines[rule_id], lines[rule_id]
+        assert lines[rule_id].rstrip().endswith(doc["title"])
+
+
+def test_rules_for_another_known_regime() -> None:
+    listed = [line.split()[0] for line in done(run("rules", "--regime", "pa2023")).splitlines() if line.strip()]
+    assert all(i.startswith("pa2023.") for i in listed) and set(listed) <= all_rule_ids()
+
+
+def test_rules_for_an_unknown_regime_is_a_usage_error() -> None:
+    """A typo must not look like a regime without rules."""
+    err = usage_error(run("rules", "--regime", "pcr2006"))
+    assert "pcr2006" in err and "pcr2015" in err
+
+
+# --- thresholds ------------------------------------------------------------------------------------------------------
+
+def _thresholds(day: str) -> dict[str, str]:
+    out = done(run("thresholds", "--on", day))
+    head, *rows = out.splitlines()
+    assert head.startswith(f"{day}: Public Contracts Regulations 2015")
+    return {row.split()[0]: row for row in rows}
+
+
+# The reg 5 thresholds either side of SI 2021/1221, which made them inclusive of VAT from 2022-01-01.
+NET_2020 = {"supplies_services_central": "122,976", "supplies_services_sub_central": "189,330",
+            "works": "4,733,252", "light_touch": "663,540"}
+INCLUSIVE_2022 = {"supplies_services_central": "138,760", "supplies_services_sub_central": "213,477",
+                  "works": "5,336,937", "light_touch": "663,540"}
+
+
+def test_thresholds_net_until_2021_12_31() -> None:
+    rows = _thresholds("2021-12-31")
+    for name, amount in NET_2020.items():
+        assert f"£{amount}" in rows[name].replace(" ", ""), rows[name]
+        assert "net of VAT" in rows[name] and "inclusive" not in rows[name], rows[name]
+        assert "from 2020-01-01" in rows[name]
+
+
+def test_thresholds_inclusive_from_2022_01_01() -> None:
+    rows = _thresholds("2022-01-01")
+    for name, amount in INCLUSIVE_2022.items():
+        assert f"£{amount}" in rows[name].replace(" ", ""), rows[name]  # "£     138,760"
+        assert "inclusive of VAT" in rows[name] and "net of VAT" not in rows[name], rows[name]
+        assert "from 2022-01-01" in rows[name]
+        assert "legislation.gov.uk/uksi/2021/1221" in rows[name]
+
+
+@pytest.mark.parametrize("day", ["notadate", "2022-02-30", "01/01/2022", "2022-1-1"])
+def test_thresholds_bad_date_is_a_usage_error(day: str) -> None:
+    assert "--on" in usage_error(run("thresholds", "--on", day))
+
+
+def test_thresholds_before_pcr_2015() -> None:
+    result = run("thresholds", "--on", "2015-02-25")
+    assert result.exit_code != EXIT_OK and result.stdout == ""
+    assert "2015-02-26" in result.stderr
+
+
+# --- stdout / stderr, colour -----------------------------------------------------------------------------------------
+
+def _cli(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "s16advisor", *args], capture_output=True, text=True,
+                          timeout=120, env=full_env, **kw)
+
+
+def test_json_stdout_is_clean() -> None:
+    result = _cli("advise", str(EXAMPLE), "--format", "json")
+    assert result.returncode == EXIT_OK, result.stderr
+    assert result.stderr == ""
+    check_advice_v1(json.loads(result.stdout))  # the whole of stdout is one JSON document
+    assert result.stdout.endswith("}\n")
+
+
+def test_errors_go_to_stderr_only(tmp_path: Path) -> None:
+    bad = copy.deepcopy(example())
+    bad["value"]["amount"] = -1
+    result = _cli("advise", str(write(tmp_path, bad)), "--format", "json")
+    assert result.returncode == EXIT_INVALID
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ") and "value.amount" in result.stderr
+
+
+def test_usage_errors_go_to_stderr_only() -> None:
+    result = _cli("advise", str(EXAMPLE), "--format", "bogus")
+    assert result.returncode == EXIT_USAGE and result.stdout == "" and "bogus" in result.stderr
+
+
+def _on_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI with stdout and stderr on a pseudo-terminal, as a user at a terminal would."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
+    full_env.update({"TERM": "xterm-256color", "COLUMNS": "120", **env})
+    proc = subprocess.Popen([sys.executable, "-m", "s16advisor", *args], stdout=secondary, stderr=secondary,
+                            env=full_env)
+    os.close(secondary)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(primary)
+    return proc.wait(timeout=120), out.decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize("explain", [False, True], ids=["plain", "explain"])
+@pytest.mark.parametrize(("flags", "env", "coloured"), [
+    ((), {}, True),  # so that the two cases below can fail
+    (("--no-color",), {}, False),
+    ((), {"NO_COLOR": "1"}, False),
+], ids=["default", "--no-color", "NO_COLOR=1"])
+def test_colour_on_a_terminal(flags: tuple[str, ...], env: dict[str, str], coloured: bool, explain: bool) -> None:
+    """On a terminal the text is coloured unless --no-color or NO_COLOR asks for none: then there is no ANSI
+    escape at all (not even bold or dim)."""
+    code, out = _on_a_terminal("advise", str(EXAMPLE), *flags, *(["--explain"] if explain else []), env=env)
+    assert code == EXIT_OK, out[-2000:]
+    assert "Recommended plan" in out
+    assert bool(ANSI.search(out)) is coloured
+
+
+@pytest.mark.parametrize("how", ["--no-color", "NO_COLOR=1", "piped"])
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_no_colour_when_asked_or_piped(how: str, fmt: str) -> None:
+    args = ["advise", str(EXAMPLE), "--format", fmt, "--explain"]
+    env = {"NO_COLOR": "1"} if how == "NO_COLOR=1" else {}
+    if how == "--no-color":
+        args.append(how)
+    result = _cli(*args, env=env)
+    assert result.returncode == EXIT_OK, result.stderr
+    assert result.stdout.strip()
+    assert not ANSI.search(result.stdout + result.stderr)

@@ -1,0 +1,81 @@
+"""The README cannot drift from the program: commands, formats, exit codes, route ids and the CI command."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from s16advisor.cli import app
+from s16advisor.contract import ROUTE_IDS
+from s16advisor.render import AdviceFormat
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _commands() -> list[str]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return sorted(group.commands)  # type: ignore[attr-defined]
+
+
+def test_every_command_is_in_the_readme():
+    for name in _commands():
+        assert f"s16advisor {name}" in README, name
+
+
+def test_every_advice_format_is_in_the_readme():
+    for fmt in AdviceFormat:
+        assert fmt.value in README, fmt
+
+
+def test_every_route_id_is_in_the_readme():
+    for rid in ROUTE_IDS:
+        assert f"`{rid}`" in README, rid
+
+
+def test_every_exit_code_is_in_the_readme():
+    table = README.split("### Exit codes", 1)[1]
+    for code in ("0", "1", "2", "3"):
+        assert re.search(rf"^\| {code} \|", table, re.M), code
+
+
+def test_the_ci_script_runs_the_readme_test_command():
+    quick = README.split("## Quick start", 1)[1].split("##", 1)[0]
+    test_cmd = next(line for line in quick.splitlines() if "pytest" in line and not line.startswith("#"))
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for part in [p.strip() for p in test_cmd.split("&&")]:
+        if part.startswith("python3 -m venv"):
+            assert "python3 -m venv .venv" in ci
+        elif "pip install" in part:
+            assert '-e ".[test]"' in ci and "pip install" in ci
+        else:
+            assert part in ci, part
+
+
+def test_the_readme_example_is_the_programs_real_output():
+    from io import StringIO
+
+    from s16advisor.advisor import advise_file
+    from s16advisor.render import render_advice
+
+    block = README.split("`s16advisor advise examples/supported-living.yaml`", 1)[1].split("```text\n", 1)[1]
+    shown = block.split("```", 1)[0]
+    out = StringIO()
+    render_advice(advise_file(str(ROOT / "examples" / "supported-living.yaml")), AdviceFormat.text, out, color=False)
+    assert shown.strip() == out.getvalue().strip()
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
+                    reason="ruff is not installed")
+def test_ruff_passes():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    result = subprocess.run([ruff, "check", "s16advisor", "tests", "benchmarks"], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
