@@ -55,9 +55,8 @@ def _where(r: DraftResult, line: int | None) -> str:
 def _text(report: CheckReport, out: TextIO) -> None:
     for r in report.results:
         if r.status == "error":
-            for line in (r.error or "").splitlines():
-                out.write(f"{line if line.startswith(r.path) else f'{r.path}: {line}'}: invalid_input\n"
-                          if False else f"{line}\n" if line.startswith(r.path) else f"{r.path}: {line}\n")
+            for line in (r.error or "").splitlines():  # each already names the file, or gets it here
+                out.write(f"{line}\n" if line.startswith(r.path) else f"{r.path}: {line}\n")
             continue
         for f in r.findings:
             waived = f" (waived: {f.waiver_reason})" if f.waived else ""
