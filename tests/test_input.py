@@ -507,7 +507,11 @@ def test_deep_nesting(tmp_path: Path, name: str, text: str) -> None:
     """Nesting deep enough to exhaust the recursion limit is refused, not a RecursionError traceback."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    names(invalid(advise(path)), path, None, "", "nested")
+    lines = invalid(advise(path))
+    if name == "deep-block.yaml":  # libyaml stops at its own depth limit and says where
+        names(lines, path, 1000, "", "nesting depth")
+    else:
+        names(lines, path, None, "", "nested")
 
 
 @pytest.mark.parametrize("name", ["draft.yaml", "draft.json"])
