@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import resource
 import statistics
@@ -182,17 +183,19 @@ def run_child(n: int, engine_name: str, seed: int) -> dict[str, Any]:
     advisor = Advisor(engine=PythonEngine() if engine_name == "python" else default_engine())
     rss_ready = peak_rss_mib()
     advise = advisor.advise
-    clock = time.perf_counter
-    spent = 0.0
+    clock, cpu = time.perf_counter, time.thread_time
+    spent = spent_cpu = 0.0
     recommended = 0
     for c in contracts(n, seed):
-        t0 = clock()
+        t0, c0 = clock(), cpu()
         advice = advise(c)
+        spent_cpu += cpu() - c0
         spent += clock() - t0
         recommended += len(advice.recommended)
     ev = advisor.evaluator
     return {
         "n": n, "engine": advisor.evaluator.engine.name, "seconds": spent, "per_second": n / spent,
+        "cpu_seconds": spent_cpu, "per_cpu_second": n / spent_cpu,
         "peak_rss_mib": peak_rss_mib(), "rss_after_setup_mib": rss_ready, "recommended": recommended,
         "memo_hits": ev.hits, "memo_misses": ev.misses,
     }
@@ -230,14 +233,16 @@ def main() -> None:
         return
 
     results = []
-    print(f"engine: {args.engine}  (python {sys.version.split()[0]}, seed {args.seed})")
-    print(f"{'N':>9}  {'contracts/s':>12}  {'advice s':>9}  {'peak RSS MiB':>12}  {'RSS after setup':>15}  memo hit%")
+    print(f"engine: {args.engine}  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs, seed {args.seed}, "
+          f"load average {os.getloadavg()[0]:.2f} before)")
+    print(f"{'N':>9}  {'contracts/s':>12}  {'advice s':>9}  {'peak RSS MiB':>12}  {'RSS after setup':>15}  "
+          f"{'memo hit%':>9}  {'contracts/CPU-s':>15}")
     for n in args.n:
         r = run_fresh(n, args.engine, args.seed)
         results.append(r)
         hit = 100 * r["memo_hits"] / max(1, r["memo_hits"] + r["memo_misses"])
         print(f"{r['n']:>9,}  {r['per_second']:>12,.0f}  {r['seconds']:>9.2f}  {r['peak_rss_mib']:>12.1f}  "
-              f"{r['rss_after_setup_mib']:>15.1f}  {hit:8.1f}", flush=True)
+              f"{r['rss_after_setup_mib']:>15.1f}  {hit:9.1f}  {r['per_cpu_second']:>15,.0f}", flush=True)
     if len(results) > 1:
         lo, hi = min(results, key=lambda r: r["n"]), max(results, key=lambda r: r["n"])
         growth = 100 * (hi["peak_rss_mib"] / lo["peak_rss_mib"] - 1)
@@ -249,6 +254,8 @@ def main() -> None:
         median, times = cold_advise(args.cold_runs)
         print(f"cold `s16advisor advise {EXAMPLE.relative_to(ROOT)} --format json`: median {median:.3f} s of "
               f"{args.cold_runs} ({', '.join(f'{t:.3f}' for t in times)}) (target < 0.5 s)")
+    print(f"load average {os.getloadavg()[0]:.2f} after (contracts/s is wall-clock time in Advisor.advise; "
+          "contracts/CPU-s counts this thread's CPU time only, so other load on the machine affects it less)")
 
 
 if __name__ == "__main__":

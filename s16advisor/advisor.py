@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -123,6 +123,7 @@ class Advisor:
 # to ``_ValidatingMakers``, with a warning, if one does not: a model of advice.py changed without its maker
 # here, or a pydantic that keeps a model's state differently.
 
+
 def _slot_setter(name: str) -> Callable[[Any, Any], None]:
     """The setter of one attribute every model instance has (pydantic keeps them in slots of BaseModel)."""
     descriptor = vars(BaseModel).get(name)
@@ -137,6 +138,16 @@ _set_fields = _slot_setter("__pydantic_fields_set__")
 _set_extra = _slot_setter("__pydantic_extra__")
 _set_private = _slot_setter("__pydantic_private__")
 TraceRow = tuple[int, str, str, int, dict[str, Scalar], str]  # index, rule id, title, stage, writes, source
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _build(cls: type[_M], values: dict[str, Any], fields_set: set[str]) -> _M:
+    m = _new(cls)
+    _set_dict(m, values)
+    _set_fields(m, fields_set)
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
 
 
 class _FastMakers:
@@ -148,74 +159,49 @@ class _FastMakers:
 
     @staticmethod
     def blocker(code: str, message: str, reference: str, rule: str) -> Blocker:
-        m = _new(Blocker)
-        _set_dict(m, {"code": code, "message": message, "reference": reference, "rule": rule})
-        _set_fields(m, {"code", "message", "reference", "rule"})
-        _set_extra(m, None)
-        _set_private(m, None)
-        return m
+        return _build(Blocker, {"code": code, "message": message, "reference": reference, "rule": rule},
+                      {"code", "message", "reference", "rule"})
 
     @staticmethod
     def finding(code: str, severity: str, message: str, reference: str, rule: str | None,
                 field: str | None) -> Finding:
-        m = _new(Finding)
-        _set_dict(m, {"code": code, "severity": severity, "message": message, "reference": reference,
-                             "rule": rule, "field": field})
-        _set_fields(m, {"code", "severity", "message", "reference", "rule", "field"})
-        _set_extra(m, None)
-        _set_private(m, None)
-        return m
+        return _build(Finding, {"code": code, "severity": severity, "message": message, "reference": reference,
+                                "rule": rule, "field": field},
+                      {"code", "severity", "message", "reference", "rule", "field"})
 
     @staticmethod
     def route(id: str, title: str, status: str, kind: str, because: list[str], blocked_by: list[Blocker],
               conditions: list[str], references: list[str]) -> RouteAdvice:
-        m = _new(RouteAdvice)
-        _set_dict(m, {"id": id, "title": title, "status": status, "kind": kind, "because": because,
-                             "blocked_by": blocked_by, "conditions": conditions, "references": references})
-        _set_fields(m, {"id", "title", "status", "kind", "because", "blocked_by", "conditions",
-                                            "references"})
-        _set_extra(m, None)
-        _set_private(m, None)
-        return m
+        return _build(RouteAdvice, {"id": id, "title": title, "status": status, "kind": kind, "because": because,
+                                    "blocked_by": blocked_by, "conditions": conditions, "references": references},
+                      {"id", "title", "status", "kind", "because", "blocked_by", "conditions", "references"})
 
     @staticmethod
     def threshold(name: str, title: str, regulation: str, amount: float, vat_basis: str, in_force_from: dt.date,
                   in_force_to: dt.date | None, reference: str, verify: str | None, value: float,
                   above: bool) -> ThresholdRef:
-        m = _new(ThresholdRef)
-        _set_dict(m, {"name": name, "title": title, "regulation": regulation, "amount": amount,
-                             "vat_basis": vat_basis, "in_force_from": in_force_from, "in_force_to": in_force_to,
-                             "reference": reference, "verify": verify, "value": value, "above": above})
-        _set_fields(m, {"name", "title", "regulation", "amount", "vat_basis", "in_force_from",
-                                            "in_force_to", "reference", "verify", "value", "above"})
-        _set_extra(m, None)
-        _set_private(m, None)
-        return m
+        return _build(ThresholdRef, {"name": name, "title": title, "regulation": regulation, "amount": amount,
+                                     "vat_basis": vat_basis, "in_force_from": in_force_from,
+                                     "in_force_to": in_force_to, "reference": reference, "verify": verify,
+                                     "value": value, "above": above},
+                      {"name", "title", "regulation", "amount", "vat_basis", "in_force_from", "in_force_to",
+                       "reference", "verify", "value", "above"})
 
     @staticmethod
     def valuation(value: float, vat_basis: str, threshold: ThresholdRef | None, above_threshold: bool,
                   thresholds_in_force: list[ThresholdRef]) -> Valuation:
-        m = _new(Valuation)
-        _set_dict(m, {"value": value, "vat_basis": vat_basis, "threshold": threshold,
-                             "above_threshold": above_threshold, "thresholds_in_force": thresholds_in_force})
-        _set_fields(m, {"value", "vat_basis", "threshold", "above_threshold",
-                                            "thresholds_in_force"})
-        _set_extra(m, None)
-        _set_private(m, None)
-        return m
+        return _build(Valuation, {"value": value, "vat_basis": vat_basis, "threshold": threshold,
+                                  "above_threshold": above_threshold, "thresholds_in_force": thresholds_in_force},
+                      {"value", "vat_basis", "threshold", "above_threshold", "thresholds_in_force"})
 
     def regime(self, id: str, title: str, because: str, reference: str) -> RegimeRef:
-        m = _new(RegimeRef)
-        _set_dict(m, {"id": id, "title": title, "because": because, "reference": reference,
-                             "applies": self.applies})
-        _set_fields(m, {"id", "title", "because", "reference"})
-        _set_extra(m, None)
-        _set_private(m, None)
-        return m
+        return _build(RegimeRef, {"id": id, "title": title, "because": because, "reference": reference,
+                                  "applies": self.applies},
+                      {"id", "title", "because", "reference"})  # `applies` left at its default, unset
 
     @staticmethod
     def trace(rows: list[TraceRow], fired: set[int]) -> list[TraceEntry]:
-        """The trace: one entry per row, with what the rule asserted if it fired."""
+        """The trace: one entry per row, with what the rule asserted if it fired (42 a contract: inlined)."""
         out = []
         for index, rule, title, stage, writes, source in rows:
             m = _new(TraceEntry)
@@ -234,15 +220,11 @@ class _FastMakers:
     def advice(self, contract_id: str, title: str, procurement_start: dt.date, regime: RegimeRef,
                valuation: Valuation, routes: list[RouteAdvice], recommended: list[str], findings: list[Finding],
                trace: list[TraceEntry]) -> Advice:
-        m = _new(Advice)
-        _set_dict(m, {"schema_": self.schema, "contract_id": contract_id, "title": title,
-                             "procurement_start": procurement_start, "regime": regime, "valuation": valuation,
-                             "routes": routes, "recommended": recommended, "findings": findings, "trace": trace})
-        _set_fields(m, {"contract_id", "title", "procurement_start", "regime", "valuation",
-                                            "routes", "recommended", "findings", "trace"})
-        _set_extra(m, None)
-        _set_private(m, None)
-        return m
+        return _build(Advice, {"schema_": self.schema, "contract_id": contract_id, "title": title,
+                               "procurement_start": procurement_start, "regime": regime, "valuation": valuation,
+                               "routes": routes, "recommended": recommended, "findings": findings, "trace": trace},
+                      {"contract_id", "title", "procurement_start", "regime", "valuation", "routes", "recommended",
+                       "findings", "trace"})  # `schema_` left at its default, unset
 
 
 class _ValidatingMakers:
@@ -364,7 +346,6 @@ def _escape(literal: str) -> str:
 @lru_cache(maxsize=4096)
 def _template(template: str) -> _Template:
     return _Template(template)
-
 
 
 class _Static:

@@ -103,7 +103,8 @@ class ContractFacts:
 
 class _RegimeData:
     """What ``build_facts`` needs of one regime's data, worked out once per ``Data`` (which is not changed
-    once loaded): the threshold rows, the prior-award bars, and the CPV answers per set of codes."""
+    once loaded): the threshold rows per stretch of days, the prior-award bars, and the CPV lists' answers
+    per code."""
 
     def __init__(self, data: Data, regime: RegimeSpec):
         self.data = data

@@ -36,20 +36,13 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     for i, rid in enumerate(advice.recommended, 1):
         route = advice.route(rid)
         w(f"{i}. **{route.title}** (`{rid}`): {' '.join(route.because)}\n")
-    steps = next_steps(advice)
-    if steps:
-        w("\n## What to do next\n\n")
-        for s in steps:
-            w(f"- {s}\n")
-    if advice.findings:
-        w("\n## Findings\n\n")
-        for f in advice.findings:
-            w(f"- **{f.severity}** `{f.code}`: {f.message} <{f.reference}>\n")
-    refs = references(advice)
-    if refs:
-        w("\n## References\n\n")
-        for ref in refs:
-            w(f"- <{ref}>\n")
+    def bullets(title: str, items: list[str]) -> None:
+        if items:
+            w(f"\n## {title}\n\n" + "".join(f"- {item}\n" for item in items))
+
+    bullets("What to do next", next_steps(advice))
+    bullets("Findings", [f"**{f.severity}** `{f.code}`: {f.message} <{f.reference}>" for f in advice.findings])
+    bullets("References", [f"<{ref}>" for ref in references(advice)])
     if explain:
         w("\n## Rule trace\n\n| stage | rule | fired | facts asserted |\n|---:|---|---|---|\n")
         for e in advice.trace:
