@@ -77,6 +77,10 @@ class Finding(_Model):
 
 
 class TraceEntry(_Model):
+    """One rule of the trace. Frozen: the advisor shares one entry per rule and outcome between advices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     rule: str
     title: str
     stage: int

@@ -28,7 +28,6 @@ from .rulebook import (
     Program,
     RegimeSpec,
     Rulebook,
-    Scalar,
     default_rulebook,
     load_rulebook,
     render_message,
@@ -137,7 +136,6 @@ _set_dict = _slot_setter("__dict__")
 _set_fields = _slot_setter("__pydantic_fields_set__")
 _set_extra = _slot_setter("__pydantic_extra__")
 _set_private = _slot_setter("__pydantic_private__")
-TraceRow = tuple[int, str, str, int, dict[str, Scalar], str]  # index, rule id, title, stage, writes, source
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -199,24 +197,6 @@ class _FastMakers:
                                   "applies": self.applies},
                       {"id", "title", "because", "reference"})  # `applies` left at its default, unset
 
-    @staticmethod
-    def trace(rows: list[TraceRow], fired: set[int]) -> list[TraceEntry]:
-        """The trace: one entry per row, with what the rule asserted if it fired (42 a contract: inlined)."""
-        out = []
-        for index, rule, title, stage, writes, source in rows:
-            m = _new(TraceEntry)
-            if index in fired:
-                values = {"rule": rule, "title": title, "stage": stage, "fired": True, "facts": dict(writes),
-                          "source": source}
-            else:
-                values = {"rule": rule, "title": title, "stage": stage, "fired": False, "facts": {}, "source": source}
-            _set_dict(m, values)
-            _set_fields(m, {"rule", "title", "stage", "fired", "facts", "source"})
-            _set_extra(m, None)
-            _set_private(m, None)
-            out.append(m)
-        return out
-
     def advice(self, contract_id: str, title: str, procurement_start: dt.date, regime: RegimeRef,
                valuation: Valuation, routes: list[RouteAdvice], recommended: list[str], findings: list[Finding],
                trace: list[TraceEntry]) -> Advice:
@@ -237,12 +217,6 @@ class _ValidatingMakers:
     valuation = Valuation
     regime = RegimeRef
     advice = Advice
-
-    @staticmethod
-    def trace(rows: list[TraceRow], fired: set[int]) -> list[TraceEntry]:
-        return [TraceEntry(rule=rule, title=title, stage=stage, fired=index in fired,
-                           facts=dict(writes) if index in fired else {}, source=source)
-                for index, rule, title, stage, writes, source in rows]
 
 
 _Makers = _FastMakers | type[_ValidatingMakers]
@@ -277,8 +251,6 @@ def _makers() -> _Makers:
         lambda: both("threshold", name="n", title="t", regulation="r", amount=1.5, vat_basis="net",
                      in_force_from=day, in_force_to=None, reference="https://r", verify="v", value=2.0, above=True),
         lambda: both("regime", id="i", title="t", because="b", reference="https://r"),
-        lambda: both("trace", rows=[(0, "x.y", "t", 0, {"f": True, "g": "s"}, "s:1"), (1, "x.z", "u", 1, {}, "s:2")],
-                     fired={0}),
     ]
     for check in checks:
         if not check():
@@ -294,7 +266,8 @@ def _makers() -> _Makers:
         return _fallback("valuation")
     advices = [m.advice(contract_id="c", title="t", procurement_start=day, regime=pick("regime", k),
                         valuation=valuations[k], routes=[routes[k]], recommended=["i"], findings=[pick("finding", k)],
-                        trace=pick("trace", k)) for k, m in enumerate((fast, slow))]
+                        trace=[TraceEntry(rule="x.y", title="t", stage=0, fired=True, facts={"f": True}, source="s:1")])
+                for k, m in enumerate((fast, slow))]
     if not _same(*advices):
         return _fallback("advice")
     return fast
@@ -357,8 +330,14 @@ class _Static:
         self.program = program
         self.route_ids = [r.id for r in regime.routes]
         self.first_refs = [(r.id, r.reference) for r in regime.routes]
-        self.trace: list[TraceRow] = [(cr.index, cr.rule.id, cr.rule.title, cr.stage, dict(cr.writes), cr.source)
-                                      for cr in sorted(program.rules, key=lambda r: (r.stage, r.index))]
+        # Two entries per rule, fired and not, made once and shared by every advice (TraceEntry is frozen).
+        self.trace: list[tuple[int, TraceEntry, TraceEntry]] = [
+            (cr.index,
+             TraceEntry(rule=cr.rule.id, title=cr.rule.title, stage=cr.stage, fired=True, facts=dict(cr.writes),
+                        source=cr.source),
+             TraceEntry(rule=cr.rule.id, title=cr.rule.title, stage=cr.stage, fired=False, facts={},
+                        source=cr.source))
+            for cr in sorted(program.rules, key=lambda r: (r.stage, r.index))]
         self.rules: list[tuple[Any, ...]] = []  # by rule index
         for cr in program.rules:
             rule, then = cr.rule, cr.rule.then
@@ -447,6 +426,7 @@ def _assemble(
             value=value, above=value >= th.amount,
         ))
     main = next((t for t in in_force if t.name == applicable), None)
+    fired_set = set(fired)
     return make.advice(
         contract_id=c.id,
         title=c.title,
@@ -464,7 +444,7 @@ def _assemble(
         routes=routes,
         recommended=recommended,
         findings=findings,
-        trace=make.trace(st.trace, set(fired)),
+        trace=[hit if index in fired_set else idle for index, hit, idle in st.trace],
     )
 
 

@@ -1,15 +1,16 @@
-"""Output formats for Advice. Each format is a function ``(advices, out, options) -> None`` behind one enum,
-so a new format is one module and one line here (tests check every member is wired)."""
+"""Output formats for Advice. Each format is a function ``(advice, out, explain, color) -> None`` behind one
+enum, so a new format is one module and one line here (tests check every member is wired). Renderers are
+imported when used: ``--format json`` never loads rich."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from enum import Enum
 from typing import TextIO
 
 from ..advice import Advice
-from . import markdown, text
 
 
 class AdviceFormat(str, Enum):
@@ -18,18 +19,27 @@ class AdviceFormat(str, Enum):
     markdown = "markdown"
 
 
+Renderer = Callable[[Advice, TextIO, bool, "bool | None"], None]
+
+
 def _json(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> None:
     json.dump(advice.to_json_dict(), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
 
-RENDERERS: dict[AdviceFormat, Callable[[Advice, TextIO, bool, bool | None], None]] = {
-    AdviceFormat.text: text.render,
-    AdviceFormat.json: _json,
-    AdviceFormat.markdown: markdown.render,
+# format -> the module (in this package) and function that render it
+RENDERERS: dict[AdviceFormat, tuple[str, str]] = {
+    AdviceFormat.text: (".text", "render"),
+    AdviceFormat.json: (__name__, "_json"),
+    AdviceFormat.markdown: (".markdown", "render"),
 }
+
+
+def renderer(fmt: AdviceFormat) -> Renderer:
+    module, name = RENDERERS[fmt]
+    return getattr(importlib.import_module(module, __name__), name)  # type: ignore[no-any-return]
 
 
 def render_advice(advice: Advice, fmt: AdviceFormat, out: TextIO, *, explain: bool = False,
                   color: bool | None = None) -> None:
-    RENDERERS[fmt](advice, out, explain, color)
+    renderer(fmt)(advice, out, explain, color)
