@@ -513,7 +513,7 @@ class Compiler:
             defaults.setdefault(f"recommended.{route.id}", False)
         cuts: dict[str, set[float]] = {}
         for cr in compiled:
-            for leaf in _leaves(cr.expr):
+            for leaf in leaves(cr.expr):
                 if self.facts[leaf.fact].kind in ("number", "date"):
                     cuts.setdefault(leaf.fact, set()).add(float(leaf.value))
         return Program(
@@ -527,14 +527,14 @@ class Compiler:
             raise RulebookError(f"{where}: unknown route {route!r}")
 
 
-def _leaves(e: Expr) -> list[Leaf]:
+def leaves(e: Expr) -> list[Leaf]:
     if isinstance(e, Leaf):
         return [e]
-    return [leaf for x in e.items for leaf in _leaves(x)]
+    return [leaf for x in e.items for leaf in leaves(x)]
 
 
 def _reads(e: Expr) -> set[str]:
-    return {leaf.fact for leaf in _leaves(e)}
+    return {leaf.fact for leaf in leaves(e)}
 
 
 def evaluate_expr(e: Expr, facts: dict[str, Scalar]) -> bool:

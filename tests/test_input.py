@@ -687,9 +687,6 @@ def test_subprocess_closed_stdin() -> None:
     assert "Traceback" not in result.stderr and result.stderr.startswith("error: <stdin>")
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (s16advisor/engine/durable_engine.py, not the input layer): "
-                   "durable-rules fails on integers beyond 64 bits and the error escapes as a traceback; "
-                   "remove this marker when it is fixed")
 def test_huge_duration_is_advice_or_a_clean_refusal(tmp_path: Path) -> None:
     """duration_months has no upper bound in the spec; 10**30 months must give advice or exit 3, never a crash.
     A fresh process, so that no memo of an earlier evaluation hides the engine."""

@@ -18,6 +18,9 @@ Traps handled here (see DEVELOPERS.md):
 * the stock Host starts timer threads that call the (not thread-safe) C library in the background:
   a Host without them is used. Parallelise with processes, never threads.
 * strings compare with numbers: facts are typed when the rulebook compiles, values normalised first.
+* its JSON parser refuses numbers written with an exponent (``1e+30``, Python's form for floats from 1e16)
+  and integers beyond 64 bits: numbers are clamped to +-1e15, far beyond every constant a rule compares with,
+  which keeps every comparison's answer (the rulebook's constants are checked against the bound).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 from durable import engine as durable
 
 from ..errors import EngineError
-from ..rulebook import And, CompiledRule, Expr, Leaf, Program, Scalar
+from ..rulebook import And, CompiledRule, Expr, Leaf, Program, Scalar, leaves
 
 _OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _SID = "contract"
@@ -36,6 +39,16 @@ _SID = "contract"
 class _QuietHost(durable.Host):
     def _run(self) -> None:  # no background dispatch threads
         pass
+
+
+_BOUND = 1e15
+
+
+def _number(value: Scalar) -> Scalar:
+    """A number durable-rules can parse, on the same side of every rule constant as ``value``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return float(min(max(value, -_BOUND), _BOUND))
 
 
 def _field(name: str) -> str:
@@ -83,6 +96,11 @@ class DurableEngine:
         return stages
 
     def _definition(self, rules: list[CompiledRule]) -> dict[str, Any]:
+        for cr in rules:
+            for leaf in leaves(cr.expr):
+                if isinstance(leaf.value, int | float) and not isinstance(leaf.value, bool) \
+                        and abs(leaf.value) >= _BOUND:
+                    raise EngineError(f"{cr.rule.id}: the constant {leaf.value} is beyond what facts are clamped to")
         definition: dict[str, Any] = {}
         for cr in rules:
             pattern = {"$and": [{"t": "s16"}, {"stage": cr.stage}, _pattern(cr.expr)]}
@@ -101,7 +119,7 @@ class DurableEngine:
             return []
         rs, fields = compiled
         # Only the facts this stage's rules read: every field a pattern of the ruleset names is present.
-        fact: dict[str, Any] = {field: facts[name] for name, field in fields}
+        fact: dict[str, Any] = {field: _number(facts[name]) for name, field in fields}
         fact.update({"sid": _SID, "t": "s16", "stage": stage, "id": f"{self._count}.{stage}"})
         self._count += 1
         self._fired = []
@@ -110,6 +128,8 @@ class DurableEngine:
             handle = rs.assert_fact(fact)
         except durable.MessageNotHandledException:
             return []  # no rule of this stage matched: nothing was stored, and the state is not deleted (above)
+        except Exception as e:  # the C library's own errors (a fact it cannot parse): nothing was stored
+            raise EngineError(f"durable-rules could not evaluate stage {stage}: {e}") from None
         try:
             rs.do_actions(handle, lambda error, state: outcome.update(error=error, state=state))
             if outcome.get("error"):
