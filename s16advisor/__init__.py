@@ -12,5 +12,9 @@ from .advisor import Advisor, advise, advise_file  # noqa: E402
 from .contract import ContractDescription, contract_from_mapping  # noqa: E402
 from .errors import InputError, RulebookError, S16Error  # noqa: E402
 
+# After the submodule is imported, so that ``s16advisor.review`` is the function, not the module (review.py
+# imports only the standard library at the top: importing s16advisor stays cheap).
+from .review import review  # noqa: E402
+
 __all__ = ["Advice", "Advisor", "ContractDescription", "InputError", "RulebookError", "S16Error", "advise",
-           "advise_file", "contract_from_mapping", "__version__"]
+           "advise_file", "contract_from_mapping", "review", "__version__"]

@@ -157,6 +157,142 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
+@app.command()
+def review(
+    inputs: Annotated[list[str], typer.Argument(help="Files to review (CSV, JSON Lines, YAML, JSON or OCDS), or - "
+                                                "for standard input.", metavar="INPUT")],
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write the results to this file (written "
+                                               "atomically); default: standard output.", metavar="FILE")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help="jsonl, csv or json; default: from the "
+                                               "output file's extension, else jsonl.", metavar="FORMAT")] = None,
+    input_format: Annotated[str, typer.Option("--input-format", help="auto (by extension; standard input by its "
+                                              "first line), csv, jsonl, yaml or json (a document, OCDS packages "
+                                              "too).", metavar="FORMAT")] = "auto",
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: the machine's "
+                                             "cores).", metavar="N")] = None,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="none, error (exit 1 when an advice has an error "
+                                         "finding) or warning (an error or a warning finding).",
+                                         metavar="SEVERITY")] = "none",
+    trace: Annotated[bool, typer.Option("--trace", help="Keep each advice's rule trace (most of its size).")]
+    = False,
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show progress on standard "
+                                                  "error (default: on a terminal only).")] = None,
+    ignore_unknown_columns: Annotated[bool, typer.Option("--ignore-unknown-columns", help="CSV: ignore columns "
+                                                         "that are not fields (warned about) instead of making "
+                                                         "every row an error.")] = False,
+    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of the inputs.", metavar="NAME")]
+    = "utf-8",
+    ocds_vat: Annotated[str, typer.Option("--ocds-vat", help="OCDS values are exclusive (default: notices state "
+                                          "values excluding VAT) or inclusive of VAT.", metavar="BASIS")]
+    = "exclusive",
+    ocds_vat_rate: Annotated[float, typer.Option("--ocds-vat-rate", help="VAT rate for OCDS values (0 for "
+                                                 "VAT-exempt services); a notice's amountGross wins.",
+                                                 metavar="RATE")] = 0.2,
+    ocds_authority_type: Annotated[str, typer.Option("--ocds-authority-type", help="sub_central or "
+                                                     "central_government, for OCDS buyers.", metavar="TYPE")]
+    = "sub_central",
+    ocds_nation: Annotated[str, typer.Option("--ocds-nation", help="wales, england or northern_ireland, for OCDS "
+                                             "buyers whose address does not say.", metavar="NATION")] = "wales",
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour on standard error.")] = False,
+) -> None:
+    """Review a pipeline of planned contracts: one result per record (its source, id, and Advice v1 or error),
+    in input order, and a summary on standard error (regimes, recommended routes with values, declared routes
+    that are unavailable, and the contracts that could be reserved under Section 16 but are not).
+
+    Inputs: CSV (one contract per row, a header naming the columns), JSON Lines, YAML (a list or a stream of
+    documents), JSON, and OCDS 1.1 (release and record packages, releases) from Find a Tender and Contracts
+    Finder.
+
+    Exit codes: 0 every record advised, 1 an advice has an error finding (with --fail-on error), 2 usage error,
+    3 a record could not be read (after every result is written).
+
+    Examples:
+
+      s16advisor review pipeline.csv -o advice.jsonl
+
+      s16advisor review notices.json --ocds-vat-rate 0 -o review.csv --jobs 2
+
+      s16advisor review pipeline.csv --fail-on error > /dev/null
+    """
+    import signal
+
+    from .ocds import OcdsOptions
+    from .render.review import ProgressDisplay, render_summary
+    from .review import (
+        INPUT_FORMATS,
+        OUTPUT_FORMATS,
+        OutputError,
+        Reader,
+        ReadOptions,
+        ReviewOptions,
+        default_jobs,
+        output_format,
+        review_to_file,
+    )
+
+    def usage(message: str) -> NoReturn:
+        typer.echo(f"Usage: s16advisor review [OPTIONS] INPUT...\nError: {message}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+
+    choices = {"--input-format": (input_format, INPUT_FORMATS), "--fail-on": (fail_on, ("none", "error", "warning")),
+               "--ocds-vat": (ocds_vat, ("exclusive", "inclusive")),
+               "--ocds-authority-type": (ocds_authority_type, ("sub_central", "central_government")),
+               "--ocds-nation": (ocds_nation, ("wales", "england", "northern_ireland"))}
+    if format is not None:
+        choices["--format"] = (format, OUTPUT_FORMATS)
+    for option, (value, allowed) in choices.items():
+        if value not in allowed:
+            usage(f"{option}: {value!r} is not one of {', '.join(allowed)}")
+    if jobs is not None and jobs < 1:
+        usage(f"--jobs: {jobs} is not a number of processes (1 or more)")
+    if not 0 <= ocds_vat_rate <= 1:
+        usage(f"--ocds-vat-rate: {ocds_vat_rate} is not a rate between 0 and 1")
+    try:
+        "".encode(encoding)
+    except LookupError:
+        usage(f"--encoding: {encoding!r} is not an encoding Python knows")
+    fmt = output_format(output, format)
+    options = ReviewOptions(
+        read=ReadOptions(input_format, encoding, ignore_unknown_columns),
+        ocds=OcdsOptions(ocds_vat, ocds_vat_rate, ocds_authority_type, ocds_nation),  # type: ignore[arg-type]
+        jobs=jobs or default_jobs(), trace=trace)
+    color = _color(no_color)
+    to_file = output not in (None, "-")
+    err_tty = sys.stderr.isatty()
+    show = progress if progress is not None else err_tty and (to_file or not sys.stdout.isatty())
+    display = ProgressDisplay(sys.stderr, enabled=bool(show), rich=err_tty, color=color)
+    reader = None
+
+    def on_progress(records: int, r: Reader) -> None:
+        nonlocal reader
+        reader = r
+        display.update(records, r)
+
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        summary = review_to_file(inputs, output, fmt, options, progress=on_progress)
+    except OutputError as e:
+        display.close()
+        _fail([f"--output: {e}"], EXIT_USAGE)
+    except KeyboardInterrupt:
+        display.close()
+        kept = f": {output} was left as it was" if to_file else ""
+        typer.echo(f"interrupted{kept}", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if reader is not None:
+        display.finish(reader)
+    display.close()
+    render_summary(summary, sys.stderr, color=color, rich=err_tty)
+    raise typer.Exit(summary.exit_code(fail_on))
+
+
+def _terminated(signum: int, frame: object) -> NoReturn:
+    """SIGTERM: stop like Ctrl-C, so that a review removes its temporary output and stops its workers."""
+    raise KeyboardInterrupt
+
+
 def _write_atomically(path: str, text: str) -> None:
     import os
     import tempfile
@@ -235,7 +371,7 @@ def thresholds(
     book = _rulebook_or_fail(default_rulebook)
     regime = book.regime_for(day)
     if regime is None:
-        _fail([f"--on: no regime covers {day.isoformat()} (the rulebook starts on 2015-02-26)"])
+        _fail([f"--on: no regime covers {day.isoformat()} (the rulebook starts on 2015-02-26)"], EXIT_USAGE)
     data = _rulebook_or_fail(load_data)
     typer.echo(f"{day.isoformat()}: {regime.title}")
     for th in data.thresholds_in_force(regime.id, day, regime.in_force.to).values():

@@ -399,7 +399,7 @@ def test_thresholds_bad_date_is_a_usage_error(day: str) -> None:
 
 def test_thresholds_before_pcr_2015() -> None:
     result = run("thresholds", "--on", "2015-02-25")
-    assert result.exit_code != EXIT_OK and result.stdout == ""
+    assert result.exit_code == 2 and result.stdout == ""  # an option value no regime covers: a usage error
     assert "2015-02-26" in result.stderr
 
 

@@ -1,0 +1,505 @@
+"""Open Contracting Data Standard 1.1 to contract description v1: the mapping, as pure functions.
+
+Find a Tender and Contracts Finder publish notices as OCDS releases (in release packages) and procurement
+processes as records (in record packages, each with a compiled release). ``release_to_contract`` maps one
+release, field by field, to a contract description mapping; every assumption it has to make is returned as a
+note, and a release too thin to advise on (no value, no CPV code, no date, no contract period) is returned with
+what is missing instead of a contract. The README ("Batch review") has the mapping table; keep them together.
+
+Nothing here reads files or validates the contract description: ``review`` does both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# mainProcurementCategory (OCDS procurementCategory codelist) -> contract_type
+CATEGORIES = {"goods": "supplies", "works": "works", "services": "services"}
+
+# tender.otherRequirements.reservedParticipation (OCDS otherRequirements extension codelist; older and eForms
+# spellings too) -> reservation. ``smeVcse`` (Find a Tender, UK extension) reserves a below-threshold contract to
+# SMEs and VCSEs: not a Section 16 reservation, so it maps to none, with a note.
+RESERVATIONS = {
+    "shelteredworkshop": "supported_business",
+    "shelteredprogram": "supported_business",
+    "shelteredprogramme": "supported_business",
+    "publicservice": "public_service_mutual",
+    "publicservicemissionorganization": "public_service_mutual",
+    "publicservicemissionorganisation": "public_service_mutual",
+}
+NOT_SECTION_16 = {"smevcse"}
+
+# tender.procurementMethodDetails -> route, first match wins (so "below threshold - open" is below_threshold and
+# "competitive procedure with negotiation" is not "competitive dialogue"). Matched on the lower-cased words.
+ROUTE_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"\bbelow[ -]threshold\b", "below_threshold"),
+    (r"\bcompetitive flexible\b", "competitive_flexible"),
+    (r"\bcompetitive (procedure )?with negotiation\b|\bcompetitive negotiated\b",
+     "competitive_procedure_with_negotiation"),
+    (r"\bcompetitive dialogue\b", "competitive_dialogue"),
+    (r"\binnovation partnership\b", "innovation_partnership"),
+    (r"\blight[ -]touch\b|\blight regime\b", "light_touch"),
+    (r"\brestricted\b", "restricted"),
+    (r"^open\b|\bopen procedure\b", "open"),
+)
+_ROUTE_RX = tuple((re.compile(p), route) for p, route in ROUTE_PATTERNS)
+
+# NUTS 2016 and ITL 2021 first-level regions of the UK (the region of the buyer's address), and country names.
+NATIONS_BY_REGION = {"UKL": "wales", "TLL": "wales", "UKN": "northern_ireland", "TLN": "northern_ireland",
+                     "UKM": "scotland", "TLM": "scotland"}
+NATIONS_BY_NAME = {"wales": "wales", "cymru": "wales", "england": "england", "northern ireland": "northern_ireland",
+                   "scotland": "scotland"}
+
+DAYS_PER_MONTH = 365.25 / 12
+DAYS_TOLERANCE = 3  # a duration in days this close above a whole number of months is that number of months
+
+_CPV_RX = re.compile(r"^([0-9]{8})(?:-([0-9]))?\Z")
+_DATE_RX = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})")
+
+
+@dataclass(frozen=True)
+class OcdsOptions:
+    """The assumptions a user may change (``s16advisor review --ocds-...``)."""
+
+    vat: Literal["exclusive", "inclusive"] = "exclusive"  # notices state values excluding VAT
+    vat_rate: float = 0.2  # the rate used to gross a net value up, unless the notice gives amountGross
+    authority_type: Literal["sub_central", "central_government"] = "sub_central"
+    nation: Literal["wales", "england", "northern_ireland"] = "wales"  # when the buyer's address does not say
+
+
+@dataclass
+class Mapped:
+    """A release mapped: a contract description mapping, or what is missing; notes on the assumptions made."""
+
+    contract: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # present but unusable (a currency, a Scottish buyer)
+
+    @property
+    def error(self) -> str | None:
+        parts = []
+        if self.missing:
+            parts.append("too thin to advise on: no " + "; no ".join(self.missing))
+        parts += self.problems
+        return "; ".join(parts) if parts else None
+
+
+Kind = Literal["release_package", "record_package", "record", "release", "contract", "unknown"]
+
+
+def kind_of(obj: Any) -> Kind:
+    """What a parsed JSON/YAML object is: an OCDS package, record or release, or (any other mapping) a contract
+    description."""
+    if not isinstance(obj, dict):
+        return "unknown"
+    if isinstance(obj.get("records"), list) and "ocid" not in obj:
+        return "record_package"
+    if isinstance(obj.get("releases"), list) and "ocid" not in obj:
+        return "release_package"
+    if "ocid" in obj:
+        if "compiledRelease" in obj or ("releases" in obj and "tag" not in obj and "tender" not in obj):
+            return "record"
+        return "release"
+    return "contract"
+
+
+def package_items(obj: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The releases or records of a package, and the array's name."""
+    name = "records" if kind_of(obj) == "record_package" else "releases"
+    return name, obj[name]
+
+
+def slim_record(record: dict[str, Any]) -> dict[str, Any]:
+    """What ``record_to_contract`` needs of a record (its compiled release, the dates and tags of its releases, or
+    its last embedded release): versioned releases and embedded release bodies stay behind."""
+    out: dict[str, Any] = {"ocid": record.get("ocid")}
+    if "compiledRelease" in record:
+        out["compiledRelease"] = record["compiledRelease"]
+    releases = record.get("releases")
+    if isinstance(releases, list):
+        out["releases"] = [{"date": r.get("date"), "tag": r.get("tag")} for r in releases if isinstance(r, dict)]
+        if "compiledRelease" not in record:
+            embedded = [r for r in releases if isinstance(r, dict) and "tender" in r]
+            if embedded:
+                out["lastRelease"] = max(embedded, key=lambda r: str(r.get("date") or ""))
+    return out
+
+
+def record_to_contract(record: dict[str, Any], options: OcdsOptions = OcdsOptions()) -> Mapped:
+    """A record: its compiled release (or, without one, its latest embedded release), with the date of the
+    first release tagged ``tender`` as the commencement date."""
+    release = record.get("compiledRelease")
+    notes = []
+    if not isinstance(release, dict):
+        release = record.get("lastRelease")
+        if not isinstance(release, dict):
+            return Mapped(None, missing=["compiledRelease (and no embedded release to use instead)"])
+        notes.append("the record has no compiled release: its latest embedded release was used")
+    tender_dates = sorted(
+        d for r in record.get("releases") or [] if isinstance(r, dict)
+        for d in [_date(r.get("date"))] if d and _tagged_tender(r.get("tag"))
+    )
+    release = {"ocid": record.get("ocid"), **release}
+    mapped = release_to_contract(release, options, tender_date=tender_dates[0] if tender_dates else None)
+    mapped.notes[:0] = notes
+    return mapped
+
+
+def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOptions(), *,
+                        tender_date: str | None = None) -> Mapped:
+    """One OCDS release (or compiled release) as a contract description mapping (see the module docstring)."""
+    tender = _dict(release.get("tender"))
+    notes: list[str] = []
+    missing: list[str] = []
+    problems: list[str] = []
+    ocid = _text(release.get("ocid")) or _text(release.get("id"))
+    if not ocid:
+        missing.append("ocid")
+
+    title = _text(tender.get("title")) or _text(release.get("title"))
+    if not title:
+        description = _text(tender.get("description"))
+        title = description[:100] if description else f"OCDS {ocid or 'release'}"
+        notes.append("no tender.title: the title is made from " + ("tender.description" if description else "the ocid"))
+
+    start = _commencement(release, tender, tender_date, notes)
+    if start is None:
+        missing.append("date (tender.datePublished, a release tagged tender, tender.tenderPeriod.startDate or "
+                       "the release date)")
+
+    cpv, lot_cpv = _cpv_codes(release, tender, notes)
+    if not cpv:
+        missing.append("CPV code (tender.classification, tender.items[].classification or "
+                       "additionalClassifications with scheme CPV)")
+
+    contract_type = CATEGORIES.get(_text(tender.get("mainProcurementCategory")) or "")
+    if contract_type is None and cpv:
+        contract_type = _type_from_cpv(cpv[0])
+        notes.append(f"no tender.mainProcurementCategory: contract_type {contract_type} from the main CPV code "
+                     f"{cpv[0]} (division 45 works, below 45 and 48 supplies, others services)")
+
+    lots_in = [lot for lot in tender.get("lots") or [] if isinstance(lot, dict)]
+    value = _value(tender, lots_in, options, notes, problems)
+    if value is None and not problems:
+        missing.append("value (tender.value.amount, or a value.amount on every lot)")
+
+    months = _duration(tender.get("contractPeriod"))
+    if months is None and lots_in:
+        lot_months = [_duration(lot.get("contractPeriod")) for lot in lots_in]
+        if lot_months and all(m is not None for m in lot_months):
+            months = max(m for m in lot_months if m is not None)
+            notes.append("duration_months is the longest of the lots' contract periods")
+    if months is None:
+        missing.append("contract period (tender.contractPeriod: durationInMonths, durationInDays, or startDate with "
+                       "endDate or maxExtentDate)")
+
+    nation = _nation(release, options, notes, problems)
+
+    if missing or problems:
+        return Mapped(None, notes, missing, problems)
+    assert value is not None and start is not None and months is not None and contract_type is not None
+
+    contract: dict[str, Any] = {
+        "id": ocid,
+        "title": title,
+        "authority": {"type": options.authority_type, "nation": nation},
+        "procurement_start": start,
+        "contract_type": contract_type,
+        "value": value,
+        "duration_months": months,
+        "cpv": cpv,
+    }
+    buyer = _buyer_name(release)
+    if buyer:
+        contract["authority"]["name"] = buyer
+
+    lots = _lots(lots_in, value["amount"], lot_cpv, notes)
+    if lots:
+        contract["lots"] = lots
+    elif len(lots_in) > 1:
+        contract["reasons_for_not_lotting"] = (f"Divided into {len(lots_in)} lots in the notice; lot values not "
+                                               "stated or not adding up to the total.")
+    rationale = _text(_dict(tender.get("lotDetails")).get("noLotsDivisionRationale"))
+    if rationale and "reasons_for_not_lotting" not in contract:
+        contract["reasons_for_not_lotting"] = rationale
+
+    reservation = _reservation(tender, lots_in, notes)
+    if reservation:
+        contract["reservation"] = reservation
+    route = _route(tender, notes)
+    if route:
+        contract["route"] = route
+    return Mapped(contract, notes)
+
+
+# ------------------------------------------------------------------------------------------------ the fields
+
+
+def _dict(x: Any) -> dict[str, Any]:
+    return x if isinstance(x, dict) else {}
+
+
+def _text(x: Any) -> str:
+    return x.strip() if isinstance(x, str) else ""
+
+
+def _date(x: Any) -> str | None:
+    """The calendar date of an OCDS date-time, as written (``2025-02-24T00:00:00+01:00`` is 2025-02-24)."""
+    if not isinstance(x, str):
+        return None
+    m = _DATE_RX.match(x.strip())
+    if not m:
+        return None
+    try:
+        dt.date.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+    return m.group(1)
+
+
+def _tagged_tender(tag: Any) -> bool:
+    tags = tag if isinstance(tag, list) else [tag]
+    return any(t in ("tender", "tenderAmendment", "tenderUpdate") for t in tags if isinstance(t, str))
+
+
+def _commencement(release: Mapping[str, Any], tender: Mapping[str, Any], tender_date: str | None,
+                  notes: list[str]) -> str | None:
+    """The tender's date: when the procurement was commenced (the tender notice was published)."""
+    published = _date(tender.get("datePublished"))
+    if published:
+        return published
+    if tender_date:
+        return tender_date
+    if _tagged_tender(release.get("tag")) and _date(release.get("date")):
+        return _date(release.get("date"))
+    start = _date(_dict(tender.get("tenderPeriod")).get("startDate"))
+    if start:
+        return start
+    day = _date(release.get("date"))
+    if day:
+        notes.append(f"no tender date: procurement_start is the release date {day}, which may be later than the "
+                     "tender notice")
+    return day
+
+
+def _cpv(code: Any) -> str | None:
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = str(code)
+    if not isinstance(code, str):
+        return None
+    code = code.strip().replace(" ", "")
+    return code if _CPV_RX.match(code) else None
+
+
+def _classifications(obj: Mapping[str, Any], where: str) -> Iterator[tuple[Any, str]]:
+    c = obj.get("classification")
+    if isinstance(c, dict):
+        yield c, f"{where}.classification"
+    for k, c in enumerate(obj.get("additionalClassifications") or []):
+        if isinstance(c, dict):
+            yield c, f"{where}.additionalClassifications[{k}]"
+
+
+def _cpv_codes(release: Mapping[str, Any], tender: Mapping[str, Any],
+               notes: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The CPV codes of the tender and its items, the first (main) one first, and those of each lot's items."""
+    codes: list[str] = []
+    by_lot: dict[str, list[str]] = {}
+    found: list[tuple[Any, str, str | None]] = [(c, where, None) for c, where in _classifications(tender, "tender")]
+    for i, item in enumerate(tender.get("items") or []):
+        if isinstance(item, dict):
+            lot = item.get("relatedLot")
+            found += [(c, where, str(lot) if lot is not None else None)
+                      for c, where in _classifications(item, f"tender.items[{i}]")]
+    for c, where, lot in found:
+        if str(c.get("scheme", "")).strip().upper() != "CPV":
+            continue
+        code = _cpv(c.get("id"))
+        if code is None:
+            notes.append(f"{where}.id {c.get('id')!r} is not a CPV code: ignored")
+            continue
+        if not any(x[:8] == code[:8] for x in codes):
+            codes.append(code)
+        if lot is not None and not any(x[:8] == code[:8] for x in by_lot.setdefault(lot, [])):
+            by_lot[lot].append(code)
+    return codes, by_lot
+
+
+def _type_from_cpv(code: str) -> str:
+    division = int(code[:2])
+    return "works" if division == 45 else "supplies" if division < 45 or division == 48 else "services"
+
+
+def _amount(value: Any) -> tuple[float | None, str | None, float | None]:
+    """(amount, currency, amountGross) of an OCDS Value."""
+    v = _dict(value)
+    amount, gross = v.get("amount"), v.get("amountGross")
+    ok = lambda x: isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)  # noqa: E731
+    return (float(amount) if ok(amount) else None, _text(v.get("currency")) or None,
+            float(gross) if ok(gross) else None)
+
+
+def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsOptions, notes: list[str],
+           problems: list[str]) -> dict[str, Any] | None:
+    amount, currency, gross = _amount(tender.get("value"))
+    where = "tender.value"
+    if amount is None and lots:
+        lot_values = [_amount(lot.get("value")) for lot in lots]
+        if all(a is not None for a, _, _ in lot_values):
+            amount = sum(a for a, _, _ in lot_values if a is not None)
+            currencies = {c for _, c, _ in lot_values if c}
+            currency = currencies.pop() if len(currencies) == 1 else ("mixed" if currencies else None)
+            grosses = [g for _, _, g in lot_values]
+            gross = sum(g for g in grosses if g is not None) if all(g is not None for g in grosses) else None
+            where = "the lots' values"
+            notes.append("no tender.value: the value is the sum of the lots' values")
+    if amount is None:
+        return None
+    if currency not in (None, "GBP"):
+        problems.append(f"{where} is in {currency}: only pounds sterling (GBP) can be compared with UK thresholds")
+        return None
+    value: dict[str, Any] = {"amount": amount, "vat": options.vat, "vat_rate": options.vat_rate}
+    if gross is not None and options.vat == "exclusive" and amount > 0 and amount <= gross <= 2 * amount:
+        rate = round(gross / amount - 1, 4)
+        if rate != options.vat_rate:
+            value["vat_rate"] = rate
+            notes.append(f"VAT rate {rate:g} from {where}.amountGross")
+    return value
+
+
+def _months_between(start: str, end: str) -> int | None:
+    """Whole calendar months from ``start`` to the day after ``end`` (OCDS end dates are the last day), a part
+    month counting as a month."""
+    a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end) + dt.timedelta(days=1)
+    if b <= a:
+        return None
+    months = (b.year - a.year) * 12 + (b.month - a.month)
+    if b.day > a.day:
+        months += 1
+    return max(months, 1)
+
+
+def _duration(period: Any) -> int | None:
+    """The maximum term in months: durationInMonths (UK extension), durationInDays, or from startDate to
+    maxExtentDate (which includes extensions) or endDate."""
+    p = _dict(period)
+    months = p.get("durationInMonths")
+    if isinstance(months, int) and not isinstance(months, bool) and months >= 1:
+        return months
+    days = p.get("durationInDays")
+    if isinstance(days, int | float) and not isinstance(days, bool) and days > 0:
+        return max(1, math.ceil((days - DAYS_TOLERANCE) / DAYS_PER_MONTH))
+    start = _date(p.get("startDate"))
+    end = _date(p.get("maxExtentDate")) or _date(p.get("endDate"))
+    if start and end:
+        return _months_between(start, end)
+    return None
+
+
+def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]],
+          notes: list[str]) -> list[dict[str, Any]] | None:
+    """The lots, when there are at least two and their values are all stated and add up to the value (within £1,
+    as the contract description requires)."""
+    if len(lots) < 2:
+        return None
+    out = []
+    for k, lot in enumerate(lots):
+        amount, _, _ = _amount(lot.get("value"))
+        lot_id = lot.get("id")
+        if amount is None or lot_id in (None, ""):
+            notes.append(f"lot {lot_id if lot_id not in (None, '') else k} has no value: the lots are not "
+                         "described, the contract is advised on its total value")
+            return None
+        entry: dict[str, Any] = {"id": str(lot_id), "value": amount}
+        if lot_cpv.get(str(lot_id)):
+            entry["cpv"] = lot_cpv[str(lot_id)]
+        out.append(entry)
+    if abs(sum(x["value"] for x in out) - total) > 1:
+        notes.append("the lots' values do not add up to tender.value: the lots are not described, the contract is "
+                      "advised on tender.value")
+        return None
+    return out
+
+
+def _reservation(tender: Mapping[str, Any], lots: list[dict[str, Any]], notes: list[str]) -> str | None:
+    codes = _dict(tender.get("otherRequirements")).get("reservedParticipation")
+    where = "tender.otherRequirements.reservedParticipation"
+    if not codes:
+        per_lot = {tuple(_dict(lot.get("otherRequirements")).get("reservedParticipation") or ()) for lot in lots}
+        if len(per_lot) == 1 and lots:
+            codes, where = list(per_lot.pop()), "the lots' otherRequirements.reservedParticipation"
+        elif len(per_lot) > 1:
+            notes.append("the lots are reserved differently: no reservation is described")
+            return None
+    if isinstance(codes, str):
+        codes = [codes]
+    if not isinstance(codes, list):
+        return None
+    found = []
+    for code in codes:
+        key = re.sub(r"[^a-z]", "", str(code).lower())
+        if key in RESERVATIONS:
+            found.append(RESERVATIONS[key])
+        elif key in NOT_SECTION_16:
+            notes.append(f"{where} {code!r} (SMEs and VCSEs) is not a Section 16 reservation: reservation none")
+        else:
+            notes.append(f"{where} {code!r} is not a reservation s16advisor knows: ignored")
+    found = list(dict.fromkeys(found))
+    if len(found) > 1:
+        notes.append(f"{where} names both reservations: {found[0]} is described")
+    return found[0] if found else None
+
+
+def _route(tender: Mapping[str, Any], notes: list[str]) -> str | None:
+    details = _text(tender.get("procurementMethodDetails"))
+    if not details:
+        return None
+    words = " ".join(re.sub(r"[^a-z]+", " ", details.lower()).split())
+    words_dash = " ".join(details.lower().split())
+    for rx, route in _ROUTE_RX:
+        if rx.search(words) or rx.search(words_dash):
+            return route
+    notes.append(f"tender.procurementMethodDetails {details!r} is not a route s16advisor knows: no declared route")
+    return None
+
+
+def _buyer(release: Mapping[str, Any]) -> dict[str, Any]:
+    """The buyer's party (the one ``buyer.id`` names, or the first with the role buyer)."""
+    buyer = _dict(release.get("buyer"))
+    parties = [p for p in release.get("parties") or [] if isinstance(p, dict)]
+    for p in parties:
+        if buyer.get("id") is not None and p.get("id") == buyer.get("id"):
+            return p
+    for p in parties:
+        if "buyer" in (p.get("roles") or []):
+            return p
+    return buyer
+
+
+def _buyer_name(release: Mapping[str, Any]) -> str:
+    return _text(_dict(release.get("buyer")).get("name")) or _text(_buyer(release).get("name"))
+
+
+def _nation(release: Mapping[str, Any], options: OcdsOptions, notes: list[str], problems: list[str]) -> str:
+    address = _dict(_buyer(release).get("address"))
+    region = _text(address.get("region")).upper().replace(" ", "")
+    nation = NATIONS_BY_REGION.get(region[:3]) if region[:2] in ("UK", "TL") else None
+    if nation is None and region[:2] in ("UK", "TL") and len(region) >= 3 and region[2] in "CDEFGHIJK":
+        nation = "england"
+    for name in (region, address.get("countryName")):
+        if nation is None and isinstance(name, str):
+            nation = NATIONS_BY_NAME.get(" ".join(name.lower().split()))
+    if nation == "scotland":
+        problems.append("the buyer is in Scotland, where the Procurement Act 2023 and PCR 2015 do not apply to "
+                        "devolved Scottish authorities")
+        return options.nation
+    if nation is None:
+        notes.append(f"the buyer's address does not say which nation: {options.nation} assumed")
+        return options.nation
+    return nation

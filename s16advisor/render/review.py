@@ -1,0 +1,227 @@
+"""What ``s16advisor review`` shows on standard error: a progress bar while it runs, the summary at the end.
+
+On a terminal both use rich (a live bar with rate and ETA, tables); elsewhere the progress is silent unless asked
+for, then a plain line every few seconds, and the summary is plain text with the same words.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TextIO
+
+from ..review import Reader, ReviewSummary, Total
+
+
+def money(x: float) -> str:
+    return f"£{x:,.0f}"
+
+
+def short_money(x: float) -> str:
+    """£12.3m, £1.2bn, £450k: a total in a sentence."""
+    if abs(x) >= 1e9:
+        return f"£{x / 1e9:,.1f}bn"
+    if abs(x) >= 1e6:
+        return f"£{x / 1e6:,.1f}m"
+    if abs(x) >= 1e4:
+        return f"£{x / 1e3:,.0f}k"
+    return money(x)
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+def headline(s: ReviewSummary) -> str:
+    line = (f"{_plural(s.read, 'record')} read, {_plural(s.records, 'result')} written: {s.advised:,} advised, "
+            f"{_plural(s.errors, 'error')} (could not be read, mapped or validated)")
+    extra = []
+    if s.with_error_findings:
+        extra.append(f"{s.with_error_findings:,} with an error finding")
+    if s.with_warning_findings:
+        extra.append(f"{s.with_warning_findings:,} with a warning")
+    if s.blank:
+        extra.append(f"{_plural(s.blank, 'blank line')} skipped")
+    return line + ("; " + ", ".join(extra) if extra else "")
+
+
+def section16_line(s: ReviewSummary) -> str:
+    """The Section 16 view: contracts a reservation would be lawful for (the route is available) but that do not
+    plan one."""
+    either, psm, sb = s.reservable["either"], s.reservable["public_service_mutual"], s.reservable["supported_business"]
+    if not either.count:
+        return "Section 16: no contract could be reserved that is not already planned as reserved."
+    return (f"Section 16: {_plural(either.count, 'contract')} worth {short_money(either.value)} could be reserved "
+            f"but {'are' if either.count != 1 else 'is'} not: {psm.count:,} to a public service mutual "
+            f"({short_money(psm.value)}, reg 77 / s.33), {sb.count:,} to a supported business "
+            f"({short_money(sb.value)}, reg 20 / s.32).")
+
+
+def declared_lines(s: ReviewSummary) -> list[str]:
+    out = []
+    if s.declared_unavailable:
+        out.append("Declared routes that are unavailable: " + ", ".join(
+            f"{route} {n:,}" for route, n in sorted(s.declared_unavailable.items(), key=lambda x: (-x[1], x[0]))))
+    if s.reservation_unavailable:
+        out.append("Declared reservations that are unavailable: " + ", ".join(
+            f"{r} {n:,}" for r, n in sorted(s.reservation_unavailable.items(), key=lambda x: (-x[1], x[0]))))
+    return out
+
+
+def duplicate_lines(s: ReviewSummary) -> list[str]:
+    d = s.duplicates
+    if not d.ids:
+        return []
+    shown = "; ".join(f"{rid} ({', '.join(sources)}{', ...' if len(sources) >= 5 else ''})"
+                      for rid, sources in d.examples)
+    more = f"; and {d.ids - len(d.examples):,} more" if d.ids > len(d.examples) else ""
+    return [f"Duplicate ids: {_plural(d.ids, 'id')} used by more than one record ({d.ids + d.records:,} records): "
+            f"{shown}{more}"]
+
+
+def _routes(s: ReviewSummary) -> list[tuple[str, Total]]:
+    return sorted(s.by_route.items(), key=lambda x: (-x[1].count, x[0]))
+
+
+def render_summary(s: ReviewSummary, out: TextIO, *, color: bool | None = None, rich: bool | None = None) -> None:
+    """The summary: rich tables when ``rich`` (default: ``out`` is a terminal), plain text otherwise."""
+    if rich is None:
+        rich = out.isatty()
+    if rich:
+        _render_rich(s, out, color)
+    else:
+        out.write(summary_text(s))
+
+
+def summary_text(s: ReviewSummary) -> str:
+    lines = [headline(s)]
+    if s.by_regime:
+        lines.append("Regimes: " + ", ".join(f"{r} {n:,}" for r, n in sorted(s.by_regime.items())))
+    if s.by_route or s.no_route:
+        lines.append("Recommended routes (contracts, total value):")
+        width = max((len(r) for r in s.by_route), default=0)
+        for route, t in _routes(s):
+            lines.append(f"  {route:<{width}}  {t.count:>9,}  {money(t.value):>18}")
+        if s.no_route:
+            lines.append(f"  {'(no route available)':<{width}}  {s.no_route:>9,}")
+    lines += declared_lines(s)
+    if s.advised:
+        lines.append(section16_line(s))
+    lines += duplicate_lines(s)
+    lines += [f"warning: {w}" for w in s.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _render_rich(s: ReviewSummary, out: TextIO, color: bool | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out, force_terminal=color is not False, no_color=True if color is False else None,
+                      highlight=False)
+    console.print(Text(headline(s), style="bold"))
+    if s.advised:
+        t = Table(title="Review summary", title_justify="left", show_edge=False, pad_edge=False)
+        t.add_column("")
+        t.add_column("contracts", justify="right")
+        t.add_column("total value", justify="right")
+        for regime, n in sorted(s.by_regime.items()):
+            t.add_row(f"regime {regime}", f"{n:,}", "")
+        t.add_section()
+        for route, total in _routes(s):
+            t.add_row(Text(f"recommended {route}", style="green"), f"{total.count:,}", money(total.value))
+        if s.no_route:
+            t.add_row(Text("no route available", style="red"), f"{s.no_route:,}", "")
+        if s.declared_unavailable or s.reservation_unavailable:
+            t.add_section()
+        for route, n in sorted(s.declared_unavailable.items(), key=lambda x: (-x[1], x[0])):
+            t.add_row(Text(f"declared {route}: unavailable", style="red"), f"{n:,}", "")
+        for r, n in sorted(s.reservation_unavailable.items(), key=lambda x: (-x[1], x[0])):
+            t.add_row(Text(f"reservation {r}: unavailable", style="red"), f"{n:,}", "")
+        t.add_section()
+        for key, label in (("public_service_mutual", "could be reserved to a public service mutual"),
+                           ("supported_business", "could be reserved to a supported business"),
+                           ("either", "could be reserved (either)")):
+            total = s.reservable[key]
+            t.add_row(Text(label, style="cyan"), f"{total.count:,}", money(total.value))
+        console.print(t)
+        console.print(Text(section16_line(s), style="bold cyan"))
+    for line in duplicate_lines(s):
+        console.print(Text(line, style="yellow"))
+    for w in s.warnings:
+        console.print(Text(f"warning: {w}", style="yellow"))
+
+
+class ProgressDisplay:
+    """Progress while a review runs: a rich bar (bytes read of the inputs, records, records/s, ETA) on a terminal,
+    a plain line every ``every`` seconds elsewhere when ``enabled``, nothing otherwise. No thread: it redraws
+    when ``update`` is called, at most ten times a second."""
+
+    def __init__(self, out: TextIO, *, enabled: bool, rich: bool, color: bool | None = None, every: float = 2.0):
+        self.out = out
+        self.enabled = enabled
+        self.rich = rich and enabled
+        self.every = every
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.progress: Any = None
+        self.task: Any = None
+        self.records = 0
+        self.shown = 0
+        if self.rich:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            console = Console(file=out, force_terminal=True,
+                              no_color=True if color is False else None, highlight=False)
+            self.progress = Progress(
+                TextColumn("review"), BarColumn(), TaskProgressColumn(),
+                TextColumn("{task.fields[records]:>10,} records"), TextColumn("{task.fields[rate]:>8,.0f}/s"),
+                TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+                console=console, auto_refresh=False, transient=True, redirect_stdout=False, redirect_stderr=False,
+            )
+            self.task = self.progress.add_task("review", total=None, records=0, rate=0.0)
+            self.progress.start()
+
+    def update(self, records: int, reader: Reader, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        self.records = records
+        now = time.monotonic()
+        if not force and now - self.last < (0.1 if self.rich else self.every):
+            return
+        self.last = now
+        elapsed = max(now - self.start, 1e-9)
+        rate = records / elapsed
+        total = reader.bytes_total
+        if self.rich:
+            self.progress.update(self.task, total=total or None, completed=min(reader.bytes_read, total or 0),
+                                 records=records, rate=rate)
+            self.progress.refresh()
+            return
+        line = f"review: {_plural(records, 'record')}, {rate:,.0f} records/s"
+        if total:
+            done = min(reader.bytes_read / total, 1.0)
+            line += f", {100 * done:.0f}% read"
+            if 0 < done < 1:
+                line += f", about {elapsed * (1 - done) / done:,.0f} s to go"
+        self.out.write(line + "\n")
+        self.out.flush()
+        self.shown = records
+
+    def finish(self, reader: Reader) -> None:
+        """The last line, unless it was just shown (plain progress only: the bar goes away)."""
+        if self.enabled and not self.rich and self.records and self.records != self.shown:
+            self.update(self.records, reader, force=True)
+        self.close()
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

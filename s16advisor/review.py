@@ -1,0 +1,1607 @@
+"""Batch review: many contracts in (CSV, JSON Lines, YAML, OCDS), one result per record out, in input order.
+
+Three layers, each usable alone:
+
+* ``read_records(paths)`` reads files lazily into ``Record`` items: a record's source position (file and
+  line, row, document or index) and what it holds (a JSON line still to parse, a CSV row, a parsed object, or
+  the reason it could not be read). Nothing is held beyond the record being read: a 10 GB JSON Lines file is
+  read line by line. Unreadable records are items too, never exceptions, so records in = results out.
+* ``review(records)`` advises on each record and yields a ``ReviewResult`` per record, in order: the Advice v1
+  JSON dict or the error. With ``jobs`` > 1 the records are advised by worker processes (the durable-rules
+  library is not thread-safe: processes, never threads), each with its own Advisor, in chunks, with at most
+  a few chunks in flight (ordered, bounded: memory stays flat however long the input is).
+* ``review_to_file(paths, output, fmt)`` is what ``s16advisor review`` runs: the same pipeline, with workers
+  sending back each chunk formatted (JSON Lines, JSON or CSV bytes) with its figures, written as they arrive to
+  a temporary file beside the output, renamed over it only when every record is written. It returns a
+  ``ReviewSummary``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import sys
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
+from typing import IO, Any, Literal, NamedTuple
+
+from .contract import ROUTE_IDS
+from .ocds import OcdsOptions, kind_of, package_items, record_to_contract, release_to_contract, slim_record
+
+OutputFormat = Literal["jsonl", "csv", "json"]
+OUTPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
+INPUT_FORMATS: tuple[str, ...] = ("auto", "csv", "jsonl", "yaml", "json")
+INPUT_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonlines": "jsonl", ".json": "json",
+                  ".yaml": "yaml", ".yml": "yaml"}
+
+MAX_LINE_BYTES = 10 * 1024 * 1024  # one JSON line, one YAML document
+MAX_JSON_BYTES = 512 * 1024 * 1024  # a whole .json file (an OCDS package is one JSON document)
+CHUNK_SIZE = 200  # records per task sent to a worker
+
+RESERVATION_ROUTES = {"public_service_mutual": "reserved_public_service_mutual",
+                      "supported_business": "reserved_supported_business"}
+
+# The CSV input: one column per field of the contract description v1, named by its path.
+CSV_INPUT_COLUMNS: dict[str, str] = {
+    "id": "text",
+    "title": "text",
+    "authority.name": "text",
+    "authority.type": "text",
+    "authority.nation": "text",
+    "procurement_start": "text",
+    "contract_type": "text",
+    "value.amount": "number",
+    "value.vat": "text",
+    "value.vat_rate": "number",
+    "duration_months": "integer",
+    "cpv": "list",
+    "lots": "lots",
+    "reservation": "text",
+    "route": "text",
+    "innovation.solution_available_on_market": "bool_or_unknown",
+    "innovation.research_and_development": "bool",
+    "prior_reserved_awards": "json",
+    "reasons_for_not_lotting": "text",
+    "objectives": "list",
+    "waivers": "json",
+}
+# The CSV output: the advice in columns (one per route: its status).
+CSV_ADVICE_COLUMNS = ("regime", "value", "vat_basis", "threshold", "threshold_amount", "above_threshold",
+                      "recommended", *ROUTE_IDS, "blockers", "findings")
+CSV_OUTPUT_COLUMNS = ("id", "source", *CSV_ADVICE_COLUMNS, "error", "notes")
+
+
+# ------------------------------------------------------------------------------------------ records and results
+
+
+class Source(NamedTuple):
+    """Where a record came from: the file (``<stdin>`` for standard input, ``<records>`` for Python objects) and,
+    as far as they apply, the 1-based line, the 1-based CSV row (the header is row 1), the 1-based YAML document,
+    the 0-based index in a list, the OCDS array element (``releases[3]``) and the OCDS ocid."""
+
+    file: str
+    line: int | None = None
+    row: int | None = None
+    document: int | None = None
+    index: int | None = None
+    path: str | None = None
+    ocid: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in zip(self._fields, self, strict=True) if v is not None}
+
+    def __str__(self) -> str:
+        s = self.file
+        if self.row is not None:
+            s += f":row {self.row}"
+        elif self.line is not None:
+            s += f":{self.line}"
+        extra = []
+        if self.document is not None:
+            extra.append(f"document {self.document}")
+        if self.path is not None:
+            extra.append(self.path)
+        elif self.index is not None:
+            extra.append(f"[{self.index}]")
+        if self.ocid:
+            extra.append(self.ocid)
+        return f"{s} {' '.join(extra)}" if extra else s
+
+
+class Record(NamedTuple):
+    """One input record, not yet advised. ``kind`` says what ``payload`` is:
+
+    ``json``: the bytes of a JSON line (parsed by the worker); ``obj``: a parsed mapping (a contract description
+    or an OCDS release or record; ``extra`` holds the YAML line numbers); ``csv``: a row's cells (``extra`` the
+    file's header); ``contract``: a ContractDescription; ``error``: why the record could not be read.
+    """
+
+    source: Source
+    kind: str
+    payload: Any
+    extra: Any = None
+
+
+@dataclass(slots=True)
+class ReviewResult:
+    """One record's result: its id (when it has one) and either its Advice v1 JSON dict or the error. ``notes``
+    are the assumptions the OCDS mapping made."""
+
+    source: Source
+    id: str | None
+    advice: dict[str, Any] | None = None
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"source": self.source.to_dict(), "id": self.id}
+        if self.error is None:
+            d["advice"] = self.advice
+        else:
+            d["error"] = self.error
+        if self.notes:
+            d["notes"] = list(self.notes)
+        return d
+
+
+class Stats(NamedTuple):
+    """What the summary needs of one advised record (computed where the advice is, sent back compactly)."""
+
+    regime: str
+    value: float
+    recommended: tuple[str, ...]
+    declared_route: str | None
+    declared_route_unavailable: bool
+    reservation: str | None
+    reservation_unavailable: bool
+    reservable_psm: bool  # reserved_public_service_mutual available (lawful, not planned)
+    reservable_sb: bool  # reserved_supported_business available
+    error_findings: bool
+    warning_findings: bool
+
+
+# What a worker sends back per record: (id, error, output, stats, notes); output is the Advice as the run needs it.
+Out = tuple[str | None, str | None, Any, Stats | None, tuple[str, ...]]
+
+
+# ------------------------------------------------------------------------------------------------ the summary
+
+
+@dataclass
+class Total:
+    count: int = 0
+    value: float = 0.0
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.value += value
+
+
+@dataclass
+class Duplicates:
+    """Ids used by more than one record: how many ids, how many records beyond the first of each, and the first
+    ``examples`` with their sources."""
+
+    ids: int = 0
+    records: int = 0
+    examples: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class ReviewSummary:
+    """The figures of a review, as plain data (rendered by ``render.review``).
+
+    Values are totals of each contract's value as compared with its threshold (``valuation.value``: inclusive
+    of VAT from 2022, net before).
+    """
+
+    records: int = 0  # results (one per record)
+    read: int = 0  # records read (the same, unless something is badly wrong: the summary shows both)
+    advised: int = 0
+    errors: int = 0  # records that could not be read, mapped or validated
+    with_error_findings: int = 0
+    with_warning_findings: int = 0
+    blank: int = 0  # blank lines and empty documents skipped (not records)
+    by_regime: dict[str, int] = field(default_factory=dict)
+    by_route: dict[str, Total] = field(default_factory=dict)  # per route of the recommended plans
+    no_route: int = 0  # advised records with an empty plan
+    declared_unavailable: dict[str, int] = field(default_factory=dict)  # declared route -> records
+    reservation_unavailable: dict[str, int] = field(default_factory=dict)  # declared reservation -> records
+    reservable: dict[str, Total] = field(default_factory=lambda: {
+        "public_service_mutual": Total(), "supported_business": Total(), "either": Total()})
+    duplicates: Duplicates = field(default_factory=Duplicates)
+    warnings: list[str] = field(default_factory=list)  # about the inputs (unknown CSV columns ignored)
+
+    def add(self, stats: Stats | None) -> None:
+        """Count one record: advised (``stats``) or not (``None``)."""
+        self.records += 1
+        if stats is None:
+            self.errors += 1
+            return
+        self.advised += 1
+        regime, value = stats.regime, stats.value
+        self.by_regime[regime] = self.by_regime.get(regime, 0) + 1
+        if stats.recommended:
+            for route in stats.recommended:
+                total = self.by_route.get(route)
+                if total is None:
+                    total = self.by_route[route] = Total()
+                total.add(value)
+        else:
+            self.no_route += 1
+        if stats.declared_route_unavailable and stats.declared_route:
+            r = stats.declared_route
+            self.declared_unavailable[r] = self.declared_unavailable.get(r, 0) + 1
+        if stats.reservation_unavailable and stats.reservation:
+            r = stats.reservation
+            self.reservation_unavailable[r] = self.reservation_unavailable.get(r, 0) + 1
+        if stats.reservable_psm:
+            self.reservable["public_service_mutual"].add(value)
+        if stats.reservable_sb:
+            self.reservable["supported_business"].add(value)
+        if stats.reservable_psm or stats.reservable_sb:
+            self.reservable["either"].add(value)
+        self.with_error_findings += stats.error_findings
+        self.with_warning_findings += stats.warning_findings
+
+    def merge(self, other: ReviewSummary) -> None:
+        """Add the figures of another part of the same review (a worker's chunk)."""
+        self.records += other.records
+        self.advised += other.advised
+        self.errors += other.errors
+        self.with_error_findings += other.with_error_findings
+        self.with_warning_findings += other.with_warning_findings
+        self.no_route += other.no_route
+        for mine, theirs in ((self.by_regime, other.by_regime), (self.declared_unavailable, other.declared_unavailable),
+                             (self.reservation_unavailable, other.reservation_unavailable)):
+            for k, n in theirs.items():
+                mine[k] = mine.get(k, 0) + n
+        for totals, more in ((self.by_route, other.by_route), (self.reservable, other.reservable)):
+            for k, t in more.items():
+                mine_t = totals.setdefault(k, Total())
+                mine_t.count += t.count
+                mine_t.value += t.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records, "read": self.read, "advised": self.advised, "errors": self.errors,
+            "with_error_findings": self.with_error_findings, "with_warning_findings": self.with_warning_findings,
+            "blank": self.blank, "by_regime": dict(self.by_regime),
+            "by_route": {k: {"count": v.count, "value": v.value} for k, v in self.by_route.items()},
+            "no_route": self.no_route, "declared_unavailable": dict(self.declared_unavailable),
+            "reservation_unavailable": dict(self.reservation_unavailable),
+            "reservable": {k: {"count": v.count, "value": v.value} for k, v in self.reservable.items()},
+            "duplicates": {"ids": self.duplicates.ids, "records": self.duplicates.records,
+                           "examples": [{"id": i, "sources": s} for i, s in self.duplicates.examples]},
+            "warnings": list(self.warnings),
+        }
+
+    def exit_code(self, fail_on: str = "none") -> int:
+        """3 when a record could not be read, 1 when ``fail_on`` is error (warning) and an advice has an error
+        (or warning) finding, else 0."""
+        if self.errors:
+            return 3
+        if fail_on == "error" and self.with_error_findings:
+            return 1
+        if fail_on == "warning" and (self.with_error_findings or self.with_warning_findings):
+            return 1
+        return 0
+
+
+class _DuplicateIds:
+    """Finds ids used more than once with memory that does not grow with the input: each record's (number, id,
+    source) line goes to one of a few temporary bucket files by the id's CRC-32 (workers prepare the lines), and
+    each bucket, small, is grouped at the end."""
+
+    BUCKETS = 64
+
+    def __init__(self, examples: int = 10):
+        self.dir: Any = None
+        self.files: list[IO[str]] = []
+        self.examples = examples
+
+    @staticmethod
+    def line(n: int, rid: str, label: str) -> tuple[int, str]:
+        id_json = json.dumps(rid)
+        return zlib.crc32(id_json.encode()) % _DuplicateIds.BUCKETS, f"{n}\t{id_json}\t{json.dumps(label)}\n"
+
+    def add(self, blocks: dict[int, str]) -> None:
+        if not self.files:
+            import tempfile
+
+            self.dir = tempfile.TemporaryDirectory(prefix="s16advisor-ids-")
+            self.files = [open(os.path.join(self.dir.name, str(i)), "w+", encoding="utf-8",  # noqa: SIM115
+                               errors="surrogatepass") for i in range(self.BUCKETS)]
+        for bucket, text in blocks.items():
+            self.files[bucket].write(text)
+
+    def report(self) -> Duplicates:
+        """Two passes per bucket (so that memory stays flat): the hashes of the ids seen, then the lines of the ids
+        whose hash was seen twice."""
+        out = Duplicates()
+        best: list[tuple[int, str, list[str]]] = []  # the examples: the duplicated ids that came first
+        for f in self.files:
+            f.seek(0)
+            seen: set[int] = set()
+            twice: set[int] = set()
+            for line in f:
+                h = hash(line.split("\t", 2)[1])
+                (twice if h in seen else seen).add(h)
+            del seen
+            if not twice:
+                continue
+            f.seek(0)
+            local: dict[str, list[Any]] = {}  # id -> [first record number, up to 5 sources, records]
+            for line in f:
+                n, rid, src = line.rstrip("\n").split("\t", 2)
+                if hash(rid) not in twice:
+                    continue
+                entry = local.get(rid)
+                if entry is None:
+                    local[rid] = [int(n), [src], 1]
+                else:
+                    entry[2] += 1
+                    if len(entry[1]) < 5:
+                        entry[1].append(src)
+            for rid, (n, sources, count) in local.items():
+                if count > 1:  # not an id whose hash merely collided with another's
+                    out.ids += 1
+                    out.records += count - 1
+                    best.append((n, rid, sources))
+            best = sorted(best)[: self.examples]
+        out.examples = [(json.loads(rid), [json.loads(src) for src in sources]) for _, rid, sources in best]
+        return out
+
+    def close(self) -> None:
+        for f in self.files:
+            f.close()
+        self.files = []
+        if self.dir is not None:
+            self.dir.cleanup()
+            self.dir = None
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+@dataclass
+class ReadOptions:
+    input_format: str = "auto"  # auto: by the file's extension, or by its first line (standard input)
+    encoding: str = "utf-8"
+    ignore_unknown_columns: bool = False  # CSV: ignore (and warn about) columns that are not fields
+
+
+class Reader:
+    """The records of files (``-`` for standard input), lazily, in order; counts bytes read (for progress),
+    blank lines skipped, and collects warnings about the inputs."""
+
+    def __init__(self, paths: Iterable[str], options: ReadOptions | None = None):
+        self.paths = list(paths)
+        self.options = options or ReadOptions()
+        self.bytes_read = 0
+        self.records = 0  # records read so far
+        self.blank = 0
+        self.warnings: list[str] = []
+        self.bytes_total: int | None = None  # unknown when reading standard input
+        if "-" not in self.paths:
+            self.bytes_total = sum(os.path.getsize(p) for p in self.paths if os.path.isfile(p))
+
+    def __iter__(self) -> Iterator[Record]:
+        for path in self.paths:
+            for record in self._file(path):
+                self.records += 1
+                yield record
+
+    def _file(self, path: str) -> Iterator[Record]:
+        name = "<stdin>" if path == "-" else path
+        try:
+            stream: Any = _open(path)
+        except OSError as e:
+            yield Record(Source(name), "error", f"{name}: cannot be read: {_why(e)}")
+            return
+        with stream:
+            fmt = self.options.input_format
+            try:
+                if fmt == "auto":
+                    fmt = INPUT_SUFFIXES.get(os.path.splitext(path)[1].lower()) or _sniff(_first_line(stream))
+                if fmt == "json" and _sniff(_first_line(stream)) == "jsonl":
+                    fmt = "jsonl"  # JSON Lines (or one JSON document on one line) in a .json file: streamed
+                if fmt == "csv":
+                    yield from self._csv(stream, name)
+                elif fmt == "jsonl":
+                    yield from self._jsonl(stream, name)
+                elif fmt == "yaml":
+                    yield from self._yaml(stream, name)
+                else:
+                    yield from self._json(stream, name)
+            except OSError as e:  # an I/O error half-way: what was read stands, the rest is one error record
+                yield Record(Source(name), "error", f"{name}: reading stopped: {_why(e)}")
+
+    # JSON Lines: one record per non-blank line; a line holding an OCDS package is expanded here.
+    def _jsonl(self, stream: Any, name: str) -> Iterator[Record]:
+        lineno = 0
+        while True:
+            line = stream.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                return
+            lineno += 1
+            self.bytes_read += len(line)
+            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                self.bytes_read += _skip_line(stream)
+                yield Record(Source(name, line=lineno), "error",
+                             f"{name}:{lineno}: line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB")
+                continue
+            if not line.strip():
+                self.blank += 1
+                continue
+            if b'"releases"' in line or b'"records"' in line:
+                yield from self._maybe_package(line, Source(name, line=lineno))
+                continue
+            yield Record(Source(name, line=lineno), "json", line)
+
+    def _maybe_package(self, line: bytes, source: Source) -> Iterator[Record]:
+        try:
+            obj = json.loads(line.decode(self.options.encoding))
+        except (UnicodeDecodeError, ValueError):
+            yield Record(source, "json", line)  # the worker reports what is wrong with it
+            return
+        yield from _objects(obj, source)
+
+    def _csv(self, stream: Any, name: str) -> Iterator[Record]:
+        encoding = self.options.encoding
+        if encoding.lower().replace("-", "").replace("_", "") == "utf8":
+            encoding = "utf-8-sig"  # a byte order mark (Excel writes one) is not part of the first column's name
+        text = io.TextIOWrapper(io.BufferedReader(_Counting(stream, self)), encoding=encoding,
+                                errors="surrogateescape", newline="")
+        reader = csv.reader(text)
+        header: tuple[str, ...] | None = None
+        header_info: tuple[tuple[str, ...], frozenset[str], bool] | None = None
+        header_problem: str | None = None
+        row_no = 0
+        last_line = 0
+        try:
+            for row in reader:
+                row_no += 1
+                first_line, last_line = last_line + 1, reader.line_num
+                source = Source(name, line=first_line, row=row_no)
+                if not any(c.strip() for c in row):
+                    self.blank += 1
+                    continue
+                if header is None and header_problem is None:
+                    cells = tuple(c.strip() for c in row)
+                    repeated = sorted({c for c in cells if c and cells.count(c) > 1})
+                    if not any(c in CSV_INPUT_COLUMNS for c in cells):
+                        header_problem = ("no header row: the first row must name the columns (id, title, "
+                                          "procurement_start, ...; see the README)")
+                    elif repeated:
+                        header_problem = f"the header names {', '.join(repeated)} more than once"
+                        continue
+                    else:
+                        header = cells
+                        unknown = frozenset(c for c in cells if c and c not in CSV_INPUT_COLUMNS)
+                        if unknown and self.options.ignore_unknown_columns:
+                            self.warnings.append(f"{name}: unknown columns ignored: {', '.join(sorted(unknown))}")
+                        elif unknown:
+                            self.warnings.append(f"{name}: unknown columns (every row is an error): "
+                                                 f"{', '.join(sorted(unknown))}")
+                        header_info = (header, unknown, self.options.ignore_unknown_columns)
+                        continue
+                if header_problem is not None:
+                    yield Record(source, "error", f"{source}: {header_problem}")
+                    continue
+                yield Record(source, "csv", row, header_info)
+        except csv.Error as e:
+            row_no += 1
+            yield Record(Source(name, line=reader.line_num, row=row_no), "error",
+                         f"{name}:row {row_no}: malformed CSV: {e}; the rest of the file was not read")
+        finally:
+            text.detach()
+
+    def _yaml(self, stream: Any, name: str) -> Iterator[Record]:
+        """A list of records, or a stream of documents (one record each, or a list of records each), split at
+        the ``---`` lines so that a broken document is one error record and the next ones are still read."""
+        document = 0
+        for first_line, lines, problem in _yaml_documents(stream, self):
+            if problem:
+                document += 1
+                yield Record(Source(name, line=first_line, document=document), "error",
+                             f"{name}:{problem[0]}: {problem[1]}")
+                continue
+            text = "".join(lines)
+            if not _yaml_content(text):
+                self.blank += 1
+                continue
+            document += 1
+            source = Source(name, line=first_line, document=document)
+            from .errors import InputError
+            from .yamlio import parse_text
+
+            try:
+                doc = parse_text(text, "\0")
+            except InputError as e:
+                yield Record(source, "error", "; ".join(_shift(p, name, first_line - 1) for p in e.lines()))
+                continue
+            if doc.data is None:
+                self.blank += 1
+                document -= 1
+                continue
+            lines_of = {path: line + first_line - 1 for path, line in doc.lines.items()}
+            if isinstance(doc.data, list):
+                per_item: dict[int, dict[tuple[Any, ...], int]] = {}
+                for path, line in lines_of.items():
+                    if path and isinstance(path[0], int):
+                        per_item.setdefault(path[0], {})[path[1:]] = line
+                for i, item in enumerate(doc.data):
+                    lines = per_item.get(i, {})
+                    yield from _objects(item, Source(name, line=lines.get((), first_line), document=document,
+                                                     index=i), lines)
+            else:
+                yield from _objects(doc.data, source, lines_of)
+
+    def _json(self, stream: Any, name: str) -> Iterator[Record]:
+        """A whole JSON document: a contract description, a list of them, or OCDS (a package, a record, a
+        release, or a list of releases). JSON Lines in a .json file are read as JSON Lines."""
+        raw = stream.read(MAX_JSON_BYTES + 1)
+        if len(raw) > MAX_JSON_BYTES:
+            self.bytes_read += len(raw)
+            yield Record(Source(name), "error", f"{name}: a JSON document larger than "
+                         f"{MAX_JSON_BYTES // (1024 * 1024)} MiB: use JSON Lines (one record per line) instead")
+            return
+        try:
+            text = raw.decode("utf-8-sig" if self.options.encoding.lower() in ("utf-8", "utf8") else
+                              self.options.encoding)
+        except UnicodeDecodeError as e:
+            self.bytes_read += len(raw)
+            yield Record(Source(name), "error", f"{name}: not {self.options.encoding} text (byte {e.start + 1})")
+            return
+        if not text.strip():
+            self.bytes_read += len(raw)
+            return
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            if e.msg == "Extra data" and e.lineno > 1:  # several documents, one per line: JSON Lines
+                yield from self._jsonl(_Replay(raw, None), name)
+                return
+            self.bytes_read += len(raw)
+            yield Record(Source(name, line=e.lineno), "error", f"{name}:{e.lineno}: malformed JSON: {e.msg} "
+                         f"(column {e.colno})")
+            return
+        del text
+        self.bytes_read += len(raw)
+        del raw
+        if isinstance(obj, list):
+            for i, item in enumerate(obj):
+                yield from _objects(item, Source(name, index=i))
+        else:
+            yield from _objects(obj, Source(name))
+
+
+def read_records(paths: Iterable[str], options: ReadOptions | None = None) -> Reader:
+    """The records of files (see ``Reader``); iterate it, or pass it to ``review``."""
+    return Reader(paths, options)
+
+
+def _objects(obj: Any, source: Source, lines: dict[tuple[Any, ...], int] | None = None) -> Iterator[Record]:
+    """A parsed object as records: an OCDS package's releases or records each, else the object itself."""
+    kind = kind_of(obj)
+    if kind in ("release_package", "record_package"):
+        name, items = package_items(obj)
+        if not items:
+            return
+        for i, item in enumerate(items):
+            ocid = item.get("ocid") if isinstance(item, dict) and isinstance(item.get("ocid"), str) else None
+            line = lines.get((name, i)) if lines else None
+            src = Source(source.file, line=line or source.line, document=source.document, index=source.index,
+                         path=f"{name}[{i}]", ocid=ocid)
+            if name == "records" and isinstance(item, dict):
+                item = slim_record(item)
+            yield Record(src, "obj", item)
+        return
+    if kind == "record":
+        obj = slim_record(obj)
+    ocid = obj.get("ocid") if isinstance(obj, dict) and isinstance(obj.get("ocid"), str) else None
+    if ocid and source.ocid is None:
+        source = Source(source.file, source.line, source.row, source.document, source.index, source.path, ocid)
+    yield Record(source, "obj", obj, lines)
+
+
+def _open(path: str) -> Any:
+    if path == "-":
+        stdin = sys.stdin
+        if stdin is None:
+            raise OSError("standard input is closed")
+        return _Replay(b"", stdin.buffer)
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "is a directory, not a file")
+    return open(path, "rb")  # noqa: SIM115
+
+
+def _why(e: OSError) -> str:
+    if isinstance(e, FileNotFoundError):
+        return "no such file"
+    if isinstance(e, PermissionError):
+        return "permission denied"
+    return e.strerror or str(e)
+
+
+def _skip_line(stream: Any) -> int:
+    n = 0
+    while True:
+        part = stream.readline(1024 * 1024)
+        n += len(part)
+        if not part or part.endswith(b"\n"):
+            return n
+
+
+class _Replay:
+    """A binary stream with some bytes put back in front (what sniffing the format read of standard input)."""
+
+    def __init__(self, head: bytes, rest: Any):
+        self.head = io.BytesIO(head)
+        self.rest = rest
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.head.readline(limit)
+        if self.rest is None or line.endswith(b"\n") or (limit >= 0 and len(line) >= limit):
+            return line
+        return line + self.rest.readline(-1 if limit < 0 else limit - len(line))
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.head.read(n)
+        if self.rest is None or (n >= 0 and len(data) >= n):
+            return data
+        return data + self.rest.read(-1 if n < 0 else n - len(data))
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, n: int = -1) -> bytes:
+        return self.read(n if n >= 0 else 65536)
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def __enter__(self) -> _Replay:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.rest is not None and self.rest is not getattr(sys.stdin, "buffer", None):
+            self.rest.close()
+
+
+class _Counting(io.RawIOBase):
+    """A raw stream over another that adds what is read to a reader's ``bytes_read`` (CSV progress)."""
+
+    def __init__(self, stream: Any, reader: Reader):
+        self.stream = stream
+        self.reader = reader
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self.stream.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.reader.bytes_read += n
+        return n
+
+    def close(self) -> None:  # the file is closed by its owner
+        pass
+
+
+def _first_line(stream: Any) -> bytes:
+    """The first non-blank line of a stream (at most ``MAX_LINE_BYTES`` of it), which is then read again."""
+    head = b""
+    first = b""
+    while len(head) <= MAX_LINE_BYTES:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        head += line
+        if not line or line.strip():
+            first = line
+            break
+    if isinstance(stream, _Replay):
+        stream.head = io.BytesIO(head + stream.head.read())
+    else:
+        stream.seek(0)
+    return first
+
+
+def _sniff(first: bytes) -> str:
+    """The format of a stream whose name does not say (standard input), by its first non-blank line; a first
+    line that is a whole JSON value means JSON Lines."""
+    first = first.removeprefix(b"\xef\xbb\xbf").strip()
+    if first.startswith(b"{"):
+        try:
+            json.loads(first)
+            return "jsonl"
+        except ValueError:
+            return "json"
+    if first.startswith(b"["):
+        return "json"
+    if first.startswith((b"---", b"%YAML", b"- ", b"#")) or re.match(rb"^[A-Za-z_][\w.-]*:(\s|$)", first):
+        return "yaml"
+    return "csv"
+
+
+_DOC_START = re.compile(r"^---(\s|$)")
+_DOC_END = re.compile(r"^\.\.\.(\s|$)")
+
+
+def _yaml_content(text: str) -> bool:
+    """Whether a YAML chunk holds more than comments, directives, document markers and blank lines."""
+    for line in text.splitlines():
+        s = line.strip()
+        if s and not s.startswith(("#", "%")) and not _DOC_START.match(s) and not _DOC_END.match(s):
+            return True
+        if _DOC_START.match(s) and s[3:].strip() and not s[3:].strip().startswith("#"):
+            return True
+    return False
+
+
+def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str], tuple[int, str] | None]]:
+    """(first line, lines, problem) per YAML document; a problem is (line, message) for a document that is too
+    large or not text in the expected encoding."""
+    encoding = reader.options.encoding
+    lines: list[str] = []
+    size = 0
+    first = 1
+    problem: tuple[int, str] | None = None
+    lineno = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            break
+        lineno += 1
+        reader.bytes_read += len(raw)
+        if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            line = raw.decode(encoding)
+        except UnicodeDecodeError as e:
+            line = raw.decode(encoding, "replace")
+            if problem is None:
+                problem = (lineno, f"not {encoding} text (byte {e.start + 1} of the line)")
+        starts = _DOC_START.match(line)
+        if starts and lines and _yaml_content("".join(lines)):
+            yield first, lines, problem
+            lines, size, first, problem = [], 0, lineno, None
+        elif starts and lines:  # only comments or directives so far: they belong to this document
+            pass
+        elif not lines:
+            first = lineno
+        size += len(raw)
+        if size > MAX_LINE_BYTES:
+            if problem is None:
+                problem = (first, f"a YAML document larger than {MAX_LINE_BYTES // (1024 * 1024)} MiB")
+            lines = ["x"]  # keep it a document with content, without keeping its text
+        else:
+            lines.append(line)
+        if _DOC_END.match(line):
+            if _yaml_content("".join(lines)) or problem:
+                yield first, lines, problem
+            else:
+                reader.blank += 1  # an empty document
+            lines, size, first, problem = [], 0, lineno + 1, None
+    if lines and (_yaml_content("".join(lines)) or problem):
+        yield first, lines, problem
+
+
+def _shift(problem: str, name: str, offset: int) -> str:
+    """A problem located in a YAML document parsed alone (source ``\\0``), located in its file."""
+    m = re.match(r"^\0:(\d+)(.*)$", problem, re.S)
+    if m:
+        return f"{name}:{int(m.group(1)) + offset}{m.group(2)}"
+    return name + problem[1:] if problem.startswith("\0") else problem
+
+
+# ------------------------------------------------------------------------------------------------ evaluation
+
+
+@dataclass(frozen=True)
+class _Config:
+    mode: str  # dict (ReviewResult.advice), or the output format: jsonl, json (the advice's JSON), csv (its cells)
+    trace: bool = False
+    ocds: OcdsOptions = OcdsOptions()
+    encoding: str = "utf-8"
+
+
+class _RecordError(Exception):
+    pass
+
+
+class _Worker:
+    """Turns records into ``Out`` tuples; one per process, with that process's Advisor."""
+
+    def __init__(self, config: _Config):
+        from .advisor import default_advisor
+        from .contract import contract_from_document, locate
+        from .errors import InputError, S16Error
+        from .yamlio import Document
+
+        self.config = config
+        self.advisor = default_advisor()
+        self.contract_from_document, self.locate, self.Document = contract_from_document, locate, Document
+        self.InputError, self.S16Error = InputError, S16Error
+
+    def call(self, tasks: list[Task], start: int) -> Any:
+        """A chunk's results: per record ``Out`` (``dict`` mode), or the chunk formatted (the file modes)."""
+        if self.config.mode == "dict":
+            return [self.one(kind, str(source), payload, extra) for source, kind, payload, extra in tasks]
+        rows = []
+        for source, kind, payload, extra in tasks:
+            label = str(source)
+            rows.append((source, label, self.one(kind, label, payload, extra)))
+        return _format(self.config.mode, start, rows)
+
+    def one(self, kind: str, label: str, payload: Any, extra: Any) -> Out:
+        rid: str | None = None
+        notes: tuple[str, ...] = ()
+        lines = extra if kind == "obj" else None
+        try:
+            if kind == "error":
+                return None, payload, None, None, ()
+            if kind == "contract":
+                contract = payload
+                rid = contract.id
+            else:
+                if kind == "json":
+                    obj = self._json(payload, label)
+                elif kind == "csv":
+                    obj, problems = _csv_mapping(payload, extra)
+                    rid = obj.get("id") if isinstance(obj.get("id"), str) else None
+                    if problems:
+                        raise _RecordError(f"{label}: " + "; ".join(problems))
+                else:
+                    obj = payload
+                if isinstance(obj, dict) and isinstance(obj.get("id"), str):
+                    rid = obj["id"]
+                obj, rid, notes = self._ocds(obj, rid, label)
+                contract = self._validate(obj, label, lines, kind == "csv")
+            advice = self._advise(contract, label, kind == "csv", lines)
+        except _NotesError as e:
+            return e.rid, str(e), None, None, e.notes
+        except _RecordError as e:
+            return rid, str(e), None, None, notes
+        except self.S16Error as e:
+            return rid, f"{label}: {e}", None, None, notes
+        except Exception as e:  # a bug must not lose the other records: it is this record's error
+            return rid, f"{label}: internal error: {type(e).__name__}: {e}", None, None, notes
+        return rid, None, self._output(advice), _stats(advice, contract), notes
+
+    def _json(self, raw: bytes, label: str) -> Any:
+        try:
+            text = raw.decode(self.config.encoding)
+        except UnicodeDecodeError as e:
+            raise _RecordError(f"{label}: not {self.config.encoding} text (byte {e.start + 1} of the line)") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise _RecordError(f"{label}: malformed JSON: {e.msg} (column {e.colno})") from None
+        except RecursionError:
+            raise _RecordError(f"{label}: nested too deeply") from None
+
+    def _ocds(self, obj: Any, rid: str | None, label: str) -> tuple[Any, str | None, tuple[str, ...]]:
+        kind = kind_of(obj)
+        if kind == "contract":
+            return obj, rid, ()
+        if kind == "unknown":
+            raise _RecordError(f"{label}: a record must be a contract description or an OCDS release or record "
+                               f"(a mapping of fields), got {_kind_name(obj)}")
+        if kind in ("release_package", "record_package"):
+            raise _RecordError(f"{label}: an OCDS package inside a package is not read")
+        rid = obj.get("ocid") if isinstance(obj.get("ocid"), str) else rid
+        mapped = record_to_contract(obj, self.config.ocds) if kind == "record" else \
+            release_to_contract(obj, self.config.ocds)
+        notes = tuple(mapped.notes)
+        if mapped.contract is None:
+            raise _NotesError(f"{label}: OCDS {mapped.error}", rid, notes)
+        return mapped.contract, rid, notes
+
+    def _validate(self, obj: Any, label: str, lines: dict[tuple[Any, ...], int] | None, csv_row: bool) -> Any:
+        doc = self.Document(obj, _file_of(label) if lines else "\0", lines or {})
+        try:
+            return self.contract_from_document(doc)
+        except self.InputError as e:
+            raise _RecordError(_problems(e, label, csv_row, bool(lines))) from None
+
+    def _advise(self, contract: Any, label: str, csv_row: bool, lines: dict[tuple[Any, ...], int] | None) -> Any:
+        try:
+            return self.advisor.advise(contract)
+        except self.InputError as e:  # a date no regime covers: name the field (and its line)
+            if lines:
+                located = self.locate(e, self.Document(None, _file_of(label), lines))
+                raise _RecordError(_problems(located, label, csv_row, True)) from None
+            raise _RecordError(_problems(e, label, csv_row, False)) from None
+
+    def _output(self, advice: Any) -> Any:
+        mode = self.config.mode
+        if mode in ("jsonl", "json"):
+            return advice_json(advice, trace=self.config.trace)
+        if mode == "dict":
+            return json.loads(advice_json(advice, trace=self.config.trace))
+        if mode == "csv":
+            return _advice_cells(advice)
+        return None
+
+
+class _NotesError(_RecordError):
+    def __init__(self, message: str, rid: str | None, notes: tuple[str, ...]):
+        super().__init__(message)
+        self.rid, self.notes = rid, notes
+
+
+def _file_of(label: str) -> str:
+    m = re.match(r"^(.*?):\d+", label)
+    return m.group(1) if m else label.split(" ", 1)[0]
+
+
+def _kind_name(obj: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+            type(None): "null"}.get(type(obj), type(obj).__name__)
+
+
+def _problems(e: Any, label: str, csv_row: bool, located: bool) -> str:
+    """An InputError's problems as one line at the record: ``label: field: message; field: message`` (for CSV
+    naming the column; a YAML record's problems keep their own file:line)."""
+    if located:
+        return "; ".join(f"{loc}: {msg}" if loc else f"{label}: {msg}" for loc, msg in e.problems)
+    parts = []
+    for loc, msg in e.problems:
+        field_path = loc[1:].lstrip(": ") if loc.startswith("\0") else loc
+        if csv_row and field_path:
+            column = _column_of(field_path)
+            parts.append(f"column {column}" + (f" ({field_path})" if column != field_path else "") + f": {msg}")
+        else:
+            parts.append(f"{field_path}: {msg}" if field_path else msg)
+    return f"{label}: " + "; ".join(parts)
+
+
+def _column_of(path: str) -> str:
+    """The CSV column a field path comes from: ``value.amount`` -> value.amount, ``lots[1].value`` -> lots."""
+    best = ""
+    for col in CSV_INPUT_COLUMNS:
+        if (path == col or path.startswith((col + ".", col + "["))) and len(col) > len(best):
+            best = col
+    return best or path
+
+
+_ADVICE_PREFIX = b'{"schema_":'
+
+
+def advice_json(advice: Any, *, trace: bool = True) -> bytes:
+    """Advice v1 as JSON (UTF-8): what ``json.dumps(advice.to_json_dict())`` says, without the trace unless
+    asked, serialised by pydantic (five times faster). A test checks they agree."""
+    data: bytes = advice.__pydantic_serializer__.to_json(advice, exclude=None if trace else {"trace"})
+    if data.startswith(_ADVICE_PREFIX):
+        return b'{"schema":' + data[len(_ADVICE_PREFIX):]
+    d = advice.to_json_dict()  # pragma: no cover - only if the model's first field changes
+    if not trace:
+        d.pop("trace", None)
+    return json.dumps(d, ensure_ascii=False).encode()
+
+
+def _advice_cells(advice: Any) -> list[str]:
+    v = advice.valuation
+    th = v.threshold
+    statuses = {r.id: r.status for r in advice.routes}
+    return [
+        advice.regime.id, _num(v.value), v.vat_basis, th.name if th else "", _num(th.amount) if th else "",
+        "true" if v.above_threshold else "false", ";".join(advice.recommended),
+        *[statuses.get(r, "") for r in ROUTE_IDS],
+        ";".join(f"{r.id}:{b.code}" for r in advice.routes for b in r.blocked_by),
+        ";".join(f.code for f in advice.findings),
+    ]
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if x == int(x) else repr(x)
+
+
+def _stats(advice: Any, contract: Any) -> Stats:
+    statuses = {r.id: r.status for r in advice.routes}
+    declared = contract.route
+    reservation = contract.reservation.value if contract.reservation.value != "none" else None
+    findings = advice.findings
+    return Stats(
+        advice.regime.id, advice.valuation.value, tuple(advice.recommended), declared,
+        declared is not None and statuses.get(declared) == "unavailable", reservation,
+        reservation is not None and statuses.get(RESERVATION_ROUTES[reservation]) == "unavailable",
+        statuses.get("reserved_public_service_mutual") == "available",
+        statuses.get("reserved_supported_business") == "available",
+        any(f.severity == "error" for f in findings), any(f.severity == "warning" for f in findings),
+    )
+
+
+# CSV input cells -> a contract description mapping
+
+
+def _csv_mapping(row: list[str],
+                 header_info: tuple[tuple[str, ...], frozenset[str], bool]) -> tuple[dict[str, Any], list[str]]:
+    """A CSV row as a contract description mapping, and the problems of its cells (row and column named)."""
+    header, unknown, ignore_unknown = header_info
+    problems: list[str] = []
+    if len(row) > len(header):
+        extra = [c for c in row[len(header):] if c.strip()]
+        if extra:
+            problems.append(f"{len(row)} cells but the header names {len(header)} columns")
+    if unknown and not ignore_unknown:
+        names = ", ".join(sorted(unknown))
+        problems.append(f"column{'s' if len(unknown) > 1 else ''} {names}: not a column of the review CSV "
+                        "(a field of the contract description v1; see the README, or --ignore-unknown-columns)")
+    out: dict[str, Any] = {}
+    for col, cell in zip(header, row, strict=False):
+        if col in unknown or not cell.strip():
+            continue
+        if not col:
+            problems.append("a value under a column with no name")
+            continue
+        try:
+            cell.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.append(f"column {col}: not valid text in the file's encoding")
+            continue
+        try:
+            value = _cell(CSV_INPUT_COLUMNS[col], cell.strip())
+        except ValueError as e:
+            problems.append(f"column {col}: {e}")
+            continue
+        target = out
+        *parents, leaf = col.split(".")
+        for p in parents:
+            target = target.setdefault(p, {})
+        target[leaf] = value
+    return out, problems
+
+
+_BOOLS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
+_THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
+
+
+def _number(cell: str) -> float | int:
+    text = cell.removeprefix("£").strip()
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a number") from None
+
+
+def _cell(kind: str, cell: str) -> Any:
+    if kind == "text":
+        return cell
+    if kind == "number":
+        return _number(cell)
+    if kind == "integer":
+        try:
+            return int(cell)
+        except ValueError:
+            raise ValueError(f"{cell!r} is not a whole number") from None
+    if kind == "list":
+        return [x.strip() for x in cell.split(";") if x.strip()]
+    if kind in ("bool", "bool_or_unknown"):
+        low = cell.lower()
+        if kind == "bool_or_unknown" and low == "unknown":
+            return "unknown"
+        if low in _BOOLS:
+            return _BOOLS[low]
+        raise ValueError(f"{cell!r} is not true or false" + (" or unknown" if kind == "bool_or_unknown" else ""))
+    if kind == "json":
+        try:
+            return json.loads(cell)
+        except ValueError as e:
+            raise ValueError(f"not JSON: {e}") from None
+    if kind == "lots":
+        if cell.startswith("["):
+            return _cell("json", cell)
+        lots = []
+        for part in (p.strip() for p in cell.split(";")):
+            if not part:
+                continue
+            m = re.match(r"^([^=]+)=([^:]+)(?::(small))?$", part)
+            if not m:
+                raise ValueError(f"{part!r} is not a lot written ID=AMOUNT or ID=AMOUNT:small")
+            lot: dict[str, Any] = {"id": m.group(1).strip(), "value": _number(m.group(2).strip())}
+            if m.group(3):
+                lot["small_lot"] = True
+            lots.append(lot)
+        return lots
+    raise AssertionError(kind)  # pragma: no cover
+
+
+# ------------------------------------------------------------------------------------------------ the pipeline
+
+Task = tuple[Source, str, Any, Any]  # a Record as sent to a worker
+
+
+class _Chunk(NamedTuple):
+    """A chunk of results as a worker sends them back for a file: formatted, with their figures and their
+    duplicate-id lines, so that the parent only writes and adds up."""
+
+    data: bytes  # JSON Lines, JSON array items (joined by ",\n") or CSV rows
+    summary: ReviewSummary
+    ids: dict[int, str]  # duplicate-id bucket -> lines
+    count: int
+
+
+def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk:
+    summary = ReviewSummary()
+    ids: dict[int, list[str]] = {}
+    parts: list[bytes] = []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n") if fmt == "csv" else None
+    for k, (source, label, (rid, error, payload, stats, notes)) in enumerate(rows):
+        summary.add(stats)
+        if rid is not None:
+            bucket, line = _DuplicateIds.line(start + k, rid, label)
+            ids.setdefault(bucket, []).append(line)
+        if writer is not None:
+            cells = payload if error is None else _NO_ADVICE
+            writer.writerow([_safe_cell(rid or ""), _safe_cell(label), *cells, _safe_cell(error or ""),
+                             _safe_cell("; ".join(notes))])
+            continue
+        head = f'{{"source":{_source_json(source)},"id":{"null" if rid is None else json.dumps(rid)},'.encode()
+        body = b'"advice":' + payload if error is None else f'"error":{json.dumps(error)}'.encode()
+        tail = f',"notes":{json.dumps(list(notes))}}}'.encode() if notes else b"}"
+        parts.append(head + body + tail)
+    if writer is not None:
+        data = buffer.getvalue().encode("utf-8", "backslashreplace")
+    elif fmt == "json":
+        data = b",\n".join(parts)
+    else:
+        data = b"\n".join(parts) + b"\n" if parts else b""
+    return _Chunk(data, summary, {b: "".join(lines) for b, lines in ids.items()}, len(rows))
+
+
+def _join(fmt: str, chunks: list[_Chunk]) -> _Chunk:
+    summary = ReviewSummary()
+    ids: dict[int, str] = {}
+    for c in chunks:
+        summary.merge(c.summary)
+        for b, text in c.ids.items():
+            ids[b] = ids.get(b, "") + text
+    data = (b",\n" if fmt == "json" else b"").join(c.data for c in chunks if c.data)
+    return _Chunk(data, summary, ids, sum(c.count for c in chunks))
+
+
+_WORKER: _Worker | None = None
+
+
+def _init_worker(config: _Config) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the run; workers are stopped
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+    global _WORKER
+    _WORKER = _Worker(config)
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGTERM when the review process dies, even by SIGKILL (otherwise it would wait for
+    work forever)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        parent = os.getppid()
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_chunk(tasks: list[Task], start: int) -> Any:
+    assert _WORKER is not None
+    return _WORKER.call(tasks, start)
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    it = iter(records)
+    while True:
+        chunk = list(islice(it, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _tasks(chunk: list[Record]) -> list[Task]:
+    return [(r.source, r.kind, r.payload, r.extra) for r in chunk]
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+LOST = "not advised: the worker process advising it stopped unexpectedly"
+
+
+def _lost(config: _Config, tasks: list[Task], start: int) -> Any:
+    """A record that made its worker process die (a crash in a C library): its error, as the chunk result."""
+    rows = [(t[0], str(t[0]), (None, f"{t[0]}: {LOST}", None, None, ())) for t in tasks]
+    return [out for _, _, out in rows] if config.mode == "dict" else _format(config.mode, start, rows)
+
+
+class _Pool:
+    """Worker processes advising chunks, results taken in submission order, a few chunks in flight.
+
+    A worker that dies (a crash in the durable-rules C library, killed by the system) breaks the process pool: the
+    chunks in flight are then advised again one record at a time in a fresh pool, so that only a record that kills
+    its worker again becomes an error ("nothing lost"), and the review goes on with a new pool.
+    """
+
+    def __init__(self, config: _Config, jobs: int):
+        import multiprocessing
+
+        self.config = config
+        self.jobs = jobs
+        linux = sys.platform.startswith("linux")
+        self.context = multiprocessing.get_context("fork") if linux else multiprocessing.get_context()
+        self.executor = self._new(jobs)
+
+    def _new(self, jobs: int) -> Any:
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(jobs, mp_context=self.context, initializer=_init_worker, initargs=(self.config,))
+
+    def submit(self, tasks: list[Task], start: int) -> Any:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.executor.submit(_run_chunk, tasks, start)
+        except BrokenProcessPool:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = self._new(self.jobs)
+            return self.executor.submit(_run_chunk, tasks, start)
+
+    def result(self, future: Any, tasks: list[Task], start: int) -> Any:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return self._one_by_one(tasks, start)
+
+    def _one_by_one(self, tasks: list[Task], start: int) -> Any:
+        from concurrent.futures.process import BrokenProcessPool
+
+        parts = []
+        alone = self._new(1)
+        try:
+            for k, task in enumerate(tasks):
+                try:
+                    parts.append(alone.submit(_run_chunk, [task], start + k).result())
+                except BrokenProcessPool:
+                    parts.append(_lost(self.config, [task], start + k))
+                    alone.shutdown(wait=False, cancel_futures=True)
+                    alone = self._new(1)
+        finally:
+            alone.shutdown(wait=True)
+        if self.config.mode == "dict":
+            return [out for part in parts for out in part]
+        return _join(self.config.mode, parts)
+
+    def close(self, *, finished: bool) -> None:
+        """Stop the workers: when interrupted, the chunks not started are cancelled and the workers (which ignore
+        Ctrl-C) finish the one they are on, a fraction of a second, so that they exit cleanly."""
+        self.executor.shutdown(wait=True, cancel_futures=not finished)
+
+
+def _evaluate(records: Iterable[Record], config: _Config, jobs: int,
+              chunk_size: int) -> Iterator[tuple[list[Record], Any]]:
+    """Each chunk of records with its result (see ``_Worker.call``), in input order: in this process, or in
+    ``jobs`` worker processes with at most ``2 * jobs`` chunks in flight (memory stays flat)."""
+    chunks = _chunks(records, chunk_size)
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None) if jobs > 1 else None
+    if second is None:  # one chunk (or one job): no processes to start
+        worker = _Worker(config)
+        start = 0
+        for chunk in ([first] if jobs > 1 else _prepend(first, chunks)):
+            yield chunk, worker.call(_tasks(chunk), start)
+            start += len(chunk)
+        return
+
+    pool = _Pool(config, jobs)
+    finished = False
+    try:
+        pending: deque[tuple[list[Record], list[Task], int, Any]] = deque()
+        start = 0
+        for chunk in _prepend(first, _prepend(second, chunks)):
+            tasks = _tasks(chunk)
+            pending.append((chunk, tasks, start, pool.submit(tasks, start)))
+            start += len(chunk)
+            while len(pending) > 2 * jobs:
+                done, tasks, first_n, future = pending.popleft()
+                yield done, pool.result(future, tasks, first_n)
+        while pending:
+            done, tasks, first_n, future = pending.popleft()
+            yield done, pool.result(future, tasks, first_n)
+        finished = True
+    finally:
+        pool.close(finished=finished)
+
+
+def _prepend(first: list[Record], rest: Iterator[list[Record]]) -> Iterator[list[Record]]:
+    yield first
+    yield from rest
+
+
+def _as_records(records: Iterable[Any]) -> Iterator[Record]:
+    """Python objects as records: Records as they are, mappings and ContractDescriptions by their index."""
+    for i, r in enumerate(records):
+        if isinstance(r, Record):
+            yield r
+        elif isinstance(r, Mapping):
+            yield Record(Source("<records>", index=i), "obj", dict(r))
+        elif type(r).__name__ == "ContractDescription":
+            yield Record(Source("<records>", index=i), "contract", r)
+        else:
+            yield Record(Source("<records>", index=i), "error",
+                         f"<records> [{i}]: expected a mapping (a contract description or an OCDS release) or a "
+                         f"ContractDescription, got {_kind_name(r)}")
+
+
+class Review:
+    """Advise on records, lazily, in order: iterate it for ``ReviewResult`` values; ``summary`` holds the figures
+    of the results yielded so far.
+
+    ``records``: a ``Reader`` (``read_records(paths)``), or Python objects: contract description mappings, OCDS
+    releases or records (mappings), ContractDescriptions. ``jobs``: worker processes (1: this process).
+    ``trace``: keep each advice's rule trace (Advice v1 ``trace``; by default left out, it is most of the size).
+    """
+
+    def __init__(self, records: Iterable[Any], *, jobs: int = 1, trace: bool = False,
+                 ocds: OcdsOptions | None = None, chunk_size: int = CHUNK_SIZE, encoding: str = "utf-8"):
+        self.records = records
+        if isinstance(records, Reader):
+            encoding = records.options.encoding
+        self.config = _Config("dict", trace, ocds or OcdsOptions(), encoding)
+        self.jobs = max(1, jobs)
+        self.chunk_size = max(1, chunk_size)
+        self.summary = ReviewSummary()
+
+    def __iter__(self) -> Iterator[ReviewResult]:
+        dups = _DuplicateIds()
+        results = _evaluate(_as_records(self.records), self.config, self.jobs, self.chunk_size)
+        n = 0
+        try:
+            for chunk, outs in results:
+                blocks: dict[int, list[str]] = {}
+                for record, (rid, error, advice, stats, notes) in zip(chunk, outs, strict=True):
+                    self.summary.add(stats)
+                    if rid is not None:
+                        bucket, line = _DuplicateIds.line(n, rid, str(record.source))
+                        blocks.setdefault(bucket, []).append(line)
+                    n += 1
+                    yield ReviewResult(record.source, rid, advice, error, notes)
+                dups.add({b: "".join(lines) for b, lines in blocks.items()})
+            self.summary.duplicates = dups.report()
+            self.summary.read = self.records.records if isinstance(self.records, Reader) else n
+            if isinstance(self.records, Reader):
+                self.summary.blank = self.records.blank
+                self.summary.warnings = list(self.records.warnings)
+        finally:
+            results.close()
+            dups.close()
+
+
+def review(records: Iterable[Any], *, jobs: int = 1, trace: bool = False, ocds: OcdsOptions | None = None,
+           chunk_size: int = CHUNK_SIZE) -> Iterator[ReviewResult]:
+    """One ``ReviewResult`` per record, in input order (see ``Review``, which also keeps the summary)::
+
+        from s16advisor import review
+        from s16advisor.review import read_records
+
+        for result in review(read_records(["pipeline.csv", "notices.json"]), jobs=2):
+            print(result.source, result.id, result.error or result.advice["recommended"])
+    """
+    return iter(Review(records, jobs=jobs, trace=trace, ocds=ocds, chunk_size=chunk_size))
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def output_format(output: str | None, fmt: str | None) -> str:
+    """The output format: as given, else from the output file's extension, else JSON Lines."""
+    if fmt:
+        if fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"{fmt!r} is not one of {', '.join(OUTPUT_FORMATS)}")
+        return fmt
+    suffix = os.path.splitext(output or "")[1].lower()
+    return {".csv": "csv", ".json": "json"}.get(suffix, "jsonl")
+
+
+@lru_cache(maxsize=64)
+def _json_text(value: str) -> str:
+    return json.dumps(value)
+
+
+def _source_json(s: Source) -> str:
+    """``Source.to_dict()`` as JSON text (the common shapes without ``json.dumps``)."""
+    file, line, row, document, index, path, ocid = s
+    if document is None and index is None and path is None and ocid is None:
+        if row is not None and line is not None:
+            return f'{{"file":{_json_text(file)},"line":{line},"row":{row}}}'
+        if row is None and line is not None:
+            return f'{{"file":{_json_text(file)},"line":{line}}}'
+        if row is None:
+            return f'{{"file":{_json_text(file)}}}'
+    return json.dumps(s.to_dict(), separators=(",", ":"))
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_NO_ADVICE = [""] * len(CSV_ADVICE_COLUMNS)
+
+
+def _safe_cell(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP CSV injection): a leading ' when it starts with
+    = + - @ tab or carriage return."""
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+class _Writer:
+    """Writes formatted chunks as they come (bytes), with the CSV header, or the JSON array's brackets."""
+
+    def __init__(self, out: Any, fmt: str):
+        self.out = out
+        self.fmt = fmt
+        self.n = 0
+        if fmt == "csv":
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerow(CSV_OUTPUT_COLUMNS)
+            out.write(buffer.getvalue().encode())
+        elif fmt == "json":
+            out.write(b"[\n")
+
+    def write(self, chunk: _Chunk) -> None:
+        if not chunk.data:
+            return
+        if self.fmt == "json" and self.n:
+            self.out.write(b",\n")
+        self.out.write(chunk.data)
+        self.n += chunk.count
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.out.write(b"\n]\n" if self.n else b"]\n")
+
+
+class _BytesToText:
+    """Bytes written to a text stream that has no binary buffer (a StringIO in a test)."""
+
+    def __init__(self, out: IO[str]):
+        self.out = out
+
+    def write(self, data: bytes) -> None:
+        self.out.write(data.decode("utf-8", "backslashreplace"))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+@dataclass
+class ReviewOptions:
+    """Everything ``review_to_file`` needs besides the paths and the output."""
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+    ocds: OcdsOptions = field(default_factory=OcdsOptions)
+    jobs: int = 1
+    trace: bool = False
+    chunk_size: int = CHUNK_SIZE
+
+
+class OutputError(Exception):
+    """The output file could not be written (a usage error: the folder does not exist, no permission, disk full)."""
+
+
+def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = None,
+                   options: ReviewOptions | None = None, *,
+                   progress: Callable[[int, Reader], None] | None = None,
+                   stdout: IO[str] | None = None) -> ReviewSummary:
+    """Review every record of ``paths`` and write one result per record to ``output`` (``None`` or ``-``:
+    ``stdout``), in input order, in ``fmt`` (jsonl, csv, json; default from the extension). A file is written
+    to a temporary file in its folder and renamed over ``output`` only once complete: a stopped run leaves
+    ``output`` as it was. ``progress(records_done, reader)`` is called after each record."""
+    options = options or ReviewOptions()
+    fmt = output_format(output, fmt)
+    reader = Reader(paths, options.read)
+    config = _Config(fmt, options.trace, options.ocds, options.read.encoding)
+    summary = ReviewSummary()
+    to_file = output not in (None, "-")
+    tmp = None
+    out: Any
+    if to_file:
+        import tempfile
+
+        assert output is not None
+        folder = os.path.dirname(os.path.abspath(output))
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".s16advisor-review-", suffix=".tmp")
+        except OSError as e:
+            raise OutputError(f"cannot write {output}: {e.strerror or e}") from None
+        out = os.fdopen(fd, "wb", buffering=1024 * 1024)
+    else:
+        text_out = stdout or sys.stdout
+        text_out.flush()
+        out = getattr(text_out, "buffer", None) or _BytesToText(text_out)
+    dups = _DuplicateIds()
+    done = False
+    results = _evaluate(reader, config, options.jobs, options.chunk_size)
+    try:
+        writer = _Writer(out, fmt)
+        n = 0
+        for _, chunk in results:
+            writer.write(chunk)
+            summary.merge(chunk.summary)
+            if chunk.ids:
+                dups.add(chunk.ids)
+            n += chunk.count
+            if progress is not None:
+                progress(n, reader)
+        writer.close()
+        out.flush()
+        if to_file:
+            os.fsync(out.fileno())
+            out.close()
+            assert tmp is not None and output is not None
+            os.replace(tmp, output)
+        done = True
+    except OSError as e:
+        if to_file:
+            raise OutputError(f"cannot write {output}: {e.strerror or e}") from None
+        raise
+    finally:
+        results.close()  # stops the worker processes if the run did not finish
+        if to_file and not done:
+            try:
+                out.close()
+            except OSError:
+                pass
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
+        summary.duplicates = dups.report() if done else Duplicates()
+        dups.close()
+    summary.read = reader.records
+    summary.blank = reader.blank
+    summary.warnings = list(reader.warnings)
+    return summary

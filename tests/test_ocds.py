@@ -1,0 +1,312 @@
+"""OCDS 1.1 to contract description: the mapping field by field (s16advisor/ocds.py), and OCDS packages through
+`review` (a release package with lots and a notice without value, a record package with compiled releases)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from s16advisor.contract import contract_from_mapping
+from s16advisor.ocds import OcdsOptions, kind_of, record_to_contract, release_to_contract, slim_record
+from s16advisor.review import Review, Source, read_records
+
+FIXTURES = Path(__file__).resolve().parent / "review"
+RELEASES = FIXTURES / "release-package.json"
+RECORDS = FIXTURES / "record-package.json"
+
+
+def release(**tender: Any) -> dict[str, Any]:
+    """A minimal OCDS 1.1 release (the required fields, a Welsh buyer, a tender with a value, CPV and period)."""
+    t: dict[str, Any] = {
+        "id": "T-1", "title": "Supported living",
+        "items": [{"id": "1", "classification": {"scheme": "CPV", "id": "85311200"}}],
+        "value": {"amount": 100000, "currency": "GBP"},
+        "mainProcurementCategory": "services",
+        "contractPeriod": {"durationInMonths": 24},
+    }
+    t.update(tender)
+    return {"ocid": "ocds-test-1", "id": "R-1", "date": "2024-06-03T10:00:00+01:00", "tag": ["tender"],
+            "initiationType": "tender", "buyer": {"id": "B", "name": "Cyngor"},
+            "parties": [{"id": "B", "name": "Cyngor", "roles": ["buyer"], "address": {"region": "UKL"}}],
+            "tender": {k: v for k, v in t.items() if v is not None}}
+
+
+def mapped(rel: dict[str, Any], options: OcdsOptions | None = None) -> dict[str, Any]:
+    m = release_to_contract(rel, options or OcdsOptions())
+    assert m.error is None, m.error
+    assert m.contract is not None
+    contract_from_mapping(m.contract)  # always a valid contract description
+    return m.contract
+
+
+# ---------------------------------------------------------------------------------------------- field by field
+
+
+def test_a_release_maps_field_by_field() -> None:
+    c = mapped(release())
+    assert c == {
+        "id": "ocds-test-1", "title": "Supported living",
+        "authority": {"type": "sub_central", "nation": "wales", "name": "Cyngor"},
+        "procurement_start": "2024-06-03", "contract_type": "services",
+        "value": {"amount": 100000.0, "vat": "exclusive", "vat_rate": 0.2},
+        "duration_months": 24, "cpv": ["85311200"],
+    }
+
+
+@pytest.mark.parametrize(("category", "expected"), [("goods", "supplies"), ("works", "works"),
+                                                    ("services", "services")])
+def test_main_procurement_category(category: str, expected: str) -> None:
+    assert mapped(release(mainProcurementCategory=category))["contract_type"] == expected
+
+
+@pytest.mark.parametrize(("cpv", "expected"), [("45000000", "works"), ("39100000", "supplies"),
+                                               ("48000000", "supplies"), ("85311200", "services")])
+def test_contract_type_from_the_cpv_division_when_no_category(cpv: str, expected: str) -> None:
+    m = release_to_contract(release(mainProcurementCategory=None,
+                                    items=[{"id": "1", "classification": {"scheme": "CPV", "id": cpv}}]))
+    assert m.contract is not None and m.contract["contract_type"] == expected
+    assert any("no tender.mainProcurementCategory" in n for n in m.notes)
+
+
+@pytest.mark.parametrize(("period", "months"), [
+    ({"durationInDays": 1095}, 36),  # three years
+    ({"durationInDays": 1096}, 36),  # three years with a 29 February
+    ({"durationInDays": 1100}, 37),
+    ({"durationInDays": 30}, 1),
+    ({"startDate": "2024-04-01T00:00:00Z", "endDate": "2027-03-31T23:59:59Z"}, 36),
+    ({"startDate": "2024-04-01T00:00:00Z", "endDate": "2027-04-01T00:00:00Z"}, 37),
+    ({"startDate": "2024-04-01T00:00:00Z", "endDate": "2027-03-31T23:59:59Z",
+      "maxExtentDate": "2029-03-31T23:59:59Z"}, 60),  # extensions included
+    ({"durationInMonths": 48, "durationInDays": 10}, 48),
+])
+def test_contract_period_in_months(period: dict[str, Any], months: int) -> None:
+    assert mapped(release(contractPeriod=period))["duration_months"] == months
+
+
+def test_the_longest_lot_period_when_the_tender_has_none() -> None:
+    lots = [{"id": "1", "value": {"amount": 40000}, "contractPeriod": {"durationInMonths": 12}},
+            {"id": "2", "value": {"amount": 60000}, "contractPeriod": {"durationInMonths": 30}}]
+    assert mapped(release(contractPeriod=None, lots=lots))["duration_months"] == 30
+
+
+@pytest.mark.parametrize(("details", "route"), [
+    ("Open procedure", "open"), ("Restricted procedure", "restricted"),
+    ("Competitive procedure with negotiation", "competitive_procedure_with_negotiation"),
+    ("Competitive dialogue", "competitive_dialogue"), ("Innovation partnership", "innovation_partnership"),
+    ("Competitive flexible procedure", "competitive_flexible"), ("Below threshold - open competition",
+                                                                 "below_threshold"),
+    ("Light touch - open procedure", "light_touch"), ("open", "open"),
+    ("Negotiated procedure without prior publication", None), ("Call off from a framework agreement", None),
+    ("Direct award", None),
+])
+def test_procurement_method_details_to_the_declared_route(details: str, route: str | None) -> None:
+    m = release_to_contract(release(procurementMethodDetails=details))
+    assert m.contract is not None and m.contract.get("route") == route
+    assert (route is None) == any("procurementMethodDetails" in n for n in m.notes)
+
+
+@pytest.mark.parametrize(("codes", "reservation"), [
+    (["shelteredWorkshop"], "supported_business"), (["publicService"], "public_service_mutual"),
+    (["publicServiceMissionOrganization"], "public_service_mutual"), (["smeVcse"], None), ([], None),
+])
+def test_reserved_participation_to_the_reservation(codes: list[str], reservation: str | None) -> None:
+    m = release_to_contract(release(otherRequirements={"reservedParticipation": codes}))
+    assert m.contract is not None and m.contract.get("reservation") == reservation
+    if codes == ["smeVcse"]:
+        assert any("not a Section 16 reservation" in n for n in m.notes)
+
+
+def test_lots_with_values_that_add_up_keep_their_cpv() -> None:
+    c = mapped(release(
+        value={"amount": 100000, "currency": "GBP"},
+        items=[{"id": "1", "relatedLot": "N", "classification": {"scheme": "CPV", "id": "85311200"}},
+               {"id": "2", "relatedLot": "S", "classification": {"scheme": "cpv", "id": "85312400-3"}}],
+        lots=[{"id": "N", "value": {"amount": 40000, "currency": "GBP"}},
+              {"id": "S", "value": {"amount": 60000, "currency": "GBP"}}]))
+    assert c["lots"] == [{"id": "N", "value": 40000.0, "cpv": ["85311200"]},
+                         {"id": "S", "value": 60000.0, "cpv": ["85312400-3"]}]
+    assert c["cpv"] == ["85311200", "85312400-3"]
+
+
+def test_lots_that_do_not_add_up_are_not_described() -> None:
+    m = release_to_contract(release(lots=[{"id": "N", "value": {"amount": 1}}, {"id": "S", "value": {"amount": 2}}]))
+    assert m.contract is not None and "lots" not in m.contract
+    assert m.contract["reasons_for_not_lotting"].startswith("Divided into 2 lots in the notice")
+    assert any("do not add up" in n for n in m.notes)
+
+
+def test_no_tender_value_is_the_sum_of_the_lots() -> None:
+    c = mapped(release(value=None, lots=[{"id": "N", "value": {"amount": 40000}},
+                                         {"id": "S", "value": {"amount": 60000}}]))
+    assert c["value"]["amount"] == 100000 and len(c["lots"]) == 2
+
+
+def test_vat_options_and_amount_gross() -> None:
+    assert mapped(release(), OcdsOptions(vat="inclusive"))["value"] == {"amount": 100000.0, "vat": "inclusive",
+                                                                        "vat_rate": 0.2}
+    assert mapped(release(), OcdsOptions(vat_rate=0))["value"]["vat_rate"] == 0
+    exempt = release(value={"amount": 100000, "amountGross": 100000, "currency": "GBP"})
+    assert mapped(exempt)["value"]["vat_rate"] == 0  # the notice's own gross amount wins
+
+
+@pytest.mark.parametrize(("address", "nation"), [
+    ({"region": "UKL22"}, "wales"), ({"region": "TLL13"}, "wales"), ({"region": "UKI31"}, "england"),
+    ({"region": "UKN06"}, "northern_ireland"), ({"countryName": "England"}, "england"),
+    ({"countryName": "Wales"}, "wales"), ({"countryName": "United Kingdom"}, "wales"), ({}, "wales"),
+])
+def test_buyer_nation_from_its_address(address: dict[str, Any], nation: str) -> None:
+    rel = release()
+    rel["parties"][0]["address"] = address
+    assert mapped(rel)["authority"]["nation"] == nation
+    assert mapped(rel, OcdsOptions(nation="england"))["authority"]["nation"] == (
+        "england" if not address or address == {"countryName": "United Kingdom"} else nation)
+
+
+def test_commencement_is_the_tenders_date() -> None:
+    published = release(datePublished="2025-03-01T09:00:00Z")
+    assert mapped(published)["procurement_start"] == "2025-03-01"
+    award = release(tenderPeriod={"startDate": "2023-01-10T00:00:00Z"})
+    award["tag"] = ["award"]
+    assert mapped(award)["procurement_start"] == "2023-01-10"
+    bare = release()
+    bare["tag"] = ["award"]
+    m = release_to_contract(bare)
+    assert m.contract is not None and m.contract["procurement_start"] == "2024-06-03"
+    assert any("release date" in n for n in m.notes)
+
+
+def test_a_record_takes_the_date_of_its_first_tender_release() -> None:
+    record = {"ocid": "ocds-test-1", "releases": [
+        {"url": "u1", "date": "2024-01-05T00:00:00Z", "tag": ["planning"]},
+        {"url": "u2", "date": "2025-02-24T09:00:00Z", "tag": ["tender"]},
+        {"url": "u3", "date": "2025-02-26T09:00:00Z", "tag": ["tenderAmendment"]}],
+        "compiledRelease": release() | {"tag": ["compiled"], "date": "2025-06-01T00:00:00Z"}}
+    m = record_to_contract(slim_record(record))
+    assert m.contract is not None and m.contract["procurement_start"] == "2025-02-24"
+
+
+@pytest.mark.parametrize(("tender", "missing"), [
+    ({"value": None}, ["value"]),
+    ({"items": None}, ["CPV code"]),
+    ({"items": [{"id": "1", "classification": {"scheme": "UNSPSC", "id": "85311200"}}]}, ["CPV code"]),
+    ({"contractPeriod": None}, ["contract period"]),
+    ({"value": None, "items": None, "contractPeriod": None}, ["CPV code", "value", "contract period"]),
+])
+def test_too_thin_to_advise_names_what_is_missing(tender: dict[str, Any], missing: list[str]) -> None:
+    m = release_to_contract(release(**tender))
+    assert m.contract is None
+    assert [x.split(" (")[0] for x in m.missing] == missing
+    assert m.error is not None and m.error.startswith("too thin to advise on: no ")
+
+
+def test_unusable_values_are_problems() -> None:
+    euros = release_to_contract(release(value={"amount": 5, "currency": "EUR"}))
+    assert euros.contract is None and euros.error == ("tender.value is in EUR: only pounds sterling (GBP) can be "
+                                                      "compared with UK thresholds")
+    scottish = release()
+    scottish["parties"][0]["address"] = {"region": "UKM75"}
+    m = release_to_contract(scottish)
+    assert m.contract is None and "Scotland" in (m.error or "")
+
+
+def test_a_cpv_that_is_not_a_cpv_code_is_ignored_with_a_note() -> None:
+    m = release_to_contract(release(items=[{"id": "1", "classification": {"scheme": "CPV", "id": "8531"}},
+                                           {"id": "2", "classification": {"scheme": "CPV", "id": "85311200"}}]))
+    assert m.contract is not None and m.contract["cpv"] == ["85311200"]
+    assert any("'8531' is not a CPV code" in n for n in m.notes)
+
+
+def test_kinds() -> None:
+    assert kind_of({"releases": [], "uri": "x"}) == "release_package"
+    assert kind_of({"records": []}) == "record_package"
+    assert kind_of({"ocid": "o", "compiledRelease": {}}) == "record"
+    assert kind_of({"ocid": "o", "releases": [{"url": "u"}]}) == "record"
+    assert kind_of(release()) == "release"
+    assert kind_of({"id": "C-1"}) == "contract"
+    assert kind_of([1]) == "unknown"
+
+
+# ------------------------------------------------------------------------------------------- the fixtures
+
+
+def _required(obj: dict[str, Any], fields: tuple[str, ...], where: str) -> None:
+    for f in fields:
+        assert f in obj, f"{where}: {f} is required by the OCDS 1.1 schema"
+
+
+def test_the_fixtures_follow_the_ocds_1_1_package_and_release_schemas() -> None:
+    releases = json.loads(RELEASES.read_text())
+    _required(releases, ("uri", "publisher", "publishedDate", "releases", "version"), "release package")
+    assert releases["version"] == "1.1"
+    for i, rel in enumerate(releases["releases"]):
+        _required(rel, ("ocid", "id", "date", "tag", "initiationType"), f"releases[{i}]")
+        assert rel["initiationType"] == "tender"
+        assert set(rel["tag"]) <= {"planning", "tender", "award", "contract", "implementation", "compiled"}
+    records = json.loads(RECORDS.read_text())
+    _required(records, ("uri", "publisher", "publishedDate", "records", "version"), "record package")
+    for i, rec in enumerate(records["records"]):
+        _required(rec, ("ocid", "releases"), f"records[{i}]")
+        for r in rec["releases"]:
+            _required(r, ("url", "date", "tag"), f"records[{i}] linked release")
+        _required(rec["compiledRelease"], ("ocid", "id", "date", "tag", "initiationType"), f"records[{i}] compiled")
+
+
+def _review(path: Path) -> list[Any]:
+    return list(Review(read_records([str(path)])))
+
+
+def test_a_release_package_with_lots_and_a_notice_without_value() -> None:
+    living, day, planning, catering = _review(RELEASES)
+    assert living.source == Source(str(RELEASES), path="releases[0]", ocid="ocds-h6vhtk-04f1a2")
+    assert living.id == "ocds-h6vhtk-04f1a2"
+    a = living.advice
+    assert a["regime"]["id"] == "pa2023" and a["valuation"]["value"] == 2400000  # VAT-exempt: amountGross
+    assert a["recommended"] == ["light_touch", "reserved_public_service_mutual"]  # reserved, as in the notice
+    assert living.notes == ("VAT rate 0 from tender.value.amountGross",)
+
+    a = day.advice
+    assert a["regime"]["id"] == "pcr2015" and a["valuation"]["value"] == 1080000  # £900,000 + 20% VAT
+    small_lots = next(r for r in a["routes"] if r["id"] == "small_lots")
+    assert small_lots["blocked_by"][0]["message"].startswith("The contract has 2 lots but none is marked small_lot")
+    assert not any(f["code"] == "lots_not_considered" for f in a["findings"])
+    assert a["recommended"] == ["light_touch"]
+
+    assert planning.advice is None and planning.id == "ocds-h6vhtk-05aa01"
+    assert planning.error == (f"{RELEASES} releases[2] ocds-h6vhtk-05aa01: OCDS too thin to advise on: no value "
+                              "(tender.value.amount, or a value.amount on every lot)")
+
+    a = catering.advice  # Contracts Finder: England, tender.datePublished, tender.classification
+    assert a["procurement_start"] == "2025-01-23" and a["regime"]["id"] == "pcr2015"
+    assert a["recommended"] == ["below_threshold"]
+    assert [f["code"] for f in a["findings"]] == ["declared_route_unavailable"]  # a restricted procedure
+
+
+def test_a_record_package_with_compiled_releases() -> None:
+    conwy, thin = _review(RECORDS)
+    a = conwy.advice
+    assert a["procurement_start"] == "2025-03-03"  # the release tagged tender, not the compiled (award) date
+    assert a["regime"]["id"] == "pa2023" and a["valuation"]["value"] == 900000
+    assert next(r for r in a["routes"] if r["id"] == "competitive_flexible")["status"] == "available"
+    assert thin.error is not None and "no CPV code" in thin.error and "no value" in thin.error and \
+        "no contract period" in thin.error
+
+
+def test_ocds_in_json_lines_and_yaml(tmp_path: Path) -> None:
+    package = json.loads(RELEASES.read_text())
+    lines = tmp_path / "notices.jsonl"
+    lines.write_text(json.dumps(package) + "\n" + json.dumps(package["releases"][1]) + "\n")
+    out = _review(lines)
+    assert [(r.source.line, r.source.path) for r in out] == [(1, f"releases[{i}]") for i in range(4)] + [(2, None)]
+    assert out[4].advice == out[1].advice
+    records = copy.deepcopy(json.loads(RECORDS.read_text()))
+    import yaml
+
+    as_yaml = tmp_path / "records.yaml"
+    as_yaml.write_text(yaml.safe_dump(records, sort_keys=False))
+    got = _review(as_yaml)
+    assert [r.source.path for r in got] == ["records[0]", "records[1]"]
+    assert got[0].advice == _review(RECORDS)[0].advice

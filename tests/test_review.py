@@ -1,0 +1,648 @@
+"""`s16advisor review`: every input format, order with several jobs, records in = results out (a property),
+atomic output when a run is stopped, the CSV output read back, the summary figures, exit codes and the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from s16advisor.cli import app
+from s16advisor.review import (
+    CSV_INPUT_COLUMNS,
+    CSV_OUTPUT_COLUMNS,
+    ReadOptions,
+    Review,
+    ReviewOptions,
+    Source,
+    advice_json,
+    read_records,
+    review_to_file,
+)
+from s16advisor.yamlio import load_document
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+FIXTURES = Path(__file__).resolve().parent / "review"
+runner = CliRunner()
+
+
+def contract(i: int = 0, **changes: Any) -> dict[str, Any]:
+    """A valid contract description: below-threshold cleaning under PCR 2015 (recommended: below_threshold)."""
+    c: dict[str, Any] = {
+        "id": f"R-{i:04d}",
+        "title": f"Office cleaning {i}",
+        "procurement_start": "2024-05-01",
+        "contract_type": "services",
+        "value": {"amount": 50000 + i, "vat": "exclusive"},
+        "duration_months": 24,
+        "cpv": ["90910000-9"],
+    }
+    c.update(changes)
+    return c
+
+
+def example(name: str) -> dict[str, Any]:
+    data = load_document(str(EXAMPLES / name)).data
+    data.pop("waivers", None)
+    return data
+
+
+def results(paths: list[Path], **kw: Any) -> list[Any]:
+    return list(Review(read_records([str(p) for p in paths], ReadOptions(**kw))))
+
+
+def jsonl(path: Path, lines: list[Any]) -> Path:
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------------------------------- JSON Lines
+
+
+def test_jsonl_one_result_per_line_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps(contract(1)).encode() + b"\n"  # a byte order mark on line 1
+        b"\n"  # blank: skipped, not a record
+        b"{not json\n"
+        + json.dumps(contract(2, value={"amount": "lots"})).encode() + b"\n"
+        b'"a string"\n'
+        b'{"id": "R-bad-utf8", "title": "Caf\xe9"}\n'
+        + json.dumps(contract(3)).encode()  # no final newline
+    )
+    out = results([path])
+    assert [r.source.line for r in out] == [1, 3, 4, 5, 6, 7]
+    assert [r.ok for r in out] == [True, False, False, False, False, True]
+    assert out[0].advice["recommended"] == ["below_threshold"] and out[0].id == "R-0001"
+    assert out[1].error.startswith(f"{path}:3: malformed JSON")
+    assert out[2].id == "R-0002" and out[2].error == (f"{path}:4: value.amount: must be a number (not a string or a "
+                                                      "boolean)")
+    assert "got a string" in out[3].error
+    assert out[4].error.startswith(f"{path}:6: not utf-8 text")
+    assert out[5].id == "R-0003"
+
+
+def test_jsonl_result_carries_advice_v1_without_trace_unless_asked(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "p.jsonl", [contract(1)])
+    plain = results([path])[0].advice
+    assert plain["schema"] == "s16advisor/advice/1" and "trace" not in plain
+    traced = next(iter(Review(read_records([str(path)]), trace=True))).advice
+    assert traced["trace"] and {k: v for k, v in traced.items() if k != "trace"} == plain
+
+
+def test_advice_json_is_to_json_dict(advisor: Any) -> None:
+    from s16advisor.contract import contract_from_mapping
+
+    advice = advisor.advise(contract_from_mapping(example("supported-living.yaml")))
+    full = advice.to_json_dict()
+    assert json.loads(advice_json(advice)) == full
+    assert json.loads(advice_json(advice, trace=False)) == {k: v for k, v in full.items() if k != "trace"}
+
+
+# ---------------------------------------------------------------------------------------------------------- CSV
+
+CSV_HEADER = ("id,title,authority.name,authority.type,authority.nation,procurement_start,contract_type,value.amount,"
+              "value.vat,value.vat_rate,duration_months,cpv,lots,reservation,route,"
+              "innovation.solution_available_on_market,innovation.research_and_development,prior_reserved_awards,"
+              "reasons_for_not_lotting,objectives,waivers\n")
+
+
+def test_csv_columns_map_to_the_contract_description(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    awards = json.dumps([{"supplier": "Cartrefi", "awarded": "2024-05-01", "cpv": ["85311200-4"],
+                          "basis": "reg77"}]).replace('"', '""')
+    path.write_text(
+        CSV_HEADER
+        + 'PEM-1,Supported living,Pembrokeshire County Council,sub_central,wales,2024-09-02,services,"£1,450,000",'
+          'inclusive,0.2,36,85311200-4,,public_service_mutual,light_touch,,,"' + awards + '",One scheme.,'
+          'social_value_models,\n'
+        + "MEALS-1,Meals,,,,2026-04-01,services,250000,exclusive,,24,55524000-9; 85312000-9,"
+          "north=100000:small;south=150000,,open,unknown,no,,,sme_access;innovation,\n",
+        encoding="utf-8")
+    first, second = results([path])
+    assert first.ok and second.ok, (first.error, second.error)
+    assert first.source == Source(str(path), line=2, row=2)
+    assert first.advice["recommended"] == ["light_touch", "reserved_public_service_mutual"]
+    assert any(f["code"] == "prior_reserved_award" for f in first.advice["findings"])
+    assert second.advice["regime"]["id"] == "pa2023"
+    # the same contract as JSON: the CSV cells became exactly these fields
+    same = contract(0, id="MEALS-1", title="Meals", procurement_start="2026-04-01",
+                    value={"amount": 250000, "vat": "exclusive"}, cpv=["55524000-9", "85312000-9"],
+                    lots=[{"id": "north", "value": 100000, "small_lot": True}, {"id": "south", "value": 150000}],
+                    route="open", innovation={"solution_available_on_market": "unknown",
+                                              "research_and_development": False},
+                    objectives=["sme_access", "innovation"])
+    assert results([jsonl(tmp_path / "same.jsonl", [same])])[0].advice == second.advice
+
+
+def test_csv_errors_name_the_row_and_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_bytes(
+        b"id,title,procurement_start,contract_type,value.amount,duration_months,cpv,innovation.research_and_development\n"
+        b"A,Amount,2024-01-01,services,lots,12,85311200-4,\n"
+        b",,,,,,,\n"  # a blank row: skipped
+        b"B,Months,2024-01-01,services,1000,x,85311200-4,maybe\n"
+        b"C,Missing,2024-01-01,services,1000,12,,\n"
+        b"D,Caf\xe9,2024-01-01,services,1000,12,85311200-4,\n"
+        b"E,Negative,2024-01-01,services,-5,12,85311200-4,\n")
+    out = results([path])
+    assert [r.source.row for r in out] == [2, 4, 5, 6, 7]
+    assert not any(r.ok for r in out)
+    assert out[0].error == f"{path}:row 2: column value.amount: 'lots' is not a number"
+    assert out[1].error == (f"{path}:row 4: column duration_months: 'x' is not a whole number; column "
+                            "innovation.research_and_development: 'maybe' is not true or false")
+    assert out[2].error == f"{path}:row 5: column cpv: is required"
+    assert out[3].error.startswith(f"{path}:row 6: column title: not valid text")
+    assert out[4].error.startswith(f"{path}:row 7: column value.amount (value.amount): ") or \
+        out[4].error.startswith(f"{path}:row 7: column value.amount: ")
+    assert [r.id for r in out] == ["A", "B", "C", "D", "E"]
+
+
+def test_csv_unknown_columns_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    row = ",".join(["U-1", "Typo", "2024-05-01", "services", "50000", "24", "90910000-9", "open"])
+    path.write_text("id,title,procurement_start,contract_type,value.amount,duration_months,cpv,rute\n" + row + "\n")
+    reader = read_records([str(path)])
+    strict = list(Review(reader))
+    assert strict[0].error == (f"{path}:row 2: column rute: not a column of the review CSV (a field of the contract "
+                               "description v1; see the README, or --ignore-unknown-columns)")
+    assert reader.warnings == [f"{path}: unknown columns (every row is an error): rute"]
+    lenient = read_records([str(path)], ReadOptions(ignore_unknown_columns=True))
+    assert [r.ok for r in Review(lenient)] == [True]
+    assert lenient.warnings == [f"{path}: unknown columns ignored: rute"]
+
+
+def test_csv_needs_a_header_row(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("U-1,Cleaning,2024-05-01\nU-2,Cleaning,2024-05-01\n")
+    out = results([path])
+    assert [r.source.row for r in out] == [1, 2]
+    assert all("no header row" in r.error for r in out)
+
+
+def test_every_csv_input_column_is_a_field_of_the_contract_description() -> None:
+    from s16advisor.contract import ContractDescription
+
+    for col in CSV_INPUT_COLUMNS:
+        model: Any = ContractDescription
+        for part in col.split("."):
+            assert part in model.model_fields, col
+            model = model.model_fields[part].annotation
+    tops = {c.split(".")[0] for c in CSV_INPUT_COLUMNS}
+    assert tops == set(ContractDescription.model_fields)
+
+
+# --------------------------------------------------------------------------------------------------------- YAML
+
+YAML_STREAM = """\
+# a stream of drafts
+id: Y-1
+title: Day services
+procurement_start: 2024-11-04
+contract_type: services
+value: {amount: 960000, vat: exclusive, vat_rate: 0}
+duration_months: 48
+cpv: [85312100-0]
+---
+id: Y-2
+title: broken
+value: [unclosed
+---
+- id: Y-3
+  title: In a list
+  procurement_start: 2026-01-05
+  contract_type: supplies
+  value: {amount: "12"}
+  duration_months: 12
+  cpv: [39100000-3]
+- id: Y-4
+  title: Second in the list
+  procurement_start: 2026-01-05
+  contract_type: supplies
+  value: {amount: 12000}
+  duration_months: 12
+  cpv: [39100000-3]
+--- # an empty document: skipped
+...
+---
+id: Y-5
+title: Too early
+procurement_start: 2014-01-01
+contract_type: works
+value: {amount: 5}
+duration_months: 1
+cpv: [45000000-7]
+"""
+
+
+def test_yaml_stream_of_documents_and_lists(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(YAML_STREAM, encoding="utf-8")
+    reader = read_records([str(path)])
+    out = list(Review(reader))
+    assert [(r.source.document, r.source.index, r.source.line) for r in out] == [
+        (1, None, 1), (2, None, 9), (3, 0, 14), (3, 1, 21), (4, None, 30)]
+    assert [r.id for r in out] == ["Y-1", None, "Y-3", "Y-4", "Y-5"]
+    assert out[0].ok and out[3].ok
+    assert out[1].error.startswith(f"{path}:13: malformed YAML")  # the broken document only
+    assert out[2].error == f"{path}:18: value.amount: must be a number (not a string or a boolean)"
+    assert out[4].error.startswith(f"{path}:33: procurement_start: 2014-01-01 is before 2015-02-26")
+    assert reader.blank == 1
+
+
+def test_yaml_list_in_one_document(tmp_path: Path) -> None:
+    path = tmp_path / "l.yml"
+    path.write_text("- " + json.dumps(contract(1)) + "\n- " + json.dumps(contract(2)) + "\n")
+    out = results([path])
+    assert [(r.source.index, r.source.line, r.ok) for r in out] == [(0, 1, True), (1, 2, True)]
+
+
+# --------------------------------------------------------------------------------------------------------- JSON
+
+
+def test_json_document_list_and_json_lines_in_a_json_file(tmp_path: Path) -> None:
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(contract(1), indent=2))
+    many = tmp_path / "many.json"
+    many.write_text(json.dumps([contract(2), {"id": "X"}, contract(3)], indent=1))
+    lines = jsonl(tmp_path / "lines.json", [contract(4), contract(5)])
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "id": "B",\n  "title": }\n')
+    out = results([one, many, lines, broken])
+    assert [(r.source.file.rsplit("/", 1)[1], r.source.index, r.source.line, r.ok) for r in out] == [
+        ("one.json", None, None, True), ("many.json", 0, None, True), ("many.json", 1, None, False),
+        ("many.json", 2, None, True), ("lines.json", None, 1, True), ("lines.json", None, 2, True),
+        ("broken.json", None, 3, False)]
+    assert out[-1].error == f"{broken}:3: malformed JSON: Expecting value (column 12)"
+
+
+def test_missing_file_and_directory_are_error_results(tmp_path: Path) -> None:
+    out = results([tmp_path / "nope.jsonl", tmp_path])
+    assert [r.error for r in out] == [f"{tmp_path / 'nope.jsonl'}: cannot be read: no such file",
+                                      f"{tmp_path}: cannot be read: is a directory, not a file"]
+
+
+def test_python_objects(advisor: Any) -> None:
+    from s16advisor.contract import contract_from_mapping
+
+    out = list(Review([contract(1), contract_from_mapping(contract(2)), 42]))
+    assert [r.source for r in out] == [Source("<records>", index=i) for i in range(3)]
+    assert [r.ok for r in out] == [True, True, False]
+    assert "got a number" in out[2].error
+
+
+# ------------------------------------------------------------------------------------------ order, jobs, counts
+
+
+def test_order_is_kept_with_several_jobs(tmp_path: Path) -> None:
+    lines: list[Any] = []
+    for i in range(90):
+        lines.append(contract(i) if i % 7 else "{broken")
+        if i % 11 == 0:
+            lines.append("")
+    path = jsonl(tmp_path / "p.jsonl", lines)
+    one = list(Review(read_records([str(path)]), jobs=1))
+    three = list(Review(read_records([str(path)]), jobs=3, chunk_size=4))
+    assert [r.to_json_dict() for r in three] == [r.to_json_dict() for r in one]
+    assert [r.id for r in three if r.ok] == [f"R-{i:04d}" for i in range(90) if i % 7]
+    assert len(three) == 90
+
+
+def test_review_to_file_with_jobs_writes_every_result_in_order(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "p.jsonl", [contract(i) for i in range(60)])
+    out = tmp_path / "out.jsonl"
+    summary = review_to_file([str(path)], str(out), options=ReviewOptions(jobs=2, chunk_size=5))
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [g["id"] for g in got] == [f"R-{i:04d}" for i in range(60)]
+    assert [g["source"] for g in got] == [{"file": str(path), "line": i + 1} for i in range(60)]
+    assert summary.records == summary.advised == 60
+
+
+BAD_RECORDS = {
+    "malformed": lambda i: b"{not json",
+    "invalid": lambda i: json.dumps(contract(i, value={"amount": -1})).encode(),
+    "not_utf8": lambda i: b'{"id": "caf\xe9"}',
+    "not_object": lambda i: b"[1, 2]",
+    "thin_ocds": lambda i: json.dumps({"ocid": f"ocds-x-{i}", "id": "1", "date": "2025-01-01T00:00:00Z",
+                                       "tag": ["tender"], "tender": {"title": "t"}}).encode(),
+}
+KINDS = st.sampled_from(["ok", "ok", "ok", "blank", "duplicate", *BAD_RECORDS])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kinds=st.lists(KINDS, max_size=25), fmt=st.sampled_from(["jsonl", "csv"]))
+def test_records_in_equal_results_out(tmp_path_factory: Any, kinds: list[str], fmt: str) -> None:
+    """Whatever is in the file, every non-blank line (row) is exactly one result, at its line, in order; errors
+    exactly where the records are bad; duplicates counted."""
+    folder = tmp_path_factory.mktemp("prop")
+    lines: list[bytes] = []
+    expected: list[tuple[int, bool]] = []  # (line, ok)
+    tracked: list[str] = []  # the ids the records have (a malformed JSON line has none)
+    for i, kind in enumerate(kinds):
+        if kind == "blank":
+            lines.append(b"  " if fmt == "jsonl" else b",,")
+            continue
+        c = contract(i) if kind != "duplicate" or not tracked else contract(i, id=tracked[0])
+        if fmt == "jsonl":
+            line = json.dumps(c).encode() if kind in ("ok", "duplicate") else BAD_RECORDS[kind](i)
+            rid = {"ok": c["id"], "duplicate": c["id"], "invalid": c["id"], "thin_ocds": f"ocds-x-{i}"}.get(kind)
+        else:
+            amount = {"malformed": "x", "invalid": "-1", "not_object": "1e999x", "thin_ocds": ""}.get(kind, "5")
+            title = b"caf\xe9" if kind == "not_utf8" else c["title"].encode()
+            line = b",".join([c["id"].encode(), title, b"2024-05-01", b"services", amount.encode(), b"24",
+                              b"90910000-9"])
+            rid = c["id"]
+        if rid is not None:
+            tracked.append(rid)
+        lines.append(line)
+        expected.append((len(lines) + (fmt == "csv"), kind in ("ok", "duplicate")))
+    path = folder / f"in.{fmt}"
+    header = b"id,title,procurement_start,contract_type,value.amount,duration_months,cpv\n" if fmt == "csv" else b""
+    path.write_bytes(header + b"\n".join(lines) + (b"\n" if lines else b""))
+    review = Review(read_records([str(path)]))
+    out = list(review)
+    assert len(out) == len(expected) == review.summary.records == review.summary.read
+    assert [(r.source.line, r.ok) for r in out] == expected
+    assert review.summary.errors == sum(not ok for _, ok in expected)
+    assert [r.id for r in out if r.id is not None] == tracked
+    assert review.summary.duplicates.records == len(tracked) - len(set(tracked))
+
+
+def test_csv_output_read_back_agrees_with_the_jsonl_output(tmp_path: Path) -> None:
+    records = [example("supported-living.yaml"), example("supported-living-2026.yaml"),
+               contract(1, id="=HYPERLINK(\"x\")"), "{broken", contract(2, route="open")]
+    path = jsonl(tmp_path / "in.jsonl", records)
+    review_to_file([str(path)], str(tmp_path / "out.jsonl"))
+    review_to_file([str(path)], str(tmp_path / "out.csv"))
+    as_json = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    with open(tmp_path / "out.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == list(CSV_OUTPUT_COLUMNS)
+    assert len(rows) == len(as_json) == 5
+    for row, res in zip(rows, as_json, strict=True):
+        rid = row["id"][1:] if row["id"].startswith("'=") else row["id"]  # formulas are defused with a '
+        assert rid == (res["id"] or "")
+        assert row["source"] == str(Source(**res["source"]))
+        if "error" in res:
+            assert row["error"] == res["error"] and row["regime"] == "" and row["recommended"] == ""
+            continue
+        a = res["advice"]
+        assert row["error"] == ""
+        assert row["regime"] == a["regime"]["id"]
+        assert float(row["value"]) == a["valuation"]["value"]
+        assert row["vat_basis"] == a["valuation"]["vat_basis"]
+        assert row["threshold"] == a["valuation"]["threshold"]["name"]
+        assert float(row["threshold_amount"]) == a["valuation"]["threshold"]["amount"]
+        assert row["above_threshold"] == str(a["valuation"]["above_threshold"]).lower()
+        assert row["recommended"].split(";") == a["recommended"]
+        for route in a["routes"]:
+            assert row[route["id"]] == route["status"]
+        assert row["blockers"] == ";".join(f"{r['id']}:{b['code']}" for r in a["routes"] for b in r["blocked_by"])
+        assert row["findings"] == ";".join(f["code"] for f in a["findings"])
+    assert rows[2]["id"] == "'=HYPERLINK(\"x\")"
+
+
+def test_json_output_is_one_array(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", [contract(1), "{x"])
+    review_to_file([str(path)], str(tmp_path / "out.json"))
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert [("advice" in d, "error" in d) for d in data] == [(True, False), (False, True)]
+    review_to_file([str(tmp_path / "none.jsonl")], str(tmp_path / "empty.json"))
+    assert len(json.loads((tmp_path / "empty.json").read_text())) == 1  # the missing file's error
+
+
+# ------------------------------------------------------------------------------------------------- the summary
+
+
+def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
+    k6 = example("supported-living-2026.yaml") | {"id": "K6", "reservation": "none"}
+    k6.pop("objectives")
+    records = [
+        example("supported-living.yaml"),  # pcr2015 £1,450,000: light_touch + reg 77 planned; reg 20 available
+        example("supported-living-2026.yaml"),  # pa2023 £2,400,000: light_touch + s.33 planned; s.32 available
+        example("drafts/day-services-2024.yaml"),  # pcr2015 £960,000: reg 77 for 48 months: unavailable (error)
+        example("drafts/meals-2026.yaml"),  # pa2023 £820,000 (VAT-inclusive): light_touch + s.33; s.32 available
+        contract(1, id="CLN-1", route="open", value={"amount": 90000, "vat": "exclusive"}),  # £108,000 with VAT
+        k6,  # pa2023 £2,400,000 not reserved: both s.32 and s.33 available, neither planned
+        "{not json",
+        contract(2, id="CLN-1"),  # a duplicate id: £50,002 + VAT
+    ]
+    path = jsonl(tmp_path / "known.jsonl", records)
+    s = review_to_file([str(path)], str(tmp_path / "out.jsonl"))
+    assert (s.records, s.advised, s.errors) == (8, 7, 1)
+    assert s.by_regime == {"pcr2015": 4, "pa2023": 3}
+    routes = {k: (v.count, round(v.value, 2)) for k, v in s.by_route.items()}
+    assert routes == {
+        "light_touch": (5, 1450000 + 2400000 + 960000 + 820000 + 2400000),
+        "reserved_public_service_mutual": (3, 1450000 + 2400000 + 820000),
+        "below_threshold": (2, 108000 + 60002.4),
+    }
+    assert s.declared_unavailable == {"open": 1}
+    assert s.reservation_unavailable == {"public_service_mutual": 1}
+    reservable = {k: (v.count, round(v.value, 2)) for k, v in s.reservable.items()}
+    assert reservable == {
+        "public_service_mutual": (1, 2400000),  # K6 only: the others plan it, or cannot (day services, cleaning)
+        "supported_business": (5, 1450000 + 2400000 + 960000 + 820000 + 2400000),
+        "either": (5, 1450000 + 2400000 + 960000 + 820000 + 2400000),
+    }
+    assert (s.duplicates.ids, s.duplicates.records) == (1, 1)
+    assert s.duplicates.examples == [("CLN-1", [f"{path}:5", f"{path}:8"])]
+    assert s.with_error_findings == 2  # reservation_unavailable, declared_route_unavailable
+    assert s.exit_code("none") == 3 and s.exit_code("error") == 3
+
+    from s16advisor.render.review import summary_text
+
+    text = summary_text(s)
+    assert "8 records read, 8 results written: 7 advised, 1 error" in text
+    assert "Section 16: 5 contracts worth £8.0m could be reserved but are not: 1 to a public service mutual " \
+           "(£2.4m, reg 77 / s.33), 5 to a supported business (£8.0m, reg 20 / s.32)." in text
+    assert "Declared routes that are unavailable: open 1" in text
+    assert "Duplicate ids: 1 id used by more than one record (2 records): CLN-1" in text
+
+
+# --------------------------------------------------------------------------------------------------------- CLI
+
+
+def cli(*args: str, input: str | bytes | None = None) -> Any:
+    return runner.invoke(app, ["review", *args], input=input)
+
+
+def test_cli_writes_the_output_and_the_summary(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
+    out = tmp_path / "out.csv"
+    result = cli(str(path), "-o", str(out), "--jobs", "1")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert result.stderr.startswith("2 records read, 2 results written: 2 advised, 0 errors")
+    assert "review:" not in result.stderr  # no progress off a terminal unless asked
+    assert out.read_text().splitlines()[0] == ",".join(CSV_OUTPUT_COLUMNS)
+
+
+def test_cli_to_standard_output_and_from_standard_input() -> None:
+    result = cli("-", "--jobs", "1", input=json.dumps(contract(1)) + "\n" + json.dumps(contract(2)) + "\n")
+    assert result.exit_code == 0, result.stderr
+    got = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [g["source"] for g in got] == [{"file": "<stdin>", "line": 1}, {"file": "<stdin>", "line": 2}]
+    csv_in = "id,title,procurement_start,contract_type,value.amount,duration_months,cpv\n" \
+             "S-1,Cleaning,2024-05-01,services,5000,12,90910000-9\n"
+    result = cli("-", "--format", "csv", input=csv_in)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("S-1,<stdin>:row 2,pcr2015,")
+
+
+def test_cli_exit_codes(tmp_path: Path) -> None:
+    fine = jsonl(tmp_path / "fine.jsonl", [contract(1)])
+    failing = jsonl(tmp_path / "failing.jsonl", [contract(1, route="open")])  # below threshold: open unavailable
+    broken = jsonl(tmp_path / "broken.jsonl", [contract(1), "{"])
+    assert cli(str(fine), "-o", str(tmp_path / "a.jsonl")).exit_code == 0
+    assert cli(str(failing), "-o", str(tmp_path / "b.jsonl")).exit_code == 0
+    assert cli(str(failing), "-o", str(tmp_path / "b.jsonl"), "--fail-on", "error").exit_code == 1
+    result = cli(str(broken), "-o", str(tmp_path / "c.jsonl"), "--fail-on", "error")
+    assert result.exit_code == 3
+    assert len((tmp_path / "c.jsonl").read_text().splitlines()) == 2  # every result written first
+    for bad in (["--format", "xml"], ["--jobs", "0"], ["--fail-on", "maybe"], ["--ocds-vat-rate", "3"],
+                ["--input-format", "xls"], ["--encoding", "klingon"], ["-o", str(tmp_path / "no" / "x.jsonl")]):
+        result = cli(str(fine), *bad)
+        assert result.exit_code == 2, (bad, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_cli_progress_lines_when_asked(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(3)])
+    result = cli(str(path), "-o", str(tmp_path / "o.jsonl"), "--progress")
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("review: 3 records, ") and lines[0].endswith("100% read")
+    assert lines[1].startswith("3 records read, 3 results written")  # then the summary
+
+
+def test_cli_ocds_options(tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    result = cli(str(FIXTURES / "release-package.json"), "-o", str(out), "--ocds-vat-rate", "0", "--ocds-vat",
+                 "exclusive", "--jobs", "2")
+    assert result.exit_code == 3  # the notice without a value
+    got = [json.loads(x) for x in out.read_text().splitlines()]
+    catering = next(g for g in got if g["id"].startswith("ocds-b5fd17"))
+    assert catering["advice"]["valuation"]["value"] == 180000  # no VAT added at rate 0
+
+
+# ----------------------------------------------------------------------------------------- stopping and the API
+
+
+def _wait_for(cond: Any, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_a_stopped_run_leaves_the_output_as_it_was(tmp_path: Path, sig: int) -> None:
+    path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(20000)])
+    out = tmp_path / "out.jsonl"
+    out.write_text("the previous results\n")
+    proc = subprocess.Popen([sys.executable, "-m", "s16advisor", "review", str(path), "-o", str(out), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+
+    def writing() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        return any(p.stat().st_size > 0 for p in tmp_path.glob(".s16advisor-review-*.tmp"))
+
+    _wait_for(writing)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert out.read_text() == "the previous results\n"
+    if sig == signal.SIGKILL:
+        return  # nothing can clean up after SIGKILL: the temporary file is hidden and never looks complete
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert not list(tmp_path.glob(".s16advisor-review-*"))
+
+
+def test_the_package_exposes_review_and_stays_cheap_to_import() -> None:
+    code = ("import sys, s16advisor; from s16advisor.review import Review; "
+            "assert callable(s16advisor.review) and s16advisor.review.__module__ == 's16advisor.review'; "
+            "print(sorted(m for m in ('rich', 'typer', 'multiprocessing', 'durable') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_review_to_file_to_a_text_stream(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", [contract(1)])
+    buffer = io.StringIO()
+    review_to_file([str(path)], None, "jsonl", stdout=buffer)
+    assert json.loads(buffer.getvalue())["id"] == "R-0001"
+    assert os.listdir(tmp_path) == ["in.jsonl"]  # no temporary file for standard output
+
+
+def test_the_readme_example_is_the_programs_real_output(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Batch review: s16advisor review", 1)[1]
+    block = section.split("```text\n", 1)[1].split("```", 1)[0]
+    command, *shown = block.strip().splitlines()
+    args = command.removeprefix("$ s16advisor review ").split()
+    out = args.index("-o")
+    args[out + 1] = str(tmp_path / args[out + 1])
+    cwd = os.getcwd()
+    try:
+        os.chdir(ROOT)
+        result = cli(*args)
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 3
+    assert result.stderr.strip().splitlines() == shown
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the patched worker is inherited through fork")
+def test_a_record_that_kills_its_worker_process_is_one_error_result(tmp_path: Path, monkeypatch: Any) -> None:
+    module = sys.modules["s16advisor.review"]  # (s16advisor.review is the function)
+    original = module._Worker.one
+
+    def one(self: Any, kind: str, label: str, payload: Any, extra: Any) -> Any:
+        if kind == "json" and b"KILLER" in payload:
+            os._exit(7)  # as a crash in the durable-rules C library would
+        return original(self, kind, label, payload, extra)
+
+    monkeypatch.setattr(module._Worker, "one", one)
+    records = [contract(i) for i in range(30)]
+    records[17]["title"] = "KILLER"
+    path = jsonl(tmp_path / "p.jsonl", records)
+    out = list(Review(read_records([str(path)]), jobs=2, chunk_size=4))
+    assert [r.source.line for r in out] == list(range(1, 31))
+    assert [i for i, r in enumerate(out) if not r.ok] == [17]
+    assert out[17].error == f"{path}:18: not advised: the worker process advising it stopped unexpectedly"
+    summary = review_to_file([str(path)], str(tmp_path / "o.csv"), options=ReviewOptions(jobs=2, chunk_size=4))
+    assert (summary.records, summary.errors) == (30, 1)
+
+
+def test_rich_progress_and_summary_on_a_terminal(tmp_path: Path) -> None:
+    from s16advisor.render.review import ProgressDisplay, render_summary
+
+    path = jsonl(tmp_path / "p.jsonl", [contract(i) for i in range(3)] + ["{"])
+    reader = read_records([str(path)])
+    buffer = io.StringIO()
+    display = ProgressDisplay(buffer, enabled=True, rich=True, color=False)
+    review = Review(reader)
+    for n, _ in enumerate(review, 1):
+        display.update(n, reader, force=True)
+    display.finish(reader)
+    assert "4 records" in buffer.getvalue() and "/s" in buffer.getvalue()
+    out = io.StringIO()
+    render_summary(review.summary, out, color=False, rich=True)
+    text = out.getvalue()
+    assert text.startswith("4 records read, 4 results written: 3 advised, 1 error")
+    assert "recommended below_threshold" in text and "could be reserved (either)" in text
