@@ -430,15 +430,7 @@ class Reader:
 
     # JSON Lines: one record per non-blank line; a line holding an OCDS package is expanded here.
     def _jsonl(self, stream: Any, name: str) -> Iterator[Record]:
-        lineno = 0
-        while True:
-            line = stream.readline(MAX_LINE_BYTES + 1)
-            if not line:
-                return
-            lineno += 1
-            self.bytes_read += len(line)
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
+        for lineno, line in _numbered_lines(stream, self):
             if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
                 self.bytes_read += _skip_line(stream)
                 yield Record(Source(name, line=lineno), "error",
@@ -765,6 +757,18 @@ def _yaml_content(text: str) -> bool:
     return False
 
 
+def _numbered_lines(stream: Any, reader: Reader) -> Iterator[tuple[int, bytes]]:
+    """Each line (1-based number, bytes, at most ``MAX_LINE_BYTES + 1`` of it), counted as read, without the
+    UTF-8 byte order mark at the start of the stream."""
+    lineno = 0
+    while raw := stream.readline(MAX_LINE_BYTES + 1):
+        lineno += 1
+        reader.bytes_read += len(raw)
+        if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        yield lineno, raw
+
+
 def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str], tuple[int, str] | None]]:
     """(first line, lines, problem) per YAML document; a problem is (line, message) for a document that is too
     large or not text in the expected encoding."""
@@ -773,15 +777,7 @@ def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str
     size = 0
     first = 1
     problem: tuple[int, str] | None = None
-    lineno = 0
-    while True:
-        raw = stream.readline(MAX_LINE_BYTES + 1)
-        if not raw:
-            break
-        lineno += 1
-        reader.bytes_read += len(raw)
-        if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
+    for lineno, raw in _numbered_lines(stream, reader):
         try:
             line = raw.decode(encoding)
         except UnicodeDecodeError as e:
