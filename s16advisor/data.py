@@ -7,13 +7,14 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .contract import _strict_date
 from .cpv import CpvList, Entry
 from .errors import RulebookError
 from .resources import data_dir
-from .yamlio import Document, load_trusted_yaml
+from .rulebook import validate_trusted
+from .yamlio import load_trusted_yaml
 
 Date = Annotated[dt.date, BeforeValidator(_strict_date)]
 
@@ -96,25 +97,14 @@ class InForce(_Strict):
     verify: str | None = None
 
 
-def _validate(model: type[BaseModel], doc: Document) -> BaseModel:
-    try:
-        return model.model_validate(doc.data)
-    except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            lines.append(f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {err['msg']}")
-        raise RulebookError("\n".join(lines)) from None
-
-
 class Data:
     """Thresholds and CPV lists, loaded and validated once."""
 
     def __init__(self, folder: Path):
         self.thresholds_doc = load_trusted_yaml(folder / "thresholds.yaml")
-        self.thresholds: ThresholdsFile = _validate(ThresholdsFile, self.thresholds_doc)  # type: ignore[assignment]
+        self.thresholds: ThresholdsFile = validate_trusted(ThresholdsFile, self.thresholds_doc)  # type: ignore[assignment]
         self.cpv_doc = load_trusted_yaml(folder / "cpv_codes.yaml")
-        self.cpv: CpvFile = _validate(CpvFile, self.cpv_doc)  # type: ignore[assignment]
+        self.cpv: CpvFile = validate_trusted(CpvFile, self.cpv_doc)  # type: ignore[assignment]
         self.cpv_lists: dict[str, CpvList] = {}
         for name, spec in self.cpv.lists.items():
             source = self.cpv.lists.get(spec.same_as) if spec.same_as else spec

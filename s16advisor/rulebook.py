@@ -560,7 +560,9 @@ def evaluate_expr(e: Expr, facts: dict[str, Scalar]) -> bool:
 # ---------------------------------------------------------------- loading
 
 
-def _validate(model: type[BaseModel], doc: Document) -> Any:
+def validate_trusted(model: type[BaseModel], doc: Document) -> Any:
+    """A bundled rules or data document validated against its schema; problems as ``file:line: path: message``
+    (a RulebookError: a broken rulebook is the project's bug, not the user's input)."""
     try:
         return model.model_validate(doc.data)
     except ValidationError as e:
@@ -590,12 +592,12 @@ class Rulebook:
 def load_rulebook(folder: Path | None = None) -> Rulebook:
     folder = folder or rules_dir()
     regimes_doc = load_trusted_yaml(folder / "regimes.yaml")
-    regimes: RegimesFile = _validate(RegimesFile, regimes_doc)
+    regimes: RegimesFile = validate_trusted(RegimesFile, regimes_doc)
     rules: dict[str, list[tuple[Rule, str]]] = {r.id: [] for r in regimes.regimes}
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*/*.yaml")):
         doc = load_trusted_yaml(path)
-        rf: RuleFile = _validate(RuleFile, doc)
+        rf: RuleFile = validate_trusted(RuleFile, doc)
         if rf.regime not in rules:
             raise RulebookError(f"{path}: unknown regime {rf.regime!r}")
         for i, rule in enumerate(rf.rules):
