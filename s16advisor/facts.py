@@ -213,16 +213,21 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     small = [lot for lot in lots if lot.small_lot]
     largest_small = max(small, key=lambda lot: lot.value) if small else None
     on_basis: dict[str, tuple[float, str]] = {}  # the value on a VAT basis, and as money
+
+    def value_on(basis: str) -> tuple[float, str]:
+        got = on_basis.get(basis)
+        if got is None:
+            v = in_basis(amount, given, rate, basis)
+            got = on_basis[basis] = (v, money(v))
+        return got
+
     for name, th, vs_name, small_vs_name, threshold_name, value_name, threshold_money in rows:
         if th is None:
             facts[vs_name] = "not_in_force"
             facts[small_vs_name] = "not_in_force"
             continue
         basis = th.vat
-        got = on_basis.get(basis)
-        if got is None:
-            v = in_basis(amount, given, rate, basis)
-            got = on_basis[basis] = (v, money(v))
+        got = value_on(basis)
         v = got[0]
         values[name] = v
         facts[vs_name] = versus(v, th.amount)
@@ -231,19 +236,13 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
         )
         details[threshold_name] = threshold_money
         details[value_name] = got[1]
-    got = on_basis.get(main_basis)
-    if got is None:
-        v = in_basis(amount, given, rate, main_basis)
-        got = (v, money(v))
+    got = value_on(main_basis)
     facts["value"] = got[0]
     details["value"] = got[1]
     details["vat_basis"] = "inclusive of VAT" if main_basis == "inclusive" else "net of VAT"
 
     # The contract's codes and its lots' codes: "exclusively for" (reg 77) reads the whole contract.
-    if lots:
-        given_codes = tuple(dict.fromkeys([*c.cpv, *(x for lot in lots for x in (lot.cpv or []))]))
-    else:
-        given_codes = tuple(dict.fromkeys(c.cpv))
+    given_codes = tuple(dict.fromkeys([*c.cpv, *(x for lot in lots for x in (lot.cpv or []))]))
     infos = [rd.code(code) for code in given_codes]
     for k, (all_name, any_name, outside_name, inside_name) in enumerate(rd.lists):
         inside = [info[0][k] for info in infos]
@@ -255,13 +254,9 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     facts["cpv.check_digit_mismatch"] = bool(mismatches)
     details["cpv.check_digit"] = ", ".join(sorted(mismatches))
 
-    if lots:
-        total = sum(lot.value for lot in lots)
-        small_total = sum(lot.value for lot in small)
-        share = round(small_total / total, 6) if total > 0 else 0.0
-    else:
-        total = small_total = 0
-        share = 0.0
+    total = sum(lot.value for lot in lots)
+    small_total = sum(lot.value for lot in small)
+    share = round(small_total / total, 6) if total > 0 else 0.0
     facts["lots.count"] = float(len(lots))
     facts["lots.small_count"] = float(len(small))
     facts["lots.small_share"] = share

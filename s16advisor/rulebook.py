@@ -334,25 +334,13 @@ class Program:
     def by_stage(self, stage: int) -> list[CompiledRule]:
         return [r for r in self.rules if r.stage == stage]
 
-    def memo_key(self, facts: dict[str, Scalar], stage: int) -> tuple[Any, ...]:
-        """A key equal for any two fact sets on which every condition of the stage gives the same answer.
 
-        Numbers (and dates) matter only by where they fall among the constants they are compared with,
-        so each is replaced by the index of that cell; everything else is taken as it is.
-        """
-        key: list[Any] = []
-        for name in self._stage_reads[stage]:
-            v = facts[name]
-            cuts = self.numeric_cuts.get(name)
-            if cuts is not None:
-                i = bisect_left(cuts, v)  # type: ignore[arg-type]
-                v = 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
-            key.append(v)
-        return tuple(key)
-
-    def __post_init__(self) -> None:
-        self._stage_reads = [sorted({f for r in self.rules if r.stage == k for f in r.reads})
-                             for k in range(self.stages)]
+def cell(cuts: list[float], value: Scalar) -> int:
+    """Where a number (or date) falls among the sorted constants it is compared with: ``2i`` between
+    constants, ``2i + 1`` equal to constant ``i``. Two values in the same cell make every comparison with
+    those constants give the same answer, so a memo can key on the cell instead of the value."""
+    i = bisect_left(cuts, value)  # type: ignore[arg-type]
+    return 2 * i + 1 if i < len(cuts) and cuts[i] == value else 2 * i
 
 
 def date_number(day: dt.date) -> int:

@@ -8,7 +8,6 @@ meaning of the rule language; the tests check that durable-rules agrees with it 
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from operator import itemgetter
 from typing import NoReturn, Protocol
 
 from ..errors import EngineError
-from ..rulebook import Program, Scalar, evaluate_expr
+from ..rulebook import Program, Scalar, cell, evaluate_expr
 
 
 class Engine(Protocol):
@@ -58,13 +57,9 @@ class _Plan:
                        for r in program.rules]
 
     def reduce(self, name: str, v: Scalar) -> Scalar:
-        """A number (or date) replaced by the cell it falls in among the constants it is compared with
-        (as ``Program.memo_key``): two values in the same cell make every condition give the same answer."""
+        """A number (or date) as the memo keys see it: its ``cell`` among the constants it is compared with."""
         cuts = self.program.numeric_cuts.get(name)
-        if cuts is None:
-            return v
-        i = bisect_left(cuts, v)  # type: ignore[arg-type]
-        return 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
+        return v if cuts is None else cell(cuts, v)
 
 
 def _getter(names: list[str]) -> Callable[[dict[str, Scalar]], object]:
@@ -79,7 +74,7 @@ class Evaluator:
     """Runs a program stage by stage on an engine, with a bounded memo.
 
     A rule only reads the facts its condition names, so its answer is memoised on those facts, with numbers
-    reduced to where they fall among the constants they are compared with (as ``Program.memo_key``). Two
+    reduced to where they fall among the constants they are compared with (``rulebook.cell``). Two
     levels: a stage's answer on the facts its rules read (one lookup answers the stage), then each rule's
     answer on its own facts (a stage whose combination of facts is new is still answered when every one of
     its rules has seen its own facts before). The engine is asked, for the whole stage, only when a rule has
@@ -104,9 +99,7 @@ class Evaluator:
         reduced = dict(state)  # the facts as the memo keys see them
         for name, cuts in plan.cuts:
             if name in reduced:
-                v = reduced[name]
-                i = bisect_left(cuts, v)  # type: ignore[arg-type]
-                reduced[name] = 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
+                reduced[name] = cell(cuts, reduced[name])
         written_by: dict[str, int] = {}
         fired_all: list[int] = []
         writes = plan.writes
