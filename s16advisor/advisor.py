@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +23,6 @@ from .engine import Engine, Evaluator, default_engine
 from .errors import EngineError, InputError
 from .facts import ContractFacts, build_facts, fact_catalogue, threshold_details
 from .rulebook import (
-    TEMPLATE_RX,
     Compiler,
     Program,
     RegimeSpec,
@@ -279,48 +278,6 @@ def _fallback(name: str) -> type[_ValidatingMakers]:
     return _ValidatingMakers
 
 
-class _Template:
-    """A message template made ready to fill: what ``render_message`` does (each ``{name}`` replaced by its
-    detail, or left as written when there is none) as one ``str.format`` of positional fields, the template's
-    own braces escaped so that nothing of it is interpreted. Checked against ``render_message`` when made; a
-    template they disagree on is left to ``render_message``."""
-
-    __slots__ = ("template", "names", "fmt")
-
-    def __init__(self, template: str):
-        self.template = template
-        self.names: tuple[tuple[str, str], ...] = ()  # (detail name, placeholder as written)
-        self.fmt: str | None = None  # None: the template is the message; "": render_message fills it
-        pieces, names, pos = [], [], 0
-        for m in TEMPLATE_RX.finditer(template):
-            pieces.append(_escape(template[pos:m.start()]) + "{" + str(len(names)) + "}")
-            names.append((m.group(1), m.group(0)))
-            pos = m.end()
-        pieces.append(_escape(template[pos:]))
-        if names:
-            self.names, self.fmt = tuple(names), "".join(pieces)
-        probe = {name: f"<{k}|{{{name}}}>" for k, (name, _) in enumerate(names)}
-        if self.fill(probe) != render_message(template, probe) or self.fill({}) != render_message(template, {}):
-            self.fmt = ""
-
-    def fill(self, details: dict[str, str]) -> str:
-        fmt = self.fmt
-        if fmt is None:
-            return self.template
-        if not fmt:
-            return render_message(self.template, details)
-        return fmt.format(*[details.get(name, written) for name, written in self.names])
-
-
-def _escape(literal: str) -> str:
-    return literal.replace("{", "{{").replace("}", "}}")
-
-
-@lru_cache(maxsize=4096)
-def _template(template: str) -> _Template:
-    return _Template(template)
-
-
 class _Static:
     """What ``_assemble`` needs of a regime's program, worked out once: per rule, what it blocks, the
     conditions it notes, what it recommends and finds, and the routes it touches; the trace rows."""
@@ -344,10 +301,10 @@ class _Static:
             ref = rule.references[0]
             touched = {x.route for x in (*then.block, *then.condition, *then.recommend)}
             self.rules.append((
-                [(b.route, b.code, _template(b.message), ref, rule.id) for b in then.block],
-                [(n.route, _template(n.message)) for n in then.condition],
-                [(rec.order, rec.route, _template(rec.message)) for rec in then.recommend],
-                [(f.code, f.severity, _template(f.message), ref, rule.id, FINDING_FIELDS.get(f.code))
+                [(b.route, b.code, b.message, ref, rule.id) for b in then.block],
+                [(n.route, n.message) for n in then.condition],
+                [(rec.order, rec.route, rec.message) for rec in then.recommend],
+                [(f.code, f.severity, f.message, ref, rule.id, FINDING_FIELDS.get(f.code))
                  for f in then.finding],
                 [(route, rule.references) for route in touched],
             ))
@@ -384,18 +341,18 @@ def _assemble(
     for i in fired:  # evaluation order
         blocks, notes, recs, finds, touched = rules[i]
         for route, code, message, ref, rule_id in blocks:
-            blockers[route].append(make.blocker(code=code, message=message.fill(details), reference=ref,
+            blockers[route].append(make.blocker(code=code, message=render_message(message, details), reference=ref,
                                                 rule=rule_id))
         for route, message in notes:
-            msg = message.fill(details)
+            msg = render_message(message, details)
             if msg not in conditions[route]:
                 conditions[route].append(msg)
         for order, route, message in recs:
             plan.append((order, i, route))
-            because[route].append(message.fill(details))
+            because[route].append(render_message(message, details))
         for code, severity, message, ref, rule_id, field in finds:
-            findings.append(make.finding(code=code, severity=severity, message=message.fill(details), reference=ref,
-                                         rule=rule_id, field=field))
+            findings.append(make.finding(code=code, severity=severity, message=render_message(message, details),
+                                         reference=ref, rule=rule_id, field=field))
         for route, references in touched:
             route_refs = refs[route]
             for r in references:
@@ -432,7 +389,7 @@ def _assemble(
         title=c.title,
         procurement_start=c.procurement_start,
         regime=make.regime(id=regime.id, title=regime.title,
-                           because=" ".join(_template(regime.because).fill(details).split()),
+                           because=" ".join(render_message(regime.because, details).split()),
                            reference=regime.reference),
         valuation=make.valuation(
             value=main.value if main else float(cf.facts["value"]),
