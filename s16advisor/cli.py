@@ -294,15 +294,11 @@ def _terminated(signum: int, frame: object) -> NoReturn:
 
 
 def _write_atomically(path: str, text: str) -> None:
-    import os
-    import tempfile
+    from .atomic import atomic_output
 
-    folder = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".s16advisor-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with atomic_output(path, "w", encoding="utf-8") as f:
             f.write(text)
-        os.replace(tmp, path)
     except OSError as e:
         _fail([f"--output: cannot write {path}: {e.strerror or e}"], EXIT_USAGE)
 

@@ -27,11 +27,13 @@ import sys
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
 from typing import IO, Any, Literal, NamedTuple
 
+from .atomic import atomic_output
 from .contract import ROUTE_IDS
 from .ocds import OcdsOptions, kind_of, package_items, record_to_contract, release_to_contract, slim_record
 
@@ -1526,6 +1528,20 @@ class ReviewOptions:
     chunk_size: int = CHUNK_SIZE
 
 
+@contextmanager
+def _destination(output: str | None, stdout: IO[str] | None) -> Iterator[IO[bytes]]:
+    """Where the results go, as bytes: ``output`` written atomically, or standard output."""
+    if output is not None:
+        with atomic_output(output, "wb", prefix=".s16advisor-review-", buffering=1024 * 1024) as f:
+            yield f
+        return
+    text_out = stdout or sys.stdout
+    text_out.flush()
+    out = getattr(text_out, "buffer", None) or _BytesToText(text_out)
+    yield out
+    out.flush()
+
+
 class OutputError(Exception):
     """The output file could not be written (a usage error: the folder does not exist, no permission, disk full)."""
 
@@ -1544,43 +1560,22 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
     config = _Config(fmt, options.trace, options.ocds, options.read.encoding)
     summary = ReviewSummary()
     to_file = output not in (None, "-")
-    tmp = None
-    out: Any
-    if to_file:
-        import tempfile
-
-        assert output is not None
-        folder = os.path.dirname(os.path.abspath(output))
-        try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".s16advisor-review-", suffix=".tmp")
-        except OSError as e:
-            raise OutputError(f"cannot write {output}: {e.strerror or e}") from None
-        out = os.fdopen(fd, "wb", buffering=1024 * 1024)
-    else:
-        text_out = stdout or sys.stdout
-        text_out.flush()
-        out = getattr(text_out, "buffer", None) or _BytesToText(text_out)
     dups = _DuplicateIds()
     done = False
     results = _evaluate(reader, config, options.jobs, options.chunk_size)
     try:
-        writer = _Writer(out, fmt)
-        n = 0
-        for _, chunk in results:
-            writer.write(chunk)
-            summary.merge(chunk.summary)
-            if chunk.ids:
-                dups.add(chunk.ids)
-            n += chunk.count
-            if progress is not None:
-                progress(n, reader)
-        writer.close()
-        out.flush()
-        if to_file:
-            os.fsync(out.fileno())
-            out.close()
-            assert tmp is not None and output is not None
-            os.replace(tmp, output)
+        with _destination(output if to_file else None, stdout) as out:
+            writer = _Writer(out, fmt)
+            n = 0
+            for _, chunk in results:
+                writer.write(chunk)
+                summary.merge(chunk.summary)
+                if chunk.ids:
+                    dups.add(chunk.ids)
+                n += chunk.count
+                if progress is not None:
+                    progress(n, reader)
+            writer.close()
         done = True
     except OSError as e:
         if to_file:
@@ -1588,13 +1583,6 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
         raise
     finally:
         results.close()  # stops the worker processes if the run did not finish
-        if to_file and not done:
-            try:
-                out.close()
-            except OSError:
-                pass
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
         summary.duplicates = dups.report() if done else Duplicates()
         dups.close()
     summary.read = reader.records
