@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..advice import Advice, ThresholdRef
+from ..facts import money
 
 STATUS_WORDS = {"recommended": "recommended", "available": "available", "unavailable": "unavailable"}
 MAIN_THRESHOLDS_EXCLUDE = ("small_lot_", "community_benefits")
 
 
-def money(x: float) -> str:
-    return f"£{x:,.0f}" if abs(x - round(x)) < 0.005 else f"£{x:,.2f}"
+# rich styles of a route status, shared by the text and comparison views
+STATUS_STYLE = {"recommended": "bold green", "available": "cyan", "unavailable": "red"}
 
 
 def basis(vat: str) -> str:

@@ -9,9 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advice import Advice
-from .common import make_console, money
-
-STATUS_STYLE = {"recommended": "bold green", "available": "cyan", "unavailable": "red"}
+from .common import STATUS_STYLE, make_console, money
 
 
 def _threshold(a: Advice) -> str:

@@ -10,9 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advice import Advice
-from .common import basis, main_thresholds, make_console, money, next_steps, references, valuation_line
+from .common import STATUS_STYLE, basis, main_thresholds, make_console, money, next_steps, references, valuation_line
 
-STATUS_STYLE = {"recommended": "bold green", "available": "cyan", "unavailable": "red"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 
 
