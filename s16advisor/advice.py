@@ -50,6 +50,11 @@ class Valuation(_Model):
 
 
 class Blocker(_Model):
+    """Frozen, like Finding and TraceEntry: the advisor shares one object between the routes and the advices
+    it blocks with the same message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     code: str
     message: str
     reference: str
@@ -68,6 +73,8 @@ class RouteAdvice(_Model):
 
 
 class Finding(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     code: str
     severity: Severity
     message: str

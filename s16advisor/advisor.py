@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
@@ -21,15 +21,18 @@ from .contract import ContractDescription, contract_from_document, locate
 from .data import Data, load_data
 from .engine import Engine, Evaluator, default_engine
 from .errors import EngineError, InputError
-from .facts import ContractFacts, build_facts, fact_catalogue, threshold_details
+from .facts import ContractFacts, build_facts, fact_catalogue
 from .rulebook import (
     Compiler,
     Program,
     RegimeSpec,
+    RouteSpec,
     Rulebook,
+    Template,
     default_rulebook,
     load_rulebook,
     render_message,
+    template,
 )
 from .yamlio import Document, load_document
 
@@ -278,47 +281,140 @@ def _fallback(name: str) -> type[_ValidatingMakers]:
     return _ValidatingMakers
 
 
-class _Static:
-    """What ``_assemble`` needs of a regime's program, worked out once: per rule, what it blocks, the
-    conditions it notes, what it recommends and finds, and the routes it touches; the trace rows."""
+class _Route(NamedTuple):
+    """What one route says for one combination of the rules fired that touch it: all but the filled messages."""
 
-    def __init__(self, regime: RegimeSpec, program: Program):
+    id: str
+    title: str
+    status: str
+    kind: str
+    because: tuple[Template, ...]  # none: the route's summary, unless it is blocked
+    summary: list[str]
+    blocked_by: tuple[tuple[Any, ...], ...]  # (code, message, reference, rule, the Blocker when the message is static)
+    conditions: tuple[Template, ...]
+    references: tuple[str, ...]
+
+
+_CACHED = 65536  # route, findings and plan skeletons kept per regime (a handful of combinations is typical)
+
+
+class _Static:
+    """What ``_assemble`` needs of a regime's program, worked out once, and its answers per combination of
+    fired rules.
+
+    Everything an advice says, except the contract's own figures in its messages and thresholds, depends only
+    on which rules fired. Each route depends only on the fired rules that touch it (block it, note a
+    condition on it, recommend it, or lend it references), so its skeleton is kept per that combination (a bit
+    mask of rule indexes); likewise the findings (the fired rules with findings) and the plan (those that
+    recommend). The advice then only fills in messages."""
+
+    def __init__(self, regime: RegimeSpec, program: Program, make: _Makers):
         self.regime = regime
         self.program = program
-        self.route_ids = [r.id for r in regime.routes]
-        self.first_refs = [(r.id, r.reference) for r in regime.routes]
+        self.make = make
+        order = sorted(program.rules, key=lambda r: (r.stage, r.index))
+        self.order = [cr.index for cr in order]  # evaluation order
         # Two entries per rule, fired and not, made once and shared by every advice (TraceEntry is frozen).
         self.trace: list[tuple[int, TraceEntry, TraceEntry]] = [
-            (cr.index,
+            (1 << cr.index,
              TraceEntry(rule=cr.rule.id, title=cr.rule.title, stage=cr.stage, fired=True, facts=dict(cr.writes),
                         source=cr.source),
              TraceEntry(rule=cr.rule.id, title=cr.rule.title, stage=cr.stage, fired=False, facts={},
                         source=cr.source))
-            for cr in sorted(program.rules, key=lambda r: (r.stage, r.index))]
+            for cr in order]
         self.rules: list[tuple[Any, ...]] = []  # by rule index
+        route_masks = {r.id: 0 for r in regime.routes}
+        self.finding_mask = self.plan_mask = 0
         for cr in program.rules:
             rule, then = cr.rule, cr.rule.then
             ref = rule.references[0]
-            touched = {x.route for x in (*then.block, *then.condition, *then.recommend)}
             self.rules.append((
-                [(b.route, b.code, b.message, ref, rule.id) for b in then.block],
-                [(n.route, n.message) for n in then.condition],
-                [(rec.order, rec.route, rec.message) for rec in then.recommend],
-                [(f.code, f.severity, f.message, ref, rule.id, FINDING_FIELDS.get(f.code))
+                [(b.route, (b.code, template(b.message), ref, rule.id)) for b in then.block],
+                [(n.route, template(n.message)) for n in then.condition],
+                [(rec.order, rec.route, template(rec.message)) for rec in then.recommend],
+                [(f.code, f.severity, template(f.message), ref, rule.id, FINDING_FIELDS.get(f.code))
                  for f in then.finding],
-                [(route, rule.references) for route in touched],
+                rule.references,
             ))
+            for route in {x.route for x in (*then.block, *then.condition, *then.recommend)}:
+                route_masks[route] |= 1 << cr.index
+            if then.finding:
+                self.finding_mask |= 1 << cr.index
+            if then.recommend:
+                self.plan_mask |= 1 << cr.index
+        self.routes = [(k, spec, route_masks[spec.id]) for k, spec in enumerate(regime.routes)]
+        self._routes: dict[tuple[int, int], _Route] = {}
+        self._findings: dict[int, list[tuple[Any, ...]]] = {}
+        self._plans: dict[int, list[str]] = {}
+
+    def _fired(self, mask: int) -> list[int]:
+        return [i for i in self.order if mask >> i & 1]
+
+    def plan(self, mask: int) -> list[str]:
+        """The recommended routes, in plan order, for the fired rules (as a bit mask)."""
+        key = mask & self.plan_mask
+        got = self._plans.get(key)
+        if got is None:
+            plan = sorted((order, i, route) for i in self._fired(key) for order, route, _ in self.rules[i][2])
+            got = [route for _, _, route in plan]
+            if len(self._plans) >= _CACHED:
+                self._plans.clear()
+            self._plans[key] = got
+        return got
+
+    def findings(self, mask: int) -> list[tuple[Any, ...]]:
+        key = mask & self.finding_mask
+        got = self._findings.get(key)
+        if got is None:
+            got = [f for i in self._fired(key) for f in self.rules[i][3]]
+            if len(self._findings) >= _CACHED:
+                self._findings.clear()
+            self._findings[key] = got
+        return got
+
+    def route(self, k: int, spec: RouteSpec, key: int, recommended: bool) -> _Route:
+        """Route ``k``'s skeleton; ``key`` is the fired rules that touch it, ``recommended`` whether it is planned
+        (decided by those same rules)."""
+        got = self._routes.get((k, key))
+        if got is not None:
+            return got
+        fired = self._fired(key)
+        regime = self.regime
+        if spec.not_in_regime:
+            blocked = [("not_in_regime", template(spec.not_in_regime), regime.reference, f"{regime.id}.routes")]
+        else:
+            blocked = [b for i in fired for route, b in self.rules[i][0] if route == spec.id]
+        if recommended and blocked:
+            raise EngineError(f"rulebook error: route {spec.id} is both recommended and blocked")
+        because = tuple(m for i in fired for _, route, m in self.rules[i][2] if route == spec.id)
+        conditions = tuple(m for i in fired for route, m in self.rules[i][1] if route == spec.id)
+        references = [spec.reference]
+        for i in fired:
+            references += [r for r in self.rules[i][4] if r not in references]
+        make = self.make
+        got = _Route(
+            id=spec.id, title=spec.title, kind=spec.kind,
+            status="unavailable" if blocked else "recommended" if recommended else "available",
+            because=because, summary=[] if blocked or because else [spec.summary],
+            blocked_by=tuple((*b, None if b[1].names else make.blocker(code=b[0], message=b[1].text,
+                                                                         reference=b[2], rule=b[3]))
+                             for b in blocked),
+            conditions=() if blocked else conditions, references=tuple(references))
+        if len(self._routes) >= _CACHED:
+            self._routes.clear()
+        self._routes[k, key] = got
+        return got
 
 
 _STATIC: dict[int, _Static] = {}
 
 
-def _static(regime: RegimeSpec, program: Program) -> _Static:
+def _static(regime: RegimeSpec, program: Program, make: _Makers) -> _Static:
     st = _STATIC.get(id(program))
-    if st is None or st.program is not program or st.regime is not regime:
+    if st is None or st.program is not program or st.regime is not regime or st.make is not make:
         if len(_STATIC) >= 64:
             _STATIC.clear()
-        st = _STATIC[id(program)] = _Static(regime, program)
+        st = _STATIC[id(program)] = _Static(regime, program, make)
     return st
 
 
@@ -327,52 +423,47 @@ def _assemble(
     fired: list[int], facts: dict[str, object],
 ) -> Advice:
     make = _makers()
-    st = _static(regime, program)
+    st = _static(regime, program, make)
     applicable = str(facts.get("threshold", "none"))
-    details = {**cf.details, **threshold_details(cf, applicable)}
+    details = cf.details
+    details.applied = cf.thresholds.get(applicable)
+    rendered: dict[str, str] = {}
 
-    blockers: dict[str, list[Blocker]] = {r: [] for r in st.route_ids}
-    conditions: dict[str, list[str]] = {r: [] for r in st.route_ids}
-    because: dict[str, list[str]] = {r: [] for r in st.route_ids}
-    refs: dict[str, list[str]] = {r: [ref] for r, ref in st.first_refs}
-    plan: list[tuple[int, int, str]] = []
-    findings: list[Finding] = []
-    rules = st.rules
-    for i in fired:  # evaluation order
-        blocks, notes, recs, finds, touched = rules[i]
-        for route, code, message, ref, rule_id in blocks:
-            blockers[route].append(make.blocker(code=code, message=render_message(message, details), reference=ref,
-                                                rule=rule_id))
-        for route, message in notes:
-            msg = render_message(message, details)
-            if msg not in conditions[route]:
-                conditions[route].append(msg)
-        for order, route, message in recs:
-            plan.append((order, i, route))
-            because[route].append(render_message(message, details))
-        for code, severity, message, ref, rule_id, field in finds:
-            findings.append(make.finding(code=code, severity=severity, message=render_message(message, details),
-                                         reference=ref, rule=rule_id, field=field))
-        for route, references in touched:
-            route_refs = refs[route]
-            for r in references:
-                if r not in route_refs:
-                    route_refs.append(r)
-    recommended = [route for _, _, route in sorted(plan)]
+    def render(m: Template) -> str:
+        if not m.names:
+            return m.text
+        text = rendered.get(m.text)
+        if text is None:
+            text = rendered[m.text] = m.fill(details)
+        return text
+
+    mask = 0
+    for i in fired:
+        mask |= 1 << i
+    recommended = st.plan(mask)
+    blockers: dict[tuple[Any, ...], Blocker] = {}  # one Blocker per rule and message in an advice (frozen)
     routes: list[RouteAdvice] = []
-    for spec in regime.routes:
-        blocked = blockers[spec.id]
-        if spec.not_in_regime:
-            blocked = [make.blocker(code="not_in_regime", message=spec.not_in_regime, reference=regime.reference,
-                                    rule=f"{regime.id}.routes")]
-        if spec.id in recommended and blocked:
-            raise EngineError(f"rulebook error: route {spec.id} is both recommended and blocked")
-        status = "unavailable" if blocked else "recommended" if spec.id in recommended else "available"
+    for k, spec, route_mask in st.routes:
+        r = st.route(k, spec, mask & route_mask, spec.id in recommended)
+        blocked_by = []
+        for b in r.blocked_by:
+            blocker = b[4]
+            if blocker is None:
+                blocker = blockers.get(b)
+                if blocker is None:
+                    blocker = blockers[b] = make.blocker(code=b[0], message=render(b[1]), reference=b[2], rule=b[3])
+            blocked_by.append(blocker)
+        conditions = [render(m) for m in r.conditions]
+        if len(conditions) > 1:
+            conditions = list(dict.fromkeys(conditions))
         routes.append(make.route(
-            id=spec.id, title=spec.title, status=status, kind=spec.kind,
-            because=because[spec.id] or ([] if blocked else [spec.summary]),
-            blocked_by=blocked, conditions=[] if blocked else conditions[spec.id], references=refs[spec.id],
+            id=r.id, title=r.title, status=r.status, kind=r.kind,
+            because=[render(m) for m in r.because] or list(r.summary),
+            blocked_by=blocked_by, conditions=conditions, references=list(r.references),
         ))
+    findings = [make.finding(code=code, severity=severity, message=render(m), reference=ref, rule=rule_id,
+                             field=field)
+                for code, severity, m, ref, rule_id, field in st.findings(mask)]
     in_force = []
     values = cf.values
     for name, th in cf.thresholds.items():
@@ -383,7 +474,6 @@ def _assemble(
             value=value, above=value >= th.amount,
         ))
     main = next((t for t in in_force if t.name == applicable), None)
-    fired_set = set(fired)
     return make.advice(
         contract_id=c.id,
         title=c.title,
@@ -399,9 +489,9 @@ def _assemble(
             thresholds_in_force=in_force,
         ),
         routes=routes,
-        recommended=recommended,
+        recommended=list(recommended),
         findings=findings,
-        trace=[hit if index in fired_set else idle for index, hit, idle in st.trace],
+        trace=[hit if mask & bit else idle for bit, hit, idle in st.trace],
     )
 
 

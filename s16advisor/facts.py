@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -96,9 +97,76 @@ def add_months(day: dt.date, months: int) -> dt.date:
 @dataclass
 class ContractFacts:
     facts: dict[str, Scalar]
-    details: dict[str, str]
+    details: Details
     thresholds: dict[str, InForce]
     values: dict[str, float]  # the contract value on each threshold's VAT basis
+
+
+_BASIS_WORDS = {"inclusive": "inclusive of VAT", "net": "net of VAT"}
+
+
+class Details(dict[str, str]):
+    """The placeholders a rule's message may quote ({value}, {cpv.light_touch.outside}, ...), filled the first
+    time a message asks for one (an advice quotes a handful of the fifty-odd): ``details[name]`` works one out
+    from what ``build_facts`` left here, or raises KeyError when the contract has no such detail (the
+    placeholder then stays as written). ``applied`` is the threshold the rules chose, set before any message
+    is filled: {threshold.*}, and {value} and {vat_basis} on its VAT basis."""
+
+    __slots__ = ("lazy", "day", "commenced", "thresholds", "values", "value", "basis", "applied", "codes",
+                 "infos", "lots")
+
+    def __missing__(self, name: str) -> str:
+        make = self.lazy.get(name)
+        if make is None:
+            raise KeyError(name)
+        text = self[name] = make(self)
+        return text
+
+    def headline(self) -> tuple[float, str]:
+        th = self.applied
+        return (self.value, self.basis) if th is None else (self.values[th.name], th.vat)
+
+    def chosen(self) -> InForce:
+        if self.applied is None:
+            raise KeyError("threshold")
+        return self.applied
+
+
+def _lots_details(d: Details) -> tuple[str, str, str]:
+    small, total = d.lots
+    small_total = sum(lot.value for lot in small)
+    share = round(small_total / total, 6) if total > 0 else 0.0
+    largest = max(small, key=lambda lot: lot.value) if small else None
+    return (f"{share * 100:.1f}%", money(small_total),
+            f"{largest.id} ({money(largest.value)})" if largest else "none")
+
+
+def _lazy_details(thresholds: list[str], cpv_lists: list[str]) -> dict[str, Callable[[Details], str]]:
+    """How each detail that is not filled eagerly is worked out."""
+    table: dict[str, Callable[[Details], str]] = {
+        "start": lambda d: d.commenced.isoformat(),
+        "evaluated_on": lambda d: d.day.isoformat(),
+        "value": lambda d: money(d.headline()[0]),
+        "vat_basis": lambda d: _BASIS_WORDS[d.headline()[1]],
+        "threshold.name": lambda d: d.chosen().name,
+        "threshold.title": lambda d: d.chosen().title,
+        "threshold.amount": lambda d: money(d.chosen().amount),
+        "threshold.from": lambda d: d.chosen().in_force_from.isoformat(),
+        "threshold.regulation": lambda d: d.chosen().regulation,
+        "cpv.check_digit": lambda d: ", ".join(sorted(info[1] for info in d.infos if info[1] is not None)),
+        "lots.small_share": lambda d: _lots_details(d)[0],
+        "lots.small_total": lambda d: _lots_details(d)[1],
+        "lots.largest_small": lambda d: _lots_details(d)[2],
+    }
+    for name in thresholds:
+        table[f"thresholds.{name}"] = lambda d, n=name: money(d.thresholds[n].amount)
+        table[f"values.{name}"] = lambda d, n=name: money(d.values[n])
+    for k, name in enumerate(cpv_lists):
+        table[f"cpv.{name}.outside"] = lambda d, k=k: ", ".join(
+            code for code, info in zip(d.codes, d.infos, strict=True) if not info[0][k])
+        table[f"cpv.{name}.inside"] = lambda d, k=k: ", ".join(
+            code for code, info in zip(d.codes, d.infos, strict=True) if info[0][k])
+    return table
 
 
 class _RegimeData:
@@ -120,8 +188,8 @@ class _RegimeData:
         periods = data.thresholds.periods.get(regime.id, {})
         self.bars = [(basis, periods.get(f"{basis}_prior_award_bar"), f"prior.{basis}.within_bar",
                       f"prior.{basis}.barred") for basis in ("reg77", "s33")]
-        self.lists = [(f"cpv.{name}.all", f"cpv.{name}.any", f"cpv.{name}.outside", f"cpv.{name}.inside")
-                      for name in data.cpv_lists]
+        self.lists = [(f"cpv.{name}.all", f"cpv.{name}.any") for name in data.cpv_lists]
+        self.lazy = _lazy_details(self.names, list(data.cpv_lists))
         self.codes: dict[str, tuple[tuple[bool, ...], str | None]] = {}
 
     def on(self, day: dt.date) -> tuple[dict[str, InForce], list[tuple[Any, ...]], str]:
@@ -130,11 +198,7 @@ class _RegimeData:
         hit = self.by_epoch.get(epoch)
         if hit is None:
             in_force = self.data.thresholds_in_force(self.regime_id, day, self.regime_end)
-            rows = []
-            for name in self.names:
-                th = in_force.get(name)
-                rows.append((name, th, f"vs.{name}", f"small_lot_vs.{name}", f"thresholds.{name}", f"values.{name}",
-                             None if th is None else money(th.amount)))
+            rows = [(name, in_force.get(name), f"vs.{name}", f"small_lot_vs.{name}") for name in self.names]
             # The headline value is on the basis of the regime's main thresholds (they share one basis per date).
             main_basis = next((t.vat for t in in_force.values()), "inclusive")
             hit = self.by_epoch[epoch] = (in_force, rows, main_basis)
@@ -199,105 +263,78 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
         "innovation.research_and_development": innovation.research_and_development,
         "reasons_for_not_lotting": bool(c.reasons_for_not_lotting and c.reasons_for_not_lotting.strip()),
     }
-    details: dict[str, str] = {
-        "start": commenced.isoformat(),
-        "evaluated_on": day.isoformat(),
-        "duration_months": str(c.duration_months),
-        "declared_route": declared,
-        "reservation": reservation,
-        "contract_type": contract_type,
-        "authority_type": authority_type.replace("_", "-"),
-    }
+    details = Details(
+        duration_months=str(c.duration_months),
+        declared_route=declared,
+        reservation=reservation,
+        contract_type=contract_type,
+        authority_type=authority_type.replace("_", "-"),
+    )
     values: dict[str, float] = {}
     lots = c.lots or []
     small = [lot for lot in lots if lot.small_lot]
-    largest_small = max(small, key=lambda lot: lot.value) if small else None
-    on_basis: dict[str, tuple[float, str]] = {}  # the value on a VAT basis, and as money
-
-    def value_on(basis: str) -> tuple[float, str]:
-        got = on_basis.get(basis)
-        if got is None:
-            v = in_basis(amount, given, rate, basis)
-            got = on_basis[basis] = (v, money(v))
-        return got
-
-    for name, th, vs_name, small_vs_name, threshold_name, value_name, threshold_money in rows:
+    largest_small = max(small, key=lambda lot: lot.value).value if small else None
+    on_basis: dict[str, float] = {}  # the value on each VAT basis
+    for name, th, vs_name, small_vs_name in rows:
         if th is None:
             facts[vs_name] = "not_in_force"
             facts[small_vs_name] = "not_in_force"
             continue
         basis = th.vat
-        got = value_on(basis)
-        v = got[0]
+        v = on_basis.get(basis)
+        if v is None:
+            v = on_basis[basis] = in_basis(amount, given, rate, basis)
         values[name] = v
         facts[vs_name] = versus(v, th.amount)
         facts[small_vs_name] = (
-            versus(in_basis(largest_small.value, given, rate, basis), th.amount) if largest_small else "none"
+            "none" if largest_small is None else versus(in_basis(largest_small, given, rate, basis), th.amount)
         )
-        details[threshold_name] = threshold_money
-        details[value_name] = got[1]
-    got = value_on(main_basis)
-    facts["value"] = got[0]
-    details["value"] = got[1]
-    details["vat_basis"] = "inclusive of VAT" if main_basis == "inclusive" else "net of VAT"
+    headline = on_basis.get(main_basis)
+    if headline is None:
+        headline = in_basis(amount, given, rate, main_basis)
+    facts["value"] = headline
 
     # The contract's codes and its lots' codes: "exclusively for" (reg 77) reads the whole contract.
-    given_codes = tuple(dict.fromkeys([*c.cpv, *(x for lot in lots for x in (lot.cpv or []))]))
-    infos = [rd.code(code) for code in given_codes]
-    for k, (all_name, any_name, outside_name, inside_name) in enumerate(rd.lists):
+    codes = [*c.cpv, *(x for lot in lots if lot.cpv for x in lot.cpv)] if lots else c.cpv
+    given_codes = tuple(dict.fromkeys(codes)) if len(codes) > 1 else tuple(codes)
+    code_info = rd.code
+    infos = [code_info(code) for code in given_codes]
+    for k, (all_name, any_name) in enumerate(rd.lists):
         inside = [info[0][k] for info in infos]
         facts[all_name] = all(inside)
         facts[any_name] = any(inside)
-        details[outside_name] = ", ".join(code for code, ok in zip(given_codes, inside, strict=True) if not ok)
-        details[inside_name] = ", ".join(code for code, ok in zip(given_codes, inside, strict=True) if ok)
-    mismatches = [info[1] for info in infos if info[1] is not None]
-    facts["cpv.check_digit_mismatch"] = bool(mismatches)
-    details["cpv.check_digit"] = ", ".join(sorted(mismatches))
+    facts["cpv.check_digit_mismatch"] = any(info[1] is not None for info in infos)
 
     total = sum(lot.value for lot in lots)
-    small_total = sum(lot.value for lot in small)
-    share = round(small_total / total, 6) if total > 0 else 0.0
     facts["lots.count"] = float(len(lots))
     facts["lots.small_count"] = float(len(small))
-    facts["lots.small_share"] = share
+    facts["lots.small_share"] = round(sum(lot.value for lot in small) / total, 6) if total > 0 else 0.0
     details["lots.count"] = str(len(lots))
-    details["lots.small_share"] = f"{float(share) * 100:.1f}%"
-    details["lots.small_total"] = money(small_total)
-    details["lots.largest_small"] = f"{largest_small.id} ({money(largest_small.value)})" if largest_small else "none"
 
     objectives = c.objectives
     for fact, o in _OBJECTIVES:
         facts[fact] = o in objectives
 
     awards = c.prior_reserved_awards
-    codes = [code[:8] for code in given_codes] if awards else []
+    codes8 = [code[:8] for code in given_codes] if awards else []
     for basis, period, fact, detail in rd.bars:
         barred = []
         if period is not None:
             for award in awards:
                 if award.basis != basis:
                     continue
-                if not any(related(a[:8], b) for a in award.cpv for b in codes):
+                if not any(related(a[:8], b) for a in award.cpv for b in codes8):
                     continue
                 until = add_months(award.awarded, period.months)
                 if award.awarded <= commenced < until:
                     barred.append(f"{award.supplier} until {until.isoformat()}")
         facts[fact] = bool(barred)
         details[detail] = "; ".join(barred)
+
+    details.lazy = rd.lazy
+    details.day, details.commenced = day, commenced
+    details.thresholds, details.values = in_force, values
+    details.value, details.basis, details.applied = headline, main_basis, None
+    details.codes, details.infos = given_codes, infos
+    details.lots = (small, total)
     return ContractFacts(facts, details, dict(in_force), values)
-
-
-def threshold_details(cf: ContractFacts, applicable: str) -> dict[str, Any]:
-    """Placeholders about the threshold the rules chose: {threshold.amount}, {threshold.title}, ..."""
-    th = cf.thresholds.get(applicable)
-    if th is None:
-        return {}
-    return {
-        "threshold.name": th.name,
-        "threshold.title": th.title,
-        "threshold.amount": money(th.amount),
-        "threshold.from": th.in_force_from.isoformat(),
-        "threshold.regulation": th.regulation,
-        "value": money(cf.values[applicable]),
-        "vat_basis": "inclusive of VAT" if th.vat == "inclusive" else "net of VAT",
-    }

@@ -21,10 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from bisect import bisect_left
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import (
     BaseModel,
@@ -614,9 +615,37 @@ TEMPLATE_ROOTS = ("value", "threshold", "thresholds", "cpv", "duration_months", 
                   "declared_route", "reservation", "vat_basis", "values", "contract_type", "authority_type")
 
 
-def render_message(template: str, details: dict[str, str]) -> str:
-    """Fill ``{name}`` placeholders by plain lookup (never str.format: rule files are untrusted)."""
-    return TEMPLATE_RX.sub(lambda m: details.get(m.group(1), m.group(0)), template)
+class Template(NamedTuple):
+    """A message split at its placeholders: ``texts[0] + details[names[0]] + texts[1] + ...``. Filled by plain
+    lookup (never str.format: rule files are untrusted); a placeholder with no detail stays as written."""
+
+    text: str
+    texts: tuple[str, ...]
+    names: tuple[str, ...]
+
+    def fill(self, details: Mapping[str, str]) -> str:
+        if not self.names:
+            return self.text
+        texts = self.texts
+        out = [texts[0]]
+        for k, name in enumerate(self.names, 1):
+            try:
+                out.append(details[name])
+            except KeyError:
+                out.append("{" + name + "}")
+            out.append(texts[k])
+        return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def template(text: str) -> Template:
+    parts = TEMPLATE_RX.split(text)
+    return Template(text, tuple(parts[0::2]), tuple(parts[1::2]))
+
+
+def render_message(text: str, details: Mapping[str, str]) -> str:
+    """``text`` with its ``{name}`` placeholders filled from ``details`` (see ``Template``)."""
+    return template(text).fill(details)
 
 
 @cache

@@ -22,6 +22,7 @@ A case may also say ``regime_as: ID`` to advise the contract under that regime f
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,19 @@ def check(case: Case, advisor: Any) -> Any:
         assert not any(text in c for c in a.route(rid).conditions), a.route(rid).conditions
     for code, text in (e.get("finding_contains") or {}).items():
         assert any(f.code == code and text in f.message for f in a.findings), a.findings
+    unfilled = [m for m in _messages(a) if PLACEHOLDER.search(m)]
+    assert not unfilled, f"placeholders left unfilled: {unfilled}"
     return a
+
+
+PLACEHOLDER = re.compile(r"\{[a-z0-9_.]+\}")
+
+
+def _messages(a: Any) -> list[str]:
+    out = [a.regime.because, *(f.message for f in a.findings)]
+    for r in a.routes:
+        out += [*r.because, *r.conditions, *(b.message for b in r.blocked_by)]
+    return out
 
 
 def _routes(a: Any) -> str:

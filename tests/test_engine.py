@@ -40,6 +40,18 @@ def test_the_memo_changes_nothing(reference):
         assert _json(no_memo.advise(c, regime_id=r)) == _json(reference.advise(c, regime_id=r)), case.name
 
 
+def test_what_the_advisor_keeps_between_contracts_changes_nothing():
+    # Route, finding and plan skeletons, the memo and the rendered details are kept or cached between
+    # contracts: advising every case after all the others, in reverse order, gives what a fresh advisor gives.
+    seasoned = Advisor(engine=DurableEngine())
+    for case in CASES:
+        seasoned.advise(contract_from_mapping(case.contract), regime_id=case.regime_as)
+    for case in reversed(CASES):
+        c, r = contract_from_mapping(case.contract), case.regime_as
+        fresh = Advisor(engine=PythonEngine())
+        assert _json(seasoned.advise(c, regime_id=r)) == _json(fresh.advise(c, regime_id=r)), case.name
+
+
 def test_two_contracts_in_a_row_never_see_each_others_facts():
     fresh = Advisor(engine=DurableEngine())
     fresh.evaluator = Evaluator(DurableEngine(), memo_size=0)  # every contract goes through durable-rules
