@@ -169,6 +169,9 @@ def _lazy_details(thresholds: list[str], cpv_lists: list[str]) -> dict[str, Call
     return table
 
 
+CodeInfo = tuple[tuple[bool, ...], str | None]  # a code: in each CPV list?, its check-digit mismatch
+
+
 class _RegimeData:
     """What ``build_facts`` needs of one regime's data, worked out once per ``Data`` (which is not changed
     once loaded): the threshold rows per stretch of days, the prior-award bars, and the CPV lists' answers
@@ -190,7 +193,9 @@ class _RegimeData:
                       f"prior.{basis}.barred") for basis in ("reg77", "s33")]
         self.lists = [(f"cpv.{name}.all", f"cpv.{name}.any") for name in data.cpv_lists]
         self.lazy = _lazy_details(self.names, list(data.cpv_lists))
-        self.codes: dict[str, tuple[tuple[bool, ...], str | None]] = {}
+        self.codes: dict[str, CodeInfo] = {}
+        self.combos: dict[tuple[str, ...], tuple[dict[str, Scalar], list[CodeInfo]]] = {}
+        self.objectives: dict[frozenset[Objective], dict[str, Scalar]] = {}
 
     def on(self, day: dt.date) -> tuple[dict[str, InForce], list[tuple[Any, ...]], str]:
         """The thresholds in force on ``day``, one row per threshold of the regime, and the main VAT basis."""
@@ -204,7 +209,7 @@ class _RegimeData:
             hit = self.by_epoch[epoch] = (in_force, rows, main_basis)
         return hit
 
-    def code(self, code: str) -> tuple[tuple[bool, ...], str | None]:
+    def code(self, code: str) -> CodeInfo:
         """A CPV code as given: whether it is in each CPV list, and its check-digit mismatch if it has one."""
         info = self.codes.get(code)
         if info is None:
@@ -219,6 +224,24 @@ class _RegimeData:
                 self.codes.clear()
             info = self.codes[code] = (inside, mismatch)
         return info
+
+
+    def codes_facts(self, codes: tuple[str, ...]) -> tuple[dict[str, Scalar], list[CodeInfo]]:
+        """The CPV facts of a contract's codes (each list: all of them in it? any?; a check digit wrong?), and
+        each code's answers, worked out once per combination of codes."""
+        got = self.combos.get(codes)
+        if got is None:
+            infos = [self.code(code) for code in codes]
+            facts: dict[str, Scalar] = {}
+            for k, (all_name, any_name) in enumerate(self.lists):
+                inside = [info[0][k] for info in infos]
+                facts[all_name] = all(inside)
+                facts[any_name] = any(inside)
+            facts["cpv.check_digit_mismatch"] = any(info[1] is not None for info in infos)
+            if len(self.combos) >= _CODES_CACHED:
+                self.combos.clear()
+            got = self.combos[codes] = (facts, infos)
+        return got
 
 
 _CODES_CACHED = 16384  # CPV codes as given, remembered per regime's data (CPV 2008 has 9,454)
@@ -297,13 +320,8 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     # The contract's codes and its lots' codes: "exclusively for" (reg 77) reads the whole contract.
     codes = [*c.cpv, *(x for lot in lots if lot.cpv for x in lot.cpv)] if lots else c.cpv
     given_codes = tuple(dict.fromkeys(codes)) if len(codes) > 1 else tuple(codes)
-    code_info = rd.code
-    infos = [code_info(code) for code in given_codes]
-    for k, (all_name, any_name) in enumerate(rd.lists):
-        inside = [info[0][k] for info in infos]
-        facts[all_name] = all(inside)
-        facts[any_name] = any(inside)
-    facts["cpv.check_digit_mismatch"] = any(info[1] is not None for info in infos)
+    cpv_facts, infos = rd.codes_facts(given_codes)
+    facts.update(cpv_facts)
 
     total = sum(lot.value for lot in lots)
     facts["lots.count"] = float(len(lots))
@@ -311,9 +329,11 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     facts["lots.small_share"] = round(sum(lot.value for lot in small) / total, 6) if total > 0 else 0.0
     details["lots.count"] = str(len(lots))
 
-    objectives = c.objectives
-    for fact, o in _OBJECTIVES:
-        facts[fact] = o in objectives
+    objectives = frozenset(c.objectives)
+    objective_facts = rd.objectives.get(objectives)
+    if objective_facts is None:  # a handful of combinations
+        objective_facts = rd.objectives[objectives] = {fact: o in objectives for fact, o in _OBJECTIVES}
+    facts.update(objective_facts)
 
     awards = c.prior_reserved_awards
     codes8 = [code[:8] for code in given_codes] if awards else []

@@ -622,25 +622,29 @@ class Template(NamedTuple):
     text: str
     texts: tuple[str, ...]
     names: tuple[str, ...]
+    pattern: str  # the texts joined by %s (each % of the text doubled)
 
     def fill(self, details: Mapping[str, str]) -> str:
         if not self.names:
             return self.text
-        texts = self.texts
-        out = [texts[0]]
-        for k, name in enumerate(self.names, 1):
-            try:
-                out.append(details[name])
-            except KeyError:
-                out.append("{" + name + "}")
-            out.append(texts[k])
-        return "".join(out)
+        try:
+            return self.pattern % tuple(map(details.__getitem__, self.names))
+        except KeyError:  # a detail this contract does not have: its placeholder stays
+            return self.pattern % tuple(_detail(details, n) for n in self.names)
+
+
+def _detail(details: Mapping[str, str], name: str) -> str:
+    try:
+        return details[name]
+    except KeyError:
+        return "{" + name + "}"
 
 
 @lru_cache(maxsize=4096)
 def template(text: str) -> Template:
     parts = TEMPLATE_RX.split(text)
-    return Template(text, tuple(parts[0::2]), tuple(parts[1::2]))
+    texts = tuple(parts[0::2])
+    return Template(text, texts, tuple(parts[1::2]), "%s".join(t.replace("%", "%%") for t in texts))
 
 
 def render_message(text: str, details: Mapping[str, str]) -> str:

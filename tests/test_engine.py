@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from s16advisor.advisor import Advisor
@@ -64,6 +66,30 @@ def test_two_contracts_in_a_row_never_see_each_others_facts():
     assert first == again
     assert first["recommended"] != other["recommended"]
     assert "declared_route_unavailable" not in [f["code"] for f in again["findings"]]
+
+
+@pytest.mark.parametrize("memo_size", [0, 8192])
+@pytest.mark.parametrize("engine", [DurableEngine, PythonEngine])
+def test_two_rules_asserting_different_values_for_a_fact_are_an_error(tmp_path, engine, memo_size):
+    import shutil
+
+    from s16advisor.rulebook import load_rulebook
+
+    folder = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", folder)
+    path = folder / "pcr2015" / "scope.yaml"
+    text = path.read_text()
+    assert "when: {fact: contract_type, eq: works}" in text
+    path.write_text(text.replace("when: {fact: contract_type, eq: works}",
+                                 "when: {fact: contract_type, in: [services, supplies, works]}", 1))
+    broken = Advisor(load_rulebook(folder), engine=engine())
+    broken.evaluator = Evaluator(engine(), memo_size=memo_size)
+    base = CASES[0].contract | {"contract_type": "services", "procurement_start": "2024-06-01"}
+    light_touch = base | {"cpv": ["85311200-4"]}  # the works rule and the light-touch rule: the same stage
+    other = base | {"cpv": ["90910000-9"]}  # the works rule, then the sub-central rule: two stages
+    for contract in (light_touch, other, light_touch):
+        with pytest.raises(EngineError, match="assert different values for threshold"):
+            broken.advise(contract_from_mapping(contract))
 
 
 def test_more_contracts_than_durable_rules_has_session_slots():

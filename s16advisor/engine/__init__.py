@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import NoReturn, Protocol
+from typing import NamedTuple, NoReturn, Protocol
 
 from ..errors import EngineError
 from ..rulebook import Program, Scalar, cell, evaluate_expr
@@ -42,24 +42,55 @@ class Evaluation:
 
 
 class _Plan:
-    """What the memo needs of one program, worked out once: the facts each stage and each rule reads."""
+    """What the memo needs of one program, worked out once: the facts each stage and each rule reads, what
+    each rule asserts, and per stage its memos."""
 
     def __init__(self, program: Program):
-        self.program = program  # held, so that id(program) in the memo keys cannot be reused
+        self.program = program  # held, so that id(program) in the evaluator's plans cannot be reused
         self.cuts = list(program.numeric_cuts.items())
-        self.stages: list[tuple[Callable[[dict[str, Scalar]], object], list[tuple[int, Callable[..., object]]]]] = []
+        self.stages: list[_Stage] = []
+        earlier: set[str] = set()  # facts some rule of an earlier stage may assert
         for stage in range(program.stages):
             rules = program.by_stage(stage)
             reads = sorted({f for r in rules for f in r.reads})
-            self.stages.append((_getter(reads), [(r.index, _getter(sorted(r.reads))) for r in rules]))
-        # what each rule asserts: (fact, value, value as the memo keys see it)
-        self.writes = [[(name, value, self.reduce(name, value)) for name, value in r.writes.items()]
-                       for r in program.rules]
+            may_write = {name for r in rules for name in r.writes}
+            self.stages.append(_Stage(
+                _getter(reads), [(r.index, _getter(sorted(r.reads))) for r in rules], OrderedDict(),
+                OrderedDict(), sorted(may_write & earlier)))
+            earlier |= may_write
 
     def reduce(self, name: str, v: Scalar) -> Scalar:
         """A number (or date) as the memo keys see it: its ``cell`` among the constants it is compared with."""
         cuts = self.program.numeric_cuts.get(name)
         return v if cuts is None else cell(cuts, v)
+
+    def answer(self, stage: int, fired: list[int]) -> _Answer:
+        """A stage's answer: the rules fired and what they assert together (as set, and as the memo keys see
+        it), and which rule asserted each fact."""
+        writes: dict[str, Scalar] = {}
+        by: dict[str, int] = {}
+        for i in fired:
+            for name, value in self.program.rules[i].writes.items():
+                if name in by and writes[name] != value:
+                    Evaluator._conflict(self.program, by[name], i, name)
+                writes[name] = value
+                by[name] = i
+        return _Answer(fired, writes, {name: self.reduce(name, v) for name, v in writes.items()}, by)
+
+
+class _Stage(NamedTuple):
+    key: Callable[[dict[str, Scalar]], object]  # the facts the stage's rules read
+    rules: list[tuple[int, Callable[[dict[str, Scalar]], object]]]  # each rule and the facts it reads
+    memo: OrderedDict[object, _Answer]  # the stage's answer on its facts
+    rule_memo: OrderedDict[tuple[int, object], bool]  # each rule's answer on its own facts
+    overlap: list[str]  # facts this stage and an earlier one may both assert (checked for conflicts)
+
+
+class _Answer(NamedTuple):
+    fired: list[int]
+    writes: dict[str, Scalar]
+    seen: dict[str, Scalar]
+    by: dict[str, int]
 
 
 def _getter(names: list[str]) -> Callable[[dict[str, Scalar]], object]:
@@ -79,14 +110,12 @@ class Evaluator:
     answer on its own facts (a stage whose combination of facts is new is still answered when every one of
     its rules has seen its own facts before). The engine is asked, for the whole stage, only when a rule has
     not. The memo is an optimisation only: ``memo_size=0`` gives the same results, engine-evaluated every
-    time. Each level keeps at most ``memo_size`` entries (least recently used go first).
+    time. Each level of each stage keeps at most ``memo_size`` entries (least recently used go first).
     """
 
     def __init__(self, engine: Engine, memo_size: int = 8192):
         self.engine = engine
         self.memo_size = memo_size
-        self._memo: OrderedDict[tuple[object, ...], list[int]] = OrderedDict()
-        self._rule_memo: OrderedDict[tuple[object, ...], bool] = OrderedDict()
         self._plans: dict[int, _Plan] = {}
         self.hits = 0  # stages answered by the memo
         self.misses = 0  # stages the engine was asked
@@ -100,19 +129,18 @@ class Evaluator:
         for name, cuts in plan.cuts:
             if name in reduced:
                 reduced[name] = cell(cuts, reduced[name])
-        written_by: dict[str, int] = {}
         fired_all: list[int] = []
-        writes = plan.writes
-        for stage in range(program.stages):
-            fired = self._fire_memo(plan, stage, state, reduced)
-            for i in fired:
-                for name, value, seen in writes[i]:
-                    if name in written_by and state[name] != value:
-                        self._conflict(program, written_by[name], i, name)
-                    state[name] = value
-                    reduced[name] = seen
-                    written_by[name] = i
-            fired_all.extend(fired)
+        written_by: dict[str, int] = {}
+        for stage, st in enumerate(plan.stages):
+            answer = self._fire_memo(plan, stage, st, state, reduced)
+            if answer.writes:
+                for name in st.overlap:
+                    if name in written_by and name in answer.writes and state[name] != answer.writes[name]:
+                        self._conflict(program, written_by[name], answer.by[name], name)
+                state.update(answer.writes)
+                reduced.update(answer.seen)
+                written_by.update(answer.by)
+            fired_all += answer.fired
         return Evaluation(fired_all, state)
 
     def _evaluate(self, program: Program, state: dict[str, Scalar]) -> Evaluation:
@@ -144,36 +172,35 @@ class Evaluator:
     def _fire(self, program: Program, stage: int, state: dict[str, Scalar]) -> list[int]:
         return sorted(set(self.engine.fire(program, stage, state)))  # an `any` can match more than once
 
-    def _fire_memo(self, plan: _Plan, stage: int, state: dict[str, Scalar], reduced: dict[str, Scalar]) -> list[int]:
-        pid = id(plan.program)
-        stage_key, rules = plan.stages[stage]
-        memo, rule_memo = self._memo, self._rule_memo
-        key = (pid, stage, stage_key(reduced))
+    def _fire_memo(self, plan: _Plan, stage: int, st: _Stage, state: dict[str, Scalar],
+                   reduced: dict[str, Scalar]) -> _Answer:
+        memo, rule_memo = st.memo, st.rule_memo
+        key = st.key(reduced)
         hit = memo.get(key)
         if hit is not None:
             self.hits += 1
             memo.move_to_end(key)
             return hit
-        rule_keys = [(pid, index, rule_key(reduced)) for index, rule_key in rules]
+        rule_keys = [(index, rule_key(reduced)) for index, rule_key in st.rules]
         answers = [rule_memo.get(k) for k in rule_keys]
         if None in answers:
             self.misses += 1
             fired = self._fire(plan.program, stage, state)
             matched = set(fired)
-            for (index, _), k in zip(rules, rule_keys, strict=True):
-                rule_memo[k] = index in matched
+            for k in rule_keys:
+                rule_memo[k] = k[0] in matched
                 rule_memo.move_to_end(k)
             while len(rule_memo) > self.memo_size:
                 rule_memo.popitem(last=False)
         else:
             self.hits += 1
-            fired = [index for (index, _), yes in zip(rules, answers, strict=True) if yes]
+            fired = [index for (index, _), yes in zip(st.rules, answers, strict=True) if yes]
             for k in rule_keys:
                 rule_memo.move_to_end(k)
-        memo[key] = fired
+        answer = memo[key] = plan.answer(stage, fired)
         if len(memo) > self.memo_size:
             memo.popitem(last=False)
-        return fired
+        return answer
 
 
 def default_engine() -> Engine:
