@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from .advice import Advice, Blocker, Finding, RegimeRef, RouteAdvice, ThresholdRef, TraceEntry, Valuation
 from .contract import ContractDescription, contract_from_document, locate
 from .data import Data, load_data
-from .engine import Engine, Evaluator, default_engine
+from .engine import Engine, Evaluation, Evaluator, default_engine
 from .errors import EngineError, InputError
 from .facts import ContractFacts, build_facts, fact_catalogue
 from .rulebook import (
@@ -92,7 +92,7 @@ class Advisor:
         program = self.programs[regime.id]
         cf = build_facts(contract, regime, self.data, on)
         evaluation = self.evaluator.evaluate(program, cf.facts)
-        advice = _assemble(contract, regime, program, cf, evaluation.fired, evaluation.facts)
+        advice = _assemble(contract, regime, program, cf, evaluation)
         if on != day:
             advice.regime.because = (
                 f"procurement commenced on {day.isoformat()}, when the {regime.title} did not apply; compared as "
@@ -117,12 +117,13 @@ class Advisor:
 # ---------------------------------------------------------------- assembling the Advice
 #
 # Every value an Advice is made of is already valid (the rulebook, the data and the contract are validated
-# when they are loaded), and validating its hundred-odd models again was most of the time an advice took.
-# So ``_FastMakers`` makes them as ``model_construct`` does (``__dict__`` in field order, the fields set, no
-# extra, no private attributes), without validation. ``_makers`` checks once, on first use, that each fast
-# maker gives exactly what the validating constructor gives (the same state, the same JSON), and falls back
-# to ``_ValidatingMakers``, with a warning, if one does not: a model of advice.py changed without its maker
-# here, or a pydantic that keeps a model's state differently.
+# when they are loaded), and validating its few dozen models again was most of the time an advice took. So
+# ``_Makers`` makes them as ``model_construct`` does (``__dict__`` in field order, the fields set, no extra,
+# no private attributes), without validation, from a dict of every field given. On first use, ``_makers``
+# checks that a whole sample advice made so equals the one the validating constructors make (the same state,
+# fields set and JSON), and falls back to validation, with a warning, if it does not: a model of advice.py
+# changed without the makers here, or a pydantic that keeps a model's state differently. A test checks every
+# behaviour case's advice the same way.
 
 
 def _slot_setter(name: str) -> Callable[[Any, Any], None]:
@@ -133,169 +134,122 @@ def _slot_setter(name: str) -> Callable[[Any, Any], None]:
     return lambda obj, value: object.__setattr__(obj, name, value)
 
 
-_new = object.__new__
-_set_dict = _slot_setter("__dict__")
-_set_fields = _slot_setter("__pydantic_fields_set__")
-_set_extra = _slot_setter("__pydantic_extra__")
-_set_private = _slot_setter("__pydantic_private__")
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def _build(cls: type[_M], values: dict[str, Any], fields_set: set[str]) -> _M:
-    m = _new(cls)
-    _set_dict(m, values)
-    _set_fields(m, fields_set)
-    _set_extra(m, None)
-    _set_private(m, None)
-    return m
+def _fast_maker(cls: type[_M], unset: tuple[str, ...] = ()) -> Callable[[dict[str, Any]], _M]:
+    """``make(values)``: an instance of ``cls`` whose fields are ``values`` (every field but ``unset``, in
+    field order), without validation."""
+    names = list(cls.model_fields)
+    fields = frozenset(f for f in names if f not in unset)
+    new = object.__new__
+    set_dict, set_fields = _slot_setter("__dict__"), _slot_setter("__pydantic_fields_set__")
+    set_extra, set_private = _slot_setter("__pydantic_extra__"), _slot_setter("__pydantic_private__")
+    # Fields left at their defaults go where they stand in the model: before the given ones, or after.
+    head = {f: cls.model_fields[f].default for f in names[:len(unset)] if f in unset}
+    tail = {f: cls.model_fields[f].default for f in unset if f not in head}
+
+    def make(values: dict[str, Any]) -> _M:
+        m = new(cls)
+        set_dict(m, {**head, **values, **tail} if unset else values)
+        set_fields(m, set(fields))
+        set_extra(m, None)
+        set_private(m, None)
+        return m
+
+    return make
 
 
-class _FastMakers:
-    """The Advice models made without validation (see above); the same keyword arguments as the models."""
-
-    def __init__(self) -> None:
-        self.applies = RegimeRef.model_fields["applies"].default
-        self.schema = Advice.model_fields["schema_"].default
-
-    @staticmethod
-    def blocker(code: str, message: str, reference: str, rule: str) -> Blocker:
-        return _build(Blocker, {"code": code, "message": message, "reference": reference, "rule": rule},
-                      {"code", "message", "reference", "rule"})
-
-    @staticmethod
-    def finding(code: str, severity: str, message: str, reference: str, rule: str | None,
-                field: str | None) -> Finding:
-        return _build(Finding, {"code": code, "severity": severity, "message": message, "reference": reference,
-                                "rule": rule, "field": field},
-                      {"code", "severity", "message", "reference", "rule", "field"})
-
-    @staticmethod
-    def route(id: str, title: str, status: str, kind: str, because: list[str], blocked_by: list[Blocker],
-              conditions: list[str], references: list[str]) -> RouteAdvice:
-        return _build(RouteAdvice, {"id": id, "title": title, "status": status, "kind": kind, "because": because,
-                                    "blocked_by": blocked_by, "conditions": conditions, "references": references},
-                      {"id", "title", "status", "kind", "because", "blocked_by", "conditions", "references"})
-
-    @staticmethod
-    def threshold(name: str, title: str, regulation: str, amount: float, vat_basis: str, in_force_from: dt.date,
-                  in_force_to: dt.date | None, reference: str, verify: str | None, value: float,
-                  above: bool) -> ThresholdRef:
-        return _build(ThresholdRef, {"name": name, "title": title, "regulation": regulation, "amount": amount,
-                                     "vat_basis": vat_basis, "in_force_from": in_force_from,
-                                     "in_force_to": in_force_to, "reference": reference, "verify": verify,
-                                     "value": value, "above": above},
-                      {"name", "title", "regulation", "amount", "vat_basis", "in_force_from", "in_force_to",
-                       "reference", "verify", "value", "above"})
-
-    @staticmethod
-    def valuation(value: float, vat_basis: str, threshold: ThresholdRef | None, above_threshold: bool,
-                  thresholds_in_force: list[ThresholdRef]) -> Valuation:
-        return _build(Valuation, {"value": value, "vat_basis": vat_basis, "threshold": threshold,
-                                  "above_threshold": above_threshold, "thresholds_in_force": thresholds_in_force},
-                      {"value", "vat_basis", "threshold", "above_threshold", "thresholds_in_force"})
-
-    def regime(self, id: str, title: str, because: str, reference: str) -> RegimeRef:
-        return _build(RegimeRef, {"id": id, "title": title, "because": because, "reference": reference,
-                                  "applies": self.applies},
-                      {"id", "title", "because", "reference"})  # `applies` left at its default, unset
-
-    def advice(self, contract_id: str, title: str, procurement_start: dt.date, regime: RegimeRef,
-               valuation: Valuation, routes: list[RouteAdvice], recommended: list[str], findings: list[Finding],
-               trace: list[TraceEntry]) -> Advice:
-        return _build(Advice, {"schema_": self.schema, "contract_id": contract_id, "title": title,
-                               "procurement_start": procurement_start, "regime": regime, "valuation": valuation,
-                               "routes": routes, "recommended": recommended, "findings": findings, "trace": trace},
-                      {"contract_id", "title", "procurement_start", "regime", "valuation", "routes", "recommended",
-                       "findings", "trace"})  # `schema_` left at its default, unset
+def _validating_maker(cls: type[_M], unset: tuple[str, ...] = ()) -> Callable[[dict[str, Any]], _M]:
+    return lambda values: cls(**values)
 
 
-class _ValidatingMakers:
-    """The same makers through the models' own (validating) constructors."""
+class _Makers(NamedTuple):
+    blocker: Callable[[dict[str, Any]], Blocker]
+    finding: Callable[[dict[str, Any]], Finding]
+    route: Callable[[dict[str, Any]], RouteAdvice]
+    threshold: Callable[[dict[str, Any]], ThresholdRef]
+    valuation: Callable[[dict[str, Any]], Valuation]
+    regime: Callable[[dict[str, Any]], RegimeRef]
+    advice: Callable[[dict[str, Any]], Advice]
 
-    blocker = Blocker
-    finding = Finding
-    route = RouteAdvice
-    threshold = ThresholdRef
-    valuation = Valuation
-    regime = RegimeRef
-    advice = Advice
-
-
-_Makers = _FastMakers | type[_ValidatingMakers]
+    @classmethod
+    def using(cls, maker: Callable[..., Any]) -> _Makers:
+        return cls(maker(Blocker), maker(Finding), maker(RouteAdvice), maker(ThresholdRef), maker(Valuation),
+                   maker(RegimeRef, ("applies",)), maker(Advice, ("schema_",)))
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Two models (or lists of models) with the same state, field order, fields set and JSON."""
+    """Two models (or lists of models) with the same state, field order and fields set, all the way down."""
     if isinstance(a, list):
         return isinstance(b, list) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return (type(a) is type(b) and list(a.__dict__.items()) == list(b.__dict__.items())
-            and a.__getstate__() == b.__getstate__() and a.model_dump_json() == b.model_dump_json())
+    if not isinstance(a, BaseModel):
+        return type(a) is type(b) and a == b
+    return (type(a) is type(b) and list(a.__dict__) == list(b.__dict__)
+            and a.__pydantic_fields_set__ == b.__pydantic_fields_set__
+            and a.__pydantic_extra__ == b.__pydantic_extra__ and a.__pydantic_private__ == b.__pydantic_private__
+            and all(_same(x, y) for x, y in zip(a.__dict__.values(), b.__dict__.values(), strict=True)))
+
+
+def _sample(make: _Makers) -> Advice:
+    day = dt.date(2024, 1, 2)
+    blocker = make.blocker({"code": "c", "message": "m", "reference": "https://r", "rule": "x.y"})
+    th = make.threshold({"name": "n", "title": "t", "regulation": "r", "amount": 1.5, "vat_basis": "net",
+                         "in_force_from": day, "in_force_to": None, "reference": "https://r", "verify": "v",
+                         "value": 2.0, "above": True})
+    return make.advice({
+        "contract_id": "c", "title": "t", "procurement_start": day,
+        "regime": make.regime({"id": "i", "title": "t", "because": "b", "reference": "https://r"}),
+        "valuation": make.valuation({"value": 2.0, "vat_basis": "net", "threshold": th, "above_threshold": True,
+                                     "thresholds_in_force": [th]}),
+        "routes": [make.route({"id": "i", "title": "t", "status": "unavailable", "kind": "procedure",
+                               "because": ["b"], "blocked_by": [blocker], "conditions": [],
+                               "references": ["https://r"]})],
+        "recommended": ["i"],
+        "findings": [make.finding({"code": "c", "severity": "info", "message": "m", "reference": "https://r",
+                                   "rule": "x.y", "field": None})],
+        "trace": [TraceEntry(rule="x.y", title="t", stage=0, fired=True, facts={"f": True}, source="s:1")],
+    })
 
 
 @cache
 def _makers() -> _Makers:
-    fast, slow = _FastMakers(), _ValidatingMakers
-    day = dt.date(2024, 1, 2)
-    made: dict[str, tuple[Any, Any]] = {}
-
-    def both(maker: str, /, **kw: Any) -> bool:
-        a, b = getattr(fast, maker)(**kw), getattr(slow, maker)(**kw)
-        made[maker] = (a, b)
-        return _same(a, b)
-
-    def pick(name: str, k: int) -> Any:
-        return made[name][k]
-
-    checks = [
-        lambda: both("blocker", code="c", message="m", reference="https://r", rule="x.y"),
-        lambda: both("finding", code="c", severity="info", message="m", reference="https://r", rule="x.y",
-                     field=None),
-        lambda: both("threshold", name="n", title="t", regulation="r", amount=1.5, vat_basis="net",
-                     in_force_from=day, in_force_to=None, reference="https://r", verify="v", value=2.0, above=True),
-        lambda: both("regime", id="i", title="t", because="b", reference="https://r"),
-    ]
-    for check in checks:
-        if not check():
-            return _fallback(list(made)[-1])
-    routes = [m.route(id="i", title="t", status="unavailable", kind="procedure", because=["b"],
-                      blocked_by=[pick("blocker", k)], conditions=[], references=["https://r"])
-              for k, m in enumerate((fast, slow))]
-    if not _same(*routes):
-        return _fallback("route")
-    valuations = [m.valuation(value=2.0, vat_basis="net", threshold=pick("threshold", k), above_threshold=True,
-                              thresholds_in_force=[pick("threshold", k)]) for k, m in enumerate((fast, slow))]
-    if not _same(*valuations):
-        return _fallback("valuation")
-    advices = [m.advice(contract_id="c", title="t", procurement_start=day, regime=pick("regime", k),
-                        valuation=valuations[k], routes=[routes[k]], recommended=["i"], findings=[pick("finding", k)],
-                        trace=[TraceEntry(rule="x.y", title="t", stage=0, fired=True, facts={"f": True}, source="s:1")])
-                for k, m in enumerate((fast, slow))]
-    if not _same(*advices):
-        return _fallback("advice")
-    return fast
-
-
-def _fallback(name: str) -> type[_ValidatingMakers]:
-    warnings.warn(f"s16advisor: the fast {name} maker does not make what the model makes (advice.py or pydantic "
-                  "changed): advice is built with validation instead, which is slower", RuntimeWarning, stacklevel=3)
-    return _ValidatingMakers
+    fast, slow = _Makers.using(_fast_maker), _Makers.using(_validating_maker)
+    a, b = _sample(fast), _sample(slow)
+    if _same(a, b) and a.model_dump_json() == b.model_dump_json():
+        return fast
+    warnings.warn("s16advisor: the fast advice makers do not make what the models make (advice.py or pydantic "
+                  "changed): advice is built with validation instead, which is slower", RuntimeWarning, stacklevel=2)
+    return slow
 
 
 class _Route(NamedTuple):
-    """What one route says for one combination of the rules fired that touch it: all but the filled messages."""
+    """What one route says for one combination of the fired rules that touch it: everything but the filled
+    messages."""
 
     id: str
     title: str
     status: str
     kind: str
     because: tuple[Template, ...]  # none: the route's summary, unless it is blocked
-    summary: list[str]
-    blocked_by: tuple[tuple[Any, ...], ...]  # (code, message, reference, rule, the Blocker when the message is static)
+    summary: tuple[str, ...]
+    blocked_by: tuple[Blocker | tuple[Any, ...], ...]  # a Blocker, or (code, template, reference, rule) to fill
     conditions: tuple[Template, ...]
     references: tuple[str, ...]
+    dynamic: bool  # some message has placeholders
 
 
-_CACHED = 65536  # route, findings and plan skeletons kept per regime (a handful of combinations is typical)
+class _Shape(NamedTuple):
+    """What an advice says for one combination of fired rules, but the contract's own figures."""
+
+    routes: list[_Route]
+    findings: list[tuple[Any, ...]]  # (code, severity, template, reference, rule, field)
+    recommended: list[str]
+    trace: list[TraceEntry]
+
+
+_SHAPES = 4096  # shapes kept per regime (cleared when full): 3,135 in the benchmark's first 10,000 contracts
+_ROUTES = 16384  # route skeletons kept per regime: 83 in the benchmark's 100,000 contracts
 
 
 class _Static:
@@ -303,10 +257,9 @@ class _Static:
     fired rules.
 
     Everything an advice says, except the contract's own figures in its messages and thresholds, depends only
-    on which rules fired. Each route depends only on the fired rules that touch it (block it, note a
-    condition on it, recommend it, or lend it references), so its skeleton is kept per that combination (a bit
-    mask of rule indexes); likewise the findings (the fired rules with findings) and the plan (those that
-    recommend). The advice then only fills in messages."""
+    on which rules fired: that ``_Shape`` is kept per combination (a bit mask of rule indexes). A new
+    combination is put together from its routes, each kept per the combination of the fired rules that touch
+    it (block it, note a condition on it, recommend it, or lend it references), which recur far more often."""
 
     def __init__(self, regime: RegimeSpec, program: Program, make: _Makers):
         self.regime = regime
@@ -324,7 +277,6 @@ class _Static:
             for cr in order]
         self.rules: list[tuple[Any, ...]] = []  # by rule index
         route_masks = {r.id: 0 for r in regime.routes}
-        self.finding_mask = self.plan_mask = 0
         for cr in program.rules:
             rule, then = cr.rule, cr.rule.then
             ref = rule.references[0]
@@ -338,47 +290,36 @@ class _Static:
             ))
             for route in {x.route for x in (*then.block, *then.condition, *then.recommend)}:
                 route_masks[route] |= 1 << cr.index
-            if then.finding:
-                self.finding_mask |= 1 << cr.index
-            if then.recommend:
-                self.plan_mask |= 1 << cr.index
         self.routes = [(k, spec, route_masks[spec.id]) for k, spec in enumerate(regime.routes)]
         self._routes: dict[tuple[int, int], _Route] = {}
-        self._findings: dict[int, list[tuple[Any, ...]]] = {}
-        self._plans: dict[int, list[str]] = {}
+        self._shapes: dict[int, _Shape] = {}
 
-    def _fired(self, mask: int) -> list[int]:
-        return [i for i in self.order if mask >> i & 1]
-
-    def plan(self, mask: int) -> list[str]:
-        """The recommended routes, in plan order, for the fired rules (as a bit mask)."""
-        key = mask & self.plan_mask
-        got = self._plans.get(key)
+    def shape(self, mask: int) -> _Shape:
+        """The shape of an advice whose fired rules are ``mask``."""
+        got = self._shapes.get(mask)
         if got is None:
-            plan = sorted((order, i, route) for i in self._fired(key) for order, route, _ in self.rules[i][2])
-            got = [route for _, _, route in plan]
-            if len(self._plans) >= _CACHED:
-                self._plans.clear()
-            self._plans[key] = got
+            fired = [i for i in self.order if mask >> i & 1]
+            plan = sorted((order, i, route) for i in fired for order, route, _ in self.rules[i][2])
+            recommended = [route for _, _, route in plan]
+            got = _Shape(
+                [self._route(k, spec, mask & route_mask, spec.id in recommended)
+                 for k, spec, route_mask in self.routes],
+                [f for i in fired for f in self.rules[i][3]],
+                recommended,
+                [hit if mask & bit else idle for bit, hit, idle in self.trace],
+            )
+            if len(self._shapes) >= _SHAPES:
+                self._shapes.clear()
+            self._shapes[mask] = got
         return got
 
-    def findings(self, mask: int) -> list[tuple[Any, ...]]:
-        key = mask & self.finding_mask
-        got = self._findings.get(key)
-        if got is None:
-            got = [f for i in self._fired(key) for f in self.rules[i][3]]
-            if len(self._findings) >= _CACHED:
-                self._findings.clear()
-            self._findings[key] = got
-        return got
-
-    def route(self, k: int, spec: RouteSpec, key: int, recommended: bool) -> _Route:
+    def _route(self, k: int, spec: RouteSpec, key: int, recommended: bool) -> _Route:
         """Route ``k``'s skeleton; ``key`` is the fired rules that touch it, ``recommended`` whether it is planned
         (decided by those same rules)."""
         got = self._routes.get((k, key))
         if got is not None:
             return got
-        fired = self._fired(key)
+        fired = [i for i in self.order if key >> i & 1]
         regime = self.regime
         if spec.not_in_regime:
             blocked = [("not_in_regime", template(spec.not_in_regime), regime.reference, f"{regime.id}.routes")]
@@ -387,7 +328,7 @@ class _Static:
         if recommended and blocked:
             raise EngineError(f"rulebook error: route {spec.id} is both recommended and blocked")
         because = tuple(m for i in fired for _, route, m in self.rules[i][2] if route == spec.id)
-        conditions = tuple(m for i in fired for route, m in self.rules[i][1] if route == spec.id)
+        conditions = () if blocked else tuple(m for i in fired for route, m in self.rules[i][1] if route == spec.id)
         references = [spec.reference]
         for i in fired:
             references += [r for r in self.rules[i][4] if r not in references]
@@ -395,18 +336,20 @@ class _Static:
         got = _Route(
             id=spec.id, title=spec.title, kind=spec.kind,
             status="unavailable" if blocked else "recommended" if recommended else "available",
-            because=because, summary=[] if blocked or because else [spec.summary],
-            blocked_by=tuple((*b, None if b[1].names else make.blocker(code=b[0], message=b[1].text,
-                                                                         reference=b[2], rule=b[3]))
+            because=because, summary=() if blocked or because else (spec.summary,),
+            blocked_by=tuple(b if b[1].names else make.blocker({"code": b[0], "message": b[1].text,
+                                                                "reference": b[2], "rule": b[3]})
                              for b in blocked),
-            conditions=() if blocked else conditions, references=tuple(references))
-        if len(self._routes) >= _CACHED:
+            conditions=conditions, references=tuple(references),
+            dynamic=any(m.names for m in (*because, *conditions, *(b[1] for b in blocked))))
+        if len(self._routes) >= _ROUTES:
             self._routes.clear()
         self._routes[k, key] = got
         return got
 
 
 _STATIC: dict[int, _Static] = {}
+_THRESHOLDS: dict[int, tuple[Any, Any]] = {}  # id(table of thresholds in force) -> (it, its rows)
 
 
 def _static(regime: RegimeSpec, program: Program, make: _Makers) -> _Static:
@@ -418,13 +361,26 @@ def _static(regime: RegimeSpec, program: Program, make: _Makers) -> _Static:
     return st
 
 
+def _threshold_rows(in_force: dict[str, Any]) -> list[tuple[str, float, dict[str, Any]]]:
+    """Per threshold in force: its name, amount and ThresholdRef fields but the contract's value (``in_force``
+    is one of the data's shared tables of thresholds in force, kept per stretch of days)."""
+    got = _THRESHOLDS.get(id(in_force))
+    if got is None or got[0] is not in_force:
+        if len(_THRESHOLDS) >= 1024:
+            _THRESHOLDS.clear()
+        got = _THRESHOLDS[id(in_force)] = (in_force, [(name, th.amount, {
+            "name": th.name, "title": th.title, "regulation": th.regulation, "amount": th.amount,
+            "vat_basis": th.vat, "in_force_from": th.in_force_from, "in_force_to": th.in_force_to,
+            "reference": th.reference, "verify": th.verify}) for name, th in in_force.items()])
+    return got[1]  # type: ignore[no-any-return]
+
+
 def _assemble(
-    c: ContractDescription, regime: RegimeSpec, program: Program, cf: ContractFacts,
-    fired: list[int], facts: dict[str, object],
+    c: ContractDescription, regime: RegimeSpec, program: Program, cf: ContractFacts, evaluation: Evaluation,
 ) -> Advice:
     make = _makers()
     st = _static(regime, program, make)
-    applicable = str(facts.get("threshold", "none"))
+    applicable = str(evaluation.fact("threshold", "none"))
     details = cf.details
     details.applied = cf.thresholds.get(applicable)
     rendered: dict[str, str] = {}
@@ -438,61 +394,68 @@ def _assemble(
         return text
 
     mask = 0
-    for i in fired:
+    for i in evaluation.fired:
         mask |= 1 << i
-    recommended = st.plan(mask)
+    shape = st.shape(mask)
+    new_route, new_blocker = make.route, make.blocker
     blockers: dict[tuple[Any, ...], Blocker] = {}  # one Blocker per rule and message in an advice (frozen)
     routes: list[RouteAdvice] = []
-    for k, spec, route_mask in st.routes:
-        r = st.route(k, spec, mask & route_mask, spec.id in recommended)
+    for r in shape.routes:
+        if not r.dynamic:
+            routes.append(new_route({
+                "id": r.id, "title": r.title, "status": r.status, "kind": r.kind,
+                "because": [m.text for m in r.because] or [*r.summary], "blocked_by": [*r.blocked_by],
+                "conditions": [m.text for m in r.conditions], "references": [*r.references]}))
+            continue
         blocked_by = []
         for b in r.blocked_by:
-            blocker = b[4]
-            if blocker is None:
+            if type(b) is tuple:
                 blocker = blockers.get(b)
                 if blocker is None:
-                    blocker = blockers[b] = make.blocker(code=b[0], message=render(b[1]), reference=b[2], rule=b[3])
-            blocked_by.append(blocker)
+                    blocker = blockers[b] = new_blocker({"code": b[0], "message": render(b[1]), "reference": b[2],
+                                                         "rule": b[3]})
+                b = blocker
+            blocked_by.append(b)
         conditions = [render(m) for m in r.conditions]
         if len(conditions) > 1:
             conditions = list(dict.fromkeys(conditions))
-        routes.append(make.route(
-            id=r.id, title=r.title, status=r.status, kind=r.kind,
-            because=[render(m) for m in r.because] or list(r.summary),
-            blocked_by=blocked_by, conditions=conditions, references=list(r.references),
-        ))
-    findings = [make.finding(code=code, severity=severity, message=render(m), reference=ref, rule=rule_id,
-                             field=field)
-                for code, severity, m, ref, rule_id, field in st.findings(mask)]
-    in_force = []
+        routes.append(new_route({
+            "id": r.id, "title": r.title, "status": r.status, "kind": r.kind,
+            "because": [render(m) for m in r.because] or [*r.summary], "blocked_by": blocked_by,
+            "conditions": conditions, "references": [*r.references]}))
+    new_finding = make.finding
+    findings = [new_finding({"code": code, "severity": severity, "message": render(m), "reference": ref,
+                             "rule": rule_id, "field": field})
+                for code, severity, m, ref, rule_id, field in shape.findings]
+    new_threshold = make.threshold
     values = cf.values
-    for name, th in cf.thresholds.items():
+    in_force = []
+    main = None
+    for name, amount, fields in _threshold_rows(cf.thresholds):
         value = values[name]
-        in_force.append(make.threshold(
-            name=th.name, title=th.title, regulation=th.regulation, amount=th.amount, vat_basis=th.vat,
-            in_force_from=th.in_force_from, in_force_to=th.in_force_to, reference=th.reference, verify=th.verify,
-            value=value, above=value >= th.amount,
-        ))
-    main = next((t for t in in_force if t.name == applicable), None)
-    return make.advice(
-        contract_id=c.id,
-        title=c.title,
-        procurement_start=c.procurement_start,
-        regime=make.regime(id=regime.id, title=regime.title,
-                           because=" ".join(render_message(regime.because, details).split()),
-                           reference=regime.reference),
-        valuation=make.valuation(
-            value=main.value if main else float(cf.facts["value"]),
-            vat_basis=main.vat_basis if main else "inclusive",
-            threshold=main,
-            above_threshold=bool(main and main.above),
-            thresholds_in_force=in_force,
-        ),
-        routes=routes,
-        recommended=list(recommended),
-        findings=findings,
-        trace=[hit if mask & bit else idle for bit, hit, idle in st.trace],
-    )
+        ref = new_threshold({**fields, "value": value, "above": value >= amount})
+        in_force.append(ref)
+        if name == applicable:
+            main = ref
+    return make.advice({
+        "contract_id": c.id,
+        "title": c.title,
+        "procurement_start": c.procurement_start,
+        "regime": make.regime({"id": regime.id, "title": regime.title,
+                               "because": " ".join(render_message(regime.because, details).split()),
+                               "reference": regime.reference}),
+        "valuation": make.valuation({
+            "value": main.value if main else float(cf.facts["value"]),
+            "vat_basis": main.vat_basis if main else "inclusive",
+            "threshold": main,
+            "above_threshold": bool(main and main.above),
+            "thresholds_in_force": in_force,
+        }),
+        "routes": routes,
+        "recommended": [*shape.recommended],
+        "findings": findings,
+        "trace": [*shape.trace],
+    })
 
 
 @cache

@@ -75,10 +75,14 @@ def in_basis(amount: float, given: str, vat_rate: float, basis: str) -> float:
     return round(value, 2)  # pennies: a value equal to a threshold must compare equal, not 1e-10 below
 
 
+_NEAR = NEAR_FRACTION * 10
+
+
 def versus(value: float, threshold: float) -> str:
+    """Where a value stands against a threshold (build_facts has this inline for the contract's value)."""
     if value >= threshold:
         return "at_or_above"
-    if value * 10 >= threshold * (NEAR_FRACTION * 10):
+    if value * 10 >= threshold * _NEAR:
         return "just_below"
     return "below"
 
@@ -98,7 +102,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 class ContractFacts:
     facts: dict[str, Scalar]
     details: Details
-    thresholds: dict[str, InForce]
+    thresholds: dict[str, InForce]  # in force (shared by the contracts of one stretch of days: not to change)
     values: dict[str, float]  # the contract value on each threshold's VAT basis
 
 
@@ -195,6 +199,7 @@ class _RegimeData:
         self.lazy = _lazy_details(self.names, list(data.cpv_lists))
         self.codes: dict[str, CodeInfo] = {}
         self.combos: dict[tuple[str, ...], tuple[dict[str, Scalar], list[CodeInfo]]] = {}
+        self.interned: dict[tuple[Scalar, ...], dict[str, Scalar]] = {}
         self.objectives: dict[frozenset[Objective], dict[str, Scalar]] = {}
 
     def on(self, day: dt.date) -> tuple[dict[str, InForce], list[tuple[Any, ...]], str]:
@@ -204,6 +209,8 @@ class _RegimeData:
         if hit is None:
             in_force = self.data.thresholds_in_force(self.regime_id, day, self.regime_end)
             rows = [(name, in_force.get(name), f"vs.{name}", f"small_lot_vs.{name}") for name in self.names]
+            rows = [(name, th, vs, small_vs, th and th.vat, th and th.amount, th and th.amount * _NEAR)
+                    for name, th, vs, small_vs in rows]
             # The headline value is on the basis of the regime's main thresholds (they share one basis per date).
             main_basis = next((t.vat for t in in_force.values()), "inclusive")
             hit = self.by_epoch[epoch] = (in_force, rows, main_basis)
@@ -238,13 +245,15 @@ class _RegimeData:
                 facts[all_name] = all(inside)
                 facts[any_name] = any(inside)
             facts["cpv.check_digit_mismatch"] = any(info[1] is not None for info in infos)
-            if len(self.combos) >= _CODES_CACHED:
+            facts = self.interned.setdefault(tuple(facts.values()), facts)  # a few distinct answers: one each
+            if len(self.combos) >= _COMBOS_CACHED:
                 self.combos.clear()
             got = self.combos[codes] = (facts, infos)
         return got
 
 
 _CODES_CACHED = 16384  # CPV codes as given, remembered per regime's data (CPV 2008 has 9,454)
+_COMBOS_CACHED = 4096  # combinations of a contract's codes (and its lots' codes), cleared when full
 _REGIME_DATA: WeakKeyDictionary[Data, dict[tuple[str, dt.date | None], _RegimeData]] = WeakKeyDictionary()
 _OBJECTIVES = tuple((f"objectives.{o.value}", o) for o in Objective)
 
@@ -298,19 +307,18 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     small = [lot for lot in lots if lot.small_lot]
     largest_small = max(small, key=lambda lot: lot.value).value if small else None
     on_basis: dict[str, float] = {}  # the value on each VAT basis
-    for name, th, vs_name, small_vs_name in rows:
+    for name, th, vs_name, small_vs_name, basis, limit, near in rows:
         if th is None:
             facts[vs_name] = "not_in_force"
             facts[small_vs_name] = "not_in_force"
             continue
-        basis = th.vat
         v = on_basis.get(basis)
         if v is None:
             v = on_basis[basis] = in_basis(amount, given, rate, basis)
         values[name] = v
-        facts[vs_name] = versus(v, th.amount)
+        facts[vs_name] = "at_or_above" if v >= limit else "just_below" if v * 10 >= near else "below"
         facts[small_vs_name] = (
-            "none" if largest_small is None else versus(in_basis(largest_small, given, rate, basis), th.amount)
+            "none" if largest_small is None else versus(in_basis(largest_small, given, rate, basis), limit)
         )
     headline = on_basis.get(main_basis)
     if headline is None:
@@ -357,4 +365,4 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     details.value, details.basis, details.applied = headline, main_basis, None
     details.codes, details.infos = given_codes, infos
     details.lots = (small, total)
-    return ContractFacts(facts, details, dict(in_force), values)
+    return ContractFacts(facts, details, in_force, values)

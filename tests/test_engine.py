@@ -54,6 +54,22 @@ def test_what_the_advisor_keeps_between_contracts_changes_nothing():
         assert _json(seasoned.advise(c, regime_id=r)) == _json(fresh.advise(c, regime_id=r)), case.name
 
 
+def test_advice_is_made_by_the_fast_makers_and_equals_the_validated_models():
+    import warnings
+
+    from s16advisor.advice import Advice
+    from s16advisor.advisor import _makers, _same
+
+    _makers.cache_clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fallback to validation warns
+        _makers()
+    seasoned = Advisor(engine=DurableEngine())
+    for case in CASES:
+        a = seasoned.advise(contract_from_mapping(case.contract), regime_id=case.regime_as)
+        assert _same(a, Advice.model_validate(a.model_dump(exclude_unset=True))), case.name
+
+
 def test_two_contracts_in_a_row_never_see_each_others_facts():
     fresh = Advisor(engine=DurableEngine())
     fresh.evaluator = Evaluator(DurableEngine(), memo_size=0)  # every contract goes through durable-rules

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import NamedTuple, NoReturn, Protocol
 
@@ -35,10 +34,29 @@ class PythonEngine:
         return [r.index for r in program.by_stage(stage) if evaluate_expr(r.expr, facts)]
 
 
-@dataclass
 class Evaluation:
-    fired: list[int]  # rule indexes, in evaluation order (stage, then rulebook order)
-    facts: dict[str, Scalar]  # the input facts plus every fact asserted
+    """What fired (rule indexes, in evaluation order: stage, then rulebook order), and the facts: the input
+    facts plus every fact asserted (``facts``, merged when asked; ``fact(name)`` looks one up)."""
+
+    __slots__ = ("fired", "_given", "_asserted", "_defaults", "_facts")
+
+    def __init__(self, fired: list[int], given: dict[str, Scalar], asserted: dict[str, Scalar],
+                 defaults: dict[str, Scalar]):
+        self.fired = fired
+        self._given, self._asserted, self._defaults = given, asserted, defaults
+        self._facts: dict[str, Scalar] | None = None
+
+    @property
+    def facts(self) -> dict[str, Scalar]:
+        if self._facts is None:
+            self._facts = {**self._defaults, **self._given, **self._asserted}
+        return self._facts
+
+    def fact(self, name: str, default: Scalar | None = None) -> Scalar | None:
+        for source in (self._asserted, self._given, self._defaults):
+            if name in source:
+                return source[name]
+        return default
 
 
 class _Plan:
@@ -49,6 +67,7 @@ class _Plan:
         self.program = program  # held, so that id(program) in the evaluator's plans cannot be reused
         self.cuts = list(program.numeric_cuts.items())
         self.stages: list[_Stage] = []
+        self.answers: dict[tuple[int, ...], _Answer] = {}
         earlier: set[str] = set()  # facts some rule of an earlier stage may assert
         for stage in range(program.stages):
             rules = program.by_stage(stage)
@@ -66,7 +85,15 @@ class _Plan:
 
     def answer(self, stage: int, fired: list[int]) -> _Answer:
         """A stage's answer: the rules fired and what they assert together (as set, and as the memo keys see
-        it), and which rule asserted each fact."""
+        it), and which rule asserted each fact. One object per combination of rules fired (few), shared by
+        every memo entry that gives it."""
+        key = (stage, *fired)
+        got = self.answers.get(key)
+        if got is None:
+            got = self.answers[key] = self._answer(fired)
+        return got
+
+    def _answer(self, fired: list[int]) -> _Answer:
         writes: dict[str, Scalar] = {}
         by: dict[str, int] = {}
         for i in fired:
@@ -113,7 +140,7 @@ class Evaluator:
     time. Each level of each stage keeps at most ``memo_size`` entries (least recently used go first).
     """
 
-    def __init__(self, engine: Engine, memo_size: int = 8192):
+    def __init__(self, engine: Engine, memo_size: int = 4096):
         self.engine = engine
         self.memo_size = memo_size
         self._plans: dict[int, _Plan] = {}
@@ -121,30 +148,32 @@ class Evaluator:
         self.misses = 0  # stages the engine was asked
 
     def evaluate(self, program: Program, facts: dict[str, Scalar]) -> Evaluation:
-        state: dict[str, Scalar] = {**program.defaults, **facts}
         if not self.memo_size:
-            return self._evaluate(program, state)
+            return self._evaluate(program, facts)
         plan = self._plan(program)
-        reduced = dict(state)  # the facts as the memo keys see them
+        reduced = {**program.defaults, **facts}  # the facts as the memo keys see them
         for name, cuts in plan.cuts:
             if name in reduced:
                 reduced[name] = cell(cuts, reduced[name])
         fired_all: list[int] = []
+        asserted: dict[str, Scalar] = {}
         written_by: dict[str, int] = {}
         for stage, st in enumerate(plan.stages):
-            answer = self._fire_memo(plan, stage, st, state, reduced)
+            answer = self._fire_memo(plan, stage, st, reduced, facts, asserted)
             if answer.writes:
                 for name in st.overlap:
-                    if name in written_by and name in answer.writes and state[name] != answer.writes[name]:
+                    if name in written_by and name in answer.writes and asserted[name] != answer.writes[name]:
                         self._conflict(program, written_by[name], answer.by[name], name)
-                state.update(answer.writes)
+                asserted.update(answer.writes)
                 reduced.update(answer.seen)
                 written_by.update(answer.by)
             fired_all += answer.fired
-        return Evaluation(fired_all, state)
+        return Evaluation(fired_all, facts, asserted, program.defaults)
 
-    def _evaluate(self, program: Program, state: dict[str, Scalar]) -> Evaluation:
+    def _evaluate(self, program: Program, facts: dict[str, Scalar]) -> Evaluation:
         """Every stage engine-evaluated, no memo."""
+        state = {**program.defaults, **facts}
+        asserted: dict[str, Scalar] = {}
         written_by: dict[str, int] = {}
         fired_all: list[int] = []
         for stage in range(program.stages):
@@ -153,10 +182,10 @@ class Evaluator:
                 for name, value in program.rules[i].writes.items():
                     if name in written_by and state[name] != value:
                         self._conflict(program, written_by[name], i, name)
-                    state[name] = value
+                    state[name] = asserted[name] = value
                     written_by[name] = i
             fired_all.extend(fired)
-        return Evaluation(fired_all, state)
+        return Evaluation(fired_all, facts, asserted, program.defaults)
 
     @staticmethod
     def _conflict(program: Program, first: int, second: int, name: str) -> NoReturn:
@@ -172,8 +201,8 @@ class Evaluator:
     def _fire(self, program: Program, stage: int, state: dict[str, Scalar]) -> list[int]:
         return sorted(set(self.engine.fire(program, stage, state)))  # an `any` can match more than once
 
-    def _fire_memo(self, plan: _Plan, stage: int, st: _Stage, state: dict[str, Scalar],
-                   reduced: dict[str, Scalar]) -> _Answer:
+    def _fire_memo(self, plan: _Plan, stage: int, st: _Stage, reduced: dict[str, Scalar],
+                   facts: dict[str, Scalar], asserted: dict[str, Scalar]) -> _Answer:
         memo, rule_memo = st.memo, st.rule_memo
         key = st.key(reduced)
         hit = memo.get(key)
@@ -185,7 +214,8 @@ class Evaluator:
         answers = [rule_memo.get(k) for k in rule_keys]
         if None in answers:
             self.misses += 1
-            fired = self._fire(plan.program, stage, state)
+            program = plan.program
+            fired = self._fire(program, stage, {**program.defaults, **facts, **asserted})
             matched = set(fired)
             for k in rule_keys:
                 rule_memo[k] = k[0] in matched
