@@ -20,8 +20,10 @@ from ..rulebook import Program, Scalar, cell, evaluate_expr
 class Engine(Protocol):
     name: str
 
-    def fire(self, program: Program, stage: int, facts: dict[str, Scalar]) -> list[int]:
-        """The indexes of the rules of ``stage`` whose conditions hold on ``facts`` (every one, not the first)."""
+    def fire(self, program: Program, stage: int, facts: dict[str, Scalar],
+             only: list[int] | None = None) -> list[int]:
+        """The indexes of the rules of ``stage`` whose conditions hold on ``facts`` (every one, not the first);
+        with ``only``, of those rules of the stage only."""
         ...
 
 
@@ -30,8 +32,10 @@ class PythonEngine:
 
     name = "python"
 
-    def fire(self, program: Program, stage: int, facts: dict[str, Scalar]) -> list[int]:
-        return [r.index for r in program.by_stage(stage) if evaluate_expr(r.expr, facts)]
+    def fire(self, program: Program, stage: int, facts: dict[str, Scalar],
+             only: list[int] | None = None) -> list[int]:
+        rules = program.by_stage(stage) if only is None else [program.rules[i] for i in only]
+        return [r.index for r in rules if evaluate_expr(r.expr, facts)]
 
 
 class Evaluation:
@@ -135,9 +139,10 @@ class Evaluator:
     reduced to where they fall among the constants they are compared with (``rulebook.cell``). Two
     levels: a stage's answer on the facts its rules read (one lookup answers the stage), then each rule's
     answer on its own facts (a stage whose combination of facts is new is still answered when every one of
-    its rules has seen its own facts before). The engine is asked, for the whole stage, only when a rule has
-    not. The memo is an optimisation only: ``memo_size=0`` gives the same results, engine-evaluated every
-    time. Each level of each stage keeps at most ``memo_size`` entries (least recently used go first).
+    its rules has seen its own facts before). The engine is asked only when a rule has not: about those rules
+    alone when they are at most a quarter of the stage, else about the whole stage. The memo is an
+    optimisation only: ``memo_size=0`` gives the same results, engine-evaluated every time. Each level of each
+    stage keeps at most ``memo_size`` entries (least recently used go first).
     """
 
     def __init__(self, engine: Engine, memo_size: int = 4096):
@@ -213,10 +218,19 @@ class Evaluator:
         rule_keys = [(index, rule_key(reduced)) for index, rule_key in st.rules]
         answers = [rule_memo.get(k) for k in rule_keys]
         if None in answers:
+            # The engine is asked about the rules not seen on their facts before: alone when they are few
+            # (one ruleset each), else with the whole stage.
             self.misses += 1
             program = plan.program
-            fired = self._fire(program, stage, {**program.defaults, **facts, **asserted})
-            matched = set(fired)
+            state = {**program.defaults, **facts, **asserted}
+            unknown = [k[0] for k, yes in zip(rule_keys, answers, strict=True) if yes is None]
+            if len(unknown) * 4 <= len(rule_keys):
+                matched = set(self.engine.fire(program, stage, state, unknown))
+                matched.update(k[0] for k, yes in zip(rule_keys, answers, strict=True) if yes)
+                fired = sorted(matched)
+            else:
+                fired = self._fire(program, stage, state)
+                matched = set(fired)
             for k in rule_keys:
                 rule_memo[k] = k[0] in matched
                 rule_memo.move_to_end(k)

@@ -67,15 +67,19 @@ def _pattern(e: Expr) -> dict[str, Any]:
 
 
 class DurableEngine:
-    """One durable ruleset per stage of a program: a stage's fact holds only the facts its rules read."""
+    """One durable ruleset per stage of a program: a stage's fact holds only the facts its rules read. Asked
+    about a few rules of a stage only, it uses one ruleset per rule instead (made when first asked), so that
+    the rules already known are not evaluated again (each matching rule runs a Python action)."""
 
     name = "durable-rules"
 
     def __init__(self) -> None:
         self._host = _QuietHost()
         self._rulesets: dict[int, tuple[Program, list[tuple[Any, list[tuple[str, str]]] | None]]] = {}
+        self._singles: dict[tuple[int, int], tuple[Program, Any, list[tuple[str, str]]]] = {}
         self._fired: list[int] = []
         self._count = 0
+        self._made = 0
 
     def _stages(self, program: Program) -> list[tuple[Any, list[tuple[str, str]]] | None]:
         """Per stage: its ruleset and the (fact, field) pairs its rules read (None: a stage without rules)."""
@@ -113,12 +117,31 @@ class DurableEngine:
 
         return run
 
-    def fire(self, program: Program, stage: int, facts: dict[str, Scalar]) -> list[int]:
+    def fire(self, program: Program, stage: int, facts: dict[str, Scalar],
+             only: list[int] | None = None) -> list[int]:
+        if only is not None:  # a ruleset of its own per rule, made when first needed
+            fired: list[int] = []
+            for index in only:
+                fired += self._run(*self._single(program, index), stage, facts)
+            return fired
         compiled = self._stages(program)[stage]
         if compiled is None:
             return []
-        rs, fields = compiled
-        # Only the facts this stage's rules read: every field a pattern of the ruleset names is present.
+        return self._run(*compiled, stage, facts)
+
+    def _single(self, program: Program, index: int) -> tuple[Any, list[tuple[str, str]]]:
+        got = self._singles.get((id(program), index))
+        if got is None or got[0] is not program:
+            cr = program.rules[index]
+            self._made += 1
+            name = f"s16_{program.regime.id}_r{index}_{self._made}"
+            self._host.set_rulesets({name: self._definition([cr])})  # a fresh dict: it gets mutated
+            got = self._singles[id(program), index] = (
+                program, self._host.get_ruleset(name), [(f, _field(f)) for f in sorted(cr.reads)])
+        return got[1], got[2]
+
+    def _run(self, rs: Any, fields: list[tuple[str, str]], stage: int, facts: dict[str, Scalar]) -> list[int]:
+        # Only the facts the ruleset's rules read: every field a pattern of the ruleset names is present.
         fact: dict[str, Any] = {field: _number(facts[name]) for name, field in fields}
         fact.update({"sid": _SID, "t": "s16", "stage": stage, "id": f"{self._count}.{stage}"})
         self._count += 1
