@@ -11,6 +11,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -136,13 +137,22 @@ class Details(dict[str, str]):
         return self.applied
 
 
-def _lots_details(d: Details) -> tuple[str, str, str]:
+def _lots_details(d: Details, name: str) -> str:
+    """The three lot details, worked out together the first time a message quotes one."""
     small, total = d.lots
     small_total = sum(lot.value for lot in small)
     share = round(small_total / total, 6) if total > 0 else 0.0
     largest = max(small, key=lambda lot: lot.value) if small else None
-    return (f"{share * 100:.1f}%", money(small_total),
-            f"{largest.id} ({money(largest.value)})" if largest else "none")
+    d["lots.small_share"] = f"{share * 100:.1f}%"
+    d["lots.small_total"] = money(small_total)
+    d["lots.largest_small"] = f"{largest.id} ({money(largest.value)})" if largest else "none"
+    return d[name]
+
+
+@lru_cache(maxsize=4096)
+def _amount(x: float) -> str:
+    """A threshold's amount as money (a few dozen amounts, quoted by most advices)."""
+    return money(x)
 
 
 def _lazy_details(thresholds: list[str], cpv_lists: list[str]) -> dict[str, Callable[[Details], str]]:
@@ -154,16 +164,16 @@ def _lazy_details(thresholds: list[str], cpv_lists: list[str]) -> dict[str, Call
         "vat_basis": lambda d: _BASIS_WORDS[d.headline()[1]],
         "threshold.name": lambda d: d.chosen().name,
         "threshold.title": lambda d: d.chosen().title,
-        "threshold.amount": lambda d: money(d.chosen().amount),
+        "threshold.amount": lambda d: _amount(d.chosen().amount),
         "threshold.from": lambda d: d.chosen().in_force_from.isoformat(),
         "threshold.regulation": lambda d: d.chosen().regulation,
         "cpv.check_digit": lambda d: ", ".join(sorted(info[1] for info in d.infos if info[1] is not None)),
-        "lots.small_share": lambda d: _lots_details(d)[0],
-        "lots.small_total": lambda d: _lots_details(d)[1],
-        "lots.largest_small": lambda d: _lots_details(d)[2],
+        "lots.small_share": lambda d: _lots_details(d, "lots.small_share"),
+        "lots.small_total": lambda d: _lots_details(d, "lots.small_total"),
+        "lots.largest_small": lambda d: _lots_details(d, "lots.largest_small"),
     }
     for name in thresholds:
-        table[f"thresholds.{name}"] = lambda d, n=name: money(d.thresholds[n].amount)
+        table[f"thresholds.{name}"] = lambda d, n=name: _amount(d.thresholds[n].amount)
         table[f"values.{name}"] = lambda d, n=name: money(d.values[n])
     for k, name in enumerate(cpv_lists):
         table[f"cpv.{name}.outside"] = lambda d, k=k: ", ".join(
