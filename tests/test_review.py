@@ -554,8 +554,11 @@ def test_a_stopped_run_leaves_the_output_as_it_was(tmp_path: Path, sig: int) -> 
     path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(20000)])
     out = tmp_path / "out.jsonl"
     out.write_text("the previous results\n")
+    scratch = tmp_path / "tmp"  # the run's temporary files (duplicate-id buckets) go here, not in /tmp
+    scratch.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "s16advisor", "review", str(path), "-o", str(out), "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+                            env={**os.environ, "TMPDIR": str(scratch)})
 
     def writing() -> bool:
         assert proc.poll() is None, proc.communicate()
@@ -570,6 +573,7 @@ def test_a_stopped_run_leaves_the_output_as_it_was(tmp_path: Path, sig: int) -> 
     assert proc.returncode == 130, err
     assert b"interrupted" in err and b"Traceback" not in err
     assert not list(tmp_path.glob(".s16advisor-review-*"))
+    assert not list(scratch.iterdir())  # the duplicate-id buckets are removed too
 
 
 def test_the_package_exposes_review_and_stays_cheap_to_import() -> None:
