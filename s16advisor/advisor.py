@@ -294,7 +294,6 @@ class _Static:
         self.routes = [(k, spec, route_masks[spec.id]) for k, spec in enumerate(regime.routes)]
         self._routes: dict[tuple[int, int], _Route] = {}
         self._shapes: OrderedDict[int, _Shape] = OrderedDict()
-        self.hits = 0
 
     def shape(self, mask: int) -> _Shape:
         """The shape of an advice whose fired rules are ``mask``."""
@@ -302,7 +301,6 @@ class _Static:
         got = shapes.get(mask)
         if got is not None:
             shapes.move_to_end(mask)
-            self.hits += 1
         else:
             fired = [i for i in self.order if mask >> i & 1]
             plan = sorted((order, i, route) for i in fired for order, route, _ in self.rules[i][2])
@@ -334,7 +332,8 @@ class _Static:
         if recommended and blocked:
             raise EngineError(f"rulebook error: route {spec.id} is both recommended and blocked")
         because = tuple(m for i in fired for _, route, m in self.rules[i][2] if route == spec.id)
-        conditions = () if blocked else tuple(m for i in fired for route, m in self.rules[i][1] if route == spec.id)
+        conditions = () if blocked else tuple(dict.fromkeys(  # the same text twice is said once
+            m for i in fired for route, m in self.rules[i][1] if route == spec.id))
         references = [spec.reference]
         for i in fired:
             references += [r for r in self.rules[i][4] if r not in references]

@@ -124,17 +124,23 @@ class Details(dict[str, str]):
         make = self.lazy.get(name)
         if make is None:
             raise KeyError(name)
-        text = self[name] = make(self)
+        text = self[name] = make(self, name)
         return text
 
-    def headline(self) -> tuple[float, str]:
-        th = self.applied
-        return (self.value, self.basis) if th is None else (self.values[th.name], th.vat)
 
-    def chosen(self) -> InForce:
-        if self.applied is None:
-            raise KeyError("threshold")
-        return self.applied
+def _headline_details(d: Details, name: str) -> str:
+    """{value} and {vat_basis} (on the chosen threshold's basis) and the {threshold.*} details, worked out together
+    the first time a message quotes one (most advices quote several)."""
+    th = d.applied
+    if th is None:
+        d["value"], d["vat_basis"] = money(d.value), _BASIS_WORDS[d.basis]
+    else:
+        d["value"], d["vat_basis"] = money(d.values[th.name]), _BASIS_WORDS[th.vat]
+        d["threshold.name"], d["threshold.title"], d["threshold.regulation"] = th.name, th.title, th.regulation
+        d["threshold.amount"], d["threshold.from"] = _amount(th.amount), th.in_force_from.isoformat()
+    if name not in d:  # a {threshold.*} when no threshold was chosen: the placeholder stays
+        raise KeyError(name)
+    return d[name]
 
 
 def _lots_details(d: Details, name: str) -> str:
@@ -155,30 +161,30 @@ def _amount(x: float) -> str:
     return money(x)
 
 
-def _lazy_details(thresholds: list[str], cpv_lists: list[str]) -> dict[str, Callable[[Details], str]]:
+def _lazy_details(thresholds: list[str], cpv_lists: list[str]) -> dict[str, Callable[[Details, str], str]]:
     """How each detail that is not filled eagerly is worked out."""
-    table: dict[str, Callable[[Details], str]] = {
-        "start": lambda d: d.commenced.isoformat(),
-        "evaluated_on": lambda d: d.day.isoformat(),
-        "value": lambda d: money(d.headline()[0]),
-        "vat_basis": lambda d: _BASIS_WORDS[d.headline()[1]],
-        "threshold.name": lambda d: d.chosen().name,
-        "threshold.title": lambda d: d.chosen().title,
-        "threshold.amount": lambda d: _amount(d.chosen().amount),
-        "threshold.from": lambda d: d.chosen().in_force_from.isoformat(),
-        "threshold.regulation": lambda d: d.chosen().regulation,
-        "cpv.check_digit": lambda d: ", ".join(sorted(info[1] for info in d.infos if info[1] is not None)),
-        "lots.small_share": lambda d: _lots_details(d, "lots.small_share"),
-        "lots.small_total": lambda d: _lots_details(d, "lots.small_total"),
-        "lots.largest_small": lambda d: _lots_details(d, "lots.largest_small"),
+    table: dict[str, Callable[[Details, str], str]] = {
+        "start": lambda d, _: d.commenced.isoformat(),
+        "evaluated_on": lambda d, _: d.day.isoformat(),
+        "value": _headline_details,
+        "vat_basis": _headline_details,
+        "threshold.name": _headline_details,
+        "threshold.title": _headline_details,
+        "threshold.amount": _headline_details,
+        "threshold.from": _headline_details,
+        "threshold.regulation": _headline_details,
+        "cpv.check_digit": lambda d, _: ", ".join(sorted(info[1] for info in d.infos if info[1] is not None)),
+        "lots.small_share": _lots_details,
+        "lots.small_total": _lots_details,
+        "lots.largest_small": _lots_details,
     }
     for name in thresholds:
-        table[f"thresholds.{name}"] = lambda d, n=name: _amount(d.thresholds[n].amount)
-        table[f"values.{name}"] = lambda d, n=name: money(d.values[n])
+        table[f"thresholds.{name}"] = lambda d, _, n=name: _amount(d.thresholds[n].amount)
+        table[f"values.{name}"] = lambda d, _, n=name: money(d.values[n])
     for k, name in enumerate(cpv_lists):
-        table[f"cpv.{name}.outside"] = lambda d, k=k: ", ".join(
+        table[f"cpv.{name}.outside"] = lambda d, _, k=k: ", ".join(
             code for code, info in zip(d.codes, d.infos, strict=True) if not info[0][k])
-        table[f"cpv.{name}.inside"] = lambda d, k=k: ", ".join(
+        table[f"cpv.{name}.inside"] = lambda d, _, k=k: ", ".join(
             code for code, info in zip(d.codes, d.infos, strict=True) if info[0][k])
     return table
 

@@ -309,7 +309,7 @@ class _DuplicateIds:
     BUCKETS = 64
 
     def __init__(self, examples: int = 10):
-        self.dir: Any = None
+        self.dir: str | None = None
         self.files: list[IO[str]] = []
         self.examples = examples
 
@@ -322,9 +322,10 @@ class _DuplicateIds:
         if not self.files:
             import tempfile
 
-            self.dir = tempfile.TemporaryDirectory(prefix="s16advisor-ids-")
-            self.files = [open(os.path.join(self.dir.name, str(i)), "w+", encoding="utf-8",  # noqa: SIM115
-                               errors="surrogatepass") for i in range(self.BUCKETS)]
+            self.dir = tempfile.mkdtemp(prefix="s16advisor-ids-")  # removed by close(), even after an interrupt
+            for i in range(self.BUCKETS):
+                self.files.append(open(os.path.join(self.dir, str(i)), "w+", encoding="utf-8",  # noqa: SIM115
+                                       errors="surrogatepass"))
         for bucket, text in blocks.items():
             self.files[bucket].write(text)
 
@@ -366,12 +367,16 @@ class _DuplicateIds:
         return out
 
     def close(self) -> None:
-        for f in self.files:
-            f.close()
-        self.files = []
-        if self.dir is not None:
-            self.dir.cleanup()
-            self.dir = None
+        import shutil
+
+        try:
+            for f in self.files:
+                f.close()
+        finally:
+            self.files = []
+            if self.dir is not None:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                self.dir = None
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -1419,8 +1424,10 @@ class Review:
                 self.summary.blank = self.records.blank
                 self.summary.warnings = list(self.records.warnings)
         finally:
-            results.close()
-            dups.close()
+            try:
+                results.close()
+            finally:
+                dups.close()
 
 
 def review(records: Iterable[Any], *, jobs: int = 1, trace: bool = False, ocds: OcdsOptions | None = None,
@@ -1582,9 +1589,11 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
             raise OutputError(f"cannot write {output}: {e.strerror or e}") from None
         raise
     finally:
-        results.close()  # stops the worker processes if the run did not finish
-        summary.duplicates = dups.report() if done else Duplicates()
-        dups.close()
+        try:
+            results.close()  # stops the worker processes if the run did not finish
+            summary.duplicates = dups.report() if done else Duplicates()
+        finally:
+            dups.close()
     summary.read = reader.records
     summary.blank = reader.blank
     summary.warnings = list(reader.warnings)

@@ -1,0 +1,62 @@
+"""Rule messages: filled by plain lookup from the contract's details, which are worked out when first asked."""
+
+from __future__ import annotations
+
+from s16advisor.facts import Details
+from s16advisor.rulebook import render_message, template
+
+
+def _details(**eager: str) -> Details:
+    d = Details(eager)
+    d.lazy = {}
+    return d
+
+
+def test_placeholders_are_filled_and_the_rest_of_the_text_is_kept_as_written():
+    text = "A value of {value} is 90% of {threshold.amount} (not {{value}}, not %s, not %(x)s)."
+    assert render_message(text, {"value": "£1", "threshold.amount": "£2"}) == \
+        "A value of £1 is 90% of £2 (not {£1}, not %s, not %(x)s)."
+
+
+def test_a_placeholder_with_no_detail_stays_as_written():
+    assert render_message("{value} and {cpv.unknown.inside}", {"value": "£1"}) == "£1 and {cpv.unknown.inside}"
+    assert render_message("{value}", _details()) == "{value}"
+
+
+def test_nothing_but_a_plain_lookup_happens():
+    # str.format would read attributes and items: a rule file is untrusted.
+    assert render_message("{value.__class__} {value[0]}", {"value": "x"}) == "{value.__class__} {value[0]}"
+
+
+def test_a_detail_is_worked_out_the_first_time_a_message_asks_and_kept():
+    calls = []
+
+    def value(d: Details, name: str) -> str:
+        calls.append(1)
+        return "£5"
+
+    d = _details(start="2024-01-01")
+    d.lazy = {"value": value}
+    t = template("{value} from {start}, again {value}")
+    assert t.fill(d) == "£5 from 2024-01-01, again £5"
+    assert t.fill(d) == "£5 from 2024-01-01, again £5"
+    assert len(calls) == 1
+    assert "value" in d
+
+
+def test_threshold_details_of_a_contract_no_threshold_applies_to_stay_as_written():
+    from s16advisor.advisor import default_advisor
+    from s16advisor.contract import contract_from_mapping
+    from s16advisor.facts import build_facts
+
+    adv = default_advisor()
+    c = contract_from_mapping({"id": "X", "title": "t",
+                               "authority": {"name": "A", "type": "sub_central", "nation": "wales"},
+                               "procurement_start": "2024-06-01", "contract_type": "services",
+                               "value": {"amount": 1000, "vat": "exclusive"}, "duration_months": 12,
+                               "cpv": ["90910000-9"]})
+    regime = adv.regime_for(c.procurement_start)
+    d = build_facts(c, regime, adv.data).details
+    d.applied = None
+    assert render_message("{value} {vat_basis} / {threshold.title} {threshold.amount}", d) == \
+        "£1,200 inclusive of VAT / {threshold.title} {threshold.amount}"
