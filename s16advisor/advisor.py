@@ -51,6 +51,32 @@ FINDING_FIELDS = {
 }
 
 
+class Outline(NamedTuple):
+    """What a CSV row of a review and its summary need of an advice: ``Advisor.outline`` gives it without making
+    the Advice, ``Outline.of`` takes it from one."""
+
+    regime: str
+    value: float  # the valuation's value, on its VAT basis
+    vat_basis: str
+    threshold: str | None
+    threshold_amount: float | None
+    above_threshold: bool
+    recommended: tuple[str, ...]
+    statuses: dict[str, str]  # route id -> status
+    blockers: tuple[tuple[str, str], ...]  # (route, code), routes in order
+    findings: tuple[tuple[str, str], ...]  # (code, severity)
+
+    @classmethod
+    def of(cls, advice: Advice) -> Outline:
+        v = advice.valuation
+        th = v.threshold
+        return cls(
+            advice.regime.id, v.value, v.vat_basis, th.name if th else None, th.amount if th else None,
+            v.above_threshold, tuple(advice.recommended), {r.id: r.status for r in advice.routes},
+            tuple((r.id, b.code) for r in advice.routes for b in r.blocked_by),
+            tuple((f.code, f.severity) for f in advice.findings))
+
+
 class Advisor:
     """A rulebook and its data compiled once, evaluated on as many contracts as needed."""
 
@@ -86,14 +112,9 @@ class Advisor:
         A contract advised under a regime that was not in force on its commencement date is evaluated on the
         nearest day that regime was in force (its first or last day), and the advice says so.
         """
-        regime = self.regime_for(contract.procurement_start) if regime_id is None else self._regime(regime_id)
-        day = contract.procurement_start
-        span = regime.in_force
-        on = span.from_ if day < span.from_ else span.to if span.to is not None and day > span.to else day
-        program = self.programs[regime.id]
-        cf = build_facts(contract, regime, self.data, on)
-        evaluation = self.evaluator.evaluate(program, cf.facts)
+        regime, on, program, cf, evaluation = self._evaluate(contract, regime_id)
         advice = _assemble(contract, regime, program, cf, evaluation)
+        day, span = contract.procurement_start, regime.in_force
         if on != day:
             advice.regime.because = (
                 f"procurement commenced on {day.isoformat()}, when the {regime.title} did not apply; compared as "
@@ -101,6 +122,31 @@ class Advisor:
             )
             advice.regime.applies = False
         return advice
+
+    def outline(self, contract: ContractDescription) -> Outline:
+        """What ``Outline.of(self.advise(contract))`` gives, without making the Advice (its messages and models):
+        for a CSV row or a summary of many contracts."""
+        regime, _, program, cf, evaluation = self._evaluate(contract, None)
+        shape = _static(regime, program, _makers()).shape(_mask(evaluation))
+        applicable = str(evaluation.fact("threshold", "none"))
+        th = cf.thresholds.get(applicable)
+        value = cf.values[applicable] if th is not None else float(cf.facts["value"])
+        return Outline(
+            regime.id, value, th.vat if th is not None else "inclusive", th.name if th is not None else None,
+            th.amount if th is not None else None, th is not None and value >= th.amount,
+            tuple(shape.recommended), {r.id: r.status for r in shape.routes},
+            tuple((r.id, b.code if isinstance(b, Blocker) else b[0]) for r in shape.routes for b in r.blocked_by),
+            tuple((f[0], f[1]) for f in shape.findings))
+
+    def _evaluate(self, contract: ContractDescription,
+                  regime_id: str | None) -> tuple[RegimeSpec, dt.date, Program, ContractFacts, Evaluation]:
+        regime = self.regime_for(contract.procurement_start) if regime_id is None else self._regime(regime_id)
+        day = contract.procurement_start
+        span = regime.in_force
+        on = span.from_ if day < span.from_ else span.to if span.to is not None and day > span.to else day
+        program = self.programs[regime.id]
+        cf = build_facts(contract, regime, self.data, on)
+        return regime, on, program, cf, self.evaluator.evaluate(program, cf.facts)
 
     def compare(self, contract: ContractDescription) -> list[Advice]:
         """The same contract under every encoded regime, the one in force first."""
@@ -380,6 +426,14 @@ def _threshold_rows(in_force: dict[str, Any]) -> list[tuple[str, float, dict[str
     return got[1]  # type: ignore[no-any-return]
 
 
+def _mask(evaluation: Evaluation) -> int:
+    """The fired rules as a bit mask of their indexes."""
+    mask = 0
+    for i in evaluation.fired:
+        mask |= 1 << i
+    return mask
+
+
 def _assemble(
     c: ContractDescription, regime: RegimeSpec, program: Program, cf: ContractFacts, evaluation: Evaluation,
 ) -> Advice:
@@ -398,10 +452,7 @@ def _assemble(
             text = rendered[m.text] = m.fill(details)
         return text
 
-    mask = 0
-    for i in evaluation.fired:
-        mask |= 1 << i
-    shape = st.shape(mask)
+    shape = st.shape(_mask(evaluation))
     new_route, new_blocker = make.route, make.blocker
     blockers: dict[tuple[Any, ...], Blocker] = {}  # one Blocker per rule and message in an advice (frozen)
     routes: list[RouteAdvice] = []

@@ -843,13 +843,14 @@ class _Worker:
     """Turns records into ``Out`` tuples; one per process, with that process's Advisor."""
 
     def __init__(self, config: _Config):
-        from .advisor import default_advisor
+        from .advisor import Outline, default_advisor
         from .contract import contract_from_document, locate
         from .errors import InputError, S16Error
         from .yamlio import Document
 
         self.config = config
         self.advisor = default_advisor()
+        self.Outline = Outline
         self.contract_from_document, self.locate, self.Document = contract_from_document, locate, Document
         self.InputError, self.S16Error = InputError, S16Error
 
@@ -887,7 +888,12 @@ class _Worker:
                     rid = obj["id"]
                 obj, rid, notes = self._ocds(obj, rid, label)
                 contract = self._validate(obj, label, lines, kind == "csv")
-            advice = self._advise(contract, label, kind == "csv", lines)
+            if self.config.mode == "csv":  # a CSV row needs only the advice's outline: no Advice is made
+                outline = self._advise(self.advisor.outline, contract, label, kind == "csv", lines)
+                payload = _outline_cells(outline)
+            else:
+                advice = self._advise(self.advisor.advise, contract, label, kind == "csv", lines)
+                outline, payload = self.Outline.of(advice), self._output(advice)
         except _NotesError as e:
             return e.rid, str(e), None, None, e.notes
         except _RecordError as e:
@@ -896,7 +902,7 @@ class _Worker:
             return rid, f"{label}: {e}", None, None, notes
         except Exception as e:  # a bug must not lose the other records: it is this record's error
             return rid, f"{label}: internal error: {type(e).__name__}: {e}", None, None, notes
-        return rid, None, self._output(advice), _stats(advice, contract), notes
+        return rid, None, payload, _stats(outline, contract), notes
 
     def _json(self, raw: bytes, label: str) -> Any:
         try:
@@ -934,9 +940,10 @@ class _Worker:
         except self.InputError as e:
             raise _RecordError(_problems(e, label, csv_row, bool(lines))) from None
 
-    def _advise(self, contract: Any, label: str, csv_row: bool, lines: dict[tuple[Any, ...], int] | None) -> Any:
+    def _advise(self, advise: Any, contract: Any, label: str, csv_row: bool,
+                lines: dict[tuple[Any, ...], int] | None) -> Any:
         try:
-            return self.advisor.advise(contract)
+            return advise(contract)
         except self.InputError as e:  # a date no regime covers: name the field (and its line)
             if lines:
                 located = self.locate(e, self.Document(None, _file_of(label), lines))
@@ -944,14 +951,9 @@ class _Worker:
             raise _RecordError(_problems(e, label, csv_row, False)) from None
 
     def _output(self, advice: Any) -> Any:
-        mode = self.config.mode
-        if mode in ("jsonl", "json"):
-            return advice_json(advice, trace=self.config.trace)
-        if mode == "dict":
+        if self.config.mode == "dict":
             return json.loads(advice_json(advice, trace=self.config.trace))
-        if mode == "csv":
-            return _advice_cells(advice)
-        return None
+        return advice_json(advice, trace=self.config.trace)  # jsonl, json
 
 
 class _NotesError(_RecordError):
@@ -1010,16 +1012,16 @@ def advice_json(advice: Any, *, trace: bool = True) -> bytes:
     return json.dumps(d, ensure_ascii=False).encode()
 
 
-def _advice_cells(advice: Any) -> list[str]:
-    v = advice.valuation
-    th = v.threshold
-    statuses = {r.id: r.status for r in advice.routes}
+def _outline_cells(o: Any) -> list[str]:
+    """An advice's cells of a CSV row, from its ``Outline``."""
+    statuses = o.statuses
     return [
-        advice.regime.id, _num(v.value), v.vat_basis, th.name if th else "", _num(th.amount) if th else "",
-        "true" if v.above_threshold else "false", ";".join(advice.recommended),
+        o.regime, _num(o.value), o.vat_basis, o.threshold or "",
+        "" if o.threshold_amount is None else _num(o.threshold_amount),
+        "true" if o.above_threshold else "false", ";".join(o.recommended),
         *[statuses.get(r, "") for r in ROUTE_IDS],
-        ";".join(f"{r.id}:{b.code}" for r in advice.routes for b in r.blocked_by),
-        ";".join(f.code for f in advice.findings),
+        ";".join(f"{route}:{code}" for route, code in o.blockers),
+        ";".join(code for code, _ in o.findings),
     ]
 
 
@@ -1027,18 +1029,19 @@ def _num(x: float) -> str:
     return str(int(x)) if x == int(x) else repr(x)
 
 
-def _stats(advice: Any, contract: Any) -> Stats:
-    statuses = {r.id: r.status for r in advice.routes}
+def _stats(o: Any, contract: Any) -> Stats:
+    """A record's figures for the summary, from its advice's ``Outline``."""
+    statuses = o.statuses
     declared = contract.route
     reservation = contract.reservation.value if contract.reservation.value != "none" else None
-    findings = advice.findings
     return Stats(
-        advice.regime.id, advice.valuation.value, tuple(advice.recommended), declared,
+        o.regime, o.value, o.recommended, declared,
         declared is not None and statuses.get(declared) == "unavailable", reservation,
         reservation is not None and statuses.get(RESERVATION_ROUTES[reservation]) == "unavailable",
         statuses.get("reserved_public_service_mutual") == "available",
         statuses.get("reserved_supported_business") == "available",
-        any(f.severity == "error" for f in findings), any(f.severity == "warning" for f in findings),
+        any(severity == "error" for _, severity in o.findings),
+        any(severity == "warning" for _, severity in o.findings),
     )
 
 

@@ -88,6 +88,27 @@ def test_advice_is_made_by_the_fast_makers_and_equals_the_validated_models():
         assert _same(a, Advice.model_validate(a.model_dump(exclude_unset=True))), case.name
 
 
+def test_the_outline_of_a_contract_is_what_its_advice_says(advisor):
+    import datetime as dt
+    import random
+    import sys
+
+    from s16advisor.advisor import Outline
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from bench_advise import contract_mapping
+
+    contracts = [contract_from_mapping(case.contract) for case in CASES if case.regime_as is None]
+    rnd = random.Random(5)
+    for i in range(1500):  # varied contracts, a third under the Procurement Act 2023
+        m = contract_mapping(rnd, i)
+        if i % 3 == 0:
+            m["procurement_start"] = (dt.date(2025, 2, 24) + dt.timedelta(days=rnd.randint(0, 900))).isoformat()
+        contracts.append(contract_from_mapping(m))
+    for c in contracts:
+        assert advisor.outline(c) == Outline.of(advisor.advise(c)), c.id
+
+
 def test_two_contracts_in_a_row_never_see_each_others_facts():
     fresh = Advisor(engine=DurableEngine())
     fresh.evaluator = Evaluator(DurableEngine(), memo_size=0)  # every contract goes through durable-rules
