@@ -185,7 +185,7 @@ class Waiver(_Strict):
 class ContractDescription(_Strict):
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
-    authority: Authority = Authority()
+    authority: Authority = Field(default_factory=Authority)
     procurement_start: IsoDate
     contract_type: ContractType
     value: Value
@@ -194,7 +194,7 @@ class ContractDescription(_Strict):
     lots: list[Lot] | None = None
     reservation: Reservation = Reservation.none
     route: RouteId | None = None
-    innovation: Innovation = Innovation()
+    innovation: Innovation = Field(default_factory=Innovation)
     prior_reserved_awards: list[PriorReservedAward] = []
     reasons_for_not_lotting: str | None = None
     objectives: list[Objective] = []
