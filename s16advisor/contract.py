@@ -195,10 +195,10 @@ class ContractDescription(_Strict):
     reservation: Reservation = Reservation.none
     route: RouteId | None = None
     innovation: Innovation = Field(default_factory=Innovation)
-    prior_reserved_awards: list[PriorReservedAward] = []
+    prior_reserved_awards: list[PriorReservedAward] = Field(default_factory=list)
     reasons_for_not_lotting: str | None = None
-    objectives: list[Objective] = []
-    waivers: list[Waiver] = []
+    objectives: list[Objective] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(default_factory=list)
 
     @field_validator("id", "title")
     @classmethod
