@@ -85,6 +85,7 @@ class Advisor:
         self.data = data or load_data()
         self.evaluator = Evaluator(engine or default_engine())
         self.programs: dict[str, Program] = {}
+        self._route_ids = {r.id: [route.id for route in r.routes] for r in self.rulebook.regimes}
         for regime in self.rulebook.regimes:
             if regime.encoded:
                 compiler = Compiler(
@@ -134,9 +135,8 @@ class Advisor:
         return Outline(
             regime.id, value, th.vat if th is not None else "inclusive", th.name if th is not None else None,
             th.amount if th is not None else None, th is not None and value >= th.amount,
-            tuple(shape.recommended), {r.id: r.status for r in shape.routes},
-            tuple((r.id, b.code if isinstance(b, Blocker) else b[0]) for r in shape.routes for b in r.blocked_by),
-            tuple((f[0], f[1]) for f in shape.findings))
+            tuple(shape.recommended), dict(zip(self._route_ids[regime.id], shape.statuses, strict=True)),
+            shape.blockers, shape.finding_codes)
 
     def _evaluate(self, contract: ContractDescription,
                   regime_id: str | None) -> tuple[RegimeSpec, dt.date, Program, ContractFacts, Evaluation]:
@@ -293,6 +293,9 @@ class _Shape(NamedTuple):
     findings: list[tuple[Any, ...]]  # (code, severity, template, reference, rule, field)
     recommended: list[str]
     trace: list[TraceEntry]
+    statuses: tuple[str, ...]  # for Outline: each route's status, in route order
+    blockers: tuple[tuple[str, str], ...]  # (route, code)
+    finding_codes: tuple[tuple[str, str], ...]  # (code, severity)
 
 
 _SHAPES = 4096  # shapes kept per regime (least recently used go first): 3,135 in the benchmark's first 10,000
@@ -351,12 +354,14 @@ class _Static:
             fired = [i for i in self.order if mask >> i & 1]
             plan = sorted((order, i, route) for i in fired for order, route, _ in self.rules[i][2])
             recommended = [route for _, _, route in plan]
+            routes = [self._route(k, spec, mask & route_mask, spec.id in recommended)
+                      for k, spec, route_mask in self.routes]
+            findings = [f for i in fired for f in self.rules[i][3]]
             got = _Shape(
-                [self._route(k, spec, mask & route_mask, spec.id in recommended)
-                 for k, spec, route_mask in self.routes],
-                [f for i in fired for f in self.rules[i][3]],
-                recommended,
-                [hit if mask & bit else idle for bit, hit, idle in self.trace],
+                routes, findings, recommended, [hit if mask & bit else idle for bit, hit, idle in self.trace],
+                tuple(r.status for r in routes),
+                tuple((r.id, b.code if isinstance(b, Blocker) else b[0]) for r in routes for b in r.blocked_by),
+                tuple((f[0], f[1]) for f in findings),
             )
             shapes[mask] = got
             if len(shapes) > _SHAPES:
