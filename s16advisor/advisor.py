@@ -31,6 +31,7 @@ from .rulebook import (
     Rulebook,
     Template,
     default_rulebook,
+    literal,
     load_rulebook,
     render_message,
     template,
@@ -377,7 +378,7 @@ class _Static:
         fired = [i for i in self.order if key >> i & 1]
         regime = self.regime
         if spec.not_in_regime:
-            blocked = [("not_in_regime", template(spec.not_in_regime), regime.reference, f"{regime.id}.routes")]
+            blocked = [("not_in_regime", literal(spec.not_in_regime), regime.reference, f"{regime.id}.routes")]
         else:
             blocked = [b for i in fired for route, b in self.rules[i][0] if route == spec.id]
         if recommended and blocked:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -103,7 +104,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 class ContractFacts:
     facts: dict[str, Scalar]
     details: Details
-    thresholds: dict[str, InForce]  # in force (shared by the contracts of one stretch of days: not to change)
+    thresholds: Mapping[str, InForce]  # in force (read-only: shared by the contracts of one stretch of days)
     values: dict[str, float]  # the contract value on each threshold's VAT basis
 
 
@@ -229,7 +230,7 @@ class _RegimeData:
                     for name, th, vs, small_vs in rows]
             # The headline value is on the basis of the regime's main thresholds (they share one basis per date).
             main_basis = next((t.vat for t in in_force.values()), "inclusive")
-            hit = self.by_epoch[epoch] = (in_force, rows, main_basis)
+            hit = self.by_epoch[epoch] = (MappingProxyType(in_force), rows, main_basis)  # shared: read-only
         return hit
 
     def code(self, code: str) -> CodeInfo:

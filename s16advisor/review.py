@@ -23,7 +23,9 @@ import io
 import json
 import os
 import re
+import shutil
 import sys
+import weakref
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -310,6 +312,7 @@ class _DuplicateIds:
 
     def __init__(self, examples: int = 10):
         self.dir: str | None = None
+        self._remove: weakref.finalize[Any, Any] | None = None
         self.files: list[IO[str]] = []
         self.examples = examples
 
@@ -322,7 +325,9 @@ class _DuplicateIds:
         if not self.files:
             import tempfile
 
-            self.dir = tempfile.mkdtemp(prefix="s16advisor-ids-")  # removed by close(), even after an interrupt
+            self.dir = tempfile.mkdtemp(prefix="s16advisor-ids-")
+            # removed by close(), even after an interrupt, or at exit if close() is never called
+            self._remove = weakref.finalize(self, shutil.rmtree, self.dir, True)
             for i in range(self.BUCKETS):
                 self.files.append(open(os.path.join(self.dir, str(i)), "w+", encoding="utf-8",  # noqa: SIM115
                                        errors="surrogatepass"))
@@ -367,16 +372,15 @@ class _DuplicateIds:
         return out
 
     def close(self) -> None:
-        import shutil
-
         try:
             for f in self.files:
                 f.close()
         finally:
             self.files = []
-            if self.dir is not None:
-                shutil.rmtree(self.dir, ignore_errors=True)
-                self.dir = None
+            if self._remove is not None:
+                self._remove()
+                self._remove = None
+            self.dir = None
 
 
 # ------------------------------------------------------------------------------------------------ reading

@@ -647,6 +647,11 @@ def template(text: str) -> Template:
     return Template(text, texts, tuple(parts[1::2]), "%s".join(t.replace("%", "%%") for t in texts))
 
 
+def literal(text: str) -> Template:
+    """A text said as it is (no placeholders filled)."""
+    return Template(text, (text,), (), text.replace("%", "%%"))
+
+
 def render_message(text: str, details: Mapping[str, str]) -> str:
     """``text`` with its ``{name}`` placeholders filled from ``details`` (see ``Template``)."""
     return template(text).fill(details)

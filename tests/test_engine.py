@@ -51,6 +51,22 @@ def test_durable_rules_asked_about_single_rules_answers_as_for_the_whole_stage(r
                 [i for i in whole if i in rules[::2]], (case.name, stage)
 
 
+def test_an_engine_that_answers_whole_stages_only_still_works(reference):
+    class WholeStages:  # the Engine interface before ``only``
+        name = "whole-stages"
+
+        def __init__(self):
+            self.inner = PythonEngine()
+
+        def fire(self, program, stage, facts):
+            return self.inner.fire(program, stage, facts)
+
+    whole = Advisor(engine=WholeStages())
+    for case in CASES[::4]:
+        c, r = contract_from_mapping(case.contract), case.regime_as
+        assert _json(whole.advise(c, regime_id=r)) == _json(reference.advise(c, regime_id=r)), case.name
+
+
 def test_the_memo_changes_nothing(reference):
     no_memo = Advisor(engine=DurableEngine())
     no_memo.evaluator = Evaluator(DurableEngine(), memo_size=0)

@@ -576,6 +576,25 @@ def test_a_stopped_run_leaves_the_output_as_it_was(tmp_path: Path, sig: int) -> 
     assert not list(scratch.iterdir())  # the duplicate-id buckets are removed too
 
 
+def test_a_review_abandoned_until_exit_leaves_no_temporary_files(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    script = tmp_path / "abandon.py"
+    script.write_text(
+        "from s16advisor.review import Review\n"
+        "records = [{'id': f'C-{i % 40}', 'title': 't'} for i in range(400)]\n"  # duplicate ids, all invalid
+        "it = iter(Review(records, chunk_size=50))\n"
+        "for _ in range(120):\n"
+        "    next(it)\n"
+        "cycle = [it]\n"
+        "cycle.append(cycle)  # finalised only as the interpreter shuts down\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.returncode == 0, done.stderr
+    assert not list(scratch.iterdir()), done.stderr
+
+
 def test_the_package_exposes_review_and_stays_cheap_to_import() -> None:
     code = ("import sys, s16advisor; from s16advisor.review import Review; "
             "assert callable(s16advisor.review) and s16advisor.review.__module__ == 's16advisor.review'; "

@@ -8,6 +8,7 @@ meaning of the rule language; the tests check that durable-rules agrees with it 
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable
 from operator import itemgetter
@@ -94,19 +95,23 @@ class _Plan:
         key = (stage, *fired)
         got = self.answers.get(key)
         if got is None:
+            if len(self.answers) >= _ANSWERS:
+                self.answers.clear()  # only sharing is lost
             got = self.answers[key] = self._answer(fired)
         return got
 
     def _answer(self, fired: list[int]) -> _Answer:
         writes: dict[str, Scalar] = {}
-        by: dict[str, int] = {}
+        by: dict[str, int] = {}  # the last rule asserting each fact
+        first: dict[str, int] = {}  # the first
         for i in fired:
             for name, value in self.program.rules[i].writes.items():
                 if name in by and writes[name] != value:
                     Evaluator._conflict(self.program, by[name], i, name)
                 writes[name] = value
                 by[name] = i
-        return _Answer(fired, writes, {name: self.reduce(name, v) for name, v in writes.items()}, by)
+                first.setdefault(name, i)
+        return _Answer(fired, writes, {name: self.reduce(name, v) for name, v in writes.items()}, by, first)
 
 
 class _Stage(NamedTuple):
@@ -121,7 +126,11 @@ class _Answer(NamedTuple):
     fired: list[int]
     writes: dict[str, Scalar]
     seen: dict[str, Scalar]
-    by: dict[str, int]
+    by: dict[str, int]  # the last rule asserting each fact
+    first: dict[str, int]  # the first (a conflict with an earlier stage is reported with it)
+
+
+_ANSWERS = 4096  # stage answers kept for sharing, per program
 
 
 def _getter(names: list[str]) -> Callable[[dict[str, Scalar]], object]:
@@ -149,6 +158,8 @@ class Evaluator:
         self.engine = engine
         self.memo_size = memo_size
         self._plans: dict[int, _Plan] = {}
+        # An engine that can be asked about some rules of a stage only (``fire(..., only)``); else whole stages.
+        self._partial = "only" in inspect.signature(engine.fire).parameters
         self.hits = 0  # stages answered by the memo
         self.misses = 0  # stages the engine was asked
 
@@ -168,7 +179,7 @@ class Evaluator:
             if answer.writes:
                 for name in st.overlap:
                     if name in written_by and name in answer.writes and asserted[name] != answer.writes[name]:
-                        self._conflict(program, written_by[name], answer.by[name], name)
+                        self._conflict(program, written_by[name], answer.first[name], name)
                 asserted.update(answer.writes)
                 reduced.update(answer.seen)
                 written_by.update(answer.by)
@@ -224,7 +235,7 @@ class Evaluator:
             program = plan.program
             state = {**program.defaults, **facts, **asserted}
             unknown = [k[0] for k, yes in zip(rule_keys, answers, strict=True) if yes is None]
-            if len(unknown) * 4 <= len(rule_keys):
+            if self._partial and len(unknown) * 4 <= len(rule_keys):
                 matched = set(self.engine.fire(program, stage, state, unknown))
                 matched.update(k[0] for k, yes in zip(rule_keys, answers, strict=True) if yes)
                 fired = sorted(matched)
