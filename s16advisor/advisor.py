@@ -86,7 +86,6 @@ class Advisor:
         self.data = data or load_data()
         self.evaluator = Evaluator(engine or default_engine())
         self.programs: dict[str, Program] = {}
-        self._route_ids = {r.id: [route.id for route in r.routes] for r in self.rulebook.regimes}
         for regime in self.rulebook.regimes:
             if regime.encoded:
                 compiler = Compiler(
@@ -129,15 +128,13 @@ class Advisor:
         """What ``Outline.of(self.advise(contract))`` gives, without making the Advice (its messages and models):
         for a CSV row or a summary of many contracts."""
         regime, _, program, cf, evaluation = self._evaluate(contract, None)
-        shape = _static(regime, program, _makers()).shape(_mask(evaluation))
-        applicable = str(evaluation.fact("threshold", "none"))
-        th = cf.thresholds.get(applicable)
-        value = cf.values[applicable] if th is not None else float(cf.facts["value"])
+        st = _static(regime, program, _makers())
+        shape = st.shape(_mask(evaluation))
+        _, th, value, basis = _headline(cf, evaluation)
         return Outline(
-            regime.id, value, th.vat if th is not None else "inclusive", th.name if th is not None else None,
-            th.amount if th is not None else None, th is not None and value >= th.amount,
-            tuple(shape.recommended), dict(zip(self._route_ids[regime.id], shape.statuses, strict=True)),
-            shape.blockers, shape.finding_codes)
+            regime.id, value, basis, th.name if th is not None else None, th.amount if th is not None else None,
+            th is not None and value >= th.amount, tuple(shape.recommended),
+            dict(zip(st.route_ids, shape.statuses, strict=True)), shape.blockers, shape.finding_codes)
 
     def _evaluate(self, contract: ContractDescription,
                   regime_id: str | None) -> tuple[RegimeSpec, dt.date, Program, ContractFacts, Evaluation]:
@@ -342,6 +339,7 @@ class _Static:
             for route in {x.route for x in (*then.block, *then.condition, *then.recommend)}:
                 route_masks[route] |= 1 << cr.index
         self.routes = [(k, spec, route_masks[spec.id]) for k, spec in enumerate(regime.routes)]
+        self.route_ids = [spec.id for spec in regime.routes]
         self._routes: dict[tuple[int, int], _Route] = {}
         self._shapes: OrderedDict[int, _Shape] = OrderedDict()
 
@@ -432,6 +430,16 @@ def _threshold_rows(in_force: dict[str, Any]) -> list[tuple[str, float, dict[str
     return got[1]  # type: ignore[no-any-return]
 
 
+def _headline(cf: ContractFacts, evaluation: Evaluation) -> tuple[str, Any, float, str]:
+    """The threshold the rules applied (its name, "none" if none), it, and the value the advice states with its
+    VAT basis: on that threshold's basis, else the facts' headline value (inclusive)."""
+    applicable = str(evaluation.fact("threshold", "none"))
+    th = cf.thresholds.get(applicable)
+    if th is None:
+        return applicable, None, float(cf.facts["value"]), "inclusive"
+    return applicable, th, cf.values[applicable], th.vat
+
+
 def _mask(evaluation: Evaluation) -> int:
     """The fired rules as a bit mask of their indexes."""
     mask = 0
@@ -445,9 +453,9 @@ def _assemble(
 ) -> Advice:
     make = _makers()
     st = _static(regime, program, make)
-    applicable = str(evaluation.fact("threshold", "none"))
+    applicable, applied, value, basis = _headline(cf, evaluation)
     details = cf.details
-    details.applied = cf.thresholds.get(applicable)
+    details.applied = applied
     rendered: dict[str, str] = {}
 
     def render(m: Template) -> str:
@@ -494,8 +502,8 @@ def _assemble(
     in_force = []
     main = None
     for name, amount, fields in _threshold_rows(cf.thresholds):
-        value = values[name]
-        ref = new_threshold({**fields, "value": value, "above": value >= amount})
+        v = values[name]
+        ref = new_threshold({**fields, "value": v, "above": v >= amount})
         in_force.append(ref)
         if name == applicable:
             main = ref
@@ -507,8 +515,8 @@ def _assemble(
                                "because": " ".join(render_message(regime.because, details).split()),
                                "reference": regime.reference}),
         "valuation": make.valuation({
-            "value": main.value if main else float(cf.facts["value"]),
-            "vat_basis": main.vat_basis if main else "inclusive",
+            "value": value,
+            "vat_basis": basis,
             "threshold": main,
             "above_threshold": bool(main and main.above),
             "thresholds_in_force": in_force,
