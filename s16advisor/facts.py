@@ -77,14 +77,11 @@ def in_basis(amount: float, given: str, vat_rate: float, basis: str) -> float:
     return round(value, 2)  # pennies: a value equal to a threshold must compare equal, not 1e-10 below
 
 
-_NEAR = NEAR_FRACTION * 10
-
-
 def versus(value: float, threshold: float) -> str:
-    """Where a value stands against a threshold (build_facts has this inline for the contract's value)."""
+    """Where a value stands against a threshold (equal is at or above)."""
     if value >= threshold:
         return "at_or_above"
-    if value * 10 >= threshold * _NEAR:
+    if value * 10 >= threshold * (NEAR_FRACTION * 10):
         return "just_below"
     return "below"
 
@@ -146,9 +143,7 @@ def _headline_details(d: Details, name: str) -> str:
 
 def _lots_details(d: Details, name: str) -> str:
     """The three lot details, worked out together the first time a message quotes one."""
-    small, total = d.lots
-    small_total = sum(lot.value for lot in small)
-    share = round(small_total / total, 6) if total > 0 else 0.0
+    small, small_total, share = d.lots
     largest = max(small, key=lambda lot: lot.value) if small else None
     d["lots.small_share"] = f"{share * 100:.1f}%"
     d["lots.small_total"] = money(small_total)
@@ -208,7 +203,7 @@ class _RegimeData:
         # force until the day before the next one's `from`, or the regime's end): days between two such
         # `from` days have the same thresholds in force.
         self.changes = sorted({v.from_ for th in thresholds.values() for v in th.values})
-        self.by_epoch: dict[int, tuple[dict[str, InForce], list[tuple[Any, ...]], str]] = {}
+        self.by_epoch: dict[int, tuple[Mapping[str, InForce], list[tuple[Any, ...]], str]] = {}
         periods = data.thresholds.periods.get(regime.id, {})
         self.bars = [(basis, periods.get(f"{basis}_prior_award_bar"), f"prior.{basis}.within_bar",
                       f"prior.{basis}.barred") for basis in ("reg77", "s33")]
@@ -219,15 +214,14 @@ class _RegimeData:
         self.interned: dict[tuple[Scalar, ...], dict[str, Scalar]] = {}
         self.objectives: dict[frozenset[Objective], dict[str, Scalar]] = {}
 
-    def on(self, day: dt.date) -> tuple[dict[str, InForce], list[tuple[Any, ...]], str]:
+    def on(self, day: dt.date) -> tuple[Mapping[str, InForce], list[tuple[Any, ...]], str]:
         """The thresholds in force on ``day``, one row per threshold of the regime, and the main VAT basis."""
         epoch = bisect_right(self.changes, day)
         hit = self.by_epoch.get(epoch)
         if hit is None:
             in_force = self.data.thresholds_in_force(self.regime_id, day, self.regime_end)
             rows = [(name, in_force.get(name), f"vs.{name}", f"small_lot_vs.{name}") for name in self.names]
-            rows = [(name, th, vs, small_vs, th and th.vat, th and th.amount, th and th.amount * _NEAR)
-                    for name, th, vs, small_vs in rows]
+            rows = [(name, th, vs, small_vs, th and th.vat, th and th.amount) for name, th, vs, small_vs in rows]
             # The headline value is on the basis of the regime's main thresholds (they share one basis per date).
             main_basis = next((t.vat for t in in_force.values()), "inclusive")
             hit = self.by_epoch[epoch] = (MappingProxyType(in_force), rows, main_basis)  # shared: read-only
@@ -324,7 +318,7 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     small = [lot for lot in lots if lot.small_lot]
     largest_small = max(small, key=lambda lot: lot.value).value if small else None
     on_basis: dict[str, float] = {}  # the value on each VAT basis
-    for name, th, vs_name, small_vs_name, basis, limit, near in rows:
+    for name, th, vs_name, small_vs_name, basis, limit in rows:
         if th is None:
             facts[vs_name] = "not_in_force"
             facts[small_vs_name] = "not_in_force"
@@ -333,7 +327,7 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
         if v is None:
             v = on_basis[basis] = in_basis(amount, given, rate, basis)
         values[name] = v
-        facts[vs_name] = "at_or_above" if v >= limit else "just_below" if v * 10 >= near else "below"
+        facts[vs_name] = versus(v, limit)
         facts[small_vs_name] = (
             "none" if largest_small is None else versus(in_basis(largest_small, given, rate, basis), limit)
         )
@@ -351,7 +345,9 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     total = sum(lot.value for lot in lots)
     facts["lots.count"] = float(len(lots))
     facts["lots.small_count"] = float(len(small))
-    facts["lots.small_share"] = round(sum(lot.value for lot in small) / total, 6) if total > 0 else 0.0
+    small_total = sum(lot.value for lot in small)
+    share = round(small_total / total, 6) if total > 0 else 0.0
+    facts["lots.small_share"] = share
     details["lots.count"] = str(len(lots))
 
     objectives = frozenset(c.objectives)
@@ -381,5 +377,5 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     details.thresholds, details.values = in_force, values
     details.value, details.basis, details.applied = headline, main_basis, None
     details.codes, details.infos = given_codes, infos
-    details.lots = (small, total)
+    details.lots = (small, small_total, share)
     return ContractFacts(facts, details, in_force, values)
