@@ -164,18 +164,21 @@ class Evaluator:
         self.misses = 0  # stages the engine was asked
 
     def evaluate(self, program: Program, facts: dict[str, Scalar]) -> Evaluation:
-        if not self.memo_size:
-            return self._evaluate(program, facts)
         plan = self._plan(program)
+        memo = self.memo_size > 0
         reduced = {**program.defaults, **facts}  # the facts as the memo keys see them
-        for name, cuts in plan.cuts:
-            if name in reduced:
-                reduced[name] = cell(cuts, reduced[name])
+        if memo:
+            for name, cuts in plan.cuts:
+                if name in reduced:
+                    reduced[name] = cell(cuts, reduced[name])
         fired_all: list[int] = []
         asserted: dict[str, Scalar] = {}
         written_by: dict[str, int] = {}
         for stage, st in enumerate(plan.stages):
-            answer = self._fire_memo(plan, stage, st, reduced, facts, asserted)
+            if memo:
+                answer = self._fire_memo(plan, stage, st, reduced, facts, asserted)
+            else:  # every stage engine-evaluated
+                answer = plan.answer(stage, self._fire(program, stage, {**program.defaults, **facts, **asserted}))
             if answer.writes:
                 for name in st.overlap:
                     if name in written_by and name in answer.writes and asserted[name] != answer.writes[name]:
@@ -184,23 +187,6 @@ class Evaluator:
                 reduced.update(answer.seen)
                 written_by.update(answer.by)
             fired_all += answer.fired
-        return Evaluation(fired_all, facts, asserted, program.defaults)
-
-    def _evaluate(self, program: Program, facts: dict[str, Scalar]) -> Evaluation:
-        """Every stage engine-evaluated, no memo."""
-        state = {**program.defaults, **facts}
-        asserted: dict[str, Scalar] = {}
-        written_by: dict[str, int] = {}
-        fired_all: list[int] = []
-        for stage in range(program.stages):
-            fired = self._fire(program, stage, state)
-            for i in fired:
-                for name, value in program.rules[i].writes.items():
-                    if name in written_by and state[name] != value:
-                        self._conflict(program, written_by[name], i, name)
-                    state[name] = asserted[name] = value
-                    written_by[name] = i
-            fired_all.extend(fired)
         return Evaluation(fired_all, facts, asserted, program.defaults)
 
     @staticmethod
