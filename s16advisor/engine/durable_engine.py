@@ -92,12 +92,17 @@ class DurableEngine:
             if not rules:
                 stages.append(None)
                 continue
-            name = f"s16_{program.regime.id}_{len(self._rulesets)}_{stage}"
-            self._host.set_rulesets({name: self._definition(rules)})  # a fresh dict: it gets mutated
-            reads = sorted({f for r in rules for f in r.reads})
-            stages.append((self._host.get_ruleset(name), [(f, _field(f)) for f in reads]))
+            stages.append(self._ruleset(program, rules))
         self._rulesets[id(program)] = (program, stages)
         return stages
+
+    def _ruleset(self, program: Program, rules: list[CompiledRule]) -> tuple[Any, list[tuple[str, str]]]:
+        """A new durable ruleset of ``rules``, and the (fact, field) pairs they read."""
+        self._made += 1
+        name = f"s16_{program.regime.id}_{self._made}"
+        self._host.set_rulesets({name: self._definition(rules)})  # a fresh dict: it gets mutated
+        reads = sorted({f for r in rules for f in r.reads})
+        return self._host.get_ruleset(name), [(f, _field(f)) for f in reads]
 
     def _definition(self, rules: list[CompiledRule]) -> dict[str, Any]:
         for cr in rules:
@@ -132,12 +137,7 @@ class DurableEngine:
     def _single(self, program: Program, index: int) -> tuple[Any, list[tuple[str, str]]]:
         got = self._singles.get((id(program), index))
         if got is None or got[0] is not program:
-            cr = program.rules[index]
-            self._made += 1
-            name = f"s16_{program.regime.id}_r{index}_{self._made}"
-            self._host.set_rulesets({name: self._definition([cr])})  # a fresh dict: it gets mutated
-            got = self._singles[id(program), index] = (
-                program, self._host.get_ruleset(name), [(f, _field(f)) for f in sorted(cr.reads)])
+            got = self._singles[id(program), index] = (program, *self._ruleset(program, [program.rules[index]]))
         return got[1], got[2]
 
     def _run(self, rs: Any, fields: list[tuple[str, str]], stage: int, facts: dict[str, Scalar]) -> list[int]:
