@@ -343,6 +343,10 @@ class _Static:
         self._routes: dict[tuple[int, int], _Route] = {}
         self._shapes: OrderedDict[int, _Shape] = OrderedDict()
 
+    def _fired(self, mask: int) -> list[int]:
+        """The rules of ``mask``, in evaluation order."""
+        return [i for i in self.order if mask >> i & 1]
+
     def shape(self, mask: int) -> _Shape:
         """The shape of an advice whose fired rules are ``mask``."""
         shapes = self._shapes
@@ -350,7 +354,7 @@ class _Static:
         if got is not None:
             shapes.move_to_end(mask)
         else:
-            fired = [i for i in self.order if mask >> i & 1]
+            fired = self._fired(mask)
             plan = sorted((order, i, route) for i in fired for order, route, _ in self.rules[i][2])
             recommended = [route for _, _, route in plan]
             routes = [self._route(k, spec, mask & route_mask, spec.id in recommended)
@@ -373,7 +377,7 @@ class _Static:
         got = self._routes.get((k, key))
         if got is not None:
             return got
-        fired = [i for i in self.order if key >> i & 1]
+        fired = self._fired(key)
         regime = self.regime
         if spec.not_in_regime:
             blocked = [("not_in_regime", literal(spec.not_in_regime), regime.reference, f"{regime.id}.routes")]
