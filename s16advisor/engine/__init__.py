@@ -174,9 +174,16 @@ class Evaluator:
         fired_all: list[int] = []
         asserted: dict[str, Scalar] = {}
         written_by: dict[str, int] = {}
+        hits = 0
         for stage, st in enumerate(plan.stages):
             if memo:
-                answer = self._fire_memo(plan, stage, st, reduced, facts, asserted)
+                key = st.key(reduced)
+                answer = st.memo.get(key)  # the stage seen on these facts before (most stages of most contracts)
+                if answer is not None:
+                    hits += 1
+                    st.memo.move_to_end(key)
+                else:
+                    answer = self._fire_memo(plan, stage, st, key, reduced, facts, asserted)
             else:  # every stage engine-evaluated
                 answer = plan.answer(stage, self._fire(program, stage, {**program.defaults, **facts, **asserted}))
             if answer.writes:
@@ -187,6 +194,7 @@ class Evaluator:
                 reduced.update(answer.seen)
                 written_by.update(answer.by)
             fired_all += answer.fired
+        self.hits += hits
         return Evaluation(fired_all, facts, asserted, program.defaults)
 
     @staticmethod
@@ -203,15 +211,10 @@ class Evaluator:
     def _fire(self, program: Program, stage: int, state: dict[str, Scalar]) -> list[int]:
         return sorted(set(self.engine.fire(program, stage, state)))  # an `any` can match more than once
 
-    def _fire_memo(self, plan: _Plan, stage: int, st: _Stage, reduced: dict[str, Scalar],
+    def _fire_memo(self, plan: _Plan, stage: int, st: _Stage, key: object, reduced: dict[str, Scalar],
                    facts: dict[str, Scalar], asserted: dict[str, Scalar]) -> _Answer:
+        """A stage the memo has not seen on its facts ``key``: answered by its rules' memo, else the engine."""
         memo, rule_memo = st.memo, st.rule_memo
-        key = st.key(reduced)
-        hit = memo.get(key)
-        if hit is not None:
-            self.hits += 1
-            memo.move_to_end(key)
-            return hit
         rule_keys = [(index, rule_key(reduced)) for index, rule_key in st.rules]
         answers = [rule_memo.get(k) for k in rule_keys]
         if None in answers:
