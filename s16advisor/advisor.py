@@ -324,12 +324,14 @@ class _Static:
                         source=cr.source))
             for cr in order]
         self.rules: list[tuple[Any, ...]] = []  # by rule index
+        blocks: dict[tuple[str, ...], tuple[Any, ...]] = {}  # one tuple per block message: one Blocker per advice
         route_masks = {r.id: 0 for r in regime.routes}
         for cr in program.rules:
             rule, then = cr.rule, cr.rule.then
             ref = rule.references[0]
             self.rules.append((
-                [(b.route, (b.code, template(b.message), ref, rule.id)) for b in then.block],
+                [(b.route, blocks.setdefault((b.code, b.message, ref, rule.id),
+                                             (b.code, template(b.message), ref, rule.id))) for b in then.block],
                 [(n.route, template(n.message)) for n in then.condition],
                 [(rec.order, rec.route, template(rec.message)) for rec in then.recommend],
                 [(f.code, f.severity, template(f.message), ref, rule.id, FINDING_FIELDS.get(f.code))
@@ -500,7 +502,7 @@ def _assemble(
 
     shape = st.shape(_mask(evaluation))
     new_route, new_blocker = make.route, make.blocker
-    blockers: dict[tuple[Any, ...], Blocker] = {}  # one Blocker per rule and message in an advice (frozen)
+    blockers: dict[int, Blocker] = {}  # one Blocker per rule and message in an advice (frozen), by skeleton id
     routes: list[RouteAdvice] = []
     for r in shape.routes:
         if not r.dynamic:
@@ -511,11 +513,11 @@ def _assemble(
             continue
         blocked_by = []
         for b in r.blocked_by:
-            if type(b) is tuple:
-                blocker = blockers.get(b)
+            if type(b) is tuple:  # (code, template, reference, rule), held by the shape while this advice is made
+                blocker = blockers.get(id(b))
                 if blocker is None:
-                    blocker = blockers[b] = new_blocker({"code": b[0], "message": render(b[1]), "reference": b[2],
-                                                         "rule": b[3]})
+                    blocker = blockers[id(b)] = new_blocker({"code": b[0], "message": render(b[1]),
+                                                             "reference": b[2], "rule": b[3]})
                 b = blocker
             blocked_by.append(b)
         conditions = [render(m) for m in r.conditions]
