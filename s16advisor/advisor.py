@@ -33,7 +33,6 @@ from .rulebook import (
     default_rulebook,
     literal,
     load_rulebook,
-    render_message,
     template,
 )
 from .yamlio import Document, load_document
@@ -342,6 +341,8 @@ class _Static:
                 route_masks[route] |= 1 << cr.index
         self.routes = [(k, spec, route_masks[spec.id]) for k, spec in enumerate(regime.routes)]
         self.route_ids = [spec.id for spec in regime.routes]
+        # Why the regime applies, its folded YAML lines made one line once (the details it quotes have no spaces).
+        self.because = template(" ".join(regime.because.split()))
         # The rules that touch some route (they decide the routes part of a shape) and those that report findings.
         self.route_rules = 0
         for mask in route_masks.values():
@@ -546,7 +547,7 @@ def _assemble(
         "title": c.title,
         "procurement_start": c.procurement_start,
         "regime": make.regime({"id": regime.id, "title": regime.title,
-                               "because": " ".join(render_message(regime.because, details).split()),
+                               "because": st.because.fill(details),
                                "reference": regime.reference}),
         "valuation": make.valuation({
             "value": value,

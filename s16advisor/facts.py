@@ -288,9 +288,9 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     in_force, rows, main_basis = rd.on(day)
     value = c.value
     amount, given, rate = value.amount, value.vat, value.vat_rate
-    contract_type = c.contract_type.value
-    authority_type = c.authority.type.value
-    reservation = c.reservation.value
+    contract_type = c.contract_type._value_  # (.value is a Python property)
+    authority_type = c.authority.type._value_
+    reservation = c.reservation._value_
     declared = c.route or "none"
     innovation = c.innovation
     facts: dict[str, Scalar] = {
@@ -298,7 +298,7 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
         "commenced": date_number(commenced),
         "contract_type": contract_type,
         "authority_type": authority_type,
-        "nation": c.authority.nation.value,
+        "nation": c.authority.nation._value_,
         "reservation": reservation,
         "declared_route": declared,
         "duration_months": float(c.duration_months),
