@@ -848,11 +848,15 @@ class _Worker:
 
     def __init__(self, config: _Config):
         from .advisor import Outline, default_advisor
-        from .contract import contract_from_document, locate
+        from .contract import ContractDescription, contract_from_document, locate
         from .errors import InputError, S16Error
         from .yamlio import Document
 
         self.config = config
+        # A JSON line that is a valid contract description is parsed and validated in one pass by pydantic; any
+        # other line (OCDS, malformed, invalid, another encoding) takes the general path, which says what is wrong.
+        self.validate_json = ContractDescription.model_validate_json if config.encoding.lower().replace(
+            "_", "-") in ("utf-8", "utf8") else None
         self.advisor = default_advisor()
         self.Outline = Outline
         self.contract_from_document, self.locate, self.Document = contract_from_document, locate, Document
@@ -875,6 +879,11 @@ class _Worker:
         try:
             if kind == "error":
                 return None, payload, None, None, ()
+            if kind == "json" and self.validate_json is not None and b'"ocid"' not in payload:
+                try:
+                    payload, kind = self.validate_json(payload), "contract"
+                except ValueError:  # (pydantic's ValidationError): the general path below says why
+                    pass
             if kind == "contract":
                 contract = payload
                 rid = contract.id

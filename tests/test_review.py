@@ -669,3 +669,51 @@ def test_rich_progress_and_summary_on_a_terminal(tmp_path: Path) -> None:
     text = out.getvalue()
     assert text.startswith("4 records read, 4 results written: 3 advised, 1 error")
     assert "recommended below_threshold" in text and "could be reserved (either)" in text
+
+
+def test_json_lines_validated_in_one_pass_give_what_the_general_path_gives() -> None:
+    """A JSON line that is a valid contract description is parsed and validated by pydantic in one pass; every
+    line, valid or not, must come out as the general path (json.loads, then validation) makes it."""
+    module = sys.modules["s16advisor.review"]  # (s16advisor.review is the function)
+    valid = [
+        contract(1),
+        contract(2, title="Caf\u00e9 \u00a3 \u2014 \"quoted\" \\ back\\slash / \u0000 nul", objectives=["innovation"]),
+        contract(3, value={"amount": 1.5e6, "vat": "inclusive", "vat_rate": 0.0}, lots=[
+            {"id": "A", "value": 1e6, "small_lot": True}, {"id": "B", "value": 5e5, "cpv": ["90910000"]}]),
+        contract(4, prior_reserved_awards=[{"supplier": "Co-op", "awarded": "2023-01-02", "cpv": ["90910000-9"],
+                                            "basis": "reg77"}], innovation={"solution_available_on_market": False},
+                 reservation="public_service_mutual", route="open", procurement_start="2025-06-01"),
+    ]
+    lines = [json.dumps(c).encode() for c in valid] + [
+        json.dumps(valid[0], ensure_ascii=False).encode(),
+        b'{"id":"X","id":"D-1","title":"t","procurement_start":"2024-01-02","contract_type":"services",'
+        b'"value":{"amount":123456789012345678901234567890},"duration_months":12,"cpv":["85311200-4"]}',
+        json.dumps(contract(5)).replace('"amount": 50005', '"amount": 5.0005E4').encode(),
+        json.dumps(contract(6)).encode() + b" \r",
+        # invalid, one way or another: each must keep the general path's error
+        json.dumps(contract(7, title="")).encode(),
+        json.dumps(contract(8, colour="red")).encode(),
+        json.dumps(contract(9)).replace('"amount": 50009', '"amount": NaN').encode(),
+        json.dumps(contract(10)).replace('"amount": 50010', '"amount": 1e400').encode(),
+        json.dumps(contract(11)).replace('"Office', '"\\ud800Office').encode(),
+        json.dumps(contract(12)).replace("Office cleaning", "Office\tcleaning").encode(),
+        json.dumps(contract(13)).encode() + b" trailing",
+        "\ufeff".encode() + json.dumps(contract(14)).encode(),
+        b"[1, 2]", b"{", b"\xff\xfe",
+        json.dumps({"ocid": "ocds-1", "id": "1", "date": "2024-01-01", "tag": ["tender"],
+                    "initiationType": "tender"}).encode(),
+    ]
+    fast_calls = []
+    for encoding in ("utf-8", "latin-1"):
+        config = module._Config(mode="dict", encoding=encoding)
+        fast, general = module._Worker(config), module._Worker(config)
+        general.validate_json = None
+        if fast.validate_json is not None:
+            one_pass = fast.validate_json
+            fast.validate_json = lambda raw, one_pass=one_pass: fast_calls.append(raw) or one_pass(raw)
+        for i, raw in enumerate(lines):
+            label = f"in.jsonl:{i + 1}"
+            assert fast.one("json", label, raw, None) == general.one("json", label, raw, None), raw
+    ok = [raw for raw in lines if module._Worker(module._Config(mode="dict")).one("json", "x", raw, None)[1] is None]
+    assert len(ok) == len(valid) + 4  # the four valid contracts and the four valid lines written otherwise
+    assert b'"ocid"' not in b"".join(fast_calls) and len(fast_calls) == len(lines) - 1  # utf-8 only; not OCDS
