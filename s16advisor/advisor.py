@@ -85,6 +85,7 @@ class Advisor:
         self.data = data or load_data()
         self.evaluator = Evaluator(engine or default_engine())
         self.programs: dict[str, Program] = {}
+        self._statics: dict[str, _Static] = {}  # per regime: what assembling its advice needs, made when first needed
         for regime in self.rulebook.regimes:
             if regime.encoded:
                 compiler = Compiler(
@@ -113,7 +114,7 @@ class Advisor:
         nearest day that regime was in force (its first or last day), and the advice says so.
         """
         regime, on, program, cf, evaluation = self._evaluate(contract, regime_id)
-        advice = _assemble(contract, regime, program, cf, evaluation)
+        advice = _assemble(contract, self._static(program), cf, evaluation)
         day, span = contract.procurement_start, regime.in_force
         if on != day:
             advice.regime.because = (
@@ -127,7 +128,7 @@ class Advisor:
         """What ``Outline.of(self.advise(contract))`` gives, without making the Advice (its messages and models):
         for a CSV row or a summary of many contracts."""
         regime, _, program, cf, evaluation = self._evaluate(contract, None)
-        st = _static(regime, program, _makers())
+        st = self._static(program)
         shape = st.shape(_mask(evaluation))
         _, th, value, basis = _headline(cf, evaluation)
         return Outline(
@@ -144,6 +145,12 @@ class Advisor:
         program = self.programs[regime.id]
         cf = build_facts(contract, regime, self.data, on)
         return regime, on, program, cf, self.evaluator.evaluate(program, cf.facts)
+
+    def _static(self, program: Program) -> _Static:
+        st = self._statics.get(program.regime.id)
+        if st is None:
+            st = self._statics[program.regime.id] = _Static(program, _makers())
+        return st
 
     def compare(self, contract: ContractDescription) -> list[Advice]:
         """The same contract under every encoded regime, the one in force first."""
@@ -308,9 +315,8 @@ class _Static:
     combination is put together from its routes, each kept per the combination of the fired rules that touch
     it (block it, note a condition on it, recommend it, or lend it references), which recur far more often."""
 
-    def __init__(self, regime: RegimeSpec, program: Program, make: _Makers):
-        self.regime = regime
-        self.program = program
+    def __init__(self, program: Program, make: _Makers):
+        self.regime = regime = program.regime
         self.make = make
         order = sorted(program.rules, key=lambda r: (r.stage, r.index))
         self.order = [cr.index for cr in order]  # evaluation order
@@ -438,17 +444,7 @@ class _Static:
         return got
 
 
-_STATIC: dict[int, _Static] = {}
 _THRESHOLDS: dict[int, tuple[Any, Any]] = {}  # id(table of thresholds in force) -> (it, its rows)
-
-
-def _static(regime: RegimeSpec, program: Program, make: _Makers) -> _Static:
-    st = _STATIC.get(id(program))
-    if st is None or st.program is not program or st.regime is not regime or st.make is not make:
-        if len(_STATIC) >= 64:
-            _STATIC.clear()
-        st = _STATIC[id(program)] = _Static(regime, program, make)
-    return st
 
 
 def _threshold_rows(in_force: dict[str, Any]) -> list[tuple[str, float, dict[str, Any]]]:
@@ -483,11 +479,8 @@ def _mask(evaluation: Evaluation) -> int:
     return mask
 
 
-def _assemble(
-    c: ContractDescription, regime: RegimeSpec, program: Program, cf: ContractFacts, evaluation: Evaluation,
-) -> Advice:
-    make = _makers()
-    st = _static(regime, program, make)
+def _assemble(c: ContractDescription, st: _Static, cf: ContractFacts, evaluation: Evaluation) -> Advice:
+    make, regime = st.make, st.regime
     applicable, applied, value, basis = _headline(cf, evaluation)
     details = cf.details
     details.applied = applied
