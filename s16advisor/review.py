@@ -865,14 +865,15 @@ class _Worker:
     def call(self, tasks: list[Task], start: int) -> Any:
         """A chunk's results: per record ``Out`` (``dict`` mode), or the chunk formatted (the file modes)."""
         if self.config.mode == "dict":
-            return [self.one(kind, str(source), payload, extra) for source, kind, payload, extra in tasks]
+            return [self.one(kind, str(source), payload, extra, source.file) for source, kind, payload, extra in tasks]
         rows = []
         for source, kind, payload, extra in tasks:
             label = str(source)
-            rows.append((source, label, self.one(kind, label, payload, extra)))
+            rows.append((source, label, self.one(kind, label, payload, extra, source.file)))
         return _format(self.config.mode, start, rows)
 
-    def one(self, kind: str, label: str, payload: Any, extra: Any) -> Out:
+    def one(self, kind: str, label: str, payload: Any, extra: Any, file: str = "\0") -> Out:
+        """One record's result; ``file`` is the record's file, named by problems located at a line of it."""
         rid: str | None = None
         notes: tuple[str, ...] = ()
         lines = extra if kind == "obj" else None
@@ -900,12 +901,12 @@ class _Worker:
                 if isinstance(obj, dict) and isinstance(obj.get("id"), str):
                     rid = obj["id"]
                 obj, rid, notes = self._ocds(obj, rid, label)
-                contract = self._validate(obj, label, lines, kind == "csv")
+                contract = self._validate(obj, label, file, lines, kind == "csv")
             if self.config.mode == "csv":  # a CSV row needs only the advice's outline: no Advice is made
-                outline = self._advise(self.advisor.outline, contract, label, kind == "csv", lines)
+                outline = self._advise(self.advisor.outline, contract, label, file, kind == "csv", lines)
                 payload = _outline_cells(outline)
             else:
-                advice = self._advise(self.advisor.advise, contract, label, kind == "csv", lines)
+                advice = self._advise(self.advisor.advise, contract, label, file, kind == "csv", lines)
                 outline, payload = self.Outline.of(advice), self._output(advice)
         except _NotesError as e:
             return e.rid, str(e), None, None, e.notes
@@ -946,20 +947,21 @@ class _Worker:
             raise _NotesError(f"{label}: OCDS {mapped.error}", rid, notes)
         return mapped.contract, rid, notes
 
-    def _validate(self, obj: Any, label: str, lines: dict[tuple[Any, ...], int] | None, csv_row: bool) -> Any:
-        doc = self.Document(obj, _file_of(label) if lines else "\0", lines or {})
+    def _validate(self, obj: Any, label: str, file: str, lines: dict[tuple[Any, ...], int] | None,
+                  csv_row: bool) -> Any:
+        doc = self.Document(obj, file if lines else "\0", lines or {})
         try:
             return self.contract_from_document(doc)
         except self.InputError as e:
             raise _RecordError(_problems(e, label, csv_row, bool(lines))) from None
 
-    def _advise(self, advise: Any, contract: Any, label: str, csv_row: bool,
+    def _advise(self, advise: Any, contract: Any, label: str, file: str, csv_row: bool,
                 lines: dict[tuple[Any, ...], int] | None) -> Any:
         try:
             return advise(contract)
         except self.InputError as e:  # a date no regime covers: name the field (and its line)
             if lines:
-                located = self.locate(e, self.Document(None, _file_of(label), lines))
+                located = self.locate(e, self.Document(None, file, lines))
                 raise _RecordError(_problems(located, label, csv_row, True)) from None
             raise _RecordError(_problems(e, label, csv_row, False)) from None
 
@@ -973,11 +975,6 @@ class _NotesError(_RecordError):
     def __init__(self, message: str, rid: str | None, notes: tuple[str, ...]):
         super().__init__(message)
         self.rid, self.notes = rid, notes
-
-
-def _file_of(label: str) -> str:
-    m = re.match(r"^(.*?):\d+", label)
-    return m.group(1) if m else label.split(" ", 1)[0]
 
 
 def _kind_name(obj: Any) -> str:

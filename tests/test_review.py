@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -635,10 +636,10 @@ def test_a_record_that_kills_its_worker_process_is_one_error_result(tmp_path: Pa
     module = sys.modules["s16advisor.review"]  # (s16advisor.review is the function)
     original = module._Worker.one
 
-    def one(self: Any, kind: str, label: str, payload: Any, extra: Any) -> Any:
+    def one(self: Any, kind: str, label: str, payload: Any, extra: Any, file: str) -> Any:
         if kind == "json" and b"KILLER" in payload:
             os._exit(7)  # as a crash in the durable-rules C library would
-        return original(self, kind, label, payload, extra)
+        return original(self, kind, label, payload, extra, file)
 
     monkeypatch.setattr(module._Worker, "one", one)
     records = [contract(i) for i in range(30)]
@@ -717,3 +718,15 @@ def test_json_lines_validated_in_one_pass_give_what_the_general_path_gives() -> 
     ok = [raw for raw in lines if module._Worker(module._Config(mode="dict")).one("json", "x", raw, None)[1] is None]
     assert len(ok) == len(valid) + 4  # the four valid contracts and the four valid lines written otherwise
     assert b'"ocid"' not in b"".join(fast_calls) and len(fast_calls) == len(lines) - 1  # utf-8 only; not OCDS
+
+
+def test_a_yaml_records_problems_name_its_file_even_when_its_folder_name_has_a_colon_and_digits(tmp_path: Path) -> None:
+    folder = tmp_path / "drafts:7"
+    folder.mkdir()
+    bad = contract(1, value={"amount": -5, "vat": "exclusive"})
+    (folder / "a.yaml").write_text(yaml.safe_dump(bad, sort_keys=False), encoding="utf-8")
+    late = contract(2, procurement_start="2014-06-01")  # before any regime: found after validation
+    (folder / "b.yaml").write_text(yaml.safe_dump(late, sort_keys=False), encoding="utf-8")
+    a, b = (list(Review(read_records([str(folder / name)])))[0] for name in ("a.yaml", "b.yaml"))
+    assert a.error == f"{folder / 'a.yaml'}:6: value.amount: must be greater than or equal to 0"
+    assert b.error is not None and b.error.startswith(f"{folder / 'b.yaml'}:3: procurement_start: 2014-06-01 is before")
