@@ -17,7 +17,7 @@ from typing import Literal
 
 from .advice import Advice
 from .advisor import Advisor, default_advisor
-from .contract import ContractDescription, contract_from_document
+from .contract import RESERVATION_ROUTES, ContractDescription, contract_from_document
 from .errors import S16Error
 from .yamlio import Document, load_document
 
@@ -37,9 +37,6 @@ BLOCKER_FIELDS = {
     "not_innovative": "innovation",
     "not_in_regime": "procurement_start",
 }
-# Which route a finding is about, so its blockers can be shown with it.
-RESERVATION_ROUTES = {"public_service_mutual": "reserved_public_service_mutual",
-                      "supported_business": "reserved_supported_business"}
 
 Status = Literal["passed", "failed", "error"]
 

@@ -103,6 +103,12 @@ class Reservation(str, Enum):
     public_service_mutual = "public_service_mutual"
 
 
+# The route that reserves a contract for each reservation a draft may ask for (check shows a reservation_unavailable
+# finding with that route's blockers; review counts the reservations that are unavailable).
+RESERVATION_ROUTES = {"public_service_mutual": "reserved_public_service_mutual",
+                      "supported_business": "reserved_supported_business"}
+
+
 class Objective(str, Enum):
     social_value_models = "social_value_models"
     supported_employment = "supported_employment"

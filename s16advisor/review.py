@@ -36,7 +36,7 @@ from itertools import islice
 from typing import IO, Any, Literal, NamedTuple
 
 from .atomic import atomic_output
-from .contract import ROUTE_IDS
+from .contract import RESERVATION_ROUTES, ROUTE_IDS
 from .ocds import OcdsOptions, kind_of, package_items, record_to_contract, release_to_contract, slim_record
 
 OutputFormat = Literal["jsonl", "csv", "json"]
@@ -49,8 +49,6 @@ MAX_LINE_BYTES = 10 * 1024 * 1024  # one JSON line, one YAML document
 MAX_JSON_BYTES = 512 * 1024 * 1024  # a whole .json file (an OCDS package is one JSON document)
 CHUNK_SIZE = 200  # records per task sent to a worker
 
-RESERVATION_ROUTES = {"public_service_mutual": "reserved_public_service_mutual",
-                      "supported_business": "reserved_supported_business"}
 
 # The CSV input: one column per field of the contract description v1, named by its path.
 CSV_INPUT_COLUMNS: dict[str, str] = {
