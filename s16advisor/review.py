@@ -18,6 +18,7 @@ Three layers, each usable alone:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -463,7 +464,7 @@ class Reader:
 
     def _csv(self, stream: Any, name: str) -> Iterator[Record]:
         encoding = self.options.encoding
-        if encoding.lower().replace("-", "").replace("_", "") == "utf8":
+        if _is_utf8(encoding):
             encoding = "utf-8-sig"  # a byte order mark (Excel writes one) is not part of the first column's name
         text = io.TextIOWrapper(io.BufferedReader(_Counting(stream, self)), encoding=encoding,
                                 errors="surrogateescape", newline="")
@@ -562,8 +563,7 @@ class Reader:
                          f"{MAX_JSON_BYTES // (1024 * 1024)} MiB: use JSON Lines (one record per line) instead")
             return
         try:
-            text = raw.decode("utf-8-sig" if self.options.encoding.lower() in ("utf-8", "utf8") else
-                              self.options.encoding)
+            text = raw.decode("utf-8-sig" if _is_utf8(self.options.encoding) else self.options.encoding)
         except UnicodeDecodeError as e:
             self.bytes_read += len(raw)
             yield Record(Source(name), "error", f"{name}: not {self.options.encoding} text (byte {e.start + 1})")
@@ -853,8 +853,7 @@ class _Worker:
         self.config = config
         # A JSON line that is a valid contract description is parsed and validated in one pass by pydantic; any
         # other line (OCDS, malformed, invalid, another encoding) takes the general path, which says what is wrong.
-        self.validate_json = ContractDescription.model_validate_json if config.encoding.lower().replace(
-            "_", "-") in ("utf-8", "utf8") else None
+        self.validate_json = ContractDescription.model_validate_json if _is_utf8(config.encoding) else None
         self.advisor = default_advisor()
         self.Outline = Outline
         self.contract_from_document, self.locate, self.Document = contract_from_document, locate, Document
@@ -973,6 +972,14 @@ class _NotesError(_RecordError):
     def __init__(self, message: str, rid: str | None, notes: tuple[str, ...]):
         super().__init__(message)
         self.rid, self.notes = rid, notes
+
+
+def _is_utf8(encoding: str) -> bool:
+    """Whether ``encoding`` names UTF-8, however spelt (utf8, UTF_8, ...)."""
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def _kind_name(obj: Any) -> str:

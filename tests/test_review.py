@@ -730,3 +730,13 @@ def test_a_yaml_records_problems_name_its_file_even_when_its_folder_name_has_a_c
     a, b = (list(Review(read_records([str(folder / name)])))[0] for name in ("a.yaml", "b.yaml"))
     assert a.error == f"{folder / 'a.yaml'}:6: value.amount: must be greater than or equal to 0"
     assert b.error is not None and b.error.startswith(f"{folder / 'b.yaml'}:3: procurement_start: 2014-06-01 is before")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "UTF8", "utf_8", "U8"])
+def test_every_spelling_of_utf8_reads_a_byte_order_mark_alike(tmp_path: Path, encoding: str) -> None:
+    (tmp_path / "c.json").write_bytes("\ufeff".encode() + json.dumps([contract(1)]).encode())
+    (tmp_path / "c.csv").write_bytes("\ufeffid,title\nR-1,t\n".encode())
+    options = ReadOptions(encoding=encoding)
+    out = list(Review(read_records([str(tmp_path / "c.json"), str(tmp_path / "c.csv")], options)))
+    assert out[0].ok and out[0].id == "R-0001"
+    assert out[1].id == "R-1"  # the first column is "id", not "\ufeffid"
