@@ -460,10 +460,9 @@ def _route(tender: Mapping[str, Any], notes: list[str]) -> str | None:
     details = _text(tender.get("procurementMethodDetails"))
     if not details:
         return None
-    words = " ".join(re.sub(r"[^a-z]+", " ", details.lower()).split())
-    words_dash = " ".join(details.lower().split())
+    words = " ".join(re.sub(r"[^a-z]+", " ", details.lower()).split())  # "Light-touch" -> "light touch"
     for rx, route in _ROUTE_RX:
-        if rx.search(words) or rx.search(words_dash):
+        if rx.search(words):
             return route
     notes.append(f"tender.procurementMethodDetails {details!r} is not a route s16advisor knows: no declared route")
     return None

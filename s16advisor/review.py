@@ -34,13 +34,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
-from typing import IO, Any, Literal, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from .atomic import atomic_output
 from .contract import RESERVATION_ROUTES, ROUTE_IDS
 from .ocds import OcdsOptions, kind_of, package_items, record_to_contract, release_to_contract, slim_record
 
-OutputFormat = Literal["jsonl", "csv", "json"]
 OUTPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
 INPUT_FORMATS: tuple[str, ...] = ("auto", "csv", "jsonl", "yaml", "json")
 INPUT_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonlines": "jsonl", ".json": "json",

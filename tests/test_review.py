@@ -740,3 +740,12 @@ def test_every_spelling_of_utf8_reads_a_byte_order_mark_alike(tmp_path: Path, en
     out = list(Review(read_records([str(tmp_path / "c.json"), str(tmp_path / "c.csv")], options)))
     assert out[0].ok and out[0].id == "R-0001"
     assert out[1].id == "R-1"  # the first column is "id", not "\ufeffid"
+
+
+def test_the_summary_as_a_dict_is_json_and_carries_its_figures() -> None:
+    batch = Review([contract(1), contract(2, reservation="supported_business"), {"id": "bad"}])
+    results = list(batch)
+    d = json.loads(json.dumps(batch.summary.to_dict()))
+    assert (d["records"], d["advised"], d["errors"]) == (3, 2, 1) == (len(results), batch.summary.advised, 1)
+    assert d["by_route"] == {k: {"count": v.count, "value": v.value} for k, v in batch.summary.by_route.items()}
+    assert d["reservation_unavailable"] == dict(batch.summary.reservation_unavailable)
