@@ -12,8 +12,9 @@ from .advisor import Advisor, advise, advise_file  # noqa: E402
 from .contract import ContractDescription, contract_from_mapping  # noqa: E402
 from .errors import InputError, RulebookError, S16Error  # noqa: E402
 
-# After the submodule is imported, so that ``s16advisor.review`` is the function, not the module (review.py
-# imports only the standard library at the top: importing s16advisor stays cheap).
+# After the submodule is imported, so that ``s16advisor.review`` is the function, not the module. review.py
+# imports, besides the modules above, only ocds.py and the standard library at its top (no rich, no typer, no
+# multiprocessing, no durable-rules: a test checks it); about 13 ms of a cold start.
 from .review import review  # noqa: E402
 
 __all__ = ["Advice", "Advisor", "ContractDescription", "InputError", "RulebookError", "S16Error", "advise",

@@ -36,9 +36,12 @@ from functools import lru_cache
 from itertools import islice
 from typing import IO, Any, NamedTuple
 
+from .advisor import Outline, default_advisor
 from .atomic import atomic_output
-from .contract import RESERVATION_ROUTES, ROUTE_IDS
+from .contract import RESERVATION_ROUTES, ROUTE_IDS, ContractDescription, contract_from_document, locate
+from .errors import InputError, S16Error
 from .ocds import OcdsOptions, kind_of, package_items, record_to_contract, release_to_contract, slim_record
+from .yamlio import Document, parse_text
 
 OUTPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
 INPUT_FORMATS: tuple[str, ...] = ("auto", "csv", "jsonl", "yaml", "json")
@@ -521,15 +524,9 @@ class Reader:
                 yield Record(Source(name, line=first_line, document=document), "error",
                              f"{name}:{problem[0]}: {problem[1]}")
                 continue
-            text = "".join(lines)
-            if not _yaml_content(text):
-                self.blank += 1
-                continue
+            text = "".join(lines)  # (_yaml_documents yields only documents with content, or a problem)
             document += 1
             source = Source(name, line=first_line, document=document)
-            from .errors import InputError
-            from .yamlio import parse_text
-
             try:
                 doc = parse_text(text, "\0")
             except InputError as e:
@@ -844,19 +841,11 @@ class _Worker:
     """Turns records into ``Out`` tuples; one per process, with that process's Advisor."""
 
     def __init__(self, config: _Config):
-        from .advisor import Outline, default_advisor
-        from .contract import ContractDescription, contract_from_document, locate
-        from .errors import InputError, S16Error
-        from .yamlio import Document
-
         self.config = config
         # A JSON line that is a valid contract description is parsed and validated in one pass by pydantic; any
         # other line (OCDS, malformed, invalid, another encoding) takes the general path, which says what is wrong.
         self.validate_json = ContractDescription.model_validate_json if _is_utf8(config.encoding) else None
         self.advisor = default_advisor()
-        self.Outline = Outline
-        self.contract_from_document, self.locate, self.Document = contract_from_document, locate, Document
-        self.InputError, self.S16Error = InputError, S16Error
 
     def call(self, tasks: list[Task], start: int) -> Any:
         """A chunk's results: per record ``Out`` (``dict`` mode), or the chunk formatted (the file modes)."""
@@ -903,12 +892,12 @@ class _Worker:
                 payload = _outline_cells(outline)
             else:
                 advice = self._advise(self.advisor.advise, contract, label, file, kind == "csv", lines)
-                outline, payload = self.Outline.of(advice), self._output(advice)
+                outline, payload = Outline.of(advice), self._output(advice)
         except _NotesError as e:
             return e.rid, str(e), None, None, e.notes
         except _RecordError as e:
             return rid, str(e), None, None, notes
-        except self.S16Error as e:
+        except S16Error as e:
             return rid, f"{label}: {e}", None, None, notes
         except Exception as e:  # a bug must not lose the other records: it is this record's error
             return rid, f"{label}: internal error: {type(e).__name__}: {e}", None, None, notes
@@ -945,19 +934,19 @@ class _Worker:
 
     def _validate(self, obj: Any, label: str, file: str, lines: dict[tuple[Any, ...], int] | None,
                   csv_row: bool) -> Any:
-        doc = self.Document(obj, file if lines else "\0", lines or {})
+        doc = Document(obj, file if lines else "\0", lines or {})
         try:
-            return self.contract_from_document(doc)
-        except self.InputError as e:
+            return contract_from_document(doc)
+        except InputError as e:
             raise _RecordError(_problems(e, label, csv_row, bool(lines))) from None
 
     def _advise(self, advise: Any, contract: Any, label: str, file: str, csv_row: bool,
                 lines: dict[tuple[Any, ...], int] | None) -> Any:
         try:
             return advise(contract)
-        except self.InputError as e:  # a date no regime covers: name the field (and its line)
+        except InputError as e:  # a date no regime covers: name the field (and its line)
             if lines:
-                located = self.locate(e, self.Document(None, file, lines))
+                located = locate(e, Document(None, file, lines))
                 raise _RecordError(_problems(located, label, csv_row, True)) from None
             raise _RecordError(_problems(e, label, csv_row, False)) from None
 
