@@ -318,8 +318,8 @@ class _DuplicateIds:
         self.examples = examples
 
     @staticmethod
-    def line(n: int, rid: str, label: str) -> tuple[int, str]:
-        id_json = json.dumps(rid)
+    def line(n: int, id_json: str, label: str) -> tuple[int, str]:
+        """Record ``n`` (id ``id_json``, as JSON) as a line of its bucket's file."""
         return zlib.crc32(id_json.encode()) % _DuplicateIds.BUCKETS, f"{n}\t{id_json}\t{json.dumps(label)}\n"
 
     def add(self, blocks: dict[int, str]) -> None:
@@ -1172,15 +1172,16 @@ def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk
     writer = csv.writer(buffer, lineterminator="\n") if fmt == "csv" else None
     for k, (source, label, (rid, error, payload, stats, notes)) in enumerate(rows):
         summary.add(stats)
+        id_json = "null" if rid is None else json.dumps(rid)
         if rid is not None:
-            bucket, line = _DuplicateIds.line(start + k, rid, label)
+            bucket, line = _DuplicateIds.line(start + k, id_json, label)
             ids.setdefault(bucket, []).append(line)
         if writer is not None:
             cells = payload if error is None else _NO_ADVICE
             writer.writerow([_safe_cell(rid or ""), _safe_cell(label), *cells, _safe_cell(error or ""),
                              _safe_cell("; ".join(notes))])
             continue
-        head = f'{{"source":{_source_json(source)},"id":{"null" if rid is None else json.dumps(rid)},'.encode()
+        head = f'{{"source":{_source_json(source)},"id":{id_json},'.encode()
         body = b'"advice":' + payload if error is None else f'"error":{json.dumps(error)}'.encode()
         tail = f',"notes":{json.dumps(list(notes))}}}'.encode() if notes else b"}"
         parts.append(head + body + tail)
@@ -1419,7 +1420,7 @@ class Review:
                 for record, (rid, error, advice, stats, notes) in zip(chunk, outs, strict=True):
                     self.summary.add(stats)
                     if rid is not None:
-                        bucket, line = _DuplicateIds.line(n, rid, str(record.source))
+                        bucket, line = _DuplicateIds.line(n, json.dumps(rid), str(record.source))
                         blocks.setdefault(bucket, []).append(line)
                     n += 1
                     yield ReviewResult(record.source, rid, advice, error, notes)
