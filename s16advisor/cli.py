@@ -216,6 +216,7 @@ def review(
     """
     import signal
 
+    from .contract import AuthorityType, Nation
     from .ocds import OcdsOptions
     from .render.review import ProgressDisplay, render_summary
     from .review import (
@@ -231,13 +232,12 @@ def review(
     )
 
     def usage(message: str) -> NoReturn:
-        typer.echo(f"Usage: s16advisor review [OPTIONS] INPUT...\nError: {message}", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        _usage(message, "s16advisor review [OPTIONS] INPUT...")
 
     choices = {"--input-format": (input_format, INPUT_FORMATS), "--fail-on": (fail_on, ("none", "error", "warning")),
                "--ocds-vat": (ocds_vat, ("exclusive", "inclusive")),
-               "--ocds-authority-type": (ocds_authority_type, ("sub_central", "central_government")),
-               "--ocds-nation": (ocds_nation, ("wales", "england", "northern_ireland"))}
+               "--ocds-authority-type": (ocds_authority_type, tuple(t.value for t in AuthorityType)),
+               "--ocds-nation": (ocds_nation, tuple(n.value for n in Nation))}
     if format is not None:
         choices["--format"] = (format, OUTPUT_FORMATS)
     for option, (value, allowed) in choices.items():
@@ -387,10 +387,13 @@ def _choice(value: str, enum: type, option: str):  # type: ignore[no-untyped-def
     try:
         return enum(value)
     except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        typer.echo(f"Usage: s16advisor [OPTIONS] COMMAND [ARGS]...\nError: {option}: {value!r} is not one of "
-                   f"{allowed}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        _usage(f"{option}: {value!r} is not one of {', '.join(m.value for m in enum)}")
+
+
+def _usage(message: str, usage: str = "s16advisor [OPTIONS] COMMAND [ARGS]...") -> NoReturn:
+    """A wrong option: the usage line and the error, exit 2 (as typer says it of the options it checks)."""
+    typer.echo(f"Usage: {usage}\nError: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
 
 
 def main() -> None:
