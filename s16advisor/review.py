@@ -41,7 +41,7 @@ from .atomic import atomic_output
 from .contract import RESERVATION_ROUTES, ROUTE_IDS, ContractDescription, contract_from_document, locate
 from .errors import InputError, S16Error
 from .ocds import OcdsOptions, kind_of, package_items, record_to_contract, release_to_contract, slim_record
-from .yamlio import Document, parse_text
+from .yamlio import Document, os_error_words, parse_text
 
 OUTPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
 INPUT_FORMATS: tuple[str, ...] = ("auto", "csv", "jsonl", "yaml", "json")
@@ -420,7 +420,7 @@ class Reader:
         try:
             stream: Any = _open(path)
         except OSError as e:
-            yield Record(Source(name), "error", f"{name}: cannot be read: {_why(e)}")
+            yield Record(Source(name), "error", f"{name}: cannot be read: {os_error_words(e)}")
             return
         with stream:
             fmt = self.options.input_format
@@ -438,7 +438,7 @@ class Reader:
                 else:
                     yield from self._json(stream, name)
             except OSError as e:  # an I/O error half-way: what was read stands, the rest is one error record
-                yield Record(Source(name), "error", f"{name}: reading stopped: {_why(e)}")
+                yield Record(Source(name), "error", f"{name}: reading stopped: {os_error_words(e)}")
 
     # JSON Lines: one record per non-blank line; a line holding an OCDS package is expanded here.
     def _jsonl(self, stream: Any, name: str) -> Iterator[Record]:
@@ -625,14 +625,6 @@ def _open(path: str) -> Any:
     if os.path.isdir(path):
         raise IsADirectoryError(21, "is a directory, not a file")
     return open(path, "rb")  # noqa: SIM115
-
-
-def _why(e: OSError) -> str:
-    if isinstance(e, FileNotFoundError):
-        return "no such file"
-    if isinstance(e, PermissionError):
-        return "permission denied"
-    return e.strerror or str(e)
 
 
 def _skip_line(stream: Any) -> int:

@@ -169,6 +169,17 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def os_error_words(e: OSError) -> str:
+    """What went wrong opening or reading a file, in a few words."""
+    if isinstance(e, FileNotFoundError):
+        return "no such file"
+    if isinstance(e, PermissionError):
+        return "permission denied"
+    if isinstance(e, IsADirectoryError):
+        return "is a directory, not a file"
+    return e.strerror or str(e)
+
+
 def read_bytes(path: str) -> tuple[bytes, str]:
     """Read a file (or stdin for ``-``), refusing anything over the size limit before reading it all."""
     if path == "-":
@@ -186,14 +197,10 @@ def read_bytes(path: str) -> tuple[bytes, str]:
                 raise InputError([(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")])
             with p.open("rb") as f:  # bounded: a device or a pipe (/dev/zero, /dev/stdin) has no size
                 raw = f.read(MAX_BYTES + 1)
-        except FileNotFoundError:
-            raise InputError([(source, "no such file")]) from None
-        except PermissionError:
-            raise InputError([(source, "permission denied")]) from None
-        except IsADirectoryError:
-            raise InputError([(source, "is a directory, not a file")]) from None
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
+            raise InputError([(source, os_error_words(e))]) from None
         except OSError as e:  # a name too long, a symlink loop, an I/O error
-            raise InputError([(source, f"cannot be read: {e.strerror or e}")]) from None
+            raise InputError([(source, f"cannot be read: {os_error_words(e)}")]) from None
     if len(raw) > MAX_BYTES:
         raise InputError([(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")])
     return raw, source
