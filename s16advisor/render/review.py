@@ -60,10 +60,10 @@ def declared_lines(s: ReviewSummary) -> list[str]:
     out = []
     if s.declared_unavailable:
         out.append("Declared routes that are unavailable: " + ", ".join(
-            f"{route} {n:,}" for route, n in sorted(s.declared_unavailable.items(), key=lambda x: (-x[1], x[0]))))
+            f"{route} {n:,}" for route, n in _by_count(s.declared_unavailable)))
     if s.reservation_unavailable:
         out.append("Declared reservations that are unavailable: " + ", ".join(
-            f"{r} {n:,}" for r, n in sorted(s.reservation_unavailable.items(), key=lambda x: (-x[1], x[0]))))
+            f"{r} {n:,}" for r, n in _by_count(s.reservation_unavailable)))
     return out
 
 
@@ -80,6 +80,11 @@ def duplicate_lines(s: ReviewSummary) -> list[str]:
 
 def _routes(s: ReviewSummary) -> list[tuple[str, Total]]:
     return sorted(s.by_route.items(), key=lambda x: (-x[1].count, x[0]))
+
+
+def _by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Most first, then by name."""
+    return sorted(counts.items(), key=lambda x: (-x[1], x[0]))
 
 
 def render_summary(s: ReviewSummary, out: TextIO, *, color: bool | None = None, rich: bool | None = None) -> None:
@@ -133,9 +138,9 @@ def _render_rich(s: ReviewSummary, out: TextIO, color: bool | None) -> None:
             t.add_row(Text("no route available", style="red"), f"{s.no_route:,}", "")
         if s.declared_unavailable or s.reservation_unavailable:
             t.add_section()
-        for route, n in sorted(s.declared_unavailable.items(), key=lambda x: (-x[1], x[0])):
+        for route, n in _by_count(s.declared_unavailable):
             t.add_row(Text(f"declared {route}: unavailable", style="red"), f"{n:,}", "")
-        for r, n in sorted(s.reservation_unavailable.items(), key=lambda x: (-x[1], x[0])):
+        for r, n in _by_count(s.reservation_unavailable):
             t.add_row(Text(f"reservation {r}: unavailable", style="red"), f"{n:,}", "")
         t.add_section()
         for key, label in (("public_service_mutual", "could be reserved to a public service mutual"),
