@@ -169,9 +169,10 @@ def contracts(n: int, seed: int = 2014) -> Iterator[Any]:
         yield contract_from_mapping(contract_mapping(rnd, i), f"<bench {i}>")
 
 
-def peak_rss_mib() -> float:
+def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak RSS of this process (or, with RUSAGE_CHILDREN, of its largest waited-for child) in MiB."""
     # ru_maxrss is in KiB on Linux, bytes on macOS.
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss = resource.getrusage(who).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 

@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_advise import contract_mapping  # noqa: E402
+from bench_advise import contract_mapping, peak_rss_mib  # noqa: E402
 
 PA2023_FIRST, PA2023_LAST = dt.date(2025, 2, 24), dt.date(2027, 12, 31)
 
@@ -77,8 +77,8 @@ def run_child(args: list[str]) -> dict[str, Any]:
         code = int(e.code or 0)
     wall = time.perf_counter() - t0
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    scale = 1 / (1024 * 1024) if sys.platform == "darwin" else 1 / 1024  # ru_maxrss: KiB on Linux, bytes on macOS
-    return {"exit": code, "wall": wall, "main_rss_mib": me.ru_maxrss * scale, "worker_rss_mib": kids.ru_maxrss * scale,
+    return {"exit": code, "wall": wall, "main_rss_mib": peak_rss_mib(),
+            "worker_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN),
             "main_cpu": me.ru_utime + me.ru_stime, "workers_cpu": kids.ru_utime + kids.ru_stime}
 
 
@@ -92,7 +92,10 @@ def run(path: Path, n: int, fmt: str, jobs: int, folder: Path) -> dict[str, Any]
         result = json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
         raise SystemExit(f"the review failed:\n{done.stdout}\n{done.stderr}") from None
-    lines = sum(1 for _ in open(out, "rb")) - (1 if fmt == "csv" else 0) if fmt != "json" else None
+    lines = None
+    if fmt != "json":
+        with open(out, "rb") as f:
+            lines = sum(1 for _ in f) - (1 if fmt == "csv" else 0)
     size = out.stat().st_size
     out.unlink()
     summary = done.stderr.strip().splitlines()[0] if done.stderr.strip() else ""
