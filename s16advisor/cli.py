@@ -223,7 +223,6 @@ def review(
         INPUT_FORMATS,
         OUTPUT_FORMATS,
         OutputError,
-        Reader,
         ReadOptions,
         ReviewOptions,
         default_jobs,
@@ -261,16 +260,9 @@ def review(
     err_tty = sys.stderr.isatty()
     show = progress if progress is not None else err_tty and (to_file or not sys.stdout.isatty())
     display = ProgressDisplay(sys.stderr, enabled=bool(show), rich=err_tty, color=color)
-    reader = None
-
-    def on_progress(records: int, r: Reader) -> None:
-        nonlocal reader
-        reader = r
-        display.update(records, r)
-
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        summary = review_to_file(inputs, output, fmt, options, progress=on_progress)
+        summary = review_to_file(inputs, output, fmt, options, progress=display.update)
     except OutputError as e:
         display.close()
         _fail([f"--output: {e}"], EXIT_USAGE)
@@ -281,9 +273,7 @@ def review(
         raise typer.Exit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if reader is not None:
-        display.finish(reader)
-    display.close()
+    display.finish()
     render_summary(summary, sys.stderr, color=color, rich=err_tty)
     raise typer.Exit(summary.exit_code(fail_on))
 

@@ -663,7 +663,7 @@ def test_rich_progress_and_summary_on_a_terminal(tmp_path: Path) -> None:
     review = Review(reader)
     for n, _ in enumerate(review, 1):
         display.update(n, reader, force=True)
-    display.finish(reader)
+    display.finish()
     assert "4 records" in buffer.getvalue() and "/s" in buffer.getvalue()
     out = io.StringIO()
     render_summary(review.summary, out, color=False, rich=True)

@@ -171,6 +171,7 @@ class ProgressDisplay:
         self.progress: Any = None
         self.task: Any = None
         self.records = 0
+        self.reader: Reader | None = None  # the reader of the last update
         self.shown = 0
         if self.rich:
             from rich.console import Console
@@ -197,7 +198,7 @@ class ProgressDisplay:
     def update(self, records: int, reader: Reader, *, force: bool = False) -> None:
         if not self.enabled:
             return
-        self.records = records
+        self.records, self.reader = records, reader
         now = time.monotonic()
         if not force and now - self.last < (0.1 if self.rich else self.every):
             return
@@ -220,10 +221,10 @@ class ProgressDisplay:
         self.out.flush()
         self.shown = records
 
-    def finish(self, reader: Reader) -> None:
+    def finish(self) -> None:
         """The last line, unless it was just shown (plain progress only: the bar goes away)."""
-        if self.enabled and not self.rich and self.records and self.records != self.shown:
-            self.update(self.records, reader, force=True)
+        if self.enabled and not self.rich and self.reader is not None and self.records != self.shown:
+            self.update(self.records, self.reader, force=True)
         self.close()
 
     def close(self) -> None:
