@@ -312,6 +312,11 @@ class _DuplicateIds:
     BUCKETS = 64
 
     def __init__(self, examples: int = 10):
+        import tempfile
+
+        # Found now, before records flow: the first gettempdir() of a process probes the folder with a file of
+        # its own, which an interrupt at the wrong moment leaves behind.
+        self.base = tempfile.gettempdir()
         self.dir: str | None = None
         self._remove: weakref.finalize[Any, Any] | None = None
         self.files: list[IO[str]] = []
@@ -324,16 +329,26 @@ class _DuplicateIds:
 
     def add(self, blocks: dict[int, str]) -> None:
         if not self.files:
-            import tempfile
-
-            self.dir = tempfile.mkdtemp(prefix="s16advisor-ids-")
-            # removed by close(), even after an interrupt, or at exit if close() is never called
-            self._remove = weakref.finalize(self, shutil.rmtree, self.dir, True)
+            self.dir, self._remove = self._make_dir()
             for i in range(self.BUCKETS):
                 self.files.append(open(os.path.join(self.dir, str(i)), "w+", encoding="utf-8",  # noqa: SIM115
                                        errors="surrogatepass"))
         for bucket, text in blocks.items():
             self.files[bucket].write(text)
+
+    def _make_dir(self) -> tuple[str, weakref.finalize[Any, Any]]:
+        """A new private folder for the buckets, and its removal: by close(), or when this object goes, or at exit.
+        The removal is arranged before the folder is made, so that an interrupt (Ctrl-C, SIGTERM) at any moment
+        cannot leave it behind (with mkdtemp, one that came just after the folder was made did)."""
+        while True:
+            path = os.path.join(self.base, f"s16advisor-ids-{os.urandom(6).hex()}")
+            remove = weakref.finalize(self, shutil.rmtree, path, True)  # (no folder yet: nothing to remove)
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                remove.detach()
+                continue
+            return path, remove
 
     def report(self) -> Duplicates:
         """Two passes per bucket (so that memory stays flat): the hashes of the ids seen, then the lines of the ids
