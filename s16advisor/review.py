@@ -1353,7 +1353,7 @@ def _evaluate(records: Iterable[Record], config: _Config, jobs: int,
     if second is None:  # one chunk (or one job): no processes to start
         worker = _Worker(config)
         start = 0
-        for chunk in ([first] if jobs > 1 else _prepend(first, chunks)):
+        for chunk in _prepend(first, chunks):  # (with jobs > 1, the only chunk)
             yield chunk, worker.call(_tasks(chunk), start)
             start += len(chunk)
         return
@@ -1390,7 +1390,7 @@ def _as_records(records: Iterable[Any]) -> Iterator[Record]:
             yield r
         elif isinstance(r, Mapping):
             yield Record(Source("<records>", index=i), "obj", dict(r))
-        elif type(r).__name__ == "ContractDescription":
+        elif isinstance(r, ContractDescription):
             yield Record(Source("<records>", index=i), "contract", r)
         else:
             yield Record(Source("<records>", index=i), "error",
