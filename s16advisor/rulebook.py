@@ -616,13 +616,12 @@ TEMPLATE_ROOTS = ("value", "threshold", "thresholds", "cpv", "duration_months", 
 
 
 class Template(NamedTuple):
-    """A message split at its placeholders: ``texts[0] + details[names[0]] + texts[1] + ...``. Filled by plain
-    lookup (never str.format: rule files are untrusted); a placeholder with no detail stays as written."""
+    """A message split at its placeholders: ``pattern % (details[names[0]], details[names[1]], ...)``. Filled by
+    plain lookup (never str.format: rule files are untrusted); a placeholder with no detail stays as written."""
 
     text: str
-    texts: tuple[str, ...]
-    names: tuple[str, ...]
-    pattern: str  # the texts joined by %s (each % of the text doubled)
+    names: tuple[str, ...]  # the placeholders, in order
+    pattern: str  # the text between them joined by %s (each % of the text doubled)
 
     def fill(self, details: Mapping[str, str]) -> str:
         if not self.names:
@@ -643,18 +642,12 @@ def _detail(details: Mapping[str, str], name: str) -> str:
 @lru_cache(maxsize=4096)
 def template(text: str) -> Template:
     parts = TEMPLATE_RX.split(text)
-    texts = tuple(parts[0::2])
-    return Template(text, texts, tuple(parts[1::2]), "%s".join(t.replace("%", "%%") for t in texts))
+    return Template(text, tuple(parts[1::2]), "%s".join(t.replace("%", "%%") for t in parts[0::2]))
 
 
 def literal(text: str) -> Template:
     """A text said as it is (no placeholders filled)."""
-    return Template(text, (text,), (), text.replace("%", "%%"))
-
-
-def render_message(text: str, details: Mapping[str, str]) -> str:
-    """``text`` with its ``{name}`` placeholders filled from ``details`` (see ``Template``)."""
-    return template(text).fill(details)
+    return Template(text, (), text.replace("%", "%%"))
 
 
 @cache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from s16advisor.facts import Details
-from s16advisor.rulebook import render_message, template
+from s16advisor.rulebook import template
 
 
 def _details(**eager: str) -> Details:
@@ -14,18 +14,18 @@ def _details(**eager: str) -> Details:
 
 def test_placeholders_are_filled_and_the_rest_of_the_text_is_kept_as_written():
     text = "A value of {value} is 90% of {threshold.amount} (not {{value}}, not %s, not %(x)s)."
-    assert render_message(text, {"value": "£1", "threshold.amount": "£2"}) == \
+    assert template(text).fill({"value": "£1", "threshold.amount": "£2"}) == \
         "A value of £1 is 90% of £2 (not {£1}, not %s, not %(x)s)."
 
 
 def test_a_placeholder_with_no_detail_stays_as_written():
-    assert render_message("{value} and {cpv.unknown.inside}", {"value": "£1"}) == "£1 and {cpv.unknown.inside}"
-    assert render_message("{value}", _details()) == "{value}"
+    assert template("{value} and {cpv.unknown.inside}").fill({"value": "£1"}) == "£1 and {cpv.unknown.inside}"
+    assert template("{value}").fill(_details()) == "{value}"
 
 
 def test_nothing_but_a_plain_lookup_happens():
     # str.format would read attributes and items: a rule file is untrusted.
-    assert render_message("{value.__class__} {value[0]}", {"value": "x"}) == "{value.__class__} {value[0]}"
+    assert template("{value.__class__} {value[0]}").fill({"value": "x"}) == "{value.__class__} {value[0]}"
 
 
 def test_a_detail_is_worked_out_the_first_time_a_message_asks_and_kept():
@@ -58,5 +58,5 @@ def test_threshold_details_of_a_contract_no_threshold_applies_to_stay_as_written
     regime = adv.regime_for(c.procurement_start)
     d = build_facts(c, regime, adv.data).details
     d.applied = None
-    assert render_message("{value} {vat_basis} / {threshold.title} {threshold.amount}", d) == \
+    assert template("{value} {vat_basis} / {threshold.title} {threshold.amount}").fill(d) == \
         "£1,200 inclusive of VAT / {threshold.title} {threshold.amount}"
