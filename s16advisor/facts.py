@@ -143,8 +143,7 @@ def _headline_details(d: Details, name: str) -> str:
 
 def _lots_details(d: Details, name: str) -> str:
     """The three lot details, worked out together the first time a message quotes one."""
-    small, small_total, share = d.lots
-    largest = max(small, key=lambda lot: lot.value) if small else None
+    largest, small_total, share = d.lots
     d["lots.small_share"] = f"{share * 100:.1f}%"
     d["lots.small_total"] = money(small_total)
     d["lots.largest_small"] = f"{largest.id} ({money(largest.value)})" if largest else "none"
@@ -316,7 +315,8 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     values: dict[str, float] = {}
     lots = c.lots or []
     small = [lot for lot in lots if lot.small_lot]
-    largest_small = max(small, key=lambda lot: lot.value).value if small else None
+    largest = max(small, key=lambda lot: lot.value) if small else None
+    largest_small = largest.value if largest is not None else None
     on_basis: dict[str, float] = {}  # the value on each VAT basis
     for name, th, vs_name, small_vs_name, basis, limit in rows:
         if th is None:
@@ -377,5 +377,5 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     details.thresholds, details.values = in_force, values
     details.value, details.basis, details.applied = headline, main_basis, None
     details.codes, details.infos = given_codes, infos
-    details.lots = (small, small_total, share)
+    details.lots = (largest, small_total, share)
     return ContractFacts(facts, details, in_force, values)
