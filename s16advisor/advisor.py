@@ -8,10 +8,13 @@ Everything legal is in the rulebook; this module only assembles.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
+from json.encoder import encode_basestring as _json_str  # a str's JSON text, as pydantic writes it
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -129,12 +132,22 @@ class Advisor:
         for a CSV row or a summary of many contracts."""
         regime, _, program, cf, evaluation = self._evaluate(contract, None)
         st = self._static(program)
+        return _outline(st, st.shape(_mask(evaluation)), _headline(cf, evaluation))
+
+    def advise_json(self, contract: ContractDescription, *, trace: bool = False) -> tuple[bytes, Outline]:
+        """What ``advice_json(self.advise(contract), trace=trace)`` and ``self.outline(contract)`` give, without
+        making the Advice: the JSON of its shape (which pydantic wrote once) with the contract's own values put
+        in (for JSON Lines output of many contracts). A test checks they agree byte for byte."""
+        regime, on, program, cf, evaluation = self._evaluate(contract, None)
+        st = self._static(program)
         shape = st.shape(_mask(evaluation))
-        _, th, value, basis = _headline(cf, evaluation)
-        return Outline(
-            regime.id, value, basis, th.name if th is not None else None, th.amount if th is not None else None,
-            th is not None and value >= th.amount, tuple(shape.recommended),
-            dict(zip(st.route_ids, shape.statuses, strict=True)), shape.blockers, shape.finding_codes)
+        headline = _headline(cf, evaluation)
+        outline = _outline(st, shape, headline)
+        try:
+            return _fill_json(st, shape, contract, cf, headline, trace).encode(), outline
+        except (_NotPlain, UnicodeEncodeError):  # a value pydantic writes otherwise, a lone surrogate
+            pass
+        return advice_json(self.advise(contract), trace=trace), outline
 
     def _evaluate(self, contract: ContractDescription,
                   regime_id: str | None) -> tuple[RegimeSpec, dt.date, Program, ContractFacts, Evaluation]:
@@ -288,6 +301,7 @@ class _Route(NamedTuple):
     conditions: tuple[Template, ...]
     references: tuple[str, ...]
     dynamic: bool  # some message has placeholders
+    json: list[Any]  # its JSON (a str, or a _Json to fill), once asked (None: pydantic writes it whole)
 
 
 class _Shape(NamedTuple):
@@ -358,6 +372,60 @@ class _Static:
         self._route_parts: dict[int, tuple[Any, ...]] = {}  # per mask & route_rules
         self._finding_parts: dict[int, tuple[Any, ...]] = {}  # per mask & finding_rules
         self._shapes: OrderedDict[int, _Shape] = OrderedDict()
+        self._json: dict[Any, str | _Json | None] = {}  # see _json_of
+
+    # The JSON of an advice's parts (see advise_json): the frame (without routes, findings, trace), each route
+    # skeleton, each finding and each trace entry.
+
+    def frame_json(self, trace: bool) -> str | _Json:
+        make, regime = self.make, self.regime
+        return self._json_of(("frame", trace), lambda hole, text: make.advice({
+            "contract_id": hole("id"), "title": hole("title"), "procurement_start": hole("start"),
+            "regime": make.regime({"id": regime.id, "title": regime.title, "because": hole("because"),
+                                   "reference": regime.reference}),
+            "valuation": make.valuation({"value": hole("value"), "vat_basis": hole("basis"),
+                                         "threshold": hole("threshold"), "above_threshold": hole("above"),
+                                         "thresholds_in_force": hole("in_force")}),
+            "routes": hole("routes"), "recommended": hole("recommended"), "findings": hole("findings"),
+            "trace": hole("trace") if trace else []}), trace)
+
+    def route_json(self, r: _Route) -> str | _Json:
+        if r.json:
+            got = r.json[0]
+        else:
+            make = self.make
+            got = _marked(lambda hole, text: make.route({
+                "id": r.id, "title": r.title, "status": r.status, "kind": r.kind,
+                "because": [text(m) for m in r.because] or [*r.summary],
+                "blocked_by": [make.blocker({"code": b[0], "message": text(b[1]), "reference": b[2], "rule": b[3]})
+                               if type(b) is tuple else b for b in r.blocked_by],
+                # several conditions, one quoting the contract, are said once each when filled (as _assemble)
+                "conditions": hole("texts", r.conditions) if len(r.conditions) > 1 and r.dynamic
+                else [text(m) for m in r.conditions],
+                "references": [*r.references]}))
+            r.json.append(got)
+        if got is None:
+            raise _NotPlain
+        return got
+
+    def finding_json(self, f: tuple[Any, ...]) -> str | _Json:
+        code, severity, m, ref, rule_id, field = f
+        return self._json_of(id(f), lambda hole, text: self.make.finding({
+            "code": code, "severity": severity, "message": text(m), "reference": ref, "rule": rule_id,
+            "field": field}))
+
+    def trace_json(self, entry: TraceEntry) -> str | _Json:
+        return self._json_of(id(entry), lambda hole, text: entry)
+
+    def _json_of(self, key: Any, build: Callable[..., BaseModel], trace: bool = True) -> str | _Json:
+        """The JSON of what ``build`` makes, kept under ``key`` (a finding's or a trace entry's id: they live
+        as long as this)."""
+        got = self._json.get(key, _UNSEEN)
+        if got is _UNSEEN:
+            got = self._json[key] = _marked(build, trace)
+        if got is None:
+            raise _NotPlain
+        return got  # type: ignore[no-any-return]
 
     def _fired(self, mask: int) -> list[int]:
         """The rules of ``mask``, in evaluation order."""
@@ -437,28 +505,51 @@ class _Static:
                                                                 "reference": b[2], "rule": b[3]})
                              for b in blocked),
             conditions=conditions, references=tuple(references),
-            dynamic=any(m.names for m in (*because, *conditions, *(b[1] for b in blocked))))
+            dynamic=any(m.names for m in (*because, *conditions, *(b[1] for b in blocked))), json=[])
         if len(self._routes) >= _ROUTES:
             self._routes.clear()
         self._routes[k, key] = got
         return got
 
 
-_THRESHOLDS: dict[int, tuple[Any, Any]] = {}  # id(table of thresholds in force) -> (it, its rows)
+class _Table:
+    """One of the data's shared tables of thresholds in force (kept per stretch of days), as advices use it."""
 
+    __slots__ = ("source", "rows", "json")
 
-def _threshold_rows(in_force: dict[str, Any]) -> list[tuple[str, float, dict[str, Any]]]:
-    """Per threshold in force: its name, amount and ThresholdRef fields but the contract's value (``in_force``
-    is one of the data's shared tables of thresholds in force, kept per stretch of days)."""
-    got = _THRESHOLDS.get(id(in_force))
-    if got is None or got[0] is not in_force:
-        if len(_THRESHOLDS) >= 1024:
-            _THRESHOLDS.clear()
-        got = _THRESHOLDS[id(in_force)] = (in_force, [(name, th.amount, {
+    def __init__(self, in_force: Mapping[str, Any]):
+        self.source = in_force
+        # Per threshold: its name, amount and ThresholdRef fields but the contract's value.
+        self.rows: list[tuple[str, float, dict[str, Any]]] = [(name, th.amount, {
             "name": th.name, "title": th.title, "regulation": th.regulation, "amount": th.amount,
             "vat_basis": th.vat, "in_force_from": th.in_force_from, "in_force_to": th.in_force_to,
-            "reference": th.reference, "verify": th.verify}) for name, th in in_force.items()])
-    return got[1]  # type: ignore[no-any-return]
+            "reference": th.reference, "verify": th.verify}) for name, th in in_force.items()]
+        # Per threshold: its name, amount and JSON before its value, between it and "above", and after.
+        self.json: list[tuple[str, float, str, str, str]] | None = None
+
+    def json_rows(self, make: _Makers) -> list[tuple[str, float, str, str, str]]:
+        if self.json is None:
+            rows = []
+            for name, amount, fields in self.rows:
+                js = _marked(lambda hole, text, f=fields: make.threshold({**f, "value": hole("value"),
+                                                                         "above": hole("above")}))
+                if not isinstance(js, _Json) or [kind for kind, _ in js.holes] != ["value", "above"]:
+                    raise _NotPlain  # (a marker among its texts, makers that validate): pydantic writes the advice
+                rows.append((name, amount, *js.texts))
+            self.json = rows
+        return self.json
+
+
+_TABLES: dict[int, _Table] = {}  # by id(its source)
+
+
+def _table(in_force: Mapping[str, Any]) -> _Table:
+    got = _TABLES.get(id(in_force))
+    if got is None or got.source is not in_force:
+        if len(_TABLES) >= 1024:
+            _TABLES.clear()
+        got = _TABLES[id(in_force)] = _Table(in_force)
+    return got
 
 
 def _headline(cf: ContractFacts, evaluation: Evaluation) -> tuple[str, Any, float, str]:
@@ -477,6 +568,14 @@ def _mask(evaluation: Evaluation) -> int:
     for i in evaluation.fired:
         mask |= 1 << i
     return mask
+
+
+def _outline(st: _Static, shape: _Shape, headline: tuple[str, Any, float, str]) -> Outline:
+    _, th, value, basis = headline
+    return Outline(
+        st.regime.id, value, basis, th.name if th is not None else None, th.amount if th is not None else None,
+        th is not None and value >= th.amount, tuple(shape.recommended),
+        dict(zip(st.route_ids, shape.statuses, strict=True)), shape.blockers, shape.finding_codes)
 
 
 def _assemble(c: ContractDescription, st: _Static, cf: ContractFacts, evaluation: Evaluation) -> Advice:
@@ -529,7 +628,7 @@ def _assemble(c: ContractDescription, st: _Static, cf: ContractFacts, evaluation
     values = cf.values
     in_force = []
     main = None
-    for name, amount, fields in _threshold_rows(cf.thresholds):
+    for name, amount, fields in _table(cf.thresholds).rows:
         v = values[name]
         row = fields.copy()  # (faster than {**fields, ...})
         row["value"], row["above"] = v, v >= amount
@@ -556,6 +655,148 @@ def _assemble(c: ContractDescription, st: _Static, cf: ContractFacts, evaluation
         "findings": findings,
         "trace": [*shape.trace],
     })
+
+
+# ---------------------------------------------------------------- the Advice as JSON
+#
+# ``Advisor.advise_json`` writes an advice's JSON without making it: per shape, pydantic serialises once an
+# advice whose contract-specific values are markers ("\0<n>\0"), and the text between the markers is kept; each
+# contract's JSON is that text with its own values put in, each written as pydantic writes it. A test checks
+# the two agree, byte for byte, on every behaviour case and on thousands of varied contracts.
+
+
+def advice_json(advice: Advice, *, trace: bool = True) -> bytes:
+    """Advice v1 as JSON (UTF-8): what ``json.dumps(advice.to_json_dict())`` says, without the trace unless
+    asked, serialised by pydantic (five times faster). A test checks they agree."""
+    data = _to_json(advice, trace, warn=True)
+    if data.startswith('{"schema":'):
+        return data.encode()
+    d = advice.to_json_dict()  # pragma: no cover - only if the model's first field changes
+    if not trace:
+        d.pop("trace", None)
+    return json.dumps(d, ensure_ascii=False).encode()
+
+
+_SCHEMA_KEY = '{"schema_":'
+
+
+def _to_json(model: BaseModel, trace: bool = True, warn: bool = False) -> str:
+    """A model's JSON as pydantic writes it (an Advice's first key as the spec names it). ``warn=False``: quietly
+    for markers where a value of another type belongs."""
+    data = model.__pydantic_serializer__.to_json(model, exclude=None if trace else {"trace"},
+                                                 warnings=warn).decode()
+    if data.startswith(_SCHEMA_KEY):
+        return '{"schema":' + data[len(_SCHEMA_KEY):]
+    return data
+
+
+class _NotPlain(Exception):
+    """A value that pydantic may write otherwise than ``advise_json`` would: that advice is made and serialised."""
+
+
+class _Json(NamedTuple):
+    """An advice's JSON for one shape: the text between the contract's own values, and which value goes where."""
+
+    texts: tuple[str, ...]
+    holes: tuple[tuple[str, Any], ...]  # between texts[i] and texts[i + 1]: (kind, a Template or templates)
+
+
+def _marker(n: int) -> str:
+    return f"\0{n}\0"
+
+
+_MARKER_RX = re.compile(r'"\\u0000(\d+)\\u0000"')  # a marker as pydantic writes it (a JSON string)
+
+
+def _split_json(data: str, count: int) -> tuple[list[str], list[int]] | None:
+    """``data``'s texts around its ``count`` markers and their numbers in order; None unless each is there once."""
+    parts = _MARKER_RX.split(data)
+    order = [int(n) for n in parts[1::2]]
+    if sorted(order) != list(range(count)):
+        return None
+    return parts[0::2], order
+
+
+def _float_json(v: Any) -> str:
+    """A float as pydantic writes it: as Python does between 1e-4 and 1e16 (money), otherwise not always."""
+    text = repr(v)
+    if type(v) is not float or "e" in text or "n" in text:
+        raise _NotPlain
+    return text
+
+
+_UNSEEN = object()
+
+
+def _marked(build: Callable[..., BaseModel], trace: bool = True) -> str | _Json | None:
+    """The JSON of the model ``build(hole, text)`` makes, with a marker for each of the contract's own values
+    (``hole(kind)``, and ``text(template)`` for a message that quotes the contract); a str if it has none. None
+    if it cannot be made so: a marker among the rulebook's texts, makers that validate (markers are not valid)."""
+    holes: list[tuple[str, Any]] = []
+
+    def hole(kind: str, arg: Any = None) -> str:
+        holes.append((kind, arg))
+        return _marker(len(holes) - 1)
+
+    def text(m: Template) -> str:
+        return hole("text", m) if m.names else m.text
+
+    try:
+        parts = _split_json(_to_json(build(hole, text), trace), len(holes))
+    except ValueError:  # pydantic's ValidationError
+        return None
+    if parts is None:
+        return None
+    texts, order = parts
+    return texts[0] if not holes else _Json(tuple(texts), tuple(holes[n] for n in order))
+
+
+def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractFacts,
+               headline: tuple[str, Any, float, str], trace: bool) -> str:
+    """The advice's JSON: its parts' JSON with the contract's own values put in."""
+    applicable, applied, value, basis = headline
+    details = cf.details
+    details.applied = applied
+    said: dict[str, str] = {}  # a message's JSON by its template's text (an advice may say one several times)
+
+    def fill(js: str | _Json) -> str:
+        if type(js) is str:
+            return js
+        texts = js.texts  # type: ignore[union-attr]
+        out = [texts[0]]
+        for k, (kind, arg) in enumerate(js.holes, 1):  # type: ignore[union-attr]
+            if kind == "text":
+                got = said.get(arg.text)
+                if got is None:
+                    got = said[arg.text] = _json_str(arg.fill(details))
+                out.append(got)
+            elif kind == "texts":  # several conditions, each said once
+                out.append("[" + ",".join(map(_json_str, dict.fromkeys(m.fill(details) for m in arg))) + "]")
+            else:
+                out.append(own[kind])
+            out.append(texts[k])
+        return "".join(out)
+
+    values = cf.values
+    rows, main, above = [], "null", "false"
+    for name, amount, before, between, after in _table(cf.thresholds).json_rows(st.make):
+        v = values[name]
+        up = "true" if v >= amount else "false"
+        row = before + _float_json(v) + between + up + after
+        rows.append(row)
+        if name == applicable:
+            main, above = row, up
+    own = {
+        "id": _json_str(c.id), "title": _json_str(c.title), "start": f'"{c.procurement_start.isoformat()}"',
+        "because": _json_str(st.because.fill(details)), "value": _float_json(value), "basis": _json_str(basis),
+        "threshold": main, "above": above, "in_force": "[" + ",".join(rows) + "]",
+        "recommended": "[" + ",".join(map(_json_str, shape.recommended)) + "]",
+    }
+    own["routes"] = "[" + ",".join([fill(st.route_json(r)) for r in shape.routes]) + "]"
+    own["findings"] = "[" + ",".join([fill(st.finding_json(f)) for f in shape.findings]) + "]"
+    if trace:
+        own["trace"] = "[" + ",".join([fill(st.trace_json(e)) for e in shape.trace]) + "]"
+    return fill(st.frame_json(trace))
 
 
 @cache

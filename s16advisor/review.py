@@ -32,11 +32,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice
 from typing import IO, Any, NamedTuple
 
-from .advisor import Outline, default_advisor
+from .advisor import default_advisor
 from .atomic import atomic_output
 from .contract import RESERVATION_ROUTES, ROUTE_IDS, ContractDescription, contract_from_document, locate
 from .errors import InputError, S16Error
@@ -853,6 +853,7 @@ class _Worker:
         # other line (OCDS, malformed, invalid, another encoding) takes the general path, which says what is wrong.
         self.validate_json = ContractDescription.model_validate_json if _is_utf8(config.encoding) else None
         self.advisor = default_advisor()
+        self.advise_json = partial(self.advisor.advise_json, trace=config.trace)
 
     def call(self, tasks: list[Task], start: int) -> Any:
         """A chunk's results: per record ``Out`` (``dict`` mode), or the chunk formatted (the file modes)."""
@@ -897,9 +898,10 @@ class _Worker:
             if self.config.mode == "csv":  # a CSV row needs only the advice's outline: no Advice is made
                 outline = self._advise(self.advisor.outline, contract, label, file, kind == "csv", lines)
                 payload = _outline_cells(outline)
-            else:
-                advice = self._advise(self.advisor.advise, contract, label, file, kind == "csv", lines)
-                outline, payload = Outline.of(advice), self._output(advice)
+            else:  # its JSON, written without making the Advice
+                payload, outline = self._advise(self.advise_json, contract, label, file, kind == "csv", lines)
+                if self.config.mode == "dict":
+                    payload = json.loads(payload)
         except _NotesError as e:
             return e.rid, str(e), None, None, e.notes
         except _RecordError as e:
@@ -957,11 +959,6 @@ class _Worker:
                 raise _RecordError(_problems(located, label, csv_row, True)) from None
             raise _RecordError(_problems(e, label, csv_row, False)) from None
 
-    def _output(self, advice: Any) -> Any:
-        if self.config.mode == "dict":
-            return json.loads(advice_json(advice, trace=self.config.trace))
-        return advice_json(advice, trace=self.config.trace)  # jsonl, json
-
 
 class _NotesError(_RecordError):
     def __init__(self, message: str, rid: str | None, notes: tuple[str, ...]):
@@ -1005,21 +1002,6 @@ def _column_of(path: str) -> str:
         if (path == col or path.startswith((col + ".", col + "["))) and len(col) > len(best):
             best = col
     return best or path
-
-
-_ADVICE_PREFIX = b'{"schema_":'
-
-
-def advice_json(advice: Any, *, trace: bool = True) -> bytes:
-    """Advice v1 as JSON (UTF-8): what ``json.dumps(advice.to_json_dict())`` says, without the trace unless
-    asked, serialised by pydantic (five times faster). A test checks they agree."""
-    data: bytes = advice.__pydantic_serializer__.to_json(advice, exclude=None if trace else {"trace"})
-    if data.startswith(_ADVICE_PREFIX):
-        return b'{"schema":' + data[len(_ADVICE_PREFIX):]
-    d = advice.to_json_dict()  # pragma: no cover - only if the model's first field changes
-    if not trace:
-        d.pop("trace", None)
-    return json.dumps(d, ensure_ascii=False).encode()
 
 
 def _outline_cells(o: Any) -> list[str]:

@@ -104,25 +104,96 @@ def test_advice_is_made_by_the_fast_makers_and_equals_the_validated_models():
         assert _same(a, Advice.model_validate(a.model_dump(exclude_unset=True))), case.name
 
 
-def test_the_outline_of_a_contract_is_what_its_advice_says(advisor):
+def _varied_contracts(n: int, seed: int) -> list:
+    """Every behaviour case's contract advised under its own regime, and ``n`` varied contracts, a third of them
+    under the Procurement Act 2023."""
     import datetime as dt
     import random
     import sys
-
-    from s16advisor.advisor import Outline
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
     from bench_advise import contract_mapping
 
     contracts = [contract_from_mapping(case.contract) for case in CASES if case.regime_as is None]
-    rnd = random.Random(5)
-    for i in range(1500):  # varied contracts, a third under the Procurement Act 2023
+    rnd = random.Random(seed)
+    for i in range(n):
         m = contract_mapping(rnd, i)
         if i % 3 == 0:
             m["procurement_start"] = (dt.date(2025, 2, 24) + dt.timedelta(days=rnd.randint(0, 900))).isoformat()
         contracts.append(contract_from_mapping(m))
-    for c in contracts:
+    return contracts
+
+
+def test_the_outline_of_a_contract_is_what_its_advice_says(advisor):
+    from s16advisor.advisor import Outline
+
+    for c in _varied_contracts(1500, 5):
         assert advisor.outline(c) == Outline.of(advisor.advise(c)), c.id
+
+
+def test_the_json_written_without_the_advice_is_the_advice_s_json(advisor, monkeypatch):
+    import s16advisor.advisor as advisor_module
+    from s16advisor.advisor import advice_json
+
+    contracts = _varied_contracts(1500, 6)
+    whole = []  # the advices made and serialised by pydantic instead
+    monkeypatch.setattr(advisor_module, "advice_json", lambda a, trace: whole.append(a) or advice_json(a, trace=trace))
+    for c in contracts:
+        for trace in (False, True):
+            assert advisor.advise_json(c, trace=trace) == (advice_json(advisor.advise(c), trace=trace),
+                                                           advisor.outline(c)), (c.id, trace)
+    assert whole == []
+    # Texts JSON escapes, and values pydantic writes otherwise than Python (1e-05, 1e+16) or cannot (a lone
+    # surrogate): the advice is then made and serialised.
+    odd = [{"id": 'a "quoted" \\ id\ttab', "title": "Café — ñ 😀 \x00\x1f\x7f \u2028"},
+           {"value": {"amount": 0.00001, "vat": "net"}}, {"value": {"amount": 1e17, "vat": "inclusive"}},
+           {"title": "lone \ud800 surrogate"}]
+    for change in odd:
+        c = contracts[0].model_copy(update=change)
+        if "value" in change:
+            c = contracts[0].model_copy(update={"value": contracts[0].value.model_copy(update=change["value"])})
+        try:
+            expected = advice_json(advisor.advise(c), trace=False), advisor.outline(c)
+        except ValueError as e:  # the lone surrogate: the same error as pydantic's own writing of that advice
+            with pytest.raises(type(e), match="surrogates not allowed"):
+                advisor.advise_json(c)
+        else:
+            assert advisor.advise_json(c) == expected, change
+
+
+def test_a_float_is_written_as_pydantic_writes_it_or_not_at_all():
+    import random
+
+    import pydantic_core
+
+    from s16advisor.advisor import _float_json, _NotPlain
+
+    rnd = random.Random(9)
+    values = [0.0, -0.0, 0.01, 1e-4, 1e-5, 1.5e-7, 1e15, 1e16, 1.2e17, 123456789.125, float("inf"), float("nan")]
+    values += [rnd.uniform(0, 10 ** rnd.randint(-8, 20)) for _ in range(20000)]
+    written = 0
+    for v in values:
+        try:
+            text = _float_json(v)
+        except _NotPlain:
+            continue
+        assert text == pydantic_core.to_json(v).decode(), v
+        written += 1
+    assert written > 10000  # money: from 1e-4 to 1e16
+
+
+def test_an_advice_whose_json_cannot_be_kept_is_serialised_whole(advisor, monkeypatch):
+    import s16advisor.advisor as advisor_module
+    from s16advisor.advisor import advice_json
+
+    contracts = _varied_contracts(200, 7)
+    fresh = Advisor()
+    monkeypatch.setattr(advisor_module, "_split_json", lambda data, count: None)  # as if a text held a marker
+    whole = []
+    monkeypatch.setattr(advisor_module, "advice_json", lambda a, trace: whole.append(a) or advice_json(a, trace=trace))
+    for c in contracts:
+        assert fresh.advise_json(c) == (advice_json(advisor.advise(c), trace=False), advisor.outline(c)), c.id
+    assert len(whole) == len(contracts)
 
 
 def test_two_contracts_in_a_row_never_see_each_others_facts():
@@ -195,3 +266,32 @@ def test_numbers_and_strings_are_not_confused():
     c = contract_from_mapping(CASES[0].contract | {"duration_months": 9})  # "9" > "36" as strings
     advice = fresh.advise(c)
     assert not any(b.code == "duration_over_limit" for r in advice.routes for b in r.blocked_by)
+
+
+def test_two_conditions_that_read_the_same_once_filled_are_said_once(tmp_path, advisor):
+    import shutil
+
+    from s16advisor.advisor import advice_json
+    from s16advisor.rulebook import load_rulebook
+
+    folder = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", folder)
+    path = folder / "pcr2015" / "procedures.yaml"
+    text = path.read_text()
+    said = '    then:\n      condition:\n        - {route: innovation_partnership, message: "Record'
+    assert said in text
+    twice = "".join(f"        - {{route: innovation_partnership, message: 'Worth {{values.{name}}}.'}}\n"
+                    for name in ("works", "light_touch"))
+    path.write_text(text.replace(said, "    then:\n      condition:\n" + twice.rstrip("\n")
+                                 + said[len("    then:\n      condition:"):], 1))
+    twice = Advisor(load_rulebook(folder))
+    seen = 0
+    for c in _varied_contracts(300, 8):
+        advice = twice.advise(c)
+        conditions = advice.route("innovation_partnership").conditions
+        if advice.route("innovation_partnership").status != "unavailable" and advice.regime.id == "pcr2015" \
+                and c.procurement_start.year >= 2022:  # both thresholds' values are inclusive of VAT
+            seen += 1
+            assert conditions[0].startswith("Worth £") and not conditions[1].startswith("Worth"), conditions
+        assert twice.advise_json(c) == (advice_json(advice, trace=False), twice.outline(c)), c.id
+    assert seen

@@ -28,7 +28,6 @@ from s16advisor.review import (
     Review,
     ReviewOptions,
     Source,
-    advice_json,
     read_records,
     review_to_file,
 )
@@ -105,6 +104,7 @@ def test_jsonl_result_carries_advice_v1_without_trace_unless_asked(tmp_path: Pat
 
 
 def test_advice_json_is_to_json_dict(advisor: Any) -> None:
+    from s16advisor.advisor import advice_json
     from s16advisor.contract import contract_from_mapping
 
     advice = advisor.advise(contract_from_mapping(example("supported-living.yaml")))
