@@ -322,10 +322,16 @@ class _DuplicateIds:
         self.files: list[IO[str]] = []
         self.examples = examples
 
-    @staticmethod
-    def line(n: int, id_json: str, label: str) -> tuple[int, str]:
-        """Record ``n`` (id ``id_json``, as JSON) as a line of its bucket's file."""
-        return zlib.crc32(id_json.encode()) % _DuplicateIds.BUCKETS, f"{n}\t{id_json}\t{json.dumps(label)}\n"
+    class Lines(dict[int, list[str]]):
+        """Lines of the buckets' files, for ``add`` once joined."""
+
+        def note(self, n: int, id_json: str, label: str) -> None:
+            """Record ``n`` (id ``id_json``, as JSON) as a line of its bucket's file."""
+            bucket = zlib.crc32(id_json.encode()) % _DuplicateIds.BUCKETS
+            self.setdefault(bucket, []).append(f"{n}\t{id_json}\t{json.dumps(label)}\n")
+
+        def joined(self) -> dict[int, str]:
+            return {b: "".join(lines) for b, lines in self.items()}
 
     def add(self, blocks: dict[int, str]) -> None:
         if not self.files:
@@ -1155,7 +1161,7 @@ class _Chunk(NamedTuple):
 
 def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk:
     summary = ReviewSummary()
-    ids: dict[int, list[str]] = {}
+    ids = _DuplicateIds.Lines()
     parts: list[bytes] = []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n") if fmt == "csv" else None
@@ -1163,8 +1169,7 @@ def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk
         summary.add(stats)
         id_json = "null" if rid is None else json.dumps(rid)
         if rid is not None:
-            bucket, line = _DuplicateIds.line(start + k, id_json, label)
-            ids.setdefault(bucket, []).append(line)
+            ids.note(start + k, id_json, label)
         if writer is not None:
             cells = payload if error is None else _NO_ADVICE
             writer.writerow([_safe_cell(rid or ""), _safe_cell(label), *cells, _safe_cell(error or ""),
@@ -1180,7 +1185,7 @@ def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk
         data = b",\n".join(parts)
     else:
         data = b"\n".join(parts) + b"\n" if parts else b""
-    return _Chunk(data, summary, {b: "".join(lines) for b, lines in ids.items()}, len(rows))
+    return _Chunk(data, summary, ids.joined(), len(rows))
 
 
 def _join(fmt: str, chunks: list[_Chunk]) -> _Chunk:
@@ -1405,15 +1410,14 @@ class Review:
         n = 0
         try:
             for chunk, outs in results:
-                blocks: dict[int, list[str]] = {}
+                lines = _DuplicateIds.Lines()
                 for record, (rid, error, advice, stats, notes) in zip(chunk, outs, strict=True):
                     self.summary.add(stats)
                     if rid is not None:
-                        bucket, line = _DuplicateIds.line(n, json.dumps(rid), str(record.source))
-                        blocks.setdefault(bucket, []).append(line)
+                        lines.note(n, json.dumps(rid), str(record.source))
                     n += 1
                     yield ReviewResult(record.source, rid, advice, error, notes)
-                dups.add({b: "".join(lines) for b, lines in blocks.items()})
+                dups.add(lines.joined())
             self.summary.duplicates = dups.report()
             self.summary.read = self.records.records if isinstance(self.records, Reader) else n
             if isinstance(self.records, Reader):
