@@ -145,8 +145,8 @@ class Advisor:
         outline = _outline(st, shape, headline)
         try:
             return _fill_json(st, shape, contract, cf, headline, trace).encode(), outline
-        except (_NotPlain, UnicodeEncodeError):  # a value pydantic writes otherwise, a lone surrogate
-            pass
+        except (_NotPlain, UnicodeEncodeError, TypeError):
+            pass  # a value pydantic writes otherwise: a lone surrogate, a contract made without validation
         return advice_json(self.advise(contract), trace=trace), outline
 
     def _evaluate(self, contract: ContractDescription,

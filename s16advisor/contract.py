@@ -55,8 +55,21 @@ def _money(value: Any) -> float:
     return number
 
 
+# £1,000 trillion: above any public contract by far, and where VAT added to an amount still is a finite number
+# whose pennies are exact.
+MAX_AMOUNT = 1e15
+
+
+def _amount(value: Any) -> float:
+    number = _money(value)
+    if number > MAX_AMOUNT:
+        raise ValueError("must be at most 1,000,000,000,000,000 (£1,000 trillion)")
+    return number
+
+
 IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
 Money = Annotated[float, BeforeValidator(_money)]
+Amount = Annotated[float, BeforeValidator(_amount)]  # pounds
 
 
 def _cpv(value: Any) -> str:
@@ -151,14 +164,14 @@ class Authority(_Strict):
 
 
 class Value(_Strict):
-    amount: Money = Field(ge=0)
+    amount: Amount = Field(ge=0)
     vat: Literal["inclusive", "exclusive"] = "inclusive"
     vat_rate: Money = Field(default=0.2, ge=0, le=1)
 
 
 class Lot(_Strict):
     id: str = Field(min_length=1)
-    value: Money = Field(ge=0)
+    value: Amount = Field(ge=0)
     cpv: list[CpvCode] | None = Field(default=None, min_length=1)
     small_lot: StrictBool = False
 

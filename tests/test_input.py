@@ -313,6 +313,24 @@ def test_amount_must_be_finite(tmp_path: Path, value: float) -> None:
     names(invalid(advise(path)), path, line_of(text, "amount:"), "value.amount", "finite")
 
 
+@pytest.mark.parametrize("field", ["value.amount", "lots[0].value"])
+def test_an_amount_above_a_thousand_trillion_pounds_is_refused(tmp_path: Path, field: str) -> None:
+    # Above it, adding VAT could make an amount infinite (a traceback, before the cap) and pennies are not exact.
+    path, text = write_yaml(tmp_path, changed(_set(field, 1.7e308)))
+    names(invalid(advise(path)), path, line_of(text, "1.7e+308"), field, "at most 1,000,000,000,000,000")
+
+
+def test_an_amount_of_a_thousand_trillion_pounds_is_advised(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d.pop("lots", None)
+        d["value"] = {"amount": 1e15, "vat": "exclusive"}
+
+    path, _ = write_yaml(tmp_path, changed(change))
+    result = advise(path)
+    assert result.exit_code == 0, result.output
+    assert "£1,200,000,000,000,000" in result.output  # the value inclusive of VAT
+
+
 # --- dates -----------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("field", "value"), [

@@ -688,7 +688,7 @@ def test_json_lines_validated_in_one_pass_give_what_the_general_path_gives() -> 
     lines = [json.dumps(c).encode() for c in valid] + [
         json.dumps(valid[0], ensure_ascii=False).encode(),
         b'{"id":"X","id":"D-1","title":"t","procurement_start":"2024-01-02","contract_type":"services",'
-        b'"value":{"amount":123456789012345678901234567890},"duration_months":12,"cpv":["85311200-4"]}',
+        b'"value":{"amount":123456789012345.678901234567890},"duration_months":12,"cpv":["85311200-4"]}',
         json.dumps(contract(5)).replace('"amount": 50005', '"amount": 5.0005E4').encode(),
         json.dumps(contract(6)).encode() + b" \r",
         # invalid, one way or another: each must keep the general path's error
@@ -696,6 +696,7 @@ def test_json_lines_validated_in_one_pass_give_what_the_general_path_gives() -> 
         json.dumps(contract(8, colour="red")).encode(),
         json.dumps(contract(9)).replace('"amount": 50009', '"amount": NaN').encode(),
         json.dumps(contract(10)).replace('"amount": 50010', '"amount": 1e400').encode(),
+        json.dumps(contract(15)).replace('"amount": 50015', '"amount": 123456789012345678901234567890').encode(),
         json.dumps(contract(11)).replace('"Office', '"\\ud800Office').encode(),
         json.dumps(contract(12)).replace("Office cleaning", "Office\tcleaning").encode(),
         json.dumps(contract(13)).encode() + b" trailing",
