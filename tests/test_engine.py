@@ -132,6 +132,8 @@ def test_the_outline_of_a_contract_is_what_its_advice_says(advisor):
 
 
 def test_the_json_written_without_the_advice_is_the_advice_s_json(advisor, monkeypatch):
+    import warnings
+
     import s16advisor.advisor as advisor_module
     from s16advisor.advisor import advice_json
 
@@ -149,6 +151,8 @@ def test_the_json_written_without_the_advice_is_the_advice_s_json(advisor, monke
            {"value": {"amount": 0.00001, "vat": "net"}}, {"value": {"amount": 1e17, "vat": "inclusive"}},
            {"title": "lone \ud800 surrogate"},
            {"id": 5}, {"title": None}]  # a contract made without validation (model_copy) is written as pydantic does
+    # pydantic warns of a number where a text belongs (id 5); pytest restores the filters after each test
+    warnings.filterwarnings("ignore", "Pydantic serializer warnings")
     for change in odd:
         c = contracts[0].model_copy(update=change)
         if "value" in change:
