@@ -554,11 +554,12 @@ def _table(in_force: Mapping[str, Any]) -> _Table:
 
 def _headline(cf: ContractFacts, evaluation: Evaluation) -> tuple[str, Any, float, str]:
     """The threshold the rules applied (its name, "none" if none), it, and the value the advice states with its
-    VAT basis: on that threshold's basis, else the facts' headline value (inclusive)."""
+    VAT basis: on that threshold's basis, else the facts' headline value (on the basis of the regime's
+    thresholds in force, as the messages' {value} and {vat_basis} say)."""
     applicable = str(evaluation.fact("threshold", "none"))
     th = cf.thresholds.get(applicable)
     if th is None:
-        return applicable, None, float(cf.facts["value"]), "inclusive"
+        return applicable, None, float(cf.facts["value"]), cf.details.basis
     return applicable, th, cf.values[applicable], th.vat
 
 

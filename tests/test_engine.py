@@ -300,3 +300,28 @@ def test_two_conditions_that_read_the_same_once_filled_are_said_once(tmp_path, a
             assert conditions[0].startswith("Worth £") and not conditions[1].startswith("Worth"), conditions
         assert twice.advise_json(c) == (advice_json(advice, trace=False), twice.outline(c)), c.id
     assert seen
+
+
+def test_a_value_no_threshold_applies_to_is_stated_on_the_basis_of_the_regime_s_thresholds(tmp_path):
+    import shutil
+
+    from s16advisor.advisor import advice_json
+    from s16advisor.rulebook import load_rulebook
+
+    folder = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", folder)
+    path = folder / "pcr2015" / "scope.yaml"
+    text = path.read_text()
+    assert "assert: {threshold: works}" in text
+    path.write_text(text.replace("assert: {threshold: works}", "assert: {threshold: none}", 1))
+    no_works_threshold = Advisor(load_rulebook(folder))
+    works = CASES[0].contract | {"contract_type": "works", "cpv": ["45000000-7"], "lots": [],
+                                 "value": {"amount": 1_200_000, "vat": "inclusive", "vat_rate": 0.2}}
+    works.pop("lots")
+    for start, value, basis in (("2021-12-31", 1_000_000.0, "net"), ("2022-01-01", 1_200_000.0, "inclusive")):
+        c = contract_from_mapping(works | {"procurement_start": start})
+        advice = no_works_threshold.advise(c)
+        assert advice.valuation.threshold is None
+        assert (advice.valuation.value, advice.valuation.vat_basis) == (value, basis), start
+        assert no_works_threshold.outline(c).vat_basis == basis
+        assert no_works_threshold.advise_json(c)[0] == advice_json(advice, trace=False)
