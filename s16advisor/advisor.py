@@ -660,10 +660,11 @@ def _assemble(c: ContractDescription, st: _Static, cf: ContractFacts, evaluation
 
 # ---------------------------------------------------------------- the Advice as JSON
 #
-# ``Advisor.advise_json`` writes an advice's JSON without making it: per shape, pydantic serialises once an
-# advice whose contract-specific values are markers ("\0<n>\0"), and the text between the markers is kept; each
-# contract's JSON is that text with its own values put in, each written as pydantic writes it. A test checks
-# the two agree, byte for byte, on every behaviour case and on thousands of varied contracts.
+# ``Advisor.advise_json`` writes an advice's JSON without making it. pydantic serialises each part of an advice
+# once (the frame per regime, each route skeleton, finding and trace entry, each threshold row) with markers
+# ("\0<n>\0") where the contract's own values go, and the text between the markers is kept; each contract's JSON
+# is those texts joined with its own values put in, each written as pydantic writes it. A test checks that this
+# and serialising the Advice agree, byte for byte, on every behaviour case and on many varied contracts.
 
 
 def advice_json(advice: Advice, *, trace: bool = True) -> bytes:
@@ -696,7 +697,7 @@ class _NotPlain(Exception):
 
 
 class _Json(NamedTuple):
-    """An advice's JSON for one shape: the text between the contract's own values, and which value goes where."""
+    """A part of an advice's JSON: the texts between the contract's own values, and which value goes where."""
 
     texts: tuple[str, ...]
     holes: tuple[tuple[str, Any], ...]  # between texts[i] and texts[i + 1]: (kind, a Template or templates)
