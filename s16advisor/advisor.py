@@ -242,6 +242,42 @@ class _Makers(NamedTuple):
         return cls(maker(Blocker), maker(Finding), maker(RouteAdvice), maker(ThresholdRef), maker(Valuation),
                    maker(RegimeRef, ("applies",)), maker(Advice, ("schema_",)))
 
+    # The models of an advice from its shape's parts, with the messages (or the contract's values) given: one
+    # place for their fields, whether _assemble makes the Advice or advise_json its JSON (with markers).
+
+    def blocker_of(self, b: tuple[Any, ...], message: str) -> Blocker:
+        """Block ``b`` (code, template, reference, rule) saying ``message``."""
+        return self.blocker({"code": b[0], "message": message, "reference": b[2], "rule": b[3]})
+
+    def route_of(self, r: _Route, because: list[str], blocked_by: list[Any], conditions: Any) -> RouteAdvice:
+        """Route skeleton ``r`` saying ``because`` (its summary if none)."""
+        return self.route({"id": r.id, "title": r.title, "status": r.status, "kind": r.kind,
+                           "because": because or [*r.summary], "blocked_by": blocked_by,
+                           "conditions": conditions, "references": [*r.references]})
+
+    def finding_of(self, f: tuple[Any, ...], message: str) -> Finding:
+        """Finding ``f`` (code, severity, template, reference, rule, field) saying ``message``."""
+        code, severity, _, ref, rule_id, field = f
+        return self.finding({"code": code, "severity": severity, "message": message, "reference": ref,
+                             "rule": rule_id, "field": field})
+
+    def advice_of(self, regime: RegimeSpec, contract_id: Any, title: Any, start: Any, because: Any, value: Any,
+                  basis: Any, threshold: Any, above: Any, in_force: Any, routes: Any, recommended: Any,
+                  findings: Any, trace: Any) -> Advice:
+        return self.advice({
+            "contract_id": contract_id,
+            "title": title,
+            "procurement_start": start,
+            "regime": self.regime({"id": regime.id, "title": regime.title, "because": because,
+                                   "reference": regime.reference}),
+            "valuation": self.valuation({"value": value, "vat_basis": basis, "threshold": threshold,
+                                         "above_threshold": above, "thresholds_in_force": in_force}),
+            "routes": routes,
+            "recommended": recommended,
+            "findings": findings,
+            "trace": trace,
+        })
+
 
 def _same(a: Any, b: Any) -> bool:
     """Two models (or lists of models) with the same state, field order and fields set, all the way down."""
@@ -378,41 +414,29 @@ class _Static:
     # skeleton, each finding and each trace entry.
 
     def frame_json(self, trace: bool) -> str | _Json:
-        make, regime = self.make, self.regime
-        return self._json_of(("frame", trace), lambda hole, text: make.advice({
-            "contract_id": hole("id"), "title": hole("title"), "procurement_start": hole("start"),
-            "regime": make.regime({"id": regime.id, "title": regime.title, "because": hole("because"),
-                                   "reference": regime.reference}),
-            "valuation": make.valuation({"value": hole("value"), "vat_basis": hole("basis"),
-                                         "threshold": hole("threshold"), "above_threshold": hole("above"),
-                                         "thresholds_in_force": hole("in_force")}),
-            "routes": hole("routes"), "recommended": hole("recommended"), "findings": hole("findings"),
-            "trace": hole("trace") if trace else []}), trace)
+        return self._json_of(("frame", trace), lambda hole, text: self.make.advice_of(
+            self.regime, hole("id"), hole("title"), hole("start"), hole("because"), hole("value"), hole("basis"),
+            hole("threshold"), hole("above"), hole("in_force"), hole("routes"), hole("recommended"),
+            hole("findings"), hole("trace") if trace else []), trace)
 
     def route_json(self, r: _Route) -> str | _Json:
         if r.json:
             got = r.json[0]
         else:
             make = self.make
-            got = _marked(lambda hole, text: make.route({
-                "id": r.id, "title": r.title, "status": r.status, "kind": r.kind,
-                "because": [text(m) for m in r.because] or [*r.summary],
-                "blocked_by": [make.blocker({"code": b[0], "message": text(b[1]), "reference": b[2], "rule": b[3]})
-                               if type(b) is tuple else b for b in r.blocked_by],
+            got = _marked(lambda hole, text: make.route_of(
+                r, [text(m) for m in r.because],
+                [make.blocker_of(b, text(b[1])) if type(b) is tuple else b for b in r.blocked_by],
                 # several conditions, one quoting the contract, are said once each when filled (as _assemble)
-                "conditions": hole("texts", r.conditions) if len(r.conditions) > 1 and r.dynamic
-                else [text(m) for m in r.conditions],
-                "references": [*r.references]}))
+                hole("texts", r.conditions) if len(r.conditions) > 1 and r.dynamic
+                else [text(m) for m in r.conditions]))
             r.json.append(got)
         if got is None:
             raise _NotPlain
         return got
 
     def finding_json(self, f: tuple[Any, ...]) -> str | _Json:
-        code, severity, m, ref, rule_id, field = f
-        return self._json_of(id(f), lambda hole, text: self.make.finding({
-            "code": code, "severity": severity, "message": text(m), "reference": ref, "rule": rule_id,
-            "field": field}))
+        return self._json_of(id(f), lambda hole, text: self.make.finding_of(f, text(f[2])))
 
     def trace_json(self, entry: TraceEntry) -> str | _Json:
         return self._json_of(id(entry), lambda hole, text: entry)
@@ -501,9 +525,7 @@ class _Static:
             id=spec.id, title=spec.title, kind=spec.kind,
             status="unavailable" if blocked else "recommended" if recommended else "available",
             because=because, summary=() if blocked or because else (spec.summary,),
-            blocked_by=tuple(b if b[1].names else make.blocker({"code": b[0], "message": b[1].text,
-                                                                "reference": b[2], "rule": b[3]})
-                             for b in blocked),
+            blocked_by=tuple(b if b[1].names else make.blocker_of(b, b[1].text) for b in blocked),
             conditions=conditions, references=tuple(references),
             dynamic=any(m.names for m in (*because, *conditions, *(b[1] for b in blocked))), json=[])
         if len(self._routes) >= _ROUTES:
@@ -595,36 +617,26 @@ def _assemble(c: ContractDescription, st: _Static, cf: ContractFacts, evaluation
         return text
 
     shape = st.shape(_mask(evaluation))
-    new_route, new_blocker = make.route, make.blocker
+    route_of, blocker_of = make.route_of, make.blocker_of
     blockers: dict[int, Blocker] = {}  # one Blocker per rule and message in an advice (frozen), by skeleton id
     routes: list[RouteAdvice] = []
     for r in shape.routes:
         if not r.dynamic:
-            routes.append(new_route({
-                "id": r.id, "title": r.title, "status": r.status, "kind": r.kind,
-                "because": [m.text for m in r.because] or [*r.summary], "blocked_by": [*r.blocked_by],
-                "conditions": [m.text for m in r.conditions], "references": [*r.references]}))
+            routes.append(route_of(r, [m.text for m in r.because], [*r.blocked_by], [m.text for m in r.conditions]))
             continue
         blocked_by = []
         for b in r.blocked_by:
             if type(b) is tuple:  # (code, template, reference, rule), held by the shape while this advice is made
                 blocker = blockers.get(id(b))
                 if blocker is None:
-                    blocker = blockers[id(b)] = new_blocker({"code": b[0], "message": render(b[1]),
-                                                             "reference": b[2], "rule": b[3]})
+                    blocker = blockers[id(b)] = blocker_of(b, render(b[1]))
                 b = blocker
             blocked_by.append(b)
         conditions = [render(m) for m in r.conditions]
         if len(conditions) > 1:
             conditions = list(dict.fromkeys(conditions))
-        routes.append(new_route({
-            "id": r.id, "title": r.title, "status": r.status, "kind": r.kind,
-            "because": [render(m) for m in r.because] or [*r.summary], "blocked_by": blocked_by,
-            "conditions": conditions, "references": [*r.references]}))
-    new_finding = make.finding
-    findings = [new_finding({"code": code, "severity": severity, "message": render(m), "reference": ref,
-                             "rule": rule_id, "field": field})
-                for code, severity, m, ref, rule_id, field in shape.findings]
+        routes.append(route_of(r, [render(m) for m in r.because], blocked_by, conditions))
+    findings = [make.finding_of(f, render(f[2])) for f in shape.findings]
     new_threshold = make.threshold
     values = cf.values
     in_force = []
@@ -637,25 +649,9 @@ def _assemble(c: ContractDescription, st: _Static, cf: ContractFacts, evaluation
         in_force.append(ref)
         if name == applicable:
             main = ref
-    return make.advice({
-        "contract_id": c.id,
-        "title": c.title,
-        "procurement_start": c.procurement_start,
-        "regime": make.regime({"id": regime.id, "title": regime.title,
-                               "because": st.because.fill(details),
-                               "reference": regime.reference}),
-        "valuation": make.valuation({
-            "value": value,
-            "vat_basis": basis,
-            "threshold": main,
-            "above_threshold": bool(main and main.above),
-            "thresholds_in_force": in_force,
-        }),
-        "routes": routes,
-        "recommended": [*shape.recommended],
-        "findings": findings,
-        "trace": [*shape.trace],
-    })
+    return make.advice_of(regime, c.id, c.title, c.procurement_start, st.because.fill(details), value, basis,
+                          main, bool(main and main.above), in_force, routes, [*shape.recommended], findings,
+                          [*shape.trace])
 
 
 # ---------------------------------------------------------------- the Advice as JSON
