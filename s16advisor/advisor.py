@@ -130,24 +130,28 @@ class Advisor:
     def outline(self, contract: ContractDescription) -> Outline:
         """What ``Outline.of(self.advise(contract))`` gives, without making the Advice (its messages and models):
         for a CSV row or a summary of many contracts."""
-        regime, _, program, cf, evaluation = self._evaluate(contract, None)
-        st = self._static(program)
-        return _outline(st, st.shape(_mask(evaluation)), _headline(cf, evaluation))
+        st, shape, _, headline = self._shaped(contract)
+        return _outline(st, shape, headline)
 
     def advise_json(self, contract: ContractDescription, *, trace: bool = False) -> tuple[bytes, Outline]:
         """What ``advice_json(self.advise(contract), trace=trace)`` and ``self.outline(contract)`` give, without
-        making the Advice: the JSON of its shape (which pydantic wrote once) with the contract's own values put
-        in (for JSON Lines output of many contracts). A test checks they agree byte for byte."""
-        regime, on, program, cf, evaluation = self._evaluate(contract, None)
-        st = self._static(program)
-        shape = st.shape(_mask(evaluation))
-        headline = _headline(cf, evaluation)
+        making the Advice: its parts' JSON (which pydantic wrote once) with the contract's own values put in (for
+        JSON results of many contracts). A test checks they agree byte for byte."""
+        st, shape, cf, headline = self._shaped(contract)
         outline = _outline(st, shape, headline)
         try:
             return _fill_json(st, shape, contract, cf, headline, trace).encode(), outline
         except (_NotPlain, UnicodeEncodeError, TypeError):
             pass  # a value pydantic writes otherwise: a lone surrogate, a contract made without validation
         return advice_json(self.advise(contract), trace=trace), outline
+
+    def _shaped(self, contract: ContractDescription) -> tuple[_Static, _Shape, ContractFacts,
+                                                              tuple[str, Any, float, str]]:
+        """The contract evaluated under the regime in force: its regime's static data, its advice's shape, its
+        facts and its headline (see _headline)."""
+        _, _, program, cf, evaluation = self._evaluate(contract, None)
+        st = self._static(program)
+        return st, st.shape(_mask(evaluation)), cf, _headline(cf, evaluation)
 
     def _evaluate(self, contract: ContractDescription,
                   regime_id: str | None) -> tuple[RegimeSpec, dt.date, Program, ContractFacts, Evaluation]:

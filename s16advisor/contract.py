@@ -63,7 +63,7 @@ MAX_AMOUNT = 1e15
 def _amount(value: Any) -> float:
     number = _money(value)
     if number > MAX_AMOUNT:
-        raise ValueError("must be at most 1,000,000,000,000,000 (£1,000 trillion)")
+        raise ValueError(f"must be at most {MAX_AMOUNT:,.0f} (£1,000 trillion)")
     return number
 
 
