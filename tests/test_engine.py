@@ -17,6 +17,31 @@ from .cases import load_cases
 CASES = [c for c in load_cases() if "error" not in c.expect]
 
 
+def _rulebook_changed(tmp_path: Path, file: str, old: str, new: str):  # type: ignore[no-untyped-def]
+    """The bundled rulebook, copied, with ``old`` (which must be there) replaced by ``new`` once in ``file``."""
+    import shutil
+
+    from s16advisor.rulebook import load_rulebook
+
+    folder = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", folder)
+    path = folder / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return load_rulebook(folder)
+
+
+def _made_whole(monkeypatch) -> list:  # type: ignore[no-untyped-def]
+    """The advices that Advisor.advise_json makes and has pydantic serialise (instead of writing their JSON)."""
+    import s16advisor.advisor as advisor_module
+
+    whole: list = []
+    serialise = advisor_module.advice_json
+    monkeypatch.setattr(advisor_module, "advice_json", lambda a, trace: whole.append(a) or serialise(a, trace=trace))
+    return whole
+
+
 @pytest.fixture(scope="module")
 def reference():
     return Advisor(engine=PythonEngine())
@@ -134,12 +159,10 @@ def test_the_outline_of_a_contract_is_what_its_advice_says(advisor):
 def test_the_json_written_without_the_advice_is_the_advice_s_json(advisor, monkeypatch):
     import warnings
 
-    import s16advisor.advisor as advisor_module
     from s16advisor.advisor import advice_json
 
     contracts = _varied_contracts(1500, 6)
-    whole = []  # the advices made and serialised by pydantic instead
-    monkeypatch.setattr(advisor_module, "advice_json", lambda a, trace: whole.append(a) or advice_json(a, trace=trace))
+    whole = _made_whole(monkeypatch)
     for c in contracts:
         for trace in (False, True):
             assert advisor.advise_json(c, trace=trace) == (advice_json(advisor.advise(c), trace=trace),
@@ -194,8 +217,7 @@ def test_an_advice_whose_json_cannot_be_kept_is_serialised_whole(advisor, monkey
     contracts = _varied_contracts(200, 7)
     fresh = Advisor()
     monkeypatch.setattr(advisor_module, "_split_json", lambda data, count: None)  # as if a text held a marker
-    whole = []
-    monkeypatch.setattr(advisor_module, "advice_json", lambda a, trace: whole.append(a) or advice_json(a, trace=trace))
+    whole = _made_whole(monkeypatch)
     for c in contracts:
         assert fresh.advise_json(c) == (advice_json(advisor.advise(c), trace=False), advisor.outline(c)), c.id
     assert len(whole) == len(contracts)
@@ -218,18 +240,9 @@ def test_two_contracts_in_a_row_never_see_each_others_facts():
 @pytest.mark.parametrize("memo_size", [0, 8192])
 @pytest.mark.parametrize("engine", [DurableEngine, PythonEngine])
 def test_two_rules_asserting_different_values_for_a_fact_are_an_error(tmp_path, engine, memo_size):
-    import shutil
-
-    from s16advisor.rulebook import load_rulebook
-
-    folder = tmp_path / "rules"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", folder)
-    path = folder / "pcr2015" / "scope.yaml"
-    text = path.read_text()
-    assert "when: {fact: contract_type, eq: works}" in text
-    path.write_text(text.replace("when: {fact: contract_type, eq: works}",
-                                 "when: {fact: contract_type, in: [services, supplies, works]}", 1))
-    broken = Advisor(load_rulebook(folder), engine=engine())
+    broken = Advisor(_rulebook_changed(tmp_path, "pcr2015/scope.yaml", "when: {fact: contract_type, eq: works}",
+                                       "when: {fact: contract_type, in: [services, supplies, works]}"),
+                     engine=engine())
     broken.evaluator = Evaluator(engine(), memo_size=memo_size)
     base = CASES[0].contract | {"contract_type": "services", "procurement_start": "2024-06-01"}
     light_touch = base | {"cpv": ["85311200-4"]}  # the works rule and the light-touch rule: the same stage
@@ -274,22 +287,13 @@ def test_numbers_and_strings_are_not_confused():
 
 
 def test_two_conditions_that_read_the_same_once_filled_are_said_once(tmp_path, advisor):
-    import shutil
-
     from s16advisor.advisor import advice_json
-    from s16advisor.rulebook import load_rulebook
 
-    folder = tmp_path / "rules"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", folder)
-    path = folder / "pcr2015" / "procedures.yaml"
-    text = path.read_text()
     said = '    then:\n      condition:\n        - {route: innovation_partnership, message: "Record'
-    assert said in text
     twice = "".join(f"        - {{route: innovation_partnership, message: 'Worth {{values.{name}}}.'}}\n"
                     for name in ("works", "light_touch"))
-    path.write_text(text.replace(said, "    then:\n      condition:\n" + twice.rstrip("\n")
-                                 + said[len("    then:\n      condition:"):], 1))
-    twice = Advisor(load_rulebook(folder))
+    twice = Advisor(_rulebook_changed(tmp_path, "pcr2015/procedures.yaml", said, "    then:\n      condition:\n"
+                                      + twice.rstrip("\n") + said[len("    then:\n      condition:"):]))
     seen = 0
     for c in _varied_contracts(300, 8):
         advice = twice.advise(c)
@@ -303,18 +307,10 @@ def test_two_conditions_that_read_the_same_once_filled_are_said_once(tmp_path, a
 
 
 def test_a_value_no_threshold_applies_to_is_stated_on_the_basis_of_the_regime_s_thresholds(tmp_path):
-    import shutil
-
     from s16advisor.advisor import advice_json
-    from s16advisor.rulebook import load_rulebook
 
-    folder = tmp_path / "rules"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", folder)
-    path = folder / "pcr2015" / "scope.yaml"
-    text = path.read_text()
-    assert "assert: {threshold: works}" in text
-    path.write_text(text.replace("assert: {threshold: works}", "assert: {threshold: none}", 1))
-    no_works_threshold = Advisor(load_rulebook(folder))
+    no_works_threshold = Advisor(_rulebook_changed(tmp_path, "pcr2015/scope.yaml", "assert: {threshold: works}",
+                                                   "assert: {threshold: none}"))
     works = CASES[0].contract | {"contract_type": "works", "cpv": ["45000000-7"], "lots": [],
                                  "value": {"amount": 1_200_000, "vat": "inclusive", "vat_rate": 0.2}}
     works.pop("lots")
