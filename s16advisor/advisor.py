@@ -55,8 +55,8 @@ FINDING_FIELDS = {
 
 
 class Outline(NamedTuple):
-    """What a CSV row of a review and its summary need of an advice: ``Advisor.outline`` gives it without making
-    the Advice, ``Outline.of`` takes it from one."""
+    """What a CSV row of a review and its summary need of an advice, which ``Advisor.outline`` and
+    ``Advisor.advise_json`` give without making the Advice (a test checks it against the Advice)."""
 
     regime: str
     value: float  # the valuation's value, on its VAT basis
@@ -68,16 +68,6 @@ class Outline(NamedTuple):
     statuses: dict[str, str]  # route id -> status
     blockers: tuple[tuple[str, str], ...]  # (route, code), routes in order
     findings: tuple[tuple[str, str], ...]  # (code, severity)
-
-    @classmethod
-    def of(cls, advice: Advice) -> Outline:
-        v = advice.valuation
-        th = v.threshold
-        return cls(
-            advice.regime.id, v.value, v.vat_basis, th.name if th else None, th.amount if th else None,
-            v.above_threshold, tuple(advice.recommended), {r.id: r.status for r in advice.routes},
-            tuple((r.id, b.code) for r in advice.routes for b in r.blocked_by),
-            tuple((f.code, f.severity) for f in advice.findings))
 
 
 class Advisor:
@@ -128,8 +118,8 @@ class Advisor:
         return advice
 
     def outline(self, contract: ContractDescription) -> Outline:
-        """What ``Outline.of(self.advise(contract))`` gives, without making the Advice (its messages and models):
-        for a CSV row or a summary of many contracts."""
+        """What a review's CSV row and summary need of ``self.advise(contract)``, without making the Advice (its
+        messages and models)."""
         st, shape, _, headline = self._shaped(contract)
         return _outline(st, shape, headline)
 
