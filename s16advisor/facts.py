@@ -11,6 +11,8 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -75,6 +77,19 @@ def in_basis(amount: float, given: str, vat_rate: float, basis: str) -> float:
     else:
         value = amount * (1 + vat_rate) if basis == "inclusive" else amount
     return round(value, 2)  # pennies: a value equal to a threshold must compare equal, not 1e-10 below
+
+
+def percent(share: float) -> str:
+    """A share as a percentage to one decimal place, or to as many as it takes not to read as a whole
+    percentage it is not: a share just over 20% is "20.00005%", not "20.0%"."""
+    p = share * 100
+    text = f"{p:.1f}"
+    if text.endswith(".0") and float(text) / 100 != share:
+        for places in range(2, 16):
+            shown = f"{p:.{places}f}".rstrip("0")
+            if not shown.endswith("."):
+                return shown + "%"
+    return text + "%"
 
 
 def versus(value: float, threshold: float) -> str:
@@ -144,7 +159,7 @@ def _headline_details(d: Details, name: str) -> str:
 def _lots_details(d: Details, name: str) -> str:
     """The three lot details, worked out together the first time a message quotes one."""
     largest, small_total, share = d.lots
-    d["lots.small_share"] = f"{share * 100:.1f}%"
+    d["lots.small_share"] = percent(share)
     d["lots.small_total"] = money(small_total)
     d["lots.largest_small"] = f"{largest.id} ({money(largest.value)})" if largest else "none"
     return d[name]
@@ -287,6 +302,11 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     in_force, rows, main_basis = rd.on(day)
     value = c.value
     amount, given, rate = value.amount, value.vat, value.vat_rate
+    lots = c.lots or []
+    if lots:  # the aggregate of all lots is compared with the thresholds (within £1 of value.amount)
+        lot_values = [Decimal(repr(lot.value)) for lot in lots]  # as written: their sum is exact
+        total = sum(lot_values)
+        amount = float(total)
     contract_type = c.contract_type._value_  # (.value is a Python property)
     authority_type = c.authority.type._value_
     reservation = c.reservation._value_
@@ -313,7 +333,6 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
         authority_type=authority_type.replace("_", "-"),
     )
     values: dict[str, float] = {}
-    lots = c.lots or []
     small = [lot for lot in lots if lot.small_lot]
     largest = max(small, key=lambda lot: lot.value) if small else None
     largest_small = largest.value if largest is not None else None
@@ -342,11 +361,14 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     cpv_facts, infos = rd.codes_facts(given_codes)
     facts.update(cpv_facts)
 
-    total = sum(lot.value for lot in lots)
     facts["lots.count"] = float(len(lots))
     facts["lots.small_count"] = float(len(small))
-    small_total = sum(lot.value for lot in small)
-    share = round(small_total / total, 6) if total > 0 else 0.0
+    small_total, share = 0.0, 0.0
+    if small:
+        small_sum = sum(v for v, lot in zip(lot_values, lots, strict=True) if lot.small_lot)
+        small_total = float(small_sum)
+        if total > 0:  # the nearest float to the exact share: 20% is 0.2, and any more is above it
+            share = float(Fraction(small_sum) / Fraction(total))
     facts["lots.small_share"] = share
     details["lots.count"] = str(len(lots))
 

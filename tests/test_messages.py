@@ -60,3 +60,30 @@ def test_threshold_details_of_a_contract_no_threshold_applies_to_stay_as_written
     d.applied = None
     assert template("{value} {vat_basis} / {threshold.title} {threshold.amount}").fill(d) == \
         "£1,200 inclusive of VAT / {threshold.title} {threshold.amount}"
+
+
+def test_a_share_reads_to_one_decimal_place_unless_that_would_round_it_to_a_whole_percentage_it_is_not():
+    from fractions import Fraction
+
+    from s16advisor.facts import percent
+
+    for whole in range(101):  # each whole percentage, as build_facts works it out (the nearest float)
+        assert percent(float(Fraction(whole, 100))) == f"{whole}.0%"
+    assert percent(1 / 3) == "33.3%"
+    assert percent(2_000_001 / 10_000_000) == "20.00001%"  # £1 over 20% of £10m: not "20.0%"
+    assert percent(0.19999995) == "19.999995%"
+    assert percent(0.2 + 1e-12) == "20.0000000001%"
+
+
+def test_the_blocker_of_small_lots_just_over_20_percent_quotes_the_share_that_exceeds_it():
+    from s16advisor.advisor import default_advisor
+    from s16advisor.contract import contract_from_mapping
+
+    c = contract_from_mapping({
+        "id": "SL", "title": "Small lots", "procurement_start": "2024-06-01", "contract_type": "works",
+        "value": {"amount": 10_000_000}, "duration_months": 24, "cpv": ["45000000-7"],
+        "lots": [{"id": x, "value": 666_667, "small_lot": True} for x in "abc"] + [{"id": "main", "value": 7_999_999}],
+    }, "<test>")
+    [blocker] = default_advisor().advise(c).route("small_lots").blocked_by
+    assert blocker.code == "small_lots_over_20_percent"
+    assert "£2,000,001, 20.00001% of the aggregate" in blocker.message
