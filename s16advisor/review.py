@@ -447,8 +447,8 @@ class Reader:
             fmt = self.options.input_format
             try:
                 if fmt == "auto":
-                    fmt = INPUT_SUFFIXES.get(os.path.splitext(path)[1].lower()) or _sniff(_first_line(stream))
-                if fmt == "json" and _sniff(_first_line(stream)) == "jsonl":
+                    fmt = INPUT_SUFFIXES.get(os.path.splitext(path)[1].lower()) or _sniff(_first_lines(stream))
+                if fmt == "json" and _sniff(_first_lines(stream)) == "jsonl":
                     fmt = "jsonl"  # JSON Lines (or one JSON document on one line) in a .json file: streamed
                 if fmt == "csv":
                     yield from self._csv(stream, name)
@@ -480,7 +480,7 @@ class Reader:
     def _maybe_package(self, line: bytes, source: Source) -> Iterator[Record]:
         try:
             obj = json.loads(line.decode(self.options.encoding))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             yield Record(source, "json", line)  # the worker reports what is wrong with it
             return
         yield from _objects(obj, source)
@@ -590,8 +590,12 @@ class Reader:
             return
         try:
             obj = json.loads(text)
+        except RecursionError:
+            self.bytes_read += len(raw)
+            yield Record(Source(name), "error", f"{name}: nested too deeply")
+            return
         except json.JSONDecodeError as e:
-            if e.msg == "Extra data" and e.lineno > 1:  # several documents, one per line: JSON Lines
+            if (e.msg == "Extra data" and e.lineno > 1) or _json_lines(text):  # one document per line
                 yield from self._jsonl(_Replay(raw, None), name)
                 return
             self.bytes_read += len(raw)
@@ -726,38 +730,59 @@ class _Counting(io.RawIOBase):
         pass
 
 
-def _first_line(stream: Any) -> bytes:
-    """The first non-blank line of a stream (at most ``MAX_LINE_BYTES`` of it), which is then read again."""
+def _first_lines(stream: Any) -> tuple[bytes, bytes]:
+    """The first two non-blank lines of a stream (at most ``MAX_LINE_BYTES`` of each), which are then read
+    again."""
     head = b""
-    first = b""
-    while len(head) <= MAX_LINE_BYTES:
+    found: list[bytes] = []
+    while len(found) < 2 and len(head) <= 2 * MAX_LINE_BYTES:
         line = stream.readline(MAX_LINE_BYTES + 1)
         head += line
-        if not line or line.strip():
-            first = line
+        if not line:
             break
+        if line.strip():
+            found.append(line)
     if isinstance(stream, _Replay):
         stream.head = io.BytesIO(head + stream.head.read())
     else:
         stream.seek(0)
-    return first
+    return (*found, b"", b"")[0], (*found, b"", b"")[1]
 
 
-def _sniff(first: bytes) -> str:
-    """The format of a stream whose name does not say (standard input), by its first non-blank line; a first
-    line that is a whole JSON value means JSON Lines."""
-    first = first.removeprefix(b"\xef\xbb\xbf").strip()
+def _sniff(lines: tuple[bytes, bytes]) -> str:
+    """The format of a stream whose name does not say (standard input), by its first non-blank lines: a first
+    line that is a whole JSON value means JSON Lines, and so does a broken first line followed by one."""
+    first = lines[0].removeprefix(b"\xef\xbb\xbf").strip()
     if first.startswith(b"{"):
-        try:
-            json.loads(first)
-            return "jsonl"
-        except ValueError:
-            return "json"
+        return "jsonl" if _json_value(first) or _json_value(lines[1].strip()) else "json"
     if first.startswith(b"["):
         return "json"
     if first.startswith((b"---", b"%YAML", b"- ", b"#")) or re.match(rb"^[A-Za-z_][\w.-]*:(\s|$)", first):
         return "yaml"
     return "csv"
+
+
+def _json_value(line: bytes) -> bool:
+    """Whether a line is one whole JSON object (one too deeply nested to read counts)."""
+    if not line.startswith(b"{"):
+        return False
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    except RecursionError:
+        return True
+    return True
+
+
+def _json_lines(text: str) -> bool:
+    """Whether a text that is not one JSON document is JSON Lines with broken lines: it starts with an object,
+    and another line, not indented (as in a document written over several lines), is one whole object."""
+    lines = text.lstrip("\ufeff \t\r\n").splitlines()
+    if not lines or not lines[0].startswith("{"):
+        return False
+    return any(_json_value(line.rstrip().encode("utf-8", "surrogatepass")) for line in lines[1:]
+               if line.startswith("{"))
 
 
 _DOC_START = re.compile(r"^---(\s|$)")

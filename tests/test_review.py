@@ -290,6 +290,33 @@ def test_json_document_list_and_json_lines_in_a_json_file(tmp_path: Path) -> Non
     assert out[-1].error == f"{broken}:3: malformed JSON: Expecting value (column 12)"
 
 
+def test_json_lines_whose_first_line_is_broken_are_still_json_lines(tmp_path: Path) -> None:
+    for name in ("broken-first.json", "broken-first.jsonl", "broken-first-stdin"):
+        path = jsonl(tmp_path / name, ['{"id": "B", "title": }', '{"id": "C", "title": "cut', contract(1), contract(2)])
+        out = results([path]) if name != "broken-first-stdin" else None
+        if out is None:
+            result = cli("-", "--jobs", "1", input=path.read_text())
+            assert result.exit_code == 3, result.stderr
+            out_lines = [json.loads(x) for x in result.stdout.splitlines()]
+            assert [(o["source"]["line"], "error" in o) for o in out_lines] == [(1, True), (2, True), (3, False),
+                                                                                (4, False)]
+            continue
+        assert [(r.source.line, r.ok) for r in out] == [(1, False), (2, False), (3, True), (4, True)], name
+
+
+def test_json_nested_too_deeply_is_an_error_result_not_a_crash(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    document = tmp_path / "deep.json"
+    document.write_text('{"releases": ' + deep + "}")
+    lines = jsonl(tmp_path / "deep.jsonl", ['{"releases": ' + deep + "}", '{"a": ' + deep + "}", contract(1)])
+    out = results([document, lines])
+    assert [(r.source.line, r.ok) for r in out] == [(1, False), (1, False), (2, False), (3, True)]
+    assert all(r.error.endswith("nested too deeply") for r in out[:3]), [r.error for r in out]
+    result = cli(str(document), str(lines), "--jobs", "1")
+    assert result.exit_code == 3 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stdout.splitlines()) == 4
+
+
 def test_missing_file_and_directory_are_error_results(tmp_path: Path) -> None:
     out = results([tmp_path / "nope.jsonl", tmp_path])
     assert [r.error for r in out] == [f"{tmp_path / 'nope.jsonl'}: cannot be read: no such file",
