@@ -831,6 +831,12 @@ def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str
         if starts and lines and _yaml_content("".join(lines)):
             yield first, lines, problem
             lines, size, first, problem = [], 0, lineno, None
+        elif starts and lines and any(_DOC_START.match(x) for x in lines):  # an empty document ends here
+            if problem:
+                yield first, lines, problem
+            else:
+                reader.blank += 1
+            lines, size, first, problem = [], 0, lineno, None
         elif starts and lines:  # only comments or directives so far: they belong to this document
             pass
         elif not lines:

@@ -264,6 +264,18 @@ def test_yaml_stream_of_documents_and_lists(tmp_path: Path) -> None:
     assert reader.blank == 1
 
 
+@pytest.mark.parametrize("between", ["---\n---\n", "---\n# only a comment\n---\n", "---\n...\n---\n",
+                                     "---\n---\n---\n"])
+def test_an_empty_yaml_document_is_skipped_and_the_next_one_read(tmp_path: Path, between: str) -> None:
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump(contract(1)) + between + yaml.safe_dump(contract(2)), encoding="utf-8")
+    reader = read_records([str(path)])
+    out = list(Review(reader))
+    assert [(r.id, r.ok) for r in out] == [("R-0001", True), ("R-0002", True)], [r.error for r in out]
+    assert out[1].source.line == len(yaml.safe_dump(contract(1)).splitlines()) + between.count("\n")
+    assert reader.blank == between.count("---") - 1
+
+
 def test_yaml_list_in_one_document(tmp_path: Path) -> None:
     path = tmp_path / "l.yml"
     path.write_text("- " + json.dumps(contract(1)) + "\n- " + json.dumps(contract(2)) + "\n")
