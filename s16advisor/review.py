@@ -491,14 +491,32 @@ class Reader:
             encoding = "utf-8-sig"  # a byte order mark (Excel writes one) is not part of the first column's name
         text = io.TextIOWrapper(io.BufferedReader(_Counting(stream, self)), encoding=encoding,
                                 errors="surrogateescape", newline="")
-        reader = csv.reader(text)
+        if csv.field_size_limit() < MAX_LINE_BYTES:
+            csv.field_size_limit(MAX_LINE_BYTES)  # (the default is 128 KiB)
+        reader = csv.reader(text, strict=True)  # a malformed row is an error of its own, and reading goes on
         header: tuple[str, ...] | None = None
         header_info: tuple[tuple[str, ...], frozenset[str], bool] | None = None
         header_problem: str | None = None
         row_no = 0
         last_line = 0
         try:
-            for row in reader:
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as e:
+                    row_no += 1
+                    first_line, stuck, last_line = last_line + 1, last_line == reader.line_num, reader.line_num
+                    problem = _csv_problem(str(e), first_line, last_line)
+                    if header is None and header_problem is None:
+                        header_problem = f"the header row (row {row_no}) is malformed CSV: {problem}"
+                    yield Record(Source(name, line=first_line, row=row_no), "error",
+                                 f"{name}:row {row_no}: malformed CSV: {problem}"
+                                 + ("; the rest of the file was not read" if stuck else ""))
+                    if stuck:
+                        break
+                    continue
                 row_no += 1
                 first_line, last_line = last_line + 1, reader.line_num
                 source = Source(name, line=first_line, row=row_no)
@@ -528,10 +546,6 @@ class Reader:
                     yield Record(source, "error", f"{source}: {header_problem}")
                     continue
                 yield Record(source, "csv", row, header_info)
-        except csv.Error as e:
-            row_no += 1
-            yield Record(Source(name, line=reader.line_num, row=row_no), "error",
-                         f"{name}:row {row_no}: malformed CSV: {e}; the rest of the file was not read")
         finally:
             text.detach()
 
@@ -787,6 +801,18 @@ def _json_lines(text: str) -> bool:
 
 _DOC_START = re.compile(r"^---(\s|$)")
 _DOC_END = re.compile(r"^\.\.\.(\s|$)")
+
+
+def _csv_problem(error: str, first_line: int, last_line: int) -> str:
+    """What the csv module's error means, in the user's words."""
+    if error == "unexpected end of data":
+        return (f"a quote opened in this row is never closed, so lines {first_line} to {last_line} (the end of "
+                "the file) were read as one cell")
+    if error.startswith("field larger than field limit"):
+        return f"a cell larger than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
+    if error == "',' expected after '\"'":
+        return "a quoted cell must end at its closing quote (',' expected after '\"')"
+    return error
 
 
 def _yaml_content(text: str) -> bool:

@@ -172,6 +172,41 @@ def test_csv_errors_name_the_row_and_the_column(tmp_path: Path) -> None:
     assert [r.id for r in out] == ["A", "B", "C", "D", "E"]
 
 
+SHORT_HEADER = "id,title,procurement_start,contract_type,value.amount,duration_months,cpv\n"
+
+
+def _csv_row(i: int, title: str = "t") -> str:
+    return f"C-{i},{title},2024-05-01,services,50000,24,90910000-9\n"
+
+
+def test_a_malformed_csv_row_is_one_error_and_the_rows_after_it_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    big = '"' + "x" * 200_000 + '"'  # over the csv module's default limit of a cell (128 KiB)
+    path.write_text(SHORT_HEADER + _csv_row(1) + _csv_row(2, '"quoted"after') + _csv_row(3, big) + _csv_row(4))
+    out = results([path])
+    assert [(r.source.row, r.source.line, r.id, r.ok) for r in out] == [
+        (2, 2, "C-1", True), (3, 3, None, False), (4, 4, "C-3", True), (5, 5, "C-4", True)]
+    assert out[1].error == (f"{path}:row 3: malformed CSV: a quoted cell must end at its closing quote "
+                            "(',' expected after '\"')")
+
+
+def test_a_quote_never_closed_is_named_with_the_lines_it_swallowed(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(SHORT_HEADER + _csv_row(1) + _csv_row(2, '"never closed') + _csv_row(3) + _csv_row(4))
+    out = results([path])
+    assert [(r.source.row, r.ok) for r in out] == [(2, True), (3, False)]
+    assert out[1].error == (f"{path}:row 3: malformed CSV: a quote opened in this row is never closed, so lines "
+                            "3 to 5 (the end of the file) were read as one cell")
+
+
+def test_a_malformed_csv_header_makes_every_row_an_error_that_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text('id,"title"x,procurement_start\n' + _csv_row(1) + _csv_row(2))
+    out = results([path])
+    assert [(r.source.row, r.ok) for r in out] == [(1, False), (2, False), (3, False)]
+    assert all("the header row (row 1) is malformed CSV" in r.error for r in out[1:]), [r.error for r in out]
+
+
 def test_csv_unknown_columns_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     row = ",".join(["U-1", "Typo", "2024-05-01", "services", "50000", "24", "90910000-9", "open"])
