@@ -170,8 +170,8 @@ class Stats(NamedTuple):
     declared_route_unavailable: bool
     reservation: str | None
     reservation_unavailable: bool
-    reservable_psm: bool  # reserved_public_service_mutual available (lawful, not planned)
-    reservable_sb: bool  # reserved_supported_business available
+    reservable_psm: bool  # reserved_public_service_mutual available (lawful), and no reservation planned
+    reservable_sb: bool  # reserved_supported_business available, and no reservation planned
     error_findings: bool
     warning_findings: bool
 
@@ -1089,12 +1089,14 @@ def _stats(o: Any, contract: Any) -> Stats:
     statuses = o.statuses
     declared = contract.route
     reservation = contract.reservation.value if contract.reservation.value != "none" else None
+    psm, sb = statuses.get("reserved_public_service_mutual"), statuses.get("reserved_supported_business")
+    unreserved = "recommended" not in (psm, sb)  # (a contract planned as reserved is not one that could be)
     return Stats(
         o.regime, o.value, o.recommended, declared,
         declared is not None and statuses.get(declared) == "unavailable", reservation,
         reservation is not None and statuses.get(RESERVATION_ROUTES[reservation]) == "unavailable",
-        statuses.get("reserved_public_service_mutual") == "available",
-        statuses.get("reserved_supported_business") == "available",
+        unreserved and psm == "available",
+        unreserved and sb == "available",
         any(severity == "error" for _, severity in o.findings),
         any(severity == "warning" for _, severity in o.findings),
     )

@@ -530,8 +530,9 @@ def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
     reservable = {k: (v.count, round(v.value, 2)) for k, v in s.reservable.items()}
     assert reservable == {
         "public_service_mutual": (1, 2400000),  # K6 only: the others plan it, or cannot (day services, cleaning)
-        "supported_business": (5, 1450000 + 2400000 + 960000 + 820000 + 2400000),
-        "either": (5, 1450000 + 2400000 + 960000 + 820000 + 2400000),
+        # Not the three planned as reserved: day services (its reservation unavailable) and K6.
+        "supported_business": (2, 960000 + 2400000),
+        "either": (2, 960000 + 2400000),
     }
     assert (s.duplicates.ids, s.duplicates.records) == (1, 1)
     assert s.duplicates.examples == [("CLN-1", [f"{path}:5", f"{path}:8"])]
@@ -542,8 +543,8 @@ def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
 
     text = summary_text(s)
     assert "8 records read, 8 results written: 7 advised, 1 error" in text
-    assert "Section 16: 5 contracts worth £8.0m could be reserved but are not: 1 to a public service mutual " \
-           "(£2.4m, reg 77 / s.33), 5 to a supported business (£8.0m, reg 20 / s.32)." in text
+    assert "Section 16: 2 contracts worth £3.4m could be reserved but are not: 1 to a public service mutual " \
+           "(£2.4m, reg 77 / s.33), 2 to a supported business (£3.4m, reg 20 / s.32)." in text
     assert "Declared routes that are unavailable: open 1" in text
     assert "Duplicate ids: 1 id used by more than one record (2 records): CLN-1" in text
 
