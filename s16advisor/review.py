@@ -479,7 +479,7 @@ class Reader:
 
     def _maybe_package(self, line: bytes, source: Source) -> Iterator[Record]:
         try:
-            obj = json.loads(line.decode(self.options.encoding))
+            obj = json.loads(line.decode(self.options.encoding), object_pairs_hook=_object)
         except (UnicodeDecodeError, ValueError, RecursionError):
             yield Record(source, "json", line)  # the worker reports what is wrong with it
             return
@@ -603,7 +603,7 @@ class Reader:
             self.bytes_read += len(raw)
             return
         try:
-            obj = json.loads(text)
+            obj = json.loads(text, object_pairs_hook=_object)
         except RecursionError:
             self.bytes_read += len(raw)
             yield Record(Source(name), "error", f"{name}: nested too deeply")
@@ -907,6 +907,65 @@ class _RecordError(Exception):
     pass
 
 
+class _Repeated(dict[str, Any]):
+    """A JSON object some of whose keys were given more than once (their last values kept, as json.loads does)."""
+
+    repeated: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for json.loads: a dict, which says which keys were repeated if any were."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    marked = _Repeated(obj)
+    seen: set[str] = set()
+    marked.repeated = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    return marked
+
+
+def _repeated_keys(obj: Any, path: str = "") -> list[str]:
+    """The paths of the keys repeated in a contract description read by ``_object``."""
+    found = [path + key for key in dict.fromkeys(obj.repeated)] if type(obj) is _Repeated else []
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        if isinstance(value, (dict, list)):
+            found += _repeated_keys(value, f"{path}{key}." if isinstance(key, str) else f"{path[:-1]}[{key}].")
+    return found
+
+
+_NESTED: dict[type, tuple[str, ...]] = {}
+
+
+def _given_keys(model: Any) -> int:
+    """How many keys the JSON a model was validated from had, repeated ones once (its fields set, all the way
+    down)."""
+    cls = type(model)
+    nested = _NESTED.get(cls)
+    if nested is None:
+        nested = _NESTED[cls] = tuple(name for name, f in cls.model_fields.items()
+                                      if _models_in(f.annotation))
+    given = model.__pydantic_fields_set__
+    n = len(given)
+    values = model.__dict__
+    for name in nested:
+        if name in given:
+            v = values[name]
+            if type(v) is list:
+                n += sum(_given_keys(x) for x in v)
+            elif v is not None:
+                n += _given_keys(v)
+    return n
+
+
+def _models_in(annotation: Any) -> bool:
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type):
+        return issubclass(annotation, BaseModel)
+    return any(_models_in(a) for a in getattr(annotation, "__args__", ()))
+
+
 class _Worker:
     """Turns records into ``Out`` tuples; one per process, with that process's Advisor."""
 
@@ -938,7 +997,11 @@ class _Worker:
                 return None, payload, None, None, ()
             if kind == "json" and self.validate_json is not None and b'"ocid"' not in payload:
                 try:
-                    payload, kind = self.validate_json(payload), "contract"
+                    contract = self.validate_json(payload)
+                    # pydantic keeps the last of a repeated key: a line with no more colons than the keys the
+                    # contract was given has none (colons in its texts send it to the general path, which says)
+                    if payload.count(b":") == _given_keys(contract):
+                        payload, kind = contract, "contract"
                 except ValueError:  # (pydantic's ValidationError): the general path below says why
                     pass
             if kind == "contract":
@@ -981,7 +1044,7 @@ class _Worker:
         except UnicodeDecodeError as e:
             raise _RecordError(f"{label}: not {self.config.encoding} text (byte {e.start + 1} of the line)") from None
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_object)
         except json.JSONDecodeError as e:
             raise _RecordError(f"{label}: malformed JSON: {e.msg} (column {e.colno})") from None
         except RecursionError:
@@ -990,6 +1053,10 @@ class _Worker:
     def _ocds(self, obj: Any, rid: str | None, label: str) -> tuple[Any, str | None, tuple[str, ...]]:
         kind = kind_of(obj)
         if kind == "contract":
+            repeated = _repeated_keys(obj)
+            if repeated:
+                raise _RecordError(f"{label}: " + "; ".join(f"{key}: duplicate key (JSON would keep its last value; "
+                                                            "give it once)" for key in repeated))
             return obj, rid, ()
         if kind == "unknown":
             raise _RecordError(f"{label}: a record must be a contract description or an OCDS release or record "
@@ -1182,9 +1249,13 @@ def _cell(kind: str, cell: str) -> Any:
         raise ValueError(f"{cell!r} is not true or false" + (" or unknown" if kind == "bool_or_unknown" else ""))
     if kind == "json":
         try:
-            return json.loads(cell)
+            value = json.loads(cell, object_pairs_hook=_object)
         except ValueError as e:
             raise ValueError(f"not JSON: {e}") from None
+        repeated = _repeated_keys(value)
+        if repeated:
+            raise ValueError(f"key {', '.join(repeated)} given twice")
+        return value
     if kind == "lots":
         if cell.startswith("["):
             return _cell("json", cell)

@@ -337,6 +337,24 @@ def test_json_document_list_and_json_lines_in_a_json_file(tmp_path: Path) -> Non
     assert out[-1].error == f"{broken}:3: malformed JSON: Expecting value (column 12)"
 
 
+def test_a_repeated_key_is_an_error_of_its_contract_in_every_json_input(tmp_path: Path) -> None:
+    twice = json.dumps(contract(2)).replace('"duration_months": 24', '"duration_months": 24, "duration_months": 36')
+    document = tmp_path / "list.json"
+    document.write_text("[\n" + json.dumps(contract(1)) + ",\n" + twice + "\n]\n")
+    lines = jsonl(tmp_path / "lines.jsonl", [contract(3), twice])
+    out = results([document, lines])
+    assert [(r.id, r.ok) for r in out] == [("R-0001", True), ("R-0002", False), ("R-0003", True), ("R-0002", False)]
+    assert all(r.error.endswith("duration_months: duplicate key (JSON would keep its last value; give it once)")
+               for r in out if not r.ok)
+    result = cli(str(lines), "--jobs", "1", "--format", "csv")
+    assert result.exit_code == 3 and "duration_months: duplicate key" in result.stdout
+    table = tmp_path / "lots.csv"
+    table.write_text(SHORT_HEADER.replace("\n", ",lots\n") + _csv_row(1).replace(
+        "\n", ',"[{""id"": ""a"", ""value"": 50000, ""value"": 1}]"\n'))
+    [row] = results([table])
+    assert row.error == f"{table}:row 2: column lots: key [0].value given twice"
+
+
 def test_json_lines_whose_first_line_is_broken_are_still_json_lines(tmp_path: Path) -> None:
     for name in ("broken-first.json", "broken-first.jsonl", "broken-first-stdin"):
         path = jsonl(tmp_path / name, ['{"id": "B", "title": }', '{"id": "C", "title": "cut', contract(1), contract(2)])
@@ -762,11 +780,15 @@ def test_json_lines_validated_in_one_pass_give_what_the_general_path_gives() -> 
     ]
     lines = [json.dumps(c).encode() for c in valid] + [
         json.dumps(valid[0], ensure_ascii=False).encode(),
-        b'{"id":"X","id":"D-1","title":"t","procurement_start":"2024-01-02","contract_type":"services",'
+        b'{"id":"D-1","title":"t","procurement_start":"2024-01-02","contract_type":"services",'
         b'"value":{"amount":123456789012345.678901234567890},"duration_months":12,"cpv":["85311200-4"]}',
         json.dumps(contract(5)).replace('"amount": 50005', '"amount": 5.0005E4').encode(),
         json.dumps(contract(6)).encode() + b" \r",
+        json.dumps(contract(16, title="Lot 2: day care 10:30-16:00 {\"a\": 1}")).encode(),  # colons in a text
         # invalid, one way or another: each must keep the general path's error
+        b'{"id":"X","id":"D-1","title":"t","procurement_start":"2024-01-02","contract_type":"services",'
+        b'"value":{"amount":5},"duration_months":12,"cpv":["85311200-4"]}',  # a repeated key
+        json.dumps(contract(17)).replace('"vat": "exclusive"', '"vat" : "exclusive", "vat":"inclusive"').encode(),
         json.dumps(contract(7, title="")).encode(),
         json.dumps(contract(8, colour="red")).encode(),
         json.dumps(contract(9)).replace('"amount": 50009', '"amount": NaN').encode(),
@@ -791,9 +813,17 @@ def test_json_lines_validated_in_one_pass_give_what_the_general_path_gives() -> 
         for i, raw in enumerate(lines):
             label = f"in.jsonl:{i + 1}"
             assert fast.one("json", label, raw, None) == general.one("json", label, raw, None), raw
-    ok = [raw for raw in lines if module._Worker(module._Config(mode="dict")).one("json", "x", raw, None)[1] is None]
-    assert len(ok) == len(valid) + 4  # the four valid contracts and the four valid lines written otherwise
+    worker = module._Worker(module._Config(mode="dict"))
+    ok = [raw for raw in lines if worker.one("json", "x", raw, None)[1] is None]
+    assert len(ok) == len(valid) + 5  # the four valid contracts and the five valid lines written otherwise
     assert b'"ocid"' not in b"".join(fast_calls) and len(fast_calls) == len(lines) - 1  # utf-8 only; not OCDS
+    assert worker.one("json", "x", lines[len(valid) + 5], None)[1] == \
+        "x: id: duplicate key (JSON would keep its last value; give it once)"
+    assert worker.one("json", "x", lines[len(valid) + 6], None)[1] == \
+        "x: value.vat: duplicate key (JSON would keep its last value; give it once)"
+    # The one pass is not lost to the check for repeated keys: a line without colons in its texts passes it.
+    for raw in lines[:len(valid) + 4]:
+        assert raw.count(b":") == module._given_keys(module.ContractDescription.model_validate_json(raw)), raw
 
 
 def test_a_yaml_records_problems_name_its_file_even_when_its_folder_name_has_a_colon_and_digits(tmp_path: Path) -> None:
