@@ -180,8 +180,8 @@ def review(
     ignore_unknown_columns: Annotated[bool, typer.Option("--ignore-unknown-columns", help="CSV: ignore columns "
                                                          "that are not fields (warned about) instead of making "
                                                          "every row an error.")] = False,
-    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of the inputs.", metavar="NAME")]
-    = "utf-8",
+    encoding: Annotated[str, typer.Option("--encoding", metavar="NAME",
+                                          help="Text encoding of the inputs (utf-8, cp1252, utf-16, ...).")] = "utf-8",
     ocds_vat: Annotated[str, typer.Option("--ocds-vat", help="OCDS values are exclusive (default: notices state "
                                           "values excluding VAT) or inclusive of VAT.", metavar="BASIS")]
     = "exclusive",

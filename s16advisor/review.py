@@ -439,7 +439,7 @@ class Reader:
     def _file(self, path: str) -> Iterator[Record]:
         name = "<stdin>" if path == "-" else path
         try:
-            stream: Any = _open(path)
+            stream: Any = _open(path, self.options.encoding)
         except OSError as e:
             yield Record(Source(name), "error", f"{name}: cannot be read: {os_error_words(e)}")
             return
@@ -479,14 +479,14 @@ class Reader:
 
     def _maybe_package(self, line: bytes, source: Source) -> Iterator[Record]:
         try:
-            obj = json.loads(line.decode(self.options.encoding), object_pairs_hook=_object)
+            obj = json.loads(line.decode(_line_encoding(self.options.encoding)), object_pairs_hook=_object)
         except (UnicodeDecodeError, ValueError, RecursionError):
             yield Record(source, "json", line)  # the worker reports what is wrong with it
             return
         yield from _objects(obj, source)
 
     def _csv(self, stream: Any, name: str) -> Iterator[Record]:
-        encoding = self.options.encoding
+        encoding = _line_encoding(self.options.encoding)
         if _is_utf8(encoding):
             encoding = "utf-8-sig"  # a byte order mark (Excel writes one) is not part of the first column's name
         text = io.TextIOWrapper(io.BufferedReader(_Counting(stream, self)), encoding=encoding,
@@ -594,7 +594,8 @@ class Reader:
                          f"{MAX_JSON_BYTES // (1024 * 1024)} MiB: use JSON Lines (one record per line) instead")
             return
         try:
-            text = raw.decode("utf-8-sig" if _is_utf8(self.options.encoding) else self.options.encoding)
+            encoding = _line_encoding(self.options.encoding)
+            text = raw.decode("utf-8-sig" if _is_utf8(encoding) else encoding)
         except UnicodeDecodeError as e:
             self.bytes_read += len(raw)
             yield Record(Source(name), "error", f"{name}: not {self.options.encoding} text (byte {e.start + 1})")
@@ -655,15 +656,70 @@ def _objects(obj: Any, source: Source, lines: dict[tuple[Any, ...], int] | None 
     yield Record(source, "obj", obj, lines)
 
 
-def _open(path: str) -> Any:
+def _open(path: str, encoding: str = "utf-8") -> Any:
+    """A file (or standard input) as bytes: as they are, or in UTF-8 when ``encoding`` does not write JSON's,
+    YAML's and CSV's punctuation and line ends as ASCII does (UTF-16, UTF-32: see ``_line_encoding``)."""
     if path == "-":
         stdin = sys.stdin
         if stdin is None:
             raise OSError("standard input is closed")
-        return _Replay(b"", stdin.buffer)
-    if os.path.isdir(path):
+        stream = stdin.buffer
+    elif os.path.isdir(path):
         raise IsADirectoryError(21, "is a directory, not a file")
-    return open(path, "rb")  # noqa: SIM115
+    else:
+        stream = open(path, "rb")  # noqa: SIM115
+    if _line_encoding(encoding) != encoding:
+        return _Replay(b"", _Utf8(stream, encoding))
+    return _Replay(b"", stream) if path == "-" else stream
+
+
+@lru_cache(maxsize=64)
+def _line_encoding(encoding: str) -> str:
+    """The encoding the lines of a file in ``encoding`` are read in: ``encoding``, or UTF-8 for one that does not
+    write ASCII's punctuation and line ends as ASCII (UTF-16 and UTF-32, whose files are read through ``_Utf8``)."""
+    try:
+        ascii_like = "\n{}[]\",:-#".encode(encoding) == b'\n{}[]",:-#'
+    except (LookupError, UnicodeError):
+        return encoding  # (refused where the options are checked)
+    return encoding if ascii_like else "utf-8"
+
+
+class _Utf8:
+    """A binary stream in another encoding, read as UTF-8 (bytes it does not decode stay as they are)."""
+
+    def __init__(self, stream: Any, encoding: str):
+        self.stream = stream
+        self.text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="\n")
+        self.pending = b""
+
+    def _utf8(self, text: str) -> bytes:
+        return text.encode("utf-8", "surrogateescape")
+
+    def readline(self, limit: int = -1) -> bytes:
+        end = self.pending.find(b"\n")
+        if end >= 0:
+            line, self.pending = self.pending[:end + 1], self.pending[end + 1:]
+        else:
+            line, self.pending = self.pending + self._utf8(self.text.readline(limit)), b""
+        if 0 <= limit < len(line):
+            line, self.pending = line[:limit], line[limit:] + self.pending
+        return line
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            data, self.pending = self.pending + self._utf8(self.text.read()), b""
+            return data
+        while len(self.pending) < n:
+            more = self.text.read(max(1, (n - len(self.pending)) // 4))
+            if not more:
+                break
+            self.pending += self._utf8(more)
+        data, self.pending = self.pending[:n], self.pending[n:]
+        return data
+
+    def close(self) -> None:
+        if self.stream is not getattr(sys.stdin, "buffer", None):
+            self.text.close()
 
 
 def _skip_line(stream: Any) -> int:
@@ -841,7 +897,7 @@ def _numbered_lines(stream: Any, reader: Reader) -> Iterator[tuple[int, bytes]]:
 def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str], tuple[int, str] | None]]:
     """(first line, lines, problem) per YAML document; a problem is (line, message) for a document that is too
     large or not text in the expected encoding."""
-    encoding = reader.options.encoding
+    encoding = _line_encoding(reader.options.encoding)
     lines: list[str] = []
     size = 0
     first = 1
@@ -1529,7 +1585,7 @@ class Review:
         self.records = records
         if isinstance(records, Reader):
             encoding = records.options.encoding
-        self.config = _Config("dict", trace, ocds or OcdsOptions(), encoding)
+        self.config = _Config("dict", trace, ocds or OcdsOptions(), _line_encoding(encoding))
         self.jobs = max(1, jobs)
         self.chunk_size = max(1, chunk_size)
         self.summary = ReviewSummary()
@@ -1694,7 +1750,7 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
     options = options or ReviewOptions()
     fmt = output_format(output, fmt)
     reader = Reader(paths, options.read)
-    config = _Config(fmt, options.trace, options.ocds, options.read.encoding)
+    config = _Config(fmt, options.trace, options.ocds, _line_encoding(options.read.encoding))
     summary = ReviewSummary()
     to_file = output not in (None, "-")
     dups = _DuplicateIds()

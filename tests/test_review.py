@@ -848,6 +848,30 @@ def test_every_spelling_of_utf8_reads_a_byte_order_mark_alike(tmp_path: Path, en
     assert out[1].id == "R-1"  # the first column is "id", not "\ufeffid"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_files_in_utf16_or_utf32_are_read_as_their_utf8_twins(tmp_path: Path, encoding: str) -> None:
+    texts = {
+        "c.jsonl": "".join(json.dumps(contract(i, title=f"Caf\u00e9 {i}")) + "\n" for i in range(3)) + "\n{broken\n",
+        "c.csv": SHORT_HEADER + _csv_row(1, "Caf\u00e9") + _csv_row(2, '"a, b"'),
+        "c.yaml": yaml.safe_dump(contract(1)) + "---\n---\n" + yaml.safe_dump(contract(2, title="\u2014")),
+        "c.json": json.dumps([contract(1), contract(2)], indent=2),
+    }
+    for name, text in texts.items():
+        (tmp_path / "utf8").mkdir(exist_ok=True)
+        (tmp_path / "other").mkdir(exist_ok=True)
+        (tmp_path / "utf8" / name).write_text(text, encoding="utf-8")
+        (tmp_path / "other" / name).write_text(text, encoding=encoding)
+    for name in texts:
+        want = [(r.id, r.ok, r.source.line, r.source.index, r.error and r.error.split(": ", 1)[1])
+                for r in results([tmp_path / "utf8" / name])]
+        got = [(r.id, r.ok, r.source.line, r.source.index, r.error and r.error.split(": ", 1)[1])
+               for r in results([tmp_path / "other" / name], encoding=encoding)]
+        assert got == want, name
+    result = cli("-", "--encoding", encoding, "--jobs", "1", input=texts["c.jsonl"].encode(encoding))
+    assert result.exit_code == 3, result.stderr
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["R-0000", "R-0001", "R-0002", None]
+
+
 def test_the_summary_as_a_dict_is_json_and_carries_its_figures() -> None:
     batch = Review([contract(1), contract(2, reservation="supported_business"), {"id": "bad"}])
     results = list(batch)
