@@ -12,6 +12,7 @@ Nothing here reads files or validates the contract description: ``review`` does 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -178,10 +179,13 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
         missing.append("CPV code (tender.classification, tender.items[].classification or "
                        "additionalClassifications with scheme CPV)")
 
-    contract_type = CATEGORIES.get(_text(tender.get("mainProcurementCategory")) or "")
+    category = _text(tender.get("mainProcurementCategory"))
+    contract_type = CATEGORIES.get((category or "").strip().lower())
     if contract_type is None and cpv:
         contract_type = _type_from_cpv(cpv[0])
-        notes.append(f"no tender.mainProcurementCategory: contract_type {contract_type} from the main CPV code "
+        said = f"tender.mainProcurementCategory {category!r} is not goods, works or services" if category else \
+            "no tender.mainProcurementCategory"
+        notes.append(f"{said}: contract_type {contract_type} from the main CPV code "
                      f"{cpv[0]} (division 45 works, below 45 and 48 supplies, others services)")
 
     lots_in = [lot for lot in tender.get("lots") or [] if isinstance(lot, dict)]
@@ -349,6 +353,10 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
            problems: list[str]) -> dict[str, Any] | None:
     amount, currency, gross = _amount(tender.get("value"))
     where = "tender.value"
+    given = _dict(tender.get("value")).get("amount")
+    if amount is None and given is not None:
+        problems.append(f"tender.value.amount {given!r} is not a number")
+        return None
     if amount is None and lots:
         lot_values = [_amount(lot.get("value")) for lot in lots]
         if all(a is not None for a, _, _ in lot_values):
@@ -410,11 +418,17 @@ def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]
         return None
     out = []
     for k, lot in enumerate(lots):
-        amount, _, _ = _amount(lot.get("value"))
+        amount, currency, _ = _amount(lot.get("value"))
         lot_id = lot.get("id")
+        name = lot_id if lot_id not in (None, "") else k
         if amount is None or lot_id in (None, ""):
-            notes.append(f"lot {lot_id if lot_id not in (None, '') else k} has no value: the lots are not "
-                         "described, the contract is advised on its total value")
+            given = _dict(lot.get("value")).get("amount")
+            said = f"has a value.amount that is not a number ({given!r})" if given is not None else "has no value"
+            notes.append(f"lot {name} {said}: the lots are not described, the contract is advised on its total value")
+            return None
+        if currency not in (None, "GBP"):
+            notes.append(f"lot {name} is valued in {currency}: the lots are not described, the contract is advised "
+                         "on its total value")
             return None
         entry: dict[str, Any] = {"id": str(lot_id), "value": amount}
         if lot_cpv.get(str(lot_id)):
@@ -427,11 +441,19 @@ def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]
     return out
 
 
+def _codes(value: Any) -> tuple[str, ...]:
+    """A codelist field as codes: a list of them, or one code given as text; anything else written as text."""
+    if value is None or value == "" or value == []:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    return tuple(x if isinstance(x, str) else json.dumps(x, sort_keys=True, default=str) for x in items)
+
+
 def _reservation(tender: Mapping[str, Any], lots: list[dict[str, Any]], notes: list[str]) -> str | None:
     codes = _dict(tender.get("otherRequirements")).get("reservedParticipation")
     where = "tender.otherRequirements.reservedParticipation"
     if not codes:
-        per_lot = {tuple(_dict(lot.get("otherRequirements")).get("reservedParticipation") or ()) for lot in lots}
+        per_lot = {_codes(_dict(lot.get("otherRequirements")).get("reservedParticipation")) for lot in lots}
         if len(per_lot) == 1 and lots:
             codes, where = list(per_lot.pop()), "the lots' otherRequirements.reservedParticipation"
         elif len(per_lot) > 1:

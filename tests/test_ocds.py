@@ -58,7 +58,8 @@ def test_a_release_maps_field_by_field() -> None:
 
 
 @pytest.mark.parametrize(("category", "expected"), [("goods", "supplies"), ("works", "works"),
-                                                    ("services", "services")])
+                                                    ("services", "services"), ("Goods", "supplies"),
+                                                    (" WORKS ", "works")])
 def test_main_procurement_category(category: str, expected: str) -> None:
     assert mapped(release(mainProcurementCategory=category))["contract_type"] == expected
 
@@ -118,6 +119,54 @@ def test_reserved_participation_to_the_reservation(codes: list[str], reservation
     assert m.contract is not None and m.contract.get("reservation") == reservation
     if codes == ["smeVcse"]:
         assert any("not a Section 16 reservation" in n for n in m.notes)
+
+
+def test_a_category_that_is_not_one_is_named_in_the_note() -> None:
+    m = release_to_contract(release(mainProcurementCategory="consultancy"))
+    assert m.contract is not None and m.contract["contract_type"] == "services"
+    assert any(n.startswith("tender.mainProcurementCategory 'consultancy' is not goods, works or services")
+               for n in m.notes), m.notes
+
+
+@pytest.mark.parametrize(("lot_codes", "reservation"), [
+    ("shelteredWorkshop", "supported_business"),  # one code given as text, on every lot
+    (["publicService"], "public_service_mutual"),
+])
+def test_the_lots_reserved_participation_as_a_list_or_one_code(lot_codes: Any, reservation: str) -> None:
+    lots = [{"id": x, "value": {"amount": 50000}, "otherRequirements": {"reservedParticipation": lot_codes}}
+            for x in "NS"]
+    m = release_to_contract(release(lots=lots))
+    assert m.contract is not None and m.contract.get("reservation") == reservation, m.notes
+    assert all(len(n) > 40 for n in m.notes), m.notes  # no note per letter of the code
+
+
+def test_reserved_participation_that_is_not_codes_is_a_note_not_a_crash() -> None:
+    lots = [{"id": x, "value": {"amount": 50000}, "otherRequirements": {"reservedParticipation": [{"code": x}]}}
+            for x in "NS"]
+    m = release_to_contract(release(lots=lots))
+    assert m.contract is not None and "reservation" not in m.contract
+    same = [{"id": x, "value": {"amount": 50000}, "otherRequirements": {"reservedParticipation": [{"c": 1}]}}
+            for x in "NS"]
+    m = release_to_contract(release(lots=same))
+    assert m.contract is not None and "reservation" not in m.contract
+    assert any("is not a reservation s16advisor knows" in n for n in m.notes), m.notes
+
+
+def test_a_value_that_is_text_is_named_as_not_a_number() -> None:
+    m = release_to_contract(release(value={"amount": "1000000", "currency": "GBP"}))
+    assert m.contract is None and m.error == "tender.value.amount '1000000' is not a number"
+    lots = [{"id": "N", "value": {"amount": "50000"}}, {"id": "S", "value": {"amount": 50000}}]
+    m = release_to_contract(release(lots=lots))
+    assert m.contract is not None and "lots" not in m.contract
+    assert any("lot N has a value.amount that is not a number ('50000')" in n for n in m.notes), m.notes
+
+
+def test_a_lot_valued_in_another_currency_is_not_described() -> None:
+    lots = [{"id": "N", "value": {"amount": 50000, "currency": "EUR"}},
+            {"id": "S", "value": {"amount": 50000, "currency": "GBP"}}]
+    m = release_to_contract(release(lots=lots))
+    assert m.contract is not None and "lots" not in m.contract
+    assert any(n.startswith("lot N is valued in EUR") for n in m.notes), m.notes
 
 
 def test_lots_with_values_that_add_up_keep_their_cpv() -> None:
