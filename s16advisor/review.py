@@ -1100,7 +1100,7 @@ class _Worker:
         except UnicodeDecodeError as e:
             raise _RecordError(f"{label}: not {self.config.encoding} text (byte {e.start + 1} of the line)") from None
         try:
-            return json.loads(text, object_pairs_hook=_object)
+            return json.loads(text.rstrip("\r\n"), object_pairs_hook=_object)  # (a line cut short ends there)
         except json.JSONDecodeError as e:
             raise _RecordError(f"{label}: malformed JSON: {e.msg} (column {e.colno})") from None
         except RecursionError:

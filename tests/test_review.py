@@ -369,6 +369,14 @@ def test_json_lines_whose_first_line_is_broken_are_still_json_lines(tmp_path: Pa
         assert [(r.source.line, r.ok) for r in out] == [(1, False), (2, False), (3, True), (4, True)], name
 
 
+def test_a_json_line_cut_short_is_located_at_its_end_not_on_the_next_line(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "cut.jsonl", [contract(1), '{"id": "bad44", ', '{"id": "C", "title": "cut'])
+    out = results([path])
+    assert [r.error for r in out[1:]] == [
+        f"{path}:2: malformed JSON: Expecting property name enclosed in double quotes (column 17)",
+        f"{path}:3: malformed JSON: Unterminated string starting at (column 22)"]
+
+
 def test_json_nested_too_deeply_is_an_error_result_not_a_crash(tmp_path: Path) -> None:
     deep = "[" * 100_000 + "]" * 100_000
     document = tmp_path / "deep.json"
