@@ -19,7 +19,7 @@ from .advice import Advice
 from .advisor import Advisor, default_advisor
 from .contract import RESERVATION_ROUTES, ContractDescription, contract_from_document
 from .errors import S16Error
-from .yamlio import Document, load_document
+from .yamlio import Document, load_document, os_error_words
 
 DRAFT_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -136,7 +136,15 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
         if p == "-":
             candidates = ["-"]
         elif os.path.isdir(p):
-            candidates = sorted(str(f) for f in Path(p).rglob("*") if f.suffix in DRAFT_SUFFIXES and f.is_file())
+            found: list[str] = []
+            unreadable: list[OSError] = []  # folders that cannot be listed: each is reported as a draft not read
+            for folder, subfolders, files in os.walk(p, onerror=unreadable.append):
+                subfolders.sort()
+                found += [os.path.join(folder, f) for f in files
+                          if Path(f).suffix in DRAFT_SUFFIXES and os.path.isfile(os.path.join(folder, f))]
+            candidates = sorted(found) + [str(e.filename) for e in unreadable]
+            if not candidates:
+                raise NoDrafts(f"{p}: no draft (*.yaml, *.yml, *.json) in this folder")
         elif not os.path.exists(p) and glob.has_magic(p):
             candidates = sorted(f for f in glob.glob(p, recursive=True) if os.path.isfile(f))
             if not candidates:
@@ -144,8 +152,9 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
         else:
             candidates = [p]
         for c in candidates:
-            if c not in seen:
-                seen.add(c)
+            key = c if c == "-" else os.path.realpath(c)  # (drafts/a.yaml and ./drafts/a.yaml are one draft)
+            if key not in seen:
+                seen.add(key)
                 yield c
 
 
@@ -219,10 +228,22 @@ def check_paths(paths: Iterable[str], *, strict: bool = False, today: dt.date | 
     """Check every draft the paths name (see ``expand``)."""
     results = []
     for path in expand(paths):
+        if os.path.isdir(path):  # a folder expand could not list
+            try:
+                os.listdir(path)
+                problem = "cannot be read"
+            except OSError as e:
+                problem = f"cannot be read: {os_error_words(e)}"
+            results.append(DraftResult(path, "error", error=f"{path}: {problem}"))
+            continue
         try:
             doc = load_document(path)
         except S16Error as e:
             results.append(_unreadable(path if path != "-" else "<stdin>", e))
             continue
-        results.append(check_document(doc, advisor=advisor, today=today, strict=strict))
+        try:
+            results.append(check_document(doc, advisor=advisor, today=today, strict=strict))
+        except Exception as e:  # a bug must not hide the other drafts' results: it is this draft's error
+            results.append(DraftResult(doc.source, "error", error=f"{doc.source}: internal error: "
+                                                                 f"{type(e).__name__}: {e}"))
     return CheckReport(results, strict)

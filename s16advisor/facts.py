@@ -102,8 +102,12 @@ def versus(value: float, threshold: float) -> str:
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
+    """``months`` calendar months after ``day`` (the last day of a shorter month; the last date there is, past
+    the year 9999)."""
     y, m = divmod(day.month - 1 + months, 12)
     year, month = day.year + y, m + 1
+    if year > dt.MAXYEAR:
+        return dt.date.max
     for d in (day.day, 30, 29, 28):  # 29 Feb + 12 months -> 28 Feb
         try:
             return dt.date(year, month, d)

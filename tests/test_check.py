@@ -140,6 +140,58 @@ def test_a_missing_file_is_unreadable_not_a_crash(tmp_path):
     assert r.exit_code == 3 and "no such file" in r.stdout
 
 
+def test_a_folder_that_cannot_be_listed_is_an_unreadable_draft_not_skipped(drafts, monkeypatch):
+    import os
+
+    locked = str(drafts / "sub")
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def scandir(path="."):
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "listdir", lambda path=".": scandir(path) and real_listdir(path))
+    r = run(str(drafts), "--format", "json")
+    assert r.exit_code == 3, r.output
+    data = json.loads(r.stdout)
+    assert [(Path(d["path"]).name, d["status"]) for d in data["drafts"]] == [
+        ("a-passing.yaml", "passed"), ("b-failing.yaml", "failed"), ("sub", "error")]
+    assert data["drafts"][2]["error"] == f"{locked}: cannot be read: permission denied"
+
+
+def test_an_empty_folder_is_a_usage_error_like_a_pattern_matching_nothing(tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = run(str(tmp_path / "empty"))
+    assert r.exit_code == 2 and "no draft (*.yaml, *.yml, *.json) in this folder" in r.output
+
+
+def test_a_draft_named_twice_is_checked_once(drafts, monkeypatch):
+    monkeypatch.chdir(drafts.parent)
+    r = run("drafts", "./drafts/b-failing.yaml", "drafts/../drafts/a-passing.yaml", "--format", "json")
+    assert [Path(d["path"]).name for d in json.loads(r.stdout)["drafts"]] == [
+        "a-passing.yaml", "b-failing.yaml", "c-warning.yml"]
+
+
+def test_a_draft_the_advisor_fails_on_is_an_error_and_the_others_are_still_checked(drafts, monkeypatch):
+    from s16advisor import check
+
+    real = check.check_document
+
+    def flaky(doc, **kw):
+        if doc.source.endswith("b-failing.yaml"):
+            raise RuntimeError("boom")
+        return real(doc, **kw)
+
+    monkeypatch.setattr(check, "check_document", flaky)
+    r = run(str(drafts), "--format", "json")
+    assert r.exit_code == 3 and "Traceback" not in r.output
+    data = json.loads(r.stdout)
+    assert [d["status"] for d in data["drafts"]] == ["passed", "error", "passed"]
+    assert data["drafts"][1]["error"].endswith("b-failing.yaml: internal error: RuntimeError: boom")
+
+
 def test_globs_are_expanded(drafts):
     r = run(str(drafts / "*.yaml"), "--format", "json")
     names = [Path(d["path"]).name for d in json.loads(r.stdout)["drafts"]]

@@ -87,3 +87,13 @@ def test_the_blocker_of_small_lots_just_over_20_percent_quotes_the_share_that_ex
     [blocker] = default_advisor().advise(c).route("small_lots").blocked_by
     assert blocker.code == "small_lots_over_20_percent"
     assert "£2,000,001, 20.00001% of the aggregate" in blocker.message
+
+
+def test_months_added_past_the_year_9999_give_the_last_date_there_is():
+    import datetime as dt
+
+    from s16advisor.facts import add_months
+
+    assert add_months(dt.date(2024, 2, 29), 12) == dt.date(2025, 2, 28)
+    assert add_months(dt.date(9996, 12, 31), 36) == dt.date(9999, 12, 31)
+    assert add_months(dt.date(9999, 6, 1), 36) == dt.date.max
