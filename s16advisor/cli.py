@@ -6,10 +6,11 @@ Exit codes (../shared/spec/advice.md): 0 done, 1 a checked draft fails, 2 usage 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -386,14 +387,84 @@ def _usage(message: str, usage: str = "s16advisor [OPTIONS] COMMAND [ARGS]...") 
     raise typer.Exit(EXIT_USAGE)
 
 
+class _Output:
+    """Standard output for the commands: once the reader of a pipe has gone (``| head -1``), what is left to
+    write is dropped, so the command ends as it would have (its exit code, its summary on standard error)
+    rather than at the first write that finds the pipe closed."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self.gone = False
+
+    def write(self, data: Any) -> int:
+        if not self.gone:
+            try:
+                return self._stream.write(data)  # type: ignore[no-any-return]
+            except BrokenPipeError:
+                self._reader_gone()
+        return len(data)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self.gone = True
+        with contextlib.suppress(OSError, ValueError):  # (so that the flush at exit does not complain either)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    @property
+    def buffer(self) -> Any:
+        raw = getattr(self._stream, "buffer", None)
+        return None if raw is None else _Output(raw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _prepare_stdout() -> None:
+    """UTF-8 for output to a file or a pipe (JSON, SARIF and JUnit must be; a Windows redirect would be the ANSI
+    code page), a character the terminal's encoding lacks shown as ``?``, and a pipe whose reader goes (see
+    ``_Output``)."""
+    out = sys.stdout
+    encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("_", "-")
+    if encoding not in ("utf-8", "utf8") and hasattr(out, "reconfigure"):
+        with contextlib.suppress(OSError, ValueError):
+            if out.isatty():
+                out.reconfigure(errors="replace")
+            else:
+                out.reconfigure(encoding="utf-8")
+    sys.stdout = _Output(out)  # type: ignore[assignment]
+
+
 def main() -> None:
+    if sys.stdout is None:  # started with standard output closed (>&-)
+        typer.echo("error: standard output is closed: redirect it (to a file, or /dev/null)", err=True)
+        sys.exit(EXIT_USAGE)
+    _prepare_stdout()
+    code: Any = 0
     try:
-        app()
+        try:
+            app()
+        except SystemExit as e:
+            code = e.code
+        sys.stdout.flush()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(0)
+    except OSError as e:  # writing the output failed: a full disk, an I/O error
+        from .yamlio import os_error_words
+
+        typer.echo(f"error: cannot write the output: {os_error_words(e)}", err=True)
+        sys.exit(EXIT_USAGE)
+    sys.exit(code)
 
 
 

@@ -408,8 +408,48 @@ def test_thresholds_before_pcr_2015() -> None:
 def _cli(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "s16advisor", *args], capture_output=True, text=True,
-                          timeout=120, env=full_env, **kw)
+    if "stdout" not in kw:
+        kw["capture_output"] = True
+    return subprocess.run([sys.executable, "-m", "s16advisor", *args], text=True, timeout=120, env=full_env, **kw)
+
+
+def test_a_pipe_closed_early_leaves_the_exit_code_and_the_summary_as_they_would_be() -> None:
+    drafts = [str(EXAMPLE), str(ROOT / "examples" / "supported-living-2026.yaml")]
+    for _ in range(5):  # (whether the reader has gone before the first write is a matter of timing)
+        p = subprocess.Popen([sys.executable, "-m", "s16advisor", "check", *drafts, "--format", "json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout is not None and p.stderr is not None
+        p.stdout.readline()
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        assert p.wait(timeout=120) == EXIT_OK, err
+        assert "2 drafts, 2 passed" in err and "Traceback" not in err and "Exception ignored" not in err
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_output_to_a_file_is_utf8_whatever_the_locale_says(tmp_path: Path, encoding: str) -> None:
+    for fmt in ("text", "json", "markdown"):
+        out = tmp_path / f"advice.{fmt}"
+        with out.open("wb") as f:
+            result = _cli("advise", str(EXAMPLE), "--format", fmt, env={"PYTHONIOENCODING": encoding}, stdout=f,
+                          stderr=subprocess.PIPE)
+        assert result.returncode == EXIT_OK, result.stderr
+        text = out.read_bytes().decode("utf-8")
+        assert "£1,450,000" in text
+        if fmt == "json":
+            json.loads(text)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    for args in (["advise", str(EXAMPLE), "--format", "json"], ["rules"], ["check", str(EXAMPLE), "-f", "sarif"]):
+        with open("/dev/full", "w") as full:
+            result = _cli(*args, stdout=full, stderr=subprocess.PIPE)
+        assert result.returncode == EXIT_USAGE, result.stderr
+        assert result.stderr.strip() == "error: cannot write the output: No space left on device", result.stderr
+    closed = subprocess.run(f"'{sys.executable}' -m s16advisor advise '{EXAMPLE}' >&-", shell=True,
+                            capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert closed.returncode == EXIT_USAGE and "standard output is closed" in closed.stderr, closed.stderr
 
 
 def test_json_stdout_is_clean() -> None:
