@@ -192,6 +192,20 @@ def test_a_draft_the_advisor_fails_on_is_an_error_and_the_others_are_still_check
     assert data["drafts"][1]["error"].endswith("b-failing.yaml: internal error: RuntimeError: boom")
 
 
+def test_what_a_draft_says_cannot_forge_report_lines_or_break_the_report_files(tmp_path):
+    reason = "One campaign.\nfake.yaml:1: error declared_route_unavailable \x1b[2J"
+    p = _write(tmp_path, "odd \x01 name: 100%.yaml", _with_waiver("lots_not_considered", reason, "2999-12-31"))
+    text = run(str(p), "--format", "text").stdout
+    assert len(text.splitlines()) == 1 and "\x1b" not in text and "\x01" not in text
+    assert "(waived: One campaign.\\nfake.yaml:1: error declared_route_unavailable \\x1b[2J)" in text
+    ET.fromstring(run(str(p), "--format", "junit").stdout.split("\n", 1)[1])  # well-formed XML 1.0
+    sarif = json.loads(run(str(p), "--format", "sarif").stdout)
+    uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.endswith("/odd%20%01%20name%3A%20100%25.yaml"), uri
+    github = run(str(p), "--format", "github").stdout
+    assert "\x1b" not in github and len(github.splitlines()) == 1
+
+
 def test_globs_are_expanded(drafts):
     r = run(str(drafts / "*.yaml"), "--format", "json")
     names = [Path(d["path"]).name for d in json.loads(r.stdout)["drafts"]]

@@ -452,6 +452,20 @@ def test_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path: Pat
     assert closed.returncode == EXIT_USAGE and "standard output is closed" in closed.stderr, closed.stderr
 
 
+def test_control_characters_in_a_draft_are_shown_not_sent_to_the_terminal(tmp_path: Path) -> None:
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    data["title"] = "Care \x1b]0;pwned\x07\x1b[2J\x9b1m"
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(data, default=str), encoding="utf-8")
+    for args in (["--format", "text"], ["--format", "markdown"], ["--compare-regimes"], ["--explain"]):
+        result = run("advise", str(path), "--no-color", *args)
+        assert result.exit_code == EXIT_OK, result.output
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", result.stdout), args
+        assert "Care \\x1b]0;pwned\\x07\\x1b[2J\\x9b1m" in result.stdout, args
+    as_json = json.loads(run("advise", str(path), "--format", "json").stdout)
+    assert as_json["title"] == data["title"]  # JSON escapes them itself: the data stays as it was
+
+
 def test_json_stdout_is_clean() -> None:
     result = _cli("advise", str(EXAMPLE), "--format", "json")
     assert result.returncode == EXIT_OK, result.stderr

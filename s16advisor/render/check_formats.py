@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from enum import Enum
 from typing import Any, TextIO
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from .. import __version__
 from ..check import CheckFinding, CheckReport, DraftResult
+from .common import printable
 
 
 class CheckFormat(str, Enum):
@@ -53,16 +56,18 @@ def _where(r: DraftResult, line: int | None) -> str:
 
 
 def _text(report: CheckReport, out: TextIO) -> None:
+    """One line per finding (a reason or a file name written over several lines, or with control characters,
+    stays on its line: see ``printable``)."""
     for r in report.results:
         if r.status == "error":
             for line in (r.error or "").splitlines():  # each already names the file, or gets it here
-                out.write(f"{line}\n" if line.startswith(r.path) else f"{r.path}: {line}\n")
+                out.write(printable(line if line.startswith(r.path) else f"{r.path}: {line}", True) + "\n")
             continue
         for f in r.findings:
             waived = f" (waived: {f.waiver_reason})" if f.waived else ""
-            out.write(f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}{waived}\n")
+            out.write(printable(f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}{waived}", True) + "\n")
             for rel in f.related:
-                out.write(f"{_where(r, rel.line)}:   {rel.code} {rel.message}\n")
+                out.write(printable(f"{_where(r, rel.line)}:   {rel.code} {rel.message}", True) + "\n")
 
 
 def _finding_json(f: CheckFinding) -> dict[str, Any]:
@@ -82,6 +87,15 @@ def _json(report: CheckReport, out: TextIO) -> None:
     out.write("\n")
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml(text: str) -> str:
+    """Text XML 1.0 may hold: the characters it cannot (control characters but tab and line ends, lone
+    surrogates) written as escapes."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _junit(report: CheckReport, out: TextIO) -> None:
     c = report.counts
     suites = ET.Element("testsuites", name="s16advisor check", tests=str(c["drafts"]), failures=str(c["failed"]),
@@ -89,21 +103,22 @@ def _junit(report: CheckReport, out: TextIO) -> None:
     suite = ET.SubElement(suites, "testsuite", name="s16advisor check", tests=str(c["drafts"]),
                           failures=str(c["failed"]), errors=str(c["unreadable"]), skipped="0")
     for r in report.results:
-        case = ET.SubElement(suite, "testcase", classname="s16advisor.check", name=r.path, file=r.path)
+        path = _xml(r.path)
+        case = ET.SubElement(suite, "testcase", classname="s16advisor.check", name=path, file=path)
         if r.status == "error":
-            err = ET.SubElement(case, "error", message=(r.error or "").splitlines()[0], type="invalid_input")
-            err.text = r.error
+            err = ET.SubElement(case, "error", message=_xml((r.error or "").splitlines()[0]), type="invalid_input")
+            err.text = _xml(r.error or "")
             continue
         failing = r.errors + (r.warnings if report.strict else [])
         if failing:
             fail = ET.SubElement(case, "failure", message=f"{len(failing)} finding(s): "
                                  + ", ".join(f.code for f in failing), type=failing[0].code)
-            fail.text = "\n".join(f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}" for f in failing)
+            fail.text = _xml("\n".join(f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}" for f in failing))
         others = [f for f in r.findings if f not in failing]
         if others:
-            ET.SubElement(case, "system-out").text = "\n".join(
+            ET.SubElement(case, "system-out").text = _xml("\n".join(
                 f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}" + (" (waived)" if f.waived else "")
-                for f in others)
+                for f in others))
     ET.indent(suites)
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(ET.tostring(suites, encoding="unicode"))
@@ -111,7 +126,8 @@ def _junit(report: CheckReport, out: TextIO) -> None:
 
 
 def _uri(path: str) -> str:
-    return path.replace(os.sep, "/").removeprefix("./")
+    """A draft's path as a URI reference: ``my draft.yaml`` is ``my%20draft.yaml``, ``x:y.yaml`` ``x%3Ay.yaml``."""
+    return quote(path.replace(os.sep, "/").removeprefix("./"), safe="/")
 
 
 def _location(path: str, line: int | None, message: str | None = None) -> dict[str, Any]:
@@ -177,7 +193,7 @@ def _sarif(report: CheckReport, out: TextIO) -> None:
 
 
 def _gh_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _gh_prop(s: str) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TextIO
+
+from pydantic import BaseModel
 
 from ..advice import Advice, ThresholdRef
 from ..facts import money
@@ -13,6 +16,34 @@ MAIN_THRESHOLDS_EXCLUDE = ("small_lot_", "community_benefits")
 
 # rich styles of a route status, shared by the text and comparison views
 STATUS_STYLE = {"recommended": "bold green", "available": "cyan", "unavailable": "red"}
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and line feed, DEL, C1
+
+
+def printable(text: str, one_line: bool = False) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``), so that a title or a reason cannot move
+    the cursor, retitle the terminal or start a line of its own; ``one_line`` writes line ends as ``\\n`` too."""
+    if one_line:
+        text = text.replace("\r\n", "\n").replace("\n", "\\n")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def printable_advice(advice: Advice) -> Advice:
+    """The advice with every text ``printable`` (for the formats people read)."""
+    return _printable(advice)  # type: ignore[no-any-return]
+
+
+def _printable(x: Any) -> Any:
+    if isinstance(x, str):
+        return printable(x) if _CONTROL.search(x) else x
+    if isinstance(x, list):
+        return [_printable(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _printable(v) for k, v in x.items()}
+    if isinstance(x, BaseModel):
+        return x.model_copy(update={k: _printable(v) for k, v in x.__dict__.items()})
+    return x
 
 
 def basis(vat: str) -> str:
