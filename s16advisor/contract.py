@@ -129,6 +129,11 @@ class Objective(str, Enum):
     sme_access = "sme_access"
 
 
+FINDING_CODES = (  # (advice.md)
+    "near_threshold", "lots_not_considered", "prior_reserved_award", "cpv_check_digit",
+    "declared_route_unavailable", "reservation_unavailable", "waiver_expired", "community_benefits",
+    "major_construction_contract", "health_services_regime",
+)
 ROUTE_IDS = (
     "below_threshold",
     "open",
@@ -192,6 +197,17 @@ class Waiver(_Strict):
     code: str = Field(min_length=1)
     reason: str
     expires: IsoDate | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _a_finding_code(cls, v: str) -> str:
+        if v not in FINDING_CODES:  # a misspelt code would waive nothing, silently
+            import difflib
+
+            close = difflib.get_close_matches(v, FINDING_CODES, n=1)
+            hint = f"did you mean {close[0]}?" if close else "one of " + ", ".join(FINDING_CODES)
+            raise ValueError(f"{v!r} is not a finding code ({hint})")
+        return v
 
     @field_validator("reason")
     @classmethod

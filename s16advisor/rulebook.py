@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from .contract import ROUTE_IDS, _strict_date
+from .contract import FINDING_CODES, ROUTE_IDS, _strict_date
 from .errors import RulebookError
 from .resources import rules_dir
 from .yamlio import Document, load_trusted_yaml
@@ -48,11 +48,6 @@ Scalar = bool | int | float | str
 TEMPLATE_RX = re.compile(r"\{([a-z0-9_.]+)\}")
 RULE_ID_RX = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"
 SEVERITIES = ("error", "warning", "info")
-FINDING_CODES = (
-    "near_threshold", "lots_not_considered", "prior_reserved_award", "cpv_check_digit",
-    "declared_route_unavailable", "reservation_unavailable", "waiver_expired", "community_benefits",
-    "major_construction_contract", "health_services_regime",
-)
 BLOCKER_CODES = (
     "not_in_regime", "below_threshold", "at_or_above_threshold", "not_light_touch", "cpv_not_reservable",
     "duration_over_limit", "no_lots", "lot_over_small_lot_value", "small_lots_over_20_percent",

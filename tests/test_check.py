@@ -256,6 +256,15 @@ def test_a_valid_waiver_is_counted_separately_and_does_not_fail(tmp_path):
     assert "1 waived" in r.stderr and "0 warnings" in r.stderr
 
 
+@pytest.mark.parametrize(("code", "hint"), [("lots_not_considred", "did you mean lots_not_considered?"),
+                                           ("no_such_code", "one of near_threshold, lots_not_considered")])
+def test_a_waiver_of_a_code_that_is_not_a_finding_code_is_invalid_input(tmp_path, code, hint):
+    p = _write(tmp_path, "w.yaml", _with_waiver(code, "One campaign", None))
+    r = run(str(p), "--format", "text")
+    assert r.exit_code == 3
+    assert f"w.yaml:9: waivers[0].code: '{code}' is not a finding code ({hint}" in r.stdout
+
+
 def test_a_waiver_without_a_reason_is_invalid_input(tmp_path):
     p = _write(tmp_path, "w.yaml", _with_waiver("lots_not_considered", "  ", None))
     r = run(str(p), "--format", "text")
