@@ -35,13 +35,25 @@ _SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _NoDatesLoader(_SafeBase):  # type: ignore[misc,valid-type]
-    """A safe loader without the timestamp resolver: dates stay strings."""
+    """A safe loader without the timestamp resolver (dates stay strings), whose numbers are YAML 1.2's: 1e6 and
+    1.5e6 are numbers (YAML 1.1 reads them as text), and 03000000 is text, not octal (a CPV code), as are
+    0x1F and 12:30."""
 
 
+_NUMBERS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _NoDatesLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    key: [(tag, rx) for tag, rx in resolvers if tag not in _NUMBERS]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_NoDatesLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
+_NoDatesLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?
+                  |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+                  |[-+]?\.(?:inf|Inf|INF)
+                  |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
 
 
 def _construct(node: yaml.Node) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -300,6 +301,27 @@ def test_numeric_string_where_a_number_is_expected(tmp_path: Path, field: str, v
     path, text = write_yaml(tmp_path, changed(_set(field, value)))
     assert f"'{value}'" in text  # safe_dump quotes it: a string in the file, not a number
     names(invalid(advise(path)), path, line_of(text, f"'{value}'"), field)
+
+
+@pytest.mark.parametrize("written", ["1.45e6", "1.45E6", "1.45e+6", "145e4", "1_450_000"])
+def test_a_yaml_number_in_exponent_form_is_a_number(tmp_path: Path, written: str) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace("amount: 1450000", f"amount: {written}")
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = advise(path, "--format", "json")
+    assert result.exit_code == EXIT_OK, result.output
+    assert json.loads(result.stdout)["valuation"]["value"] == 1450000
+
+
+def test_an_unquoted_cpv_code_with_a_leading_zero_is_a_code_not_an_octal_number(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = re.sub(r"cpv:\n(  - .*\n)+", "cpv:\n  - 03000000\n", text, count=1)
+    assert "  - 03000000\n" in text
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = advise(path, "--format", "json", "--explain")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "03000000" in result.stdout
 
 
 def test_whole_months_only(tmp_path: Path) -> None:
