@@ -216,13 +216,35 @@ def test_formats_agree(tmp_path: Path) -> None:
 # --- advise --explain ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
-def test_explain_shows_every_rule_of_the_regime(fmt: str) -> None:
-    ids = rule_docs("pcr2015")  # the example commenced in 2024: PCR 2015
-    out = done(run("advise", str(EXAMPLE), "--explain", "--format", fmt, "--no-color"))
+@pytest.mark.parametrize(("example", "regime"), [("supported-living.yaml", "pcr2015"),
+                                                 ("supported-living-2026.yaml", "pa2023")])
+def test_explain_shows_every_rule_of_the_regime(fmt: str, example: str, regime: str) -> None:
+    ids = rule_docs(regime)  # (the Act's rule ids are the longest: none may be cut short)
+    out = done(run("advise", str(ROOT / "examples" / example), "--explain", "--format", fmt, "--no-color"))
+    assert "…" not in out
     assert "Rule trace" in out
     trace = out[out.index("Rule trace"):]
     missing = [i for i in ids if not re.search(rf"(^|[\s`]){re.escape(i)}([\s`]|$)", trace, re.M)]
     assert not missing, f"not in the trace: {missing}"
+
+
+def test_a_narrow_terminal_folds_ids_and_amounts_and_cuts_none_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from s16advisor.advisor import advise_file
+    from s16advisor.render.compare import render as compare
+    from s16advisor.render.text import render
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("COLUMNS", "40")
+    out = Terminal()
+    render(advise_file(str(EXAMPLE)), out, True, False)
+    compare([advise_file(str(EXAMPLE))] * 2, "text", out, False)
+    text = out.getvalue()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 40
 
 
 def test_json_trace_is_every_rule_of_the_regime() -> None:

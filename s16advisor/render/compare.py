@@ -78,10 +78,10 @@ def render(advices: list[Advice], fmt: str, out: TextIO, color: bool | None) -> 
     for a in advices:
         console.print(Text.assemble((f"{a.regime.id}: ", "bold"), a.regime.because))
     table = Table(show_edge=False, pad_edge=False)
-    table.add_column("")
+    table.add_column("", overflow="fold")
     for rid in ids:
         table.add_column(rid, overflow="fold")
-    table.add_column("")
+    table.add_column("", overflow="fold")
     for r in rows:
         cells = []
         for v in r["values"]:

@@ -34,11 +34,13 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
 
     th = Table(title=f"Thresholds in force on {advice.procurement_start.isoformat()}", title_justify="left",
                show_edge=False, pad_edge=False)
-    th.add_column("threshold")
-    th.add_column("amount", justify="right")
-    th.add_column("from")
-    th.add_column("contract value", justify="right")
-    th.add_column("")
+    # Every column folds a text too long for it rather than cut it short with an ellipsis: an id or an amount
+    # cut short would be a different one (a narrow terminal, or a long rule id in a file).
+    th.add_column("threshold", overflow="fold")
+    th.add_column("amount", justify="right", overflow="fold")
+    th.add_column("from", overflow="fold")
+    th.add_column("contract value", justify="right", overflow="fold")
+    th.add_column("", overflow="fold")
     applicable = advice.valuation.threshold.name if advice.valuation.threshold else None
     for t in main_thresholds(advice):
         mark = "applies" if t.name == applicable else ""
@@ -47,8 +49,8 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     console.print(th)
 
     rt = Table(title="Routes", title_justify="left", show_edge=False, pad_edge=False, show_lines=False)
-    rt.add_column("route")
-    rt.add_column("status")
+    rt.add_column("route", overflow="fold", min_width=max((len(r.id) for r in advice.routes), default=5))
+    rt.add_column("status", overflow="fold")
     rt.add_column("why / blocked by", overflow="fold")
     for r in advice.routes:
         if r.status == "unavailable":
@@ -84,9 +86,9 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     if explain:
         tt = Table(title="Rule trace (every rule evaluated, in order)", title_justify="left", show_edge=False,
                    pad_edge=False)
-        tt.add_column("stage", justify="right")
-        tt.add_column("rule")
-        tt.add_column("fired")
+        tt.add_column("stage", justify="right", overflow="fold")
+        tt.add_column("rule", overflow="fold", min_width=max((len(e.rule) for e in advice.trace), default=4))
+        tt.add_column("fired", overflow="fold")
         tt.add_column("facts asserted", overflow="fold")
         for e in advice.trace:
             facts = ", ".join(f"{k}={v}" for k, v in e.facts.items())
