@@ -92,7 +92,11 @@ def advise(
     from .advisor import advise_file, compare_file
     from .render import AdviceFormat, render_advice
 
-    fmt = _choice(format, AdviceFormat, "--format")
+    fmt = _choice(format, AdviceFormat, "--format", "s16advisor advise [OPTIONS] FILE")
+    if explain and compare_regimes:
+        _fail(["--explain and --compare-regimes cannot be used together: --explain shows the rule trace of the "
+               "regime in force (for the other's, use --format json --compare-regimes, which holds both traces)"],
+              EXIT_USAGE)
     try:
         result = compare_file(file) if compare_regimes else advise_file(file)
     except InputError as e:
@@ -145,7 +149,7 @@ def check(
     from .check import NoDrafts, check_paths
     from .render.check_formats import CheckFormat, render_check
 
-    fmt = _choice(format, CheckFormat, "--format")
+    fmt = _choice(format, CheckFormat, "--format", "s16advisor check [OPTIONS] PATH...")
     try:
         report = check_paths(paths, strict=strict)
     except NoDrafts as e:
@@ -322,9 +326,13 @@ def explain(
                     typer.echo(f"  verify:     {r.verify}")
                 typer.echo(f"  source:     {where}")
                 return
+    import difflib
+
     ids = [r.id for rules in book.rules.values() for r, _ in rules]
-    close = [i for i in ids if rule.split(".")[-1] in i][:5]
-    hint = f" (did you mean {', '.join(close)}?)" if close else " (see `s16advisor rules`)"
+    close = [i for i in ids if i.startswith(rule.rstrip(".") + ".")]  # a regime, or a regime and a file
+    close = close or [i for i in ids if rule.split(".")[-1] in i] or difflib.get_close_matches(rule, ids, n=5)
+    shown = ", ".join(close[:5]) + (f" and {len(close) - 5} more" if len(close) > 5 else "")
+    hint = f" (did you mean {shown}?)" if close else " (see `s16advisor rules`)"
     _fail([f"no rule {rule!r}{hint}"], EXIT_USAGE)
 
 
@@ -352,13 +360,14 @@ def thresholds(
     on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD); default today.", metavar="DATE")] = "",
 ) -> None:
     """Show the thresholds in force on a date, with their VAT basis and legal reference."""
+    from .contract import _strict_date
     from .data import load_data
     from .rulebook import default_rulebook
 
     try:
-        day = dt.date.fromisoformat(on) if on else dt.date.today()
-    except ValueError:
-        _fail([f"--on: {on!r} is not a date written YYYY-MM-DD"], EXIT_USAGE)
+        day = _strict_date(on) if on else dt.date.today()
+    except ValueError as e:  # the words of a date in a contract description: not written so, or does not exist
+        _fail([f"--on: {on!r}: {e}".replace(f": {on} is not", " is not")], EXIT_USAGE)
     book = _rulebook_or_fail(default_rulebook)
     regime = book.regime_for(day)
     if regime is None:
@@ -378,11 +387,11 @@ def _rulebook_or_fail(load):  # type: ignore[no-untyped-def]
         _fail(str(e).splitlines())
 
 
-def _choice(value: str, enum: type, option: str):  # type: ignore[no-untyped-def]
+def _choice(value: str, enum: type, option: str, usage: str):  # type: ignore[no-untyped-def]
     try:
         return enum(value)
     except ValueError:
-        _usage(f"{option}: {value!r} is not one of {', '.join(m.value for m in enum)}")
+        _usage(f"{option}: {value!r} is not one of {', '.join(m.value for m in enum)}", usage)
 
 
 def _usage(message: str, usage: str = "s16advisor [OPTIONS] COMMAND [ARGS]...") -> NoReturn:

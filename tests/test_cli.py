@@ -349,6 +349,17 @@ def test_explain_unknown_rule_is_a_usage_error(rule_id: str) -> None:
 def test_explain_suggests_close_rule_ids() -> None:
     err = usage_error(run("explain", "works"))
     assert "pcr2015.scope.works" in err
+    err = usage_error(run("explain", "pa2023.reservations"))  # a regime and a file: its rules, not PCR's
+    assert "did you mean pa2023.reservations." in err and "pcr2015" not in err
+    err = usage_error(run("explain", "pa2023.reservatons.s33_duraton"))  # misspelt
+    assert "did you mean pa2023.reservations.s33_duration" in err
+
+
+def test_a_bad_format_shows_the_commands_usage_line() -> None:
+    assert usage_error(run("advise", str(EXAMPLE), "--format", "xml")).startswith(
+        "Usage: s16advisor advise [OPTIONS] FILE\nError: --format: 'xml' is not one of text, json, markdown")
+    assert usage_error(run("check", str(EXAMPLE), "--format", "xml")).startswith(
+        "Usage: s16advisor check [OPTIONS] PATH...\n")
 
 
 def test_rules_lists_every_rule() -> None:
@@ -414,9 +425,18 @@ def test_thresholds_inclusive_from_2022_01_01() -> None:
         assert "legislation.gov.uk/uksi/2021/1221" in rows[name]
 
 
-@pytest.mark.parametrize("day", ["notadate", "2022-02-30", "01/01/2022", "2022-1-1"])
-def test_thresholds_bad_date_is_a_usage_error(day: str) -> None:
-    assert "--on" in usage_error(run("thresholds", "--on", day))
+@pytest.mark.parametrize(("day", "words"), [("notadate", "must be a date written YYYY-MM-DD"),
+                                           ("2022-02-30", "is not a date that exists"),
+                                           ("01/01/2022", "must be a date written YYYY-MM-DD"),
+                                           ("2022-1-1", "must be a date written YYYY-MM-DD")])
+def test_thresholds_bad_date_is_a_usage_error(day: str, words: str) -> None:
+    assert f"--on: '{day}'" in usage_error(run("thresholds", "--on", day))
+    assert words in run("thresholds", "--on", day).stderr
+
+
+def test_explain_with_compare_regimes_is_a_usage_error_not_ignored() -> None:
+    message = usage_error(run("advise", str(EXAMPLE), "--compare-regimes", "--explain"))
+    assert "--explain and --compare-regimes cannot be used together" in message
 
 
 def test_thresholds_before_pcr_2015() -> None:
