@@ -67,6 +67,12 @@ def _amount(value: Any) -> float:
     return number
 
 
+def _true_false_unknown(value: Any) -> Any:
+    if value is True or value is False or value == "unknown":
+        return value
+    raise ValueError(f"must be true, false or unknown, not {value!r}")
+
+
 IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
 Money = Annotated[float, BeforeValidator(_money)]
 Amount = Annotated[float, BeforeValidator(_amount)]  # pounds
@@ -182,7 +188,8 @@ class Lot(_Strict):
 
 
 class Innovation(_Strict):
-    solution_available_on_market: StrictBool | Literal["unknown"] = "unknown"
+    solution_available_on_market: Annotated[StrictBool | Literal["unknown"], BeforeValidator(_true_false_unknown)] = \
+        "unknown"
     research_and_development: StrictBool = False
 
 
@@ -272,9 +279,16 @@ def _friendly(err: dict[str, Any]) -> str:
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
+        if str(err["loc"][-1]).isdigit():  # {amount: 1,000} is {amount: 1, 000: null}
+            return "is not a field: a number written with a comma, as in {amount: 1,000}? write 1000"
         return "is not a field of the contract description v1 (check the spelling)"
     if kind == "literal_error" or kind == "enum":
         return err["msg"].replace("Input should be", "must be")
+    if kind == "model_type":
+        got = err.get("input")
+        return f"must be a mapping of fields, not {'null' if got is None else type(got).__name__}"
+    if kind == "too_short" and err.get("ctx", {}).get("min_length") == 1:
+        return "must not be empty (at least one item)"
     msg: str = err["msg"]
     msg = msg.removeprefix("Value error, ")
     return msg.replace("Input should be", "must be")
@@ -296,8 +310,25 @@ def contract_from_document(doc: Document) -> ContractDescription:
             if not path and ": " in msg and msg.split(": ", 1)[0].isidentifier():
                 field_name, msg = msg.split(": ", 1)
                 path = (field_name,)
+            if err["type"] == "invalid_key":  # a key YAML read as null, a number or true: located by its text
+                problems.append(_invalid_key(doc, path[:-1], err["input"]))
+                continue
             problems.append((_loc(doc, path), msg))
         raise InputError(problems) from None
+
+
+def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[str, str]:
+    """Where a key that is not text is (the line of the key under ``parent`` that is not among its text keys),
+    and what is wrong with it."""
+    mapping: Any = doc.data
+    for p in parent:
+        mapping = mapping[p] if isinstance(mapping, (dict, list)) else None
+    text_keys = {k for k in mapping if isinstance(k, str)} if isinstance(mapping, dict) else set()
+    written = [p[-1] for p in doc.lines if len(p) == len(parent) + 1 and p[:-1] == parent and p[-1] not in text_keys]
+    where = doc.where((*parent, written[0])) if written else doc.where(parent)
+    dotted = _loc(None, parent)
+    shown = f"{written[0]!r} is read as {'null' if key is None else type(key).__name__}" if written else repr(key)
+    return where + (f": {dotted}" if dotted else ""), f"a field name must be text: {shown} (quote it)"
 
 
 def locate(error: InputError, doc: Document) -> InputError:

@@ -324,6 +324,31 @@ def test_an_unquoted_cpv_code_with_a_leading_zero_is_a_code_not_an_octal_number(
     assert "03000000" in result.stdout
 
 
+BASE_LINES = ("id: X\ntitle: t\nprocurement_start: 2024-06-03\ncontract_type: services\nduration_months: 24\n"
+              "value: {amount: 5}\n")
+
+
+@pytest.mark.parametrize(("tail", "problem"), [
+    ("cpv: [79340000-9]\n~: 1\n", "draft.yaml:8: a field name must be text: '~' is read as null (quote it)"),
+    ("cpv: [79340000-9]\n7: x\n", "draft.yaml:8: a field name must be text: '7' is read as int (quote it)"),
+    ("cpv: [79340000-9]\ninnovation: {solution_available_on_market: maybe}\n",
+     "draft.yaml:8: innovation.solution_available_on_market: must be true, false or unknown, not 'maybe'"),
+    ("cpv: [79340000-9]\nauthority: null\n", "draft.yaml:8: authority: must be a mapping of fields, not null"),
+    ("cpv: []\n", "draft.yaml:7: cpv: must not be empty (at least one item)"),
+], ids=["null-key", "number-key", "maybe", "null-mapping", "no-cpv"])
+def test_each_problem_is_one_line_in_the_users_words_at_its_line(tmp_path: Path, tail: str, problem: str) -> None:
+    path = tmp_path / "draft.yaml"
+    path.write_text(BASE_LINES + tail, encoding="utf-8")
+    assert invalid(advise(path)) == [f"error: {tmp_path / problem}"]
+
+
+def test_a_number_written_with_a_comma_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "draft.yaml"
+    path.write_text(BASE_LINES.replace("{amount: 5}", "{amount: 1,000}") + "cpv: [79340000-9]\n", encoding="utf-8")
+    assert invalid(advise(path)) == [f"error: {path}:6: value.000: is not a field: a number written with a comma, "
+                                     "as in {amount: 1,000}? write 1000"]
+
+
 def test_whole_months_only(tmp_path: Path) -> None:
     path, text = write_yaml(tmp_path, changed(_set("duration_months", 36.5)))
     names(invalid(advise(path)), path, line_of(text, "duration_months:"), "duration_months")
