@@ -174,6 +174,16 @@ def test_a_draft_named_twice_is_checked_once(drafts, monkeypatch):
         "a-passing.yaml", "b-failing.yaml", "c-warning.yml"]
 
 
+def test_paths_found_in_a_folder_are_written_as_the_folder_was(drafts, monkeypatch):
+    from s16advisor.check import expand
+
+    monkeypatch.chdir(drafts)
+    assert list(expand(["."])) == ["a-passing.yaml", "b-failing.yaml", "sub/c-warning.yml"]
+    monkeypatch.chdir(drafts.parent)
+    assert list(expand(["drafts/"])) == list(expand(["./drafts"])) == [
+        "drafts/a-passing.yaml", "drafts/b-failing.yaml", "drafts/sub/c-warning.yml"]
+
+
 def test_a_draft_the_advisor_fails_on_is_an_error_and_the_others_are_still_checked(drafts, monkeypatch):
     from s16advisor import check
 
