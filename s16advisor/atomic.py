@@ -19,18 +19,24 @@ def atomic_output(path: str, mode: str = "w", *, prefix: str = ".s16advisor-", *
 
     A symbolic link keeps pointing where it did: the file it points to is replaced. A file replaced keeps its
     permissions; a new one gets those the umask allows, as ``open`` would give it. What is not a regular file
-    (``/dev/null``, ``/dev/stdout``, a named pipe) cannot be replaced and is written to directly."""
-    target = os.path.realpath(path)
+    (``/dev/null``, a named pipe) cannot be replaced and is written to directly; ``/dev/stdout`` and
+    ``/dev/fd/N`` are the streams already open there, whatever they are."""
+    fd = _open_descriptor(path)
+    if fd is not None:  # /dev/stdout (or /dev/fd/N): the stream as the shell opened it (| cat, >> log)
+        with os.fdopen(os.dup(fd), mode, **open_args) as f:
+            yield f
+        return
     try:
-        st: os.stat_result | None = os.stat(target)
+        st: os.stat_result | None = os.stat(path)
     except FileNotFoundError:
         st = None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
     if st is not None and not stat.S_ISREG(st.st_mode):
-        with open(target, mode, **open_args) as f:
+        with open(path, mode, **open_args) as f:
             yield f
         return
+    target = os.path.realpath(path)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=prefix, suffix=".tmp")
     try:
         os.fchmod(fd, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
@@ -43,6 +49,25 @@ def atomic_output(path: str, mode: str = "w", *, prefix: str = ".s16advisor-", *
         with suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _open_descriptor(path: str) -> int | None:
+    """The descriptor a path names (/dev/stdout, /dev/fd/3, /proc/self/fd/3), if it is open: writing to it
+    must not reopen (truncate, or replace) what the shell opened there."""
+    n = _DESCRIPTORS.get(path)
+    for prefix in ("/dev/fd/", "/proc/self/fd/"):
+        if path.startswith(prefix) and path[len(prefix):].isdigit():
+            n = int(path[len(prefix):])
+    if n is None:
+        return None
+    try:
+        os.fstat(n)
+    except OSError:
+        return None
+    return n
 
 
 def _umask() -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
 import sys
 from typing import Annotated, Any, NoReturn
@@ -457,11 +458,30 @@ def _prepare_stdout() -> None:
     sys.stdout = _Output(out)  # type: ignore[assignment]
 
 
+class _Closed:
+    """Standard output when the command was started with it closed (``>&-``): an error only if written to."""
+
+    encoding = "utf-8"
+
+    def write(self, data: Any) -> int:
+        raise OSError(errno.EBADF, "standard output is closed: redirect it (to a file, or /dev/null)")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def buffer(self) -> _Closed:
+        return self
+
+
 def main() -> None:
-    if sys.stdout is None:  # started with standard output closed (>&-)
-        typer.echo("error: standard output is closed: redirect it (to a file, or /dev/null)", err=True)
-        sys.exit(EXIT_USAGE)
-    _prepare_stdout()
+    if sys.stdout is None:  # started with standard output closed (>&-): fine while nothing is written to it
+        sys.stdout = _Closed()  # type: ignore[assignment]
+    else:
+        _prepare_stdout()
     code: Any = 0
     try:
         try:

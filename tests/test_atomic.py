@@ -81,3 +81,21 @@ def test_a_failure_leaves_the_old_file_and_no_temporary_file(tmp_path: Path) -> 
             f.write("half")
             raise RuntimeError("stopped")
     assert out.read_text() == "old" and _leftovers(tmp_path) == []
+
+
+def test_dev_fd_is_the_stream_already_open_there_not_a_file_to_replace(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()  # as `-o /dev/stdout | cat`
+    try:
+        with atomic_output(f"/dev/fd/{write_end}") as f:
+            f.write("to the pipe")
+        os.close(write_end)
+        assert os.read(read_end, 100) == b"to the pipe"
+    finally:
+        os.close(read_end)
+    log = tmp_path / "app.log"  # as `-o /dev/stdout >> app.log`: appended to, not truncated or replaced
+    log.write_text("old\n")
+    with open(log, "a") as shell_opened:
+        with atomic_output(f"/proc/self/fd/{shell_opened.fileno()}") as f:
+            f.write("new\n")
+    assert log.read_text() == "old\nnew\n"
+    assert _leftovers(tmp_path) == []

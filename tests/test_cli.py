@@ -492,6 +492,10 @@ def test_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path: Pat
     closed = subprocess.run(f"'{sys.executable}' -m s16advisor advise '{EXAMPLE}' >&-", shell=True,
                             capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120)
     assert closed.returncode == EXIT_USAGE and "standard output is closed" in closed.stderr, closed.stderr
+    report = tmp_path / "report.txt"  # standard output closed but not used: nothing wrong
+    closed = subprocess.run(f"'{sys.executable}' -m s16advisor check '{EXAMPLE}' -o '{report}' >&-", shell=True,
+                            stderr=subprocess.PIPE, text=True, timeout=120)
+    assert closed.returncode == EXIT_OK and "1 passed" in closed.stderr and report.read_text(), closed.stderr
 
 
 def test_control_characters_in_a_draft_are_shown_not_sent_to_the_terminal(tmp_path: Path) -> None:
