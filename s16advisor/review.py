@@ -447,8 +447,8 @@ class Reader:
             fmt = self.options.input_format
             try:
                 if fmt == "auto":
-                    fmt = INPUT_SUFFIXES.get(os.path.splitext(path)[1].lower()) or _sniff(_first_lines(stream))
-                if fmt == "json" and _sniff(_first_lines(stream)) == "jsonl":
+                    fmt = INPUT_SUFFIXES.get(os.path.splitext(path)[1].lower()) or _sniff(_first_line(stream))
+                if fmt == "json" and _sniff(_first_line(stream)) == "jsonl":
                     fmt = "jsonl"  # JSON Lines (or one JSON document on one line) in a .json file: streamed
                 if fmt == "csv":
                     yield from self._csv(stream, name)
@@ -800,31 +800,30 @@ class _Counting(io.RawIOBase):
         pass
 
 
-def _first_lines(stream: Any) -> tuple[bytes, bytes]:
-    """The first two non-blank lines of a stream (at most ``MAX_LINE_BYTES`` of each), which are then read
-    again."""
+def _first_line(stream: Any) -> bytes:
+    """The first non-blank line of a stream (at most ``MAX_LINE_BYTES`` of it), which is then read again."""
     head = b""
-    found: list[bytes] = []
-    while len(found) < 2 and len(head) <= 2 * MAX_LINE_BYTES:
+    first = b""
+    while len(head) <= MAX_LINE_BYTES:
         line = stream.readline(MAX_LINE_BYTES + 1)
         head += line
-        if not line:
+        if not line or line.strip():
+            first = line
             break
-        if line.strip():
-            found.append(line)
     if isinstance(stream, _Replay):
         stream.head = io.BytesIO(head + stream.head.read())
     else:
         stream.seek(0)
-    return (*found, b"", b"")[0], (*found, b"", b"")[1]
+    return first
 
 
-def _sniff(lines: tuple[bytes, bytes]) -> str:
-    """The format of a stream whose name does not say (standard input), by its first non-blank lines: a first
-    line that is a whole JSON value means JSON Lines, and so does a broken first line followed by one."""
-    first = lines[0].removeprefix(b"\xef\xbb\xbf").strip()
+def _sniff(first: bytes) -> str:
+    """The format of a stream whose name does not say (standard input), by its first non-blank line: a first
+    line that is a whole JSON value means JSON Lines (JSON Lines whose first line is broken are read as one
+    JSON document first, which then falls back to them: see ``_json_lines``)."""
+    first = first.removeprefix(b"\xef\xbb\xbf").strip()
     if first.startswith(b"{"):
-        return "jsonl" if _json_value(first) or _json_value(lines[1].strip()) else "json"
+        return "jsonl" if _json_value(first) else "json"
     if first.startswith(b"["):
         return "json"
     if first.startswith((b"---", b"%YAML", b"- ", b"#")) or re.match(rb"^[A-Za-z_][\w.-]*:(\s|$)", first):

@@ -377,6 +377,15 @@ def test_a_json_line_cut_short_is_located_at_its_end_not_on_the_next_line(tmp_pa
         f"{path}:3: malformed JSON: Unterminated string starting at (column 22)"]
 
 
+def test_a_json_document_with_an_object_on_a_line_of_its_own_is_one_document(tmp_path: Path) -> None:
+    for indent in ("  ", ""):
+        path = tmp_path / f"package{len(indent)}.json"
+        path.write_text('{"releases": [\n' + indent + json.dumps(contract(1)) + "\n]}\n")
+        assert [(r.id, r.ok, r.source.path) for r in results([path])] == [("R-0001", True, "releases[0]")]
+        result = cli("-", "--jobs", "1", input=path.read_text())
+        assert result.exit_code == 0 and len(result.stdout.splitlines()) == 1, result.stdout[:300]
+
+
 def test_json_nested_too_deeply_is_an_error_result_not_a_crash(tmp_path: Path) -> None:
     deep = "[" * 100_000 + "]" * 100_000
     document = tmp_path / "deep.json"
