@@ -684,12 +684,23 @@ def _line_encoding(encoding: str) -> str:
     return encoding if ascii_like else "utf-8"
 
 
+def _undecodable(e: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: bytes the encoding does not decode become bytes that are not UTF-8 either (as
+    surrogateescape, which UTF-16 and UTF-32 refuse), so their line is an error record of its own."""
+    assert isinstance(e, UnicodeDecodeError)
+    return "".join(chr(0xDC80 | (b & 0x7F)) for b in e.object[e.start:e.end]), e.end
+
+
+codecs.register_error("s16advisor.undecodable", _undecodable)
+
+
 class _Utf8:
-    """A binary stream in another encoding, read as UTF-8 (bytes it does not decode stay as they are)."""
+    """A binary stream in another encoding, read as UTF-8 (bytes it does not decode as bytes that are not UTF-8,
+    so that their line, not the run, is in error)."""
 
     def __init__(self, stream: Any, encoding: str):
         self.stream = stream
-        self.text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="\n")
+        self.text = io.TextIOWrapper(stream, encoding=encoding, errors="s16advisor.undecodable", newline="\n")
         self.pending = b""
 
     def _utf8(self, text: str) -> bytes:
@@ -907,7 +918,7 @@ def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str
         except UnicodeDecodeError as e:
             line = raw.decode(encoding, "replace")
             if problem is None:
-                problem = (lineno, f"not {encoding} text (byte {e.start + 1} of the line)")
+                problem = (lineno, f"not {reader.options.encoding} text (byte {e.start + 1} of the line)")
         starts = _DOC_START.match(line)
         if starts and lines and _yaml_content("".join(lines)):
             yield first, lines, problem
@@ -1028,7 +1039,8 @@ class _Worker:
         self.config = config
         # A JSON line that is a valid contract description is parsed and validated in one pass by pydantic; any
         # other line (OCDS, malformed, invalid, another encoding) takes the general path, which says what is wrong.
-        self.validate_json = ContractDescription.model_validate_json if _is_utf8(config.encoding) else None
+        self.decode_as = _line_encoding(config.encoding)  # (a file in UTF-16 or UTF-32 is read as UTF-8)
+        self.validate_json = ContractDescription.model_validate_json if _is_utf8(self.decode_as) else None
         self.advisor = default_advisor()
         self.advise_json = partial(self.advisor.advise_json, trace=config.trace)
 
@@ -1095,7 +1107,7 @@ class _Worker:
 
     def _json(self, raw: bytes, label: str) -> Any:
         try:
-            text = raw.decode(self.config.encoding)
+            text = raw.decode(self.decode_as)
         except UnicodeDecodeError as e:
             raise _RecordError(f"{label}: not {self.config.encoding} text (byte {e.start + 1} of the line)") from None
         try:
@@ -1584,7 +1596,7 @@ class Review:
         self.records = records
         if isinstance(records, Reader):
             encoding = records.options.encoding
-        self.config = _Config("dict", trace, ocds or OcdsOptions(), _line_encoding(encoding))
+        self.config = _Config("dict", trace, ocds or OcdsOptions(), encoding)
         self.jobs = max(1, jobs)
         self.chunk_size = max(1, chunk_size)
         self.summary = ReviewSummary()
@@ -1749,7 +1761,7 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
     options = options or ReviewOptions()
     fmt = output_format(output, fmt)
     reader = Reader(paths, options.read)
-    config = _Config(fmt, options.trace, options.ocds, _line_encoding(options.read.encoding))
+    config = _Config(fmt, options.trace, options.ocds, options.read.encoding)
     summary = ReviewSummary()
     to_file = output not in (None, "-")
     dups = _DuplicateIds()

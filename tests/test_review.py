@@ -889,6 +889,26 @@ def test_files_in_utf16_or_utf32_are_read_as_their_utf8_twins(tmp_path: Path, en
     assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["R-0000", "R-0001", "R-0002", None]
 
 
+@pytest.mark.parametrize("name", ["c.jsonl", "c.csv", "c.yaml"])
+def test_a_record_that_is_not_utf16_is_one_error_and_the_others_are_read(tmp_path: Path, name: str) -> None:
+    def utf16(text: str) -> bytes:
+        return text.encode("utf-16-le", "surrogatepass")
+
+    if name == "c.jsonl":
+        texts = [json.dumps(contract(i), ensure_ascii=False) + "\n" for i in range(3)]
+    elif name == "c.csv":
+        texts = [SHORT_HEADER] + [_csv_row(i) for i in range(3)]
+    else:
+        texts = [yaml.safe_dump(contract(i)) + "---\n" for i in range(3)]
+    texts[-2] = texts[-2].replace("t", "\ud800", 1)  # a lone surrogate: not UTF-16
+    path = tmp_path / name
+    path.write_bytes(b"".join(utf16(t) for t in texts) + b"\x00")  # and an odd byte at the end
+    out = results([path], encoding="utf-16-le")
+    assert [r.ok for r in out] == [True, False, True, False], [r.error for r in out]  # the odd byte: a line too
+    for bad in (out[1], out[3]):
+        assert "not utf-16-le text" in bad.error or "not valid text in the file's encoding" in bad.error, bad.error
+
+
 def test_the_summary_as_a_dict_is_json_and_carries_its_figures() -> None:
     batch = Review([contract(1), contract(2, reservation="supported_business"), {"id": "bad"}])
     results = list(batch)
