@@ -318,17 +318,20 @@ def contract_from_document(doc: Document) -> ContractDescription:
 
 
 def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[str, str]:
-    """Where a key that is not text is (the line of the key under ``parent`` that is not among its text keys),
-    and what is wrong with it."""
-    mapping: Any = doc.data
-    for p in parent:
-        mapping = mapping[p] if isinstance(mapping, (dict, list)) else None
-    text_keys = {k for k in mapping if isinstance(k, str)} if isinstance(mapping, dict) else set()
-    written = [p[-1] for p in doc.lines if len(p) == len(parent) + 1 and p[:-1] == parent and p[-1] not in text_keys]
-    where = doc.where((*parent, written[0])) if written else doc.where(parent)
+    """Where a key that is not text is (the key under ``parent`` written as YAML reads ``key``), and what is
+    wrong with it."""
+    from .yamlio import scalar
+
+    written = [p[-1] for p in doc.lines if len(p) == len(parent) + 1 and p[:-1] == parent and isinstance(p[-1], str)]
+    same = [w for w in written if (lambda v: type(v) is type(key) and v == key)(scalar(w))]
+    where = doc.where((*parent, same[0])) if same else doc.where(parent)
     dotted = _loc(None, parent)
-    shown = f"{written[0]!r} is read as {'null' if key is None else type(key).__name__}" if written else repr(key)
-    return where + (f": {dotted}" if dotted else ""), f"a field name must be text: {shown} (quote it)"
+    kind = "null" if key is None else "a number" if isinstance(key, int | float) and not isinstance(key, bool) \
+        else type(key).__name__
+    shown = f"{same[0]!r} is read as {kind}" if same else f"{key!r} is not text"
+    hint = " (a number written with a comma, as in {amount: 1,000}? write 1000; else quote it)" \
+        if kind == "a number" else " (quote it)"
+    return where + (f": {dotted}" if dotted else ""), f"a field name must be text: {shown}{hint}"
 
 
 def locate(error: InputError, doc: Document) -> InputError:

@@ -56,6 +56,15 @@ _NoDatesLoader.add_implicit_resolver(
     list("-+0123456789."))
 
 
+def scalar(text: str) -> Any:
+    """What this loader reads a plain scalar as (``~`` None, ``7`` 7, ``1e6`` 1000000.0); the text if it is not
+    one."""
+    try:
+        return yaml.load(text, Loader=_NoDatesLoader)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError:
+        return text
+
+
 def _construct(node: yaml.Node) -> Any:
     """The Python value of a composed node (so the text is parsed once, not once more to load it)."""
     loader = _NoDatesLoader("")

@@ -330,7 +330,8 @@ BASE_LINES = ("id: X\ntitle: t\nprocurement_start: 2024-06-03\ncontract_type: se
 
 @pytest.mark.parametrize(("tail", "problem"), [
     ("cpv: [79340000-9]\n~: 1\n", "draft.yaml:8: a field name must be text: '~' is read as null (quote it)"),
-    ("cpv: [79340000-9]\n7: x\n", "draft.yaml:8: a field name must be text: '7' is read as int (quote it)"),
+    ("cpv: [79340000-9]\n7: x\n", "draft.yaml:8: a field name must be text: '7' is read as a number (a number "
+                                   "written with a comma, as in {amount: 1,000}? write 1000; else quote it)"),
     ("cpv: [79340000-9]\ninnovation: {solution_available_on_market: maybe}\n",
      "draft.yaml:8: innovation.solution_available_on_market: must be true, false or unknown, not 'maybe'"),
     ("cpv: [79340000-9]\nauthority: null\n", "draft.yaml:8: authority: must be a mapping of fields, not null"),
@@ -340,6 +341,22 @@ def test_each_problem_is_one_line_in_the_users_words_at_its_line(tmp_path: Path,
     path = tmp_path / "draft.yaml"
     path.write_text(BASE_LINES + tail, encoding="utf-8")
     assert invalid(advise(path)) == [f"error: {tmp_path / problem}"]
+
+
+def test_two_keys_that_are_not_text_are_each_named_at_their_own_line(tmp_path: Path) -> None:
+    path = tmp_path / "draft.yaml"
+    path.write_text(BASE_LINES + "cpv: [79340000-9]\nnull: 1\n1: 2\n", encoding="utf-8")
+    lines = invalid(advise(path), problems=2)
+    assert lines[0] == f"error: {path}:8: a field name must be text: 'null' is read as null (quote it)"
+    assert lines[1].startswith(f"error: {path}:9: a field name must be text: '1' is read as a number")
+
+
+def test_a_thousand_written_with_a_comma_is_named_whatever_its_digits(tmp_path: Path) -> None:
+    path = tmp_path / "draft.yaml"
+    path.write_text(BASE_LINES.replace("{amount: 5}", "{amount: 2,500}") + "cpv: [79340000-9]\n", encoding="utf-8")
+    assert invalid(advise(path)) == [f"error: {path}:6: value: a field name must be text: '500' is read as a number "
+                                     "(a number written with a comma, as in {amount: 1,000}? write 1000; else quote "
+                                     "it)"]
 
 
 def test_a_number_written_with_a_comma_is_named(tmp_path: Path) -> None:
