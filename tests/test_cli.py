@@ -228,8 +228,12 @@ def test_explain_shows_every_rule_of_the_regime(fmt: str, example: str, regime: 
     assert not missing, f"not in the trace: {missing}"
 
 
-def test_a_narrow_terminal_folds_ids_and_amounts_and_cuts_none_short(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("width", [120, 80, 50, 40])
+def test_a_narrow_terminal_folds_what_does_not_fit_and_cuts_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                      width: int) -> None:
     import io
+
+    from rich.console import Console
 
     from s16advisor.advisor import advise_file
     from s16advisor.render.compare import render as compare
@@ -239,12 +243,22 @@ def test_a_narrow_terminal_folds_ids_and_amounts_and_cuts_none_short(monkeypatch
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setenv("COLUMNS", "40")
+    print_cropped = Console.print  # rich cuts a line wider than the terminal: here it may not, so that one shows
+
+    def print_whole(self: Console, *args: Any, **kw: Any) -> None:
+        print_cropped(self, *args, **{**kw, "crop": False})
+
+    monkeypatch.setattr(Console, "print", print_whole)
+    monkeypatch.setenv("COLUMNS", str(width))
+    advice = advise_file(str(ROOT / "examples" / "supported-living-2026.yaml"))
     out = Terminal()
-    render(advise_file(str(EXAMPLE)), out, True, False)
-    compare([advise_file(str(EXAMPLE))] * 2, "text", out, False)
+    render(advice, out, True, False)
+    compare([advice, advice], "text", out, False)
     text = out.getvalue()
-    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 40
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
+    if width >= 80:  # wide enough for every id whole
+        assert all(re.search(rf"\b{r.id}\b", text) for r in advice.routes)
+        assert all(t.rule in text for t in advice.trace)
 
 
 def test_json_trace_is_every_rule_of_the_regime() -> None:

@@ -49,7 +49,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     console.print(th)
 
     rt = Table(title="Routes", title_justify="left", show_edge=False, pad_edge=False, show_lines=False)
-    rt.add_column("route", overflow="fold", min_width=max((len(r.id) for r in advice.routes), default=5))
+    rt.add_column("route", overflow="fold", no_wrap=True)  # (ids keep their width first, and fold if they must)
     rt.add_column("status", overflow="fold")
     rt.add_column("why / blocked by", overflow="fold")
     for r in advice.routes:
@@ -87,7 +87,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
         tt = Table(title="Rule trace (every rule evaluated, in order)", title_justify="left", show_edge=False,
                    pad_edge=False)
         tt.add_column("stage", justify="right", overflow="fold")
-        tt.add_column("rule", overflow="fold", min_width=max((len(e.rule) for e in advice.trace), default=4))
+        tt.add_column("rule", overflow="fold", no_wrap=True)
         tt.add_column("fired", overflow="fold")
         tt.add_column("facts asserted", overflow="fold")
         for e in advice.trace:
