@@ -11,8 +11,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
-from fractions import Fraction
+from decimal import Context, Decimal
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -23,6 +22,9 @@ from .cpv import related
 from .data import Data, InForce
 from .rulebook import FactType, RegimeSpec, Scalar, date_number
 
+# Sums and shares of lot values as written: amounts are at most 10^15 with pennies (17 digits), so their sums are
+# exact, and a share more than 20% differs from 0.2 within 34 digits.
+_EXACT = Context(prec=34)
 VS_VALUES = ("below", "just_below", "at_or_above", "not_in_force")
 NEAR_FRACTION = 0.9  # "within 10% below a threshold" (advice v1, near_threshold)
 
@@ -77,6 +79,26 @@ def in_basis(amount: float, given: str, vat_rate: float, basis: str) -> float:
     else:
         value = amount * (1 + vat_rate) if basis == "inclusive" else amount
     return round(value, 2)  # pennies: a value equal to a threshold must compare equal, not 1e-10 below
+
+
+def _lot_figures(lots: list[Any]) -> tuple[float, float, float]:
+    """The lots' aggregate, the small lots' total and their share of the aggregate, exactly: the share is the
+    float nearest the exact one (20% is 0.2, and any more is above it)."""
+    values = [lot.value for lot in lots]
+    if all(round(v, 2) == v for v in values) and sum(values) < 2 ** 46:  # pounds and pence: in whole pence,
+        pence = [round(v * 100) for v in values]  # exact integers, whose quotient Python rounds to the nearest
+        total = sum(pence)
+        small = sum(p for p, lot in zip(pence, lots, strict=True) if lot.small_lot)
+        return total / 100, small / 100, small / total if total > 0 else 0.0
+    # Fractions of a penny: the values as written, summed and divided to 34 digits.
+    exact = [Decimal(repr(v)) for v in values]
+    total_d = small_d = Decimal(0)
+    for d, lot in zip(exact, lots, strict=True):
+        total_d = _EXACT.add(total_d, d)  # (a context of its own: the thread's may have been changed)
+        if lot.small_lot:
+            small_d = _EXACT.add(small_d, d)
+    share = float(_EXACT.divide(small_d, total_d)) if total_d > 0 else 0.0
+    return float(total_d), float(small_d), share
 
 
 def percent(share: float) -> str:
@@ -307,10 +329,9 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     value = c.value
     amount, given, rate = value.amount, value.vat, value.vat_rate
     lots = c.lots or []
+    small_total, share = 0.0, 0.0
     if lots:  # the aggregate of all lots is compared with the thresholds (within £1 of value.amount)
-        lot_values = [Decimal(repr(lot.value)) for lot in lots]  # as written: their sum is exact
-        total = sum(lot_values)
-        amount = float(total)
+        amount, small_total, share = _lot_figures(lots)
     contract_type = c.contract_type._value_  # (.value is a Python property)
     authority_type = c.authority.type._value_
     reservation = c.reservation._value_
@@ -367,12 +388,6 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
 
     facts["lots.count"] = float(len(lots))
     facts["lots.small_count"] = float(len(small))
-    small_total, share = 0.0, 0.0
-    if small:
-        small_sum = sum(v for v, lot in zip(lot_values, lots, strict=True) if lot.small_lot)
-        small_total = float(small_sum)
-        if total > 0:  # the nearest float to the exact share: 20% is 0.2, and any more is above it
-            share = float(Fraction(small_sum) / Fraction(total))
     facts["lots.small_share"] = share
     details["lots.count"] = str(len(lots))
 

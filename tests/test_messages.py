@@ -97,3 +97,22 @@ def test_months_added_past_the_year_9999_give_the_last_date_there_is():
     assert add_months(dt.date(2024, 2, 29), 12) == dt.date(2025, 2, 28)
     assert add_months(dt.date(9996, 12, 31), 36) == dt.date(9999, 12, 31)
     assert add_months(dt.date(9999, 6, 1), 36) == dt.date.max
+
+
+def test_lot_figures_are_the_exact_sums_and_share_rounded_once():
+    import random
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from s16advisor.facts import _lot_figures
+
+    rnd = random.Random(16)
+    for _ in range(5000):
+        lots = [SimpleNamespace(value=rnd.choice([
+            float(rnd.randint(0, 10 ** rnd.randint(1, 13))),  # whole pounds
+            rnd.randint(0, 10 ** rnd.randint(1, 11)) / 100,  # pounds and pence
+            rnd.randint(0, 10 ** 9) / 1000,  # fractions of a penny
+        ]), small_lot=rnd.random() < 0.4) for _ in range(rnd.randint(2, 6))]
+        exact = [Decimal(repr(lot.value)) for lot in lots]
+        total, small = sum(exact), sum(e for e, lot in zip(exact, lots, strict=True) if lot.small_lot)
+        assert _lot_figures(lots) == (float(total), float(small), float(small / total) if total else 0.0), lots
