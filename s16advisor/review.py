@@ -422,6 +422,7 @@ class Reader:
     def __init__(self, paths: Iterable[str], options: ReadOptions | None = None):
         self.paths = list(paths)
         self.options = options or ReadOptions()
+        self.line_encoding = _line_encoding(self.options.encoding)  # what the lines are decoded as (_open)
         self.bytes_read = 0
         self.records = 0  # records read so far
         self.blank = 0
@@ -479,14 +480,14 @@ class Reader:
 
     def _maybe_package(self, line: bytes, source: Source) -> Iterator[Record]:
         try:
-            obj = json.loads(line.decode(_line_encoding(self.options.encoding)), object_pairs_hook=_object)
+            obj = json.loads(line.decode(self.line_encoding), object_pairs_hook=_object)
         except (UnicodeDecodeError, ValueError, RecursionError):
             yield Record(source, "json", line)  # the worker reports what is wrong with it
             return
         yield from _objects(obj, source)
 
     def _csv(self, stream: Any, name: str) -> Iterator[Record]:
-        encoding = _line_encoding(self.options.encoding)
+        encoding = self.line_encoding
         if _is_utf8(encoding):
             encoding = "utf-8-sig"  # a byte order mark (Excel writes one) is not part of the first column's name
         text = io.TextIOWrapper(io.BufferedReader(_Counting(stream, self)), encoding=encoding,
@@ -594,8 +595,7 @@ class Reader:
                          f"{MAX_JSON_BYTES // (1024 * 1024)} MiB: use JSON Lines (one record per line) instead")
             return
         try:
-            encoding = _line_encoding(self.options.encoding)
-            text = raw.decode("utf-8-sig" if _is_utf8(encoding) else encoding)
+            text = raw.decode("utf-8-sig" if _is_utf8(self.line_encoding) else self.line_encoding)
         except UnicodeDecodeError as e:
             self.bytes_read += len(raw)
             yield Record(Source(name), "error", f"{name}: not {self.options.encoding} text (byte {e.start + 1})")
@@ -673,7 +673,6 @@ def _open(path: str, encoding: str = "utf-8") -> Any:
     return _Replay(b"", stream) if path == "-" else stream
 
 
-@lru_cache(maxsize=64)
 def _line_encoding(encoding: str) -> str:
     """The encoding the lines of a file in ``encoding`` are read in: ``encoding``, or UTF-8 for one that does not
     write ASCII's punctuation and line ends as ASCII (UTF-16 and UTF-32, whose files are read through ``_Utf8``)."""
@@ -907,7 +906,7 @@ def _numbered_lines(stream: Any, reader: Reader) -> Iterator[tuple[int, bytes]]:
 def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str], tuple[int, str] | None]]:
     """(first line, lines, problem) per YAML document; a problem is (line, message) for a document that is too
     large or not text in the expected encoding."""
-    encoding = _line_encoding(reader.options.encoding)
+    encoding = reader.line_encoding
     lines: list[str] = []
     size = 0
     first = 1
