@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -23,7 +24,13 @@ def atomic_output(path: str, mode: str = "w", *, prefix: str = ".s16advisor-", *
     ``/dev/fd/N`` are the streams already open there, whatever they are."""
     fd = _open_descriptor(path)
     if fd is not None:  # /dev/stdout (or /dev/fd/N): the stream as the shell opened it (| cat, >> log)
-        with os.fdopen(os.dup(fd), mode, **open_args) as f:
+        dup = os.dup(fd)
+        try:
+            stream = os.fdopen(dup, mode, **open_args)
+        except BaseException:
+            os.close(dup)
+            raise
+        with stream as f:
             yield f
         return
     try:
@@ -54,12 +61,23 @@ def atomic_output(path: str, mode: str = "w", *, prefix: str = ".s16advisor-", *
 _DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 
 
+def output_is_stream(path: str) -> bool:
+    """Whether ``atomic_output`` writes to ``path`` directly (a stream, a device, a named pipe) rather than
+    replacing it when done: a stopped run may have written part of its output there."""
+    if _open_descriptor(path) is not None:
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode) and not stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _open_descriptor(path: str) -> int | None:
     """The descriptor a path names (/dev/stdout, /dev/fd/3, /proc/self/fd/3), if it is open: writing to it
     must not reopen (truncate, or replace) what the shell opened there."""
     n = _DESCRIPTORS.get(path)
     for prefix in ("/dev/fd/", "/proc/self/fd/"):
-        if path.startswith(prefix) and path[len(prefix):].isdigit():
+        if path.startswith(prefix) and re.fullmatch(r"[0-9]+", path[len(prefix):]):
             n = int(path[len(prefix):])
     if n is None:
         return None

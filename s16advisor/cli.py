@@ -157,7 +157,7 @@ def check(
         _fail([str(e)], EXIT_USAGE)
     except S16Error as e:
         _fail(str(e).splitlines())
-    if output:
+    if output and not _names_stdout(output):
         buffer = io.StringIO()
         render_check(report, fmt, buffer)
         _write_atomically(output, buffer.getvalue())
@@ -226,6 +226,7 @@ def review(
     """
     import signal
 
+    from .atomic import output_is_stream
     from .contract import AuthorityType, Nation
     from .ocds import OcdsOptions
     from .render.review import ProgressDisplay, render_summary
@@ -266,7 +267,9 @@ def review(
         ocds=OcdsOptions(ocds_vat, ocds_vat_rate, ocds_authority_type, ocds_nation),  # type: ignore[arg-type]
         jobs=jobs or default_jobs(), trace=trace)
     color = _color(no_color)
-    to_file = output not in (None, "-")
+    if output is not None and _names_stdout(output):
+        output = None  # (so that a pipe whose reader goes is met as on standard output: see _Output)
+    to_file = output not in (None, "-") and not output_is_stream(output)
     err_tty = sys.stderr.isatty()
     show = progress if progress is not None else err_tty and (to_file or not sys.stdout.isatty())
     display = ProgressDisplay(sys.stderr, enabled=bool(show), rich=err_tty, color=color)
@@ -291,6 +294,11 @@ def review(
 def _terminated(signum: int, frame: object) -> NoReturn:
     """SIGTERM: stop like Ctrl-C, so that a review removes its temporary output and stops its workers."""
     raise KeyboardInterrupt
+
+
+def _names_stdout(path: str) -> bool:
+    """Whether ``--output`` names standard output: ``-``, ``/dev/stdout`` and its other names."""
+    return path in ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
 
 
 def _write_atomically(path: str, text: str) -> None:

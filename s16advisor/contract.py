@@ -322,15 +322,20 @@ def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[str,
     wrong with it."""
     from .yamlio import scalar
 
-    written = [p[-1] for p in doc.lines if len(p) == len(parent) + 1 and p[:-1] == parent and isinstance(p[-1], str)]
-    same = [w for w in written if (lambda v: type(v) is type(key) and v == key)(scalar(w))]
+    mapping: Any = doc.data
+    for p in parent:
+        mapping = mapping[p] if isinstance(mapping, (dict, list)) else None
+    text_keys = {k for k in mapping if isinstance(k, str)} if isinstance(mapping, dict) else set()  # ("null")
+    written = [p[-1] for p in doc.lines if len(p) == len(parent) + 1 and p[:-1] == parent
+               and isinstance(p[-1], str) and p[-1] not in text_keys]
+    same = [w for w in written if (lambda v: type(v) is type(key) and (v == key or v != v and key != key))(scalar(w))]
     where = doc.where((*parent, same[0])) if same else doc.where(parent)
     dotted = _loc(None, parent)
     kind = "null" if key is None else "a number" if isinstance(key, int | float) and not isinstance(key, bool) \
         else type(key).__name__
     shown = f"{same[0]!r} is read as {kind}" if same else f"{key!r} is not text"
     hint = " (a number written with a comma, as in {amount: 1,000}? write 1000; else quote it)" \
-        if kind == "a number" else " (quote it)"
+        if isinstance(key, int) and not isinstance(key, bool) else " (quote it)"
     return where + (f": {dotted}" if dotted else ""), f"a field name must be text: {shown}{hint}"
 
 

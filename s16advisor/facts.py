@@ -85,8 +85,8 @@ def _lot_figures(lots: list[Any]) -> tuple[float, float, float]:
     """The lots' aggregate, the small lots' total and their share of the aggregate, exactly: the share is the
     float nearest the exact one (20% is 0.2, and any more is above it)."""
     values = [lot.value for lot in lots]
-    if all(round(v, 2) == v for v in values) and sum(values) < 2 ** 46:  # pounds and pence: in whole pence,
-        pence = [round(v * 100) for v in values]  # exact integers, whose quotient Python rounds to the nearest
+    if all(round(v, 2) == v for v in values) and sum(values) < 2 ** 44:  # pounds and pence: in whole pence,
+        pence = [round(v * 100) for v in values]  # exact below 2**51 pence, and their quotient rounded once
         total = sum(pence)
         small = sum(p for p, lot in zip(pence, lots, strict=True) if lot.small_lot)
         return total / 100, small / 100, small / total if total > 0 else 0.0

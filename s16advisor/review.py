@@ -590,6 +590,10 @@ class Reader:
         release, or a list of releases). JSON Lines in a .json file are read as JSON Lines."""
         raw = stream.read(MAX_JSON_BYTES + 1)
         if len(raw) > MAX_JSON_BYTES:
+            head = raw[:MAX_LINE_BYTES].decode(self.line_encoding, "replace")
+            if _json_lines(head.rsplit("\n", 1)[0]):  # JSON Lines with a broken first line: read on as lines
+                yield from self._jsonl(_Replay(raw, stream), name)
+                return
             self.bytes_read += len(raw)
             yield Record(Source(name), "error", f"{name}: a JSON document larger than "
                          f"{MAX_JSON_BYTES // (1024 * 1024)} MiB: use JSON Lines (one record per line) instead")
@@ -598,7 +602,8 @@ class Reader:
             text = raw.decode("utf-8-sig" if _is_utf8(self.line_encoding) else self.line_encoding)
         except UnicodeDecodeError as e:
             self.bytes_read += len(raw)
-            yield Record(Source(name), "error", f"{name}: not {self.options.encoding} text (byte {e.start + 1})")
+            yield Record(Source(name), "error",
+                         f"{name}: {_not_text(self.options.encoding, self.line_encoding, e.start, '')}")
             return
         if not text.strip():
             self.bytes_read += len(raw)
@@ -670,7 +675,15 @@ def _open(path: str, encoding: str = "utf-8") -> Any:
         stream = open(path, "rb")  # noqa: SIM115
     if _line_encoding(encoding) != encoding:
         return _Replay(b"", _Utf8(stream, encoding))
-    return _Replay(b"", stream) if path == "-" else stream
+    if path == "-" or not stream.seekable():  # (standard input is not closed; a pipe cannot seek back)
+        return _Replay(b"", stream)
+    return stream
+
+
+def _not_text(encoding: str, decoded_as: str, start: int, where: str = " of the line") -> str:
+    """Bytes that are not text in ``encoding``, and where they start when the text was decoded as it is (a file
+    in UTF-16 is read through UTF-8, whose byte count would not be the file's)."""
+    return f"not {encoding} text" + (f" (byte {start + 1}{where})" if decoded_as == encoding else "")
 
 
 def _line_encoding(encoding: str) -> str:
@@ -687,7 +700,7 @@ def _undecodable(e: UnicodeError) -> tuple[str, int]:
     """A codec error handler: bytes the encoding does not decode become bytes that are not UTF-8 either (as
     surrogateescape, which UTF-16 and UTF-32 refuse), so their line is an error record of its own."""
     assert isinstance(e, UnicodeDecodeError)
-    return "".join(chr(0xDC80 | (b & 0x7F)) for b in e.object[e.start:e.end]), e.end
+    return "\udcff" * (e.end - e.start), e.end  # (byte 0xff: never in UTF-8)
 
 
 codecs.register_error("s16advisor.undecodable", _undecodable)
@@ -817,7 +830,7 @@ def _first_line(stream: Any) -> bytes:
     while len(head) <= MAX_LINE_BYTES:
         line = stream.readline(MAX_LINE_BYTES + 1)
         head += line
-        if not line or line.strip():
+        if not line or line.removeprefix(b"\xef\xbb\xbf").strip():  # (a byte order mark alone is blank)
             first = line
             break
     if isinstance(stream, _Replay):
@@ -917,7 +930,7 @@ def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str
         except UnicodeDecodeError as e:
             line = raw.decode(encoding, "replace")
             if problem is None:
-                problem = (lineno, f"not {reader.options.encoding} text (byte {e.start + 1} of the line)")
+                problem = (lineno, _not_text(reader.options.encoding, encoding, e.start))
         starts = _DOC_START.match(line)
         if starts and lines and _yaml_content("".join(lines)):
             yield first, lines, problem
@@ -1108,7 +1121,7 @@ class _Worker:
         try:
             text = raw.decode(self.decode_as)
         except UnicodeDecodeError as e:
-            raise _RecordError(f"{label}: not {self.config.encoding} text (byte {e.start + 1} of the line)") from None
+            raise _RecordError(f"{label}: {_not_text(self.config.encoding, self.decode_as, e.start)}") from None
         try:
             return json.loads(text.rstrip("\r\n"), object_pairs_hook=_object)  # (a line cut short ends there)
         except json.JSONDecodeError as e:

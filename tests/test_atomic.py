@@ -99,3 +99,23 @@ def test_dev_fd_is_the_stream_already_open_there_not_a_file_to_replace(tmp_path:
             f.write("new\n")
     assert log.read_text() == "old\nnew\n"
     assert _leftovers(tmp_path) == []
+
+
+def test_a_descriptor_that_cannot_be_written_leaves_no_descriptor_open(tmp_path: Path) -> None:
+    folder = os.open(tmp_path, os.O_RDONLY)
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(3):
+            with pytest.raises(OSError):
+                with atomic_output(f"/dev/fd/{folder}") as f:
+                    f.write("x")
+        assert len(os.listdir("/proc/self/fd")) == before
+    finally:
+        os.close(folder)
+
+
+def test_only_ascii_digits_name_a_descriptor() -> None:
+    from s16advisor.atomic import _open_descriptor
+
+    assert _open_descriptor("/dev/fd/1") == 1 and _open_descriptor("/proc/self/fd/2") == 2
+    assert _open_descriptor("/dev/fd/\u00b2") is None and _open_descriptor("/dev/fd/\u0661") is None

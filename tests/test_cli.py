@@ -482,6 +482,20 @@ def test_a_pipe_closed_early_leaves_the_exit_code_and_the_summary_as_they_would_
         assert "2 drafts, 2 passed" in err and "Traceback" not in err and "Exception ignored" not in err
 
 
+def test_review_to_dev_stdout_whose_reader_goes_early_ends_as_it_would_have(tmp_path: Path) -> None:
+    records = tmp_path / "in.jsonl"
+    line = json.dumps(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")) | {"waivers": []}, default=str)
+    records.write_text("".join(line.replace('"PEM-2024-014"', f'"R-{i}"') + "\n" for i in range(400)))
+    p = subprocess.Popen([sys.executable, "-m", "s16advisor", "review", str(records), "-o", "/dev/stdout",
+                          "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.read(10)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == EXIT_OK, err
+    assert "400 records read, 400 results written" in err and "Broken pipe" not in err
+
+
 @pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
 def test_output_to_a_file_is_utf8_whatever_the_locale_says(tmp_path: Path, encoding: str) -> None:
     for fmt in ("text", "json", "markdown"):

@@ -351,6 +351,13 @@ def test_two_keys_that_are_not_text_are_each_named_at_their_own_line(tmp_path: P
     assert lines[1].startswith(f"error: {path}:9: a field name must be text: '1' is read as a number")
 
 
+def test_a_quoted_key_is_not_taken_for_the_key_that_is_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "draft.yaml"
+    path.write_text(BASE_LINES + "cpv: [79340000-9]\nauthority:\n  \"null\": 4\n  ~: 3\n", encoding="utf-8")
+    lines = invalid(advise(path), problems=2)
+    assert lines[1] == f"error: {path}:10: authority: a field name must be text: '~' is read as null (quote it)"
+
+
 def test_a_thousand_written_with_a_comma_is_named_whatever_its_digits(tmp_path: Path) -> None:
     path = tmp_path / "draft.yaml"
     path.write_text(BASE_LINES.replace("{amount: 5}", "{amount: 2,500}") + "cpv: [79340000-9]\n", encoding="utf-8")

@@ -116,3 +116,12 @@ def test_lot_figures_are_the_exact_sums_and_share_rounded_once():
         exact = [Decimal(repr(lot.value)) for lot in lots]
         total, small = sum(exact), sum(e for e, lot in zip(exact, lots, strict=True) if lot.small_lot)
         assert _lot_figures(lots) == (float(total), float(small), float(small / total) if total else 0.0), lots
+
+
+def test_lot_figures_stay_exact_for_aggregates_of_tens_of_trillions():
+    from types import SimpleNamespace
+
+    from s16advisor.facts import _lot_figures
+
+    lots = [SimpleNamespace(value=v, small_lot=False) for v in (9810087379736.82, 39240349518947.27, 0.01)]
+    assert _lot_figures(lots)[0] == 49050436898684.10  # not ...684.11 (a penny off when 100 * v is inexact)

@@ -909,6 +909,47 @@ def test_a_record_that_is_not_utf16_is_one_error_and_the_others_are_read(tmp_pat
         assert "not utf-16-le text" in bad.error or "not valid text in the file's encoding" in bad.error, bad.error
 
 
+def test_a_utf32_code_unit_that_is_not_a_character_is_an_error_even_if_its_bytes_look_like_utf8(
+        tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    line = json.dumps(contract(1)).encode("utf-32-le")
+    bad = json.dumps(contract(2)).encode("utf-32-le").replace("t".encode("utf-32-le"), b"\x70\x10\x10\x10", 1)
+    path.write_bytes(line + "\n".encode("utf-32-le") + bad + "\n".encode("utf-32-le"))
+    out = results([path], encoding="utf-32-le")
+    assert [r.ok for r in out] == [True, False] and out[1].error.endswith("not utf-32-le text"), out[1].error
+
+
+def test_standard_input_whose_first_line_is_a_byte_order_mark_alone_is_sniffed_by_the_next_line() -> None:
+    lines = b"\xef\xbb\xbf\n" + json.dumps(contract(1)).encode() + b"\n"
+    result = cli("-", "--jobs", "1", "--format", "csv", input=lines)
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.splitlines()[1].startswith("R-0001,<stdin>:2,")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_whose_format_is_sniffed_is_read(tmp_path: Path) -> None:
+    import threading
+
+    fifo = tmp_path / "in.json"  # .json: sniffed for JSON Lines, which reads its first line and puts it back
+    os.mkfifo(fifo)
+    text = json.dumps(contract(1)) + "\n" + json.dumps(contract(2)) + "\n"
+    writer = threading.Thread(target=fifo.write_text, args=(text,), daemon=True)
+    writer.start()
+    out = results([fifo])
+    writer.join(timeout=10)
+    assert [(r.id, r.ok) for r in out] == [("R-0001", True), ("R-0002", True)], [r.error for r in out]
+
+
+def test_json_lines_with_a_broken_first_line_larger_than_a_json_document_are_read_as_lines(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    module = sys.modules["s16advisor.review"]
+    monkeypatch.setattr(module, "MAX_JSON_BYTES", 2000)
+    path = jsonl(tmp_path / "big.json", ['{"id": "broken",'] + [contract(i) for i in range(20)])
+    assert path.stat().st_size > 2000
+    out = results([path])
+    assert len(out) == 21 and [r.ok for r in out] == [False] + [True] * 20
+
+
 def test_the_summary_as_a_dict_is_json_and_carries_its_figures() -> None:
     batch = Review([contract(1), contract(2, reservation="supported_business"), {"id": "bad"}])
     results = list(batch)
