@@ -140,7 +140,7 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
             unreadable: list[OSError] = []  # folders that cannot be listed: each is reported as a draft not read
             for folder, subfolders, files in os.walk(p, onerror=unreadable.append):
                 subfolders.sort()
-                found += [os.path.normpath(os.path.join(folder, f)) for f in files  # (not ./drafts/a.yaml)
+                found += [str(Path(folder, f)) for f in files  # (as pathlib writes it: drafts/a.yaml, L/../a.yaml)
                           if Path(f).suffix in DRAFT_SUFFIXES and os.path.isfile(os.path.join(folder, f))]
             candidates = sorted(found) + [str(e.filename) for e in unreadable]
             if not candidates:

@@ -354,9 +354,7 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
     amount, currency, gross = _amount(tender.get("value"))
     where = "tender.value"
     given = _dict(tender.get("value")).get("amount")
-    if amount is None and given is not None:
-        problems.append(f"tender.value.amount {given!r} is not a number")
-        return None
+    unusable = f"tender.value.amount {given!r} is not a number" if amount is None and given is not None else None
     if amount is None and lots:
         lot_values = [_amount(lot.get("value")) for lot in lots]
         if all(a is not None for a, _, _ in lot_values):
@@ -366,8 +364,10 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
             grosses = [g for _, _, g in lot_values]
             gross = sum(g for g in grosses if g is not None) if all(g is not None for g in grosses) else None
             where = "the lots' values"
-            notes.append("no tender.value: the value is the sum of the lots' values")
+            notes.append(f"{unusable or 'no tender.value'}: the value is the sum of the lots' values")
     if amount is None:
+        if unusable:  # no lots' values to fall back on: the notice's value is unusable, not missing
+            problems.append(unusable)
         return None
     if currency not in (None, "GBP"):
         problems.append(f"{where} is in {currency}: only pounds sterling (GBP) can be compared with UK thresholds")

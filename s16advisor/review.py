@@ -461,6 +461,8 @@ class Reader:
                     yield from self._json(stream, name)
             except OSError as e:  # an I/O error half-way: what was read stands, the rest is one error record
                 yield Record(Source(name), "error", f"{name}: reading stopped: {os_error_words(e)}")
+            except UnicodeError as e:  # (a decoder that gives up on a whole stream)
+                yield Record(Source(name), "error", f"{name}: reading stopped: not {self.options.encoding} text: {e}")
 
     # JSON Lines: one record per non-blank line; a line holding an OCDS package is expanded here.
     def _jsonl(self, stream: Any, name: str) -> Iterator[Record]:
@@ -696,6 +698,16 @@ def _line_encoding(encoding: str) -> str:
     return encoding if ascii_like else "utf-8"
 
 
+def _byte_order(stream: Any, encoding: str) -> str:
+    """UTF-16 or UTF-32 without a byte order mark is little-endian, as ``bytes.decode`` reads it (the stream
+    decoder refuses it)."""
+    name = codecs.lookup(encoding).name
+    marks = {"utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)}
+    if name in marks and hasattr(stream, "peek") and not stream.peek(4)[:4].startswith(marks[name]):
+        return name + "-le"
+    return encoding
+
+
 def _undecodable(e: UnicodeError) -> tuple[str, int]:
     """A codec error handler: bytes the encoding does not decode become bytes that are not UTF-8 either (as
     surrogateescape, which UTF-16 and UTF-32 refuse), so their line is an error record of its own."""
@@ -712,7 +724,8 @@ class _Utf8:
 
     def __init__(self, stream: Any, encoding: str):
         self.stream = stream
-        self.text = io.TextIOWrapper(stream, encoding=encoding, errors="s16advisor.undecodable", newline="\n")
+        self.text = io.TextIOWrapper(stream, encoding=_byte_order(stream, encoding),
+                                     errors="s16advisor.undecodable", newline="\n")
         self.pending = b""
 
     def _utf8(self, text: str) -> bytes:

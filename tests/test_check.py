@@ -184,6 +184,17 @@ def test_paths_found_in_a_folder_are_written_as_the_folder_was(drafts, monkeypat
         "drafts/a-passing.yaml", "drafts/b-failing.yaml", "drafts/sub/c-warning.yml"]
 
 
+def test_a_folder_named_through_a_link_and_dot_dot_is_walked_as_named(drafts, monkeypatch):
+    from s16advisor.check import expand
+
+    monkeypatch.chdir(drafts.parent)
+    (drafts.parent / "L").symlink_to(drafts / "sub")
+    assert list(expand(["L/.."])) == ["L/../a-passing.yaml", "L/../b-failing.yaml", "L/../sub/c-warning.yml"]
+    assert list(expand(["drafts/../drafts"]))[0] == "drafts/../drafts/a-passing.yaml"
+    r = run("L/..", "--format", "json")
+    assert r.exit_code == 1 and [d["status"] for d in json.loads(r.stdout)["drafts"]] == ["passed", "failed", "passed"]
+
+
 def test_a_draft_the_advisor_fails_on_is_an_error_and_the_others_are_still_checked(drafts, monkeypatch):
     from s16advisor import check
 

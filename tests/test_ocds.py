@@ -161,6 +161,13 @@ def test_a_value_that_is_text_is_named_as_not_a_number() -> None:
     assert any("lot N has a value.amount that is not a number ('50000')" in n for n in m.notes), m.notes
 
 
+def test_a_tender_amount_written_as_text_falls_back_on_the_lots_values() -> None:
+    lots = [{"id": "N", "value": {"amount": 40000}}, {"id": "S", "value": {"amount": 60000}}]
+    m = release_to_contract(release(value={"amount": "100000", "currency": "GBP"}, lots=lots))
+    assert m.contract is not None and m.contract["value"]["amount"] == 100000, m.error
+    assert "tender.value.amount '100000' is not a number: the value is the sum of the lots' values" in m.notes
+
+
 def test_a_lot_valued_in_another_currency_is_not_described() -> None:
     lots = [{"id": "N", "value": {"amount": 50000, "currency": "EUR"}},
             {"id": "S", "value": {"amount": 50000, "currency": "GBP"}}]

@@ -909,6 +909,17 @@ def test_a_record_that_is_not_utf16_is_one_error_and_the_others_are_read(tmp_pat
         assert "not utf-16-le text" in bad.error or "not valid text in the file's encoding" in bad.error, bad.error
 
 
+@pytest.mark.parametrize(("encoding", "written"), [("utf-16", "utf-16-le"), ("utf-32", "utf-32-le"),
+                                                  ("utf-16", "utf-16")])
+def test_utf16_or_utf32_without_a_byte_order_mark_is_little_endian_as_python_reads_it(
+        tmp_path: Path, encoding: str, written: str) -> None:
+    for name in ("c.json", "c.jsonl", "c.yaml"):
+        path = tmp_path / name
+        text = json.dumps(contract(1)) + "\n" if name != "c.yaml" else yaml.safe_dump(contract(1))
+        path.write_bytes(text.encode(written))
+        assert [(r.id, r.ok) for r in results([path], encoding=encoding)] == [("R-0001", True)], (name, written)
+
+
 def test_a_utf32_code_unit_that_is_not_a_character_is_an_error_even_if_its_bytes_look_like_utf8(
         tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
