@@ -35,9 +35,9 @@ _SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _NoDatesLoader(_SafeBase):  # type: ignore[misc,valid-type]
-    """A safe loader without the timestamp resolver (dates stay strings), whose numbers are YAML 1.2's: 1e6 and
-    1.5e6 are numbers (YAML 1.1 reads them as text), and 03000000 is text, not octal (a CPV code), as are
-    0x1F and 12:30."""
+    """A safe loader without the timestamp resolver (dates stay strings), whose numbers are decimal: 1e6 and
+    1.5e6 are numbers (YAML 1.1 reads them as text), and 03000000 (a CPV code), 0x1F and 12:30 are text (not
+    YAML 1.1's octal, hex and base-60 numbers)."""
 
 
 _NUMBERS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
