@@ -104,10 +104,6 @@ def advise(
         _fail(e.lines())
     except S16Error as e:
         _fail(str(e).splitlines())
-    if fmt is not AdviceFormat.json:  # a title with escape codes must not drive the terminal
-        from .render.common import printable_advice
-
-        result = [printable_advice(a) for a in result] if compare_regimes else printable_advice(result)
     if compare_regimes:
         from .render.compare import render as render_comparison
 

@@ -42,4 +42,8 @@ def renderer(fmt: AdviceFormat) -> Renderer:
 
 def render_advice(advice: Advice, fmt: AdviceFormat, out: TextIO, *, explain: bool = False,
                   color: bool | None = None) -> None:
+    if fmt is not AdviceFormat.json:  # a title with escape codes must not drive the terminal (JSON escapes them)
+        from .common import printable_advice
+
+        advice = printable_advice(advice)
     renderer(fmt)(advice, out, explain, color)

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advice import Advice
-from .common import STATUS_STYLE, make_console, money
+from .common import STATUS_STYLE, make_console, money, printable_advice
 
 
 def _threshold(a: Advice) -> str:
@@ -56,6 +56,8 @@ def comparison_json(advices: list[Advice]) -> dict[str, Any]:
 
 
 def render(advices: list[Advice], fmt: str, out: TextIO, color: bool | None) -> None:
+    if fmt != "json":  # as render_advice: escape codes are shown, not sent to the terminal
+        advices = [printable_advice(a) for a in advices]
     rows = comparison_rows(advices)
     ids = [a.regime.id for a in advices]
     first = advices[0]
