@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 
 from .. import __version__
 from ..check import CheckFinding, CheckReport, DraftResult
-from .common import printable
+from .common import escaped, printable
 
 
 class CheckFormat(str, Enum):
@@ -93,7 +93,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 def _xml(text: str) -> str:
     """Text XML 1.0 may hold: the characters it cannot (control characters but tab and line ends, lone
     surrogates) written as escapes."""
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return escaped(text, _NOT_XML)
 
 
 def _junit(report: CheckReport, out: TextIO) -> None:

@@ -26,7 +26,12 @@ def printable(text: str, one_line: bool = False) -> str:
     the cursor, retitle the terminal or start a line of its own; ``one_line`` writes line ends as ``\\n`` too."""
     if one_line:
         text = text.replace("\r\n", "\n").replace("\n", "\\n")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return escaped(text, _CONTROL)
+
+
+def escaped(text: str, characters: re.Pattern[str]) -> str:
+    """``text`` with each of ``characters`` written as its code (``\\x1b``)."""
+    return characters.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def printable_advice(advice: Advice) -> Advice:
