@@ -33,13 +33,10 @@ def atomic_output(path: str, mode: str = "w", *, prefix: str = ".s16advisor-", *
         with stream as f:
             yield f
         return
-    try:
-        st: os.stat_result | None = os.stat(path)
-    except FileNotFoundError:
-        st = None
+    st = _stat(path)
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-    if st is not None and not stat.S_ISREG(st.st_mode):
+    if _in_place(st):
         with open(path, mode, **open_args) as f:
             yield f
         return
@@ -64,12 +61,22 @@ _DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 def output_is_stream(path: str) -> bool:
     """Whether ``atomic_output`` writes to ``path`` directly (a stream, a device, a named pipe) rather than
     replacing it when done: a stopped run may have written part of its output there."""
-    if _open_descriptor(path) is not None:
-        return True
     try:
-        return not stat.S_ISREG(os.stat(path).st_mode) and not stat.S_ISDIR(os.stat(path).st_mode)
+        return _open_descriptor(path) is not None or _in_place(_stat(path))
     except OSError:
         return False
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _in_place(st: os.stat_result | None) -> bool:
+    """Whether what is at a path is written to where it is (a device, a named pipe), not replaced."""
+    return st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode)
 
 
 def _open_descriptor(path: str) -> int | None:

@@ -274,13 +274,17 @@ def _loc(doc: Document | None, path: tuple[Any, ...]) -> str:
     return f"{where}: {dotted}" if dotted else where
 
 
+# {amount: 1,000} is {amount: 1, 000: null} in YAML: a key that is a number (or 000) is most likely this.
+_COMMA_HINT = "a number written with a comma, as in {amount: 1,000}? write 1000"
+
+
 def _friendly(err: dict[str, Any]) -> str:
     kind = err["type"]
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
         if str(err["loc"][-1]).isdigit():  # {amount: 1,000} is {amount: 1, 000: null}
-            return "is not a field: a number written with a comma, as in {amount: 1,000}? write 1000"
+            return f"is not a field: {_COMMA_HINT}"
         return "is not a field of the contract description v1 (check the spelling)"
     if kind == "literal_error" or kind == "enum":
         return err["msg"].replace("Input should be", "must be")
@@ -334,8 +338,7 @@ def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[str,
     kind = "null" if key is None else "a number" if isinstance(key, int | float) and not isinstance(key, bool) \
         else type(key).__name__
     shown = f"{same[0]!r} is read as {kind}" if same else f"{key!r} is not text"
-    hint = " (a number written with a comma, as in {amount: 1,000}? write 1000; else quote it)" \
-        if isinstance(key, int) and not isinstance(key, bool) else " (quote it)"
+    hint = f" ({_COMMA_HINT}; else quote it)" if isinstance(key, int) and not isinstance(key, bool) else " (quote it)"
     return where + (f": {dotted}" if dotted else ""), f"a field name must be text: {shown}{hint}"
 
 
