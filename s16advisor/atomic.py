@@ -22,7 +22,7 @@ def atomic_output(path: str, mode: str = "w", *, prefix: str = ".s16advisor-", *
     permissions; a new one gets those the umask allows, as ``open`` would give it. What is not a regular file
     (``/dev/null``, a named pipe) cannot be replaced and is written to directly; ``/dev/stdout`` and
     ``/dev/fd/N`` are the streams already open there, whatever they are."""
-    fd = _open_descriptor(path)
+    fd = open_descriptor(path)
     if fd is not None:  # /dev/stdout (or /dev/fd/N): the stream as the shell opened it (| cat, >> log)
         dup = os.dup(fd)
         try:
@@ -62,7 +62,7 @@ def output_is_stream(path: str) -> bool:
     """Whether ``atomic_output`` writes to ``path`` directly (a stream, a device, a named pipe) rather than
     replacing it when done: a stopped run may have written part of its output there."""
     try:
-        return _open_descriptor(path) is not None or _in_place(_stat(path))
+        return open_descriptor(path) is not None or _in_place(_stat(path))
     except OSError:
         return False
 
@@ -79,7 +79,7 @@ def _in_place(st: os.stat_result | None) -> bool:
     return st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode)
 
 
-def _open_descriptor(path: str) -> int | None:
+def open_descriptor(path: str) -> int | None:
     """The descriptor a path names (/dev/stdout, /dev/fd/3, /proc/self/fd/3), if it is open: writing to it
     must not reopen (truncate, or replace) what the shell opened there."""
     n = _DESCRIPTORS.get(path)

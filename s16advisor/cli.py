@@ -294,7 +294,9 @@ def _terminated(signum: int, frame: object) -> NoReturn:
 
 def _names_stdout(path: str) -> bool:
     """Whether ``--output`` names standard output: ``-``, ``/dev/stdout`` and its other names."""
-    return path in ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+    from .atomic import open_descriptor
+
+    return path == "-" or open_descriptor(path) == 1
 
 
 def _write_atomically(path: str, text: str) -> None:

@@ -115,7 +115,7 @@ def test_a_descriptor_that_cannot_be_written_leaves_no_descriptor_open(tmp_path:
 
 
 def test_only_ascii_digits_name_a_descriptor() -> None:
-    from s16advisor.atomic import _open_descriptor
+    from s16advisor.atomic import open_descriptor
 
-    assert _open_descriptor("/dev/fd/1") == 1 and _open_descriptor("/proc/self/fd/2") == 2
-    assert _open_descriptor("/dev/fd/\u00b2") is None and _open_descriptor("/dev/fd/\u0661") is None
+    assert open_descriptor("/dev/fd/1") == 1 and open_descriptor("/proc/self/fd/2") == 2
+    assert open_descriptor("/dev/fd/\u00b2") is None and open_descriptor("/dev/fd/\u0661") is None
