@@ -31,6 +31,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def require_project() -> None:
+    """The benchmarks run the installed project: with another interpreter, say so (not a child's traceback)."""
+    try:
+        import s16advisor  # noqa: F401
+    except ImportError as e:
+        sys.exit(f"{Path(sys.argv[0]).name}: cannot import s16advisor ({e}); run it with the project's "
+                 f"interpreter, e.g. .venv/bin/python benchmarks/{Path(sys.argv[0]).name}")
+
+
 EXAMPLE = ROOT / "examples" / "supported-living.yaml"
 
 # Real CPV 2008 codes with their official check digits (checked against ../shared/reference/cpv2008.tsv).
@@ -235,6 +246,7 @@ def main() -> None:
     p.add_argument("--cold-runs", type=int, default=5, help="cold `s16advisor advise` runs (0 to skip)")
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
+    require_project()
     if args.child is not None:
         print(json.dumps(run_child(args.child, args.engine, args.seed)))
         return

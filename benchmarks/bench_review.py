@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_advise import contract_mapping, peak_rss_mib  # noqa: E402
+from bench_advise import contract_mapping, peak_rss_mib, require_project  # noqa: E402
 
 PA2023_FIRST, PA2023_LAST = dt.date(2025, 2, 24), dt.date(2027, 12, 31)
 
@@ -116,6 +116,7 @@ def main() -> None:
     p.add_argument("--bad", type=float, default=0.01, help="fraction of malformed lines (default 0.01)")
     p.add_argument("--dir", type=Path, help="keep the generated inputs in this folder (default: a temporary one)")
     args = p.parse_args()
+    require_project()
 
     folder_ctx = tempfile.TemporaryDirectory(prefix="s16advisor-bench-") if args.dir is None else None
     folder = Path(folder_ctx.name) if folder_ctx else args.dir

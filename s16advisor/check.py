@@ -127,7 +127,8 @@ class NoDrafts(S16Error):
 
 
 def expand(paths: Iterable[str]) -> Iterator[str]:
-    """Files as given, directories walked for *.yaml/*.yml/*.json (sorted), globs expanded (sorted).
+    """Files as given, directories walked for *.yaml/*.yml/*.json (sorted; hidden files and folders skipped),
+    globs expanded (sorted).
 
     A path that does not exist and matches nothing is still yielded, so that it is reported as unreadable.
     """
@@ -139,9 +140,11 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
             found: list[str] = []
             unreadable: list[OSError] = []  # folders that cannot be listed: each is reported as a draft not read
             for folder, subfolders, files in os.walk(p, onerror=unreadable.append):
-                subfolders.sort()
+                # hidden folders and files (.github/, .pre-commit-config.yaml) are not drafts: name them to check
+                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
                 found += [str(Path(folder, f)) for f in files  # (as pathlib writes it: drafts/a.yaml, L/../a.yaml)
-                          if Path(f).suffix in DRAFT_SUFFIXES and os.path.isfile(os.path.join(folder, f))]
+                          if Path(f).suffix in DRAFT_SUFFIXES and not f.startswith(".")
+                          and _draft_file(os.path.join(folder, f))]
             candidates = sorted(found) + [str(e.filename) for e in unreadable]
             if not candidates:
                 raise NoDrafts(f"{p}: no draft (*.yaml, *.yml, *.json) in this folder")
@@ -156,6 +159,11 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
             if key not in seen:
                 seen.add(key)
                 yield c
+
+
+def _draft_file(path: str) -> bool:
+    """A file to check in a folder: a regular file, or a symbolic link to nothing (reported as unreadable)."""
+    return os.path.isfile(path) or (os.path.islink(path) and not os.path.exists(path))
 
 
 def _line(doc: Document, dotted: str | None) -> int | None:

@@ -115,7 +115,8 @@ def advise(
 @app.command()
 def check(
     paths: Annotated[list[str], typer.Argument(help="Draft files, directories (every *.yaml, *.yml and *.json "
-                                               "below them) or glob patterns.", metavar="PATH...")],
+                                               "below them, hidden ones skipped) or glob patterns.",
+                                               metavar="PATH...")],
     format: Annotated[str, typer.Option("--format", "-f", help="auto (github under GitHub Actions, else text), "
                                         "text, json, junit, sarif or github.", metavar="FORMAT")] = "auto",
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the report to this file (the "

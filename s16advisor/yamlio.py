@@ -12,7 +12,9 @@ untrusted sources (a pull request, a pipeline export):
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -193,6 +195,10 @@ def _one_line(message: str) -> str:
 def os_error_words(e: OSError) -> str:
     """What went wrong opening or reading a file, in a few words."""
     if isinstance(e, FileNotFoundError):
+        name = e.filename if isinstance(e.filename, str) else None
+        if name and os.path.islink(name):
+            with contextlib.suppress(OSError):
+                return f"a symbolic link to {os.readlink(name)}, which does not exist"
         return "no such file"
     if isinstance(e, PermissionError):
         return "permission denied"

@@ -167,6 +167,27 @@ def test_an_empty_folder_is_a_usage_error_like_a_pattern_matching_nothing(tmp_pa
     assert r.exit_code == 2 and "no draft (*.yaml, *.yml, *.json) in this folder" in r.output
 
 
+def test_hidden_files_and_folders_in_a_folder_are_not_drafts_unless_named(drafts, monkeypatch):
+    from s16advisor.check import expand
+
+    (drafts / ".github" / "workflows").mkdir(parents=True)
+    (drafts / ".github" / "workflows" / "ci.yml").write_text("on: [push]\n")
+    (drafts / ".pre-commit-config.yaml").write_text("repos: []\n")
+    monkeypatch.chdir(drafts)
+    assert list(expand(["."])) == ["a-passing.yaml", "b-failing.yaml", "sub/c-warning.yml"]
+    assert list(expand([".", ".pre-commit-config.yaml"]))[-1] == ".pre-commit-config.yaml"
+    assert run(".", "--format", "json").exit_code == 1  # (not 3: the workflow is not read as a draft)
+
+
+def test_a_broken_link_in_a_folder_is_an_unreadable_draft_not_skipped(drafts):
+    (drafts / "gone.yaml").symlink_to(drafts / "deleted.yaml")
+    r = run(str(drafts), "--format", "json")
+    assert r.exit_code == 3, r.output
+    gone = [d for d in json.loads(r.stdout)["drafts"] if d["path"].endswith("gone.yaml")]
+    assert gone[0]["status"] == "error"
+    assert gone[0]["error"].endswith(f"a symbolic link to {drafts / 'deleted.yaml'}, which does not exist")
+
+
 def test_a_draft_named_twice_is_checked_once(drafts, monkeypatch):
     monkeypatch.chdir(drafts.parent)
     r = run("drafts", "./drafts/b-failing.yaml", "drafts/../drafts/a-passing.yaml", "--format", "json")

@@ -72,6 +72,28 @@ def test_the_readme_example_is_the_programs_real_output():
     assert shown.strip() == out.getvalue().strip()
 
 
+def test_the_readmes_input_example_is_a_valid_contract_description():
+    from s16advisor.contract import contract_from_document
+    from s16advisor.yamlio import parse_text
+
+    block = README.split("## Input: the contract description", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    contract = contract_from_document(parse_text(block, "README.md"))
+    assert contract.lots is not None and sum(lot.value for lot in contract.lots) == contract.value.amount
+
+
+def test_the_pre_commit_hook_checks_drafts_and_skips_hidden_files():
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+
+    def checked(path: str) -> bool:  # as pre-commit selects files: `files` searched, `exclude` searched
+        return bool(re.search(hook["files"], path)) and not re.search(hook["exclude"], path)
+
+    assert [p for p in ("drafts/a.yaml", "b.yml", "c.json", "d.md", ".pre-commit-config.yaml",
+                        ".github/workflows/ci.yml", "drafts/.hidden.yaml") if checked(p)] == [
+        "drafts/a.yaml", "b.yml", "c.json"]
+
+
 @pytest.mark.skipif(shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
                     reason="ruff is not installed")
 def test_ruff_passes():
