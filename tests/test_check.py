@@ -358,7 +358,8 @@ def test_sarif_has_the_required_2_1_0_properties(drafts):
     rule_ids = [x["id"] for x in driver["rules"]]
     assert len(rule_ids) == len(set(rule_ids))
     for rule in driver["rules"]:
-        assert rule["shortDescription"]["text"] and rule["help"]["text"] and rule["helpUri"]
+        assert rule["shortDescription"]["text"] and rule["help"]["text"]
+        assert rule["helpUri"].startswith("https://")  # (an absolute URI, or none)
     levels = set()
     for res in run0["results"]:
         assert res["ruleId"] == rule_ids[res["ruleIndex"]]
@@ -378,6 +379,47 @@ def test_sarif_maps_info_to_note_and_waivers_to_suppressions(tmp_path):
     assert any(x["ruleId"] == "community_benefits" and x["level"] == "note" for x in results)
     waived = next(x for x in results if x["ruleId"] == "lots_not_considered")
     assert waived["suppressions"][0]["justification"] == "One campaign"
+
+
+def test_sarif_uris_are_relative_below_the_working_directory_else_file_uris_and_help_uris_absolute(
+        drafts, monkeypatch):
+    _write(drafts, "d-broken.yaml", UNREADABLE)
+    (drafts / "e-expired.yaml").write_text(PASSING + "waivers:\n  - {code: lots_not_considered, reason: x, "
+                                           "expires: 2020-01-01}\n")
+    monkeypatch.chdir(drafts.parent)
+    doc = json.loads(run(str(drafts), str(drafts / "sub" / ".." / "a-passing.yaml"), "--format", "sarif").stdout)
+    uris = {x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for x in doc["runs"][0]["results"]}
+    assert "drafts/b-failing.yaml" in uris and "drafts/d-broken.yaml" in uris
+    assert not any(u.startswith("/") for u in uris), uris
+    rules = {x["id"]: x for x in doc["runs"][0]["tool"]["driver"]["rules"]}
+    assert "helpUri" not in rules["invalid_input"] and "helpUri" not in rules["waiver_expired"]
+    assert "README.md#waivers" in rules["waiver_expired"]["help"]["text"]
+    monkeypatch.chdir(drafts / "sub")
+    doc = json.loads(run(str(drafts / "b-failing.yaml"), "--format", "sarif").stdout)
+    assert {x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for x in doc["runs"][0]["results"]} \
+        == {(drafts / "b-failing.yaml").as_uri()}
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "junit", "sarif", "github"])
+def test_a_file_name_that_is_not_utf8_is_written_as_its_bytes_in_every_format(tmp_path, fmt):
+    import os
+
+    folder = os.fsencode(tmp_path / "drafts")
+    os.mkdir(folder)
+    for name, text in ((b"bad\xffname.yaml", FAILING), (b"unread\xfe.yaml", UNREADABLE)):
+        with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+            f.write(text)
+    out = tmp_path / f"report.{fmt}"
+    r = run(os.fsdecode(folder), "--format", fmt, "--output", str(out))
+    assert r.exit_code == 3, r.output
+    written = out.read_bytes().decode("utf-8")  # (UTF-8: no raw 0xff byte, no lone surrogate)
+    if fmt == "sarif":
+        assert "bad%FFname.yaml" in written and "unread%FE.yaml" in written
+    elif fmt == "json":
+        paths = [d["path"] for d in json.loads(written)["drafts"]]
+        assert [p.rsplit("/", 1)[1] for p in paths] == ["bad\\xffname.yaml", "unread\\xfe.yaml"]
+    else:
+        assert "bad\\xffname.yaml" in written and "unread\\xfe.yaml" in written
 
 
 GH_LINE = re.compile(r"^::(error|warning|notice) file=[^,:]+(,line=\d+)?(,title=[^:,]+)?::.+$")

@@ -7,13 +7,14 @@ import os
 import re
 from collections.abc import Callable
 from enum import Enum
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from .. import __version__
 from ..check import CheckFinding, CheckReport, DraftResult
-from .common import escaped, printable
+from .common import SURROGATES, escaped, printable
 
 
 class CheckFormat(str, Enum):
@@ -76,10 +77,15 @@ def _finding_json(f: CheckFinding) -> dict[str, Any]:
             "related": [{"code": x.code, "message": x.message, "line": x.line, "field": x.field} for x in f.related]}
 
 
+def _utf8(text: str | None) -> str | None:
+    """A path, or an error naming one, that UTF-8 can hold (see ``escaped``)."""
+    return None if text is None else escaped(text, SURROGATES)
+
+
 def _json(report: CheckReport, out: TextIO) -> None:
     drafts = []
     for r in report.results:
-        drafts.append({"path": r.path, "status": r.status, "error": r.error, "line": r.error_line,
+        drafts.append({"path": _utf8(r.path), "status": r.status, "error": _utf8(r.error), "line": r.error_line,
                        "findings": [_finding_json(f) for f in r.findings],
                        "advice": r.advice.to_json_dict() if r.advice else None})
     json.dump({"schema": "s16advisor/check/1", "summary": report.counts, "strict": report.strict,
@@ -126,8 +132,15 @@ def _junit(report: CheckReport, out: TextIO) -> None:
 
 
 def _uri(path: str) -> str:
-    """A draft's path as a URI reference: ``my draft.yaml`` is ``my%20draft.yaml``, ``x:y.yaml`` ``x%3Ay.yaml``."""
-    return quote(path.replace(os.sep, "/").removeprefix("./"), safe="/")
+    """A draft's path as a URI reference: ``my draft.yaml`` is ``my%20draft.yaml``, ``x:y.yaml`` ``x%3Ay.yaml``;
+    an absolute path is relative to the working directory when it is below it (code scanning maps URIs relative
+    to the checkout), else a ``file://`` URI (SARIF: a relative reference must not begin with a slash)."""
+    if os.path.isabs(path):
+        relative = os.path.relpath(path)
+        if relative.split(os.sep, 1)[0] == os.pardir:
+            return Path(path).as_uri()
+        path = relative
+    return quote(path.replace(os.sep, "/").removeprefix("./").encode("utf-8", "surrogateescape"), safe="/")
 
 
 def _location(path: str, line: int | None, message: str | None = None) -> dict[str, Any]:
@@ -151,15 +164,16 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
             "name": "".join(w.capitalize() for w in code.split("_")),
             "shortDescription": {"text": text},
             "fullDescription": {"text": text},
-            "help": {"text": f"{text} Legal basis: {uri}"},
-            "helpUri": uri,
+            "help": {"text": f"{text} Legal basis: {uri}" if uri.startswith("https://") else f"{text} See {uri}."},
         })
+        if uri.startswith("https://"):  # SARIF: an absolute URI (README.md#waivers is the help text's)
+            rules[-1]["helpUri"] = uri
     index = {code: i for i, code in enumerate(used)}
     results = []
     for r in report.results:
         if r.status == "error":
             results.append({"ruleId": "invalid_input", "ruleIndex": index["invalid_input"], "level": "error",
-                            "message": {"text": r.error or "invalid input"},
+                            "message": {"text": _utf8(r.error) or "invalid input"},
                             "locations": [_location(r.path, r.error_line)]})
             continue
         for f in r.findings:

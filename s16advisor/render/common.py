@@ -18,7 +18,9 @@ MAIN_THRESHOLDS_EXCLUDE = ("small_lot_", "community_benefits")
 STATUS_STYLE = {"recommended": "bold green", "available": "cyan", "unavailable": "red"}
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and line feed, DEL, C1
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # C0 but tab and line feed, DEL, C1; lone
+# surrogates: a file name's bytes that are not UTF-8 (see ``escaped``)
+SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def printable(text: str, one_line: bool = False) -> str:
@@ -30,8 +32,15 @@ def printable(text: str, one_line: bool = False) -> str:
 
 
 def escaped(text: str, characters: re.Pattern[str]) -> str:
-    """``text`` with each of ``characters`` written as its code (``\\x1b``)."""
-    return characters.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with each of ``characters`` written as its code (``\\x1b``); a byte of a file name that is not
+    UTF-8 (Python holds byte 0xff as the lone surrogate U+DCFF) as that byte (``\\xff``), so that the output is
+    UTF-8 and names the file as ``ls`` does."""
+    return characters.sub(_code, text)
+
+
+def _code(m: re.Match[str]) -> str:
+    n = ord(m.group())
+    return f"\\x{n - 0xDC00:02x}" if 0xDC80 <= n <= 0xDCFF else f"\\x{n:02x}"
 
 
 def printable_advice(advice: Advice) -> Advice:
