@@ -1273,6 +1273,9 @@ def _csv_mapping(row: list[str],
         extra = [c for c in row[len(header):] if c.strip()]
         if extra:
             problems.append(f"{len(row)} cells but the header names {len(header)} columns")
+    elif len(row) < len(header):  # a row cut short would silently lose its last columns (a route, a reservation)
+        problems.append(f"{len(row)} cell{'s' if len(row) != 1 else ''} but the header names {len(header)} columns "
+                        f"(from {header[len(row)]} on missing: write empty cells as empty, with their commas)")
     if unknown and not ignore_unknown:
         names = ", ".join(sorted(unknown))
         problems.append(f"column{'s' if len(unknown) > 1 else ''} {names}: not a column of the review CSV "
