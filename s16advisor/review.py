@@ -562,17 +562,18 @@ class Reader:
                 yield Record(Source(name, line=first_line, document=document), "error",
                              f"{name}:{problem[0]}: {problem[1]}")
                 continue
-            text = "".join(lines)  # (_yaml_documents yields only documents with content, or a problem)
-            document += 1
+            document += 1  # (empty documents are counted, as YAML counts them)
+            if not lines:
+                self.blank += 1
+                continue
             source = Source(name, line=first_line, document=document)
             try:
-                doc = parse_text(text, "\0")
+                doc = parse_text("".join(lines), "\0")
             except InputError as e:
                 yield Record(source, "error", "; ".join(_shift(p, name, first_line - 1) for p in e.lines()))
                 continue
-            if doc.data is None:
+            if doc.data is None:  # null, or only comments
                 self.blank += 1
-                document -= 1
                 continue
             lines_of = {path: line + first_line - 1 for path, line in doc.lines.items()}
             if isinstance(doc.data, list):
@@ -930,8 +931,8 @@ def _numbered_lines(stream: Any, reader: Reader) -> Iterator[tuple[int, bytes]]:
 
 
 def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str], tuple[int, str] | None]]:
-    """(first line, lines, problem) per YAML document; a problem is (line, message) for a document that is too
-    large or not text in the expected encoding."""
+    """(first line, lines, problem) per YAML document (lines empty for an empty one); a problem is (line,
+    message) for a document that is too large or not text in the expected encoding."""
     encoding = reader.line_encoding
     lines: list[str] = []
     size = 0
@@ -949,10 +950,7 @@ def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str
             yield first, lines, problem
             lines, size, first, problem = [], 0, lineno, None
         elif starts and lines and any(_DOC_START.match(x) for x in lines):  # an empty document ends here
-            if problem:
-                yield first, lines, problem
-            else:
-                reader.blank += 1
+            yield first, (lines if problem else []), problem
             lines, size, first, problem = [], 0, lineno, None
         elif starts and lines:  # only comments or directives so far: they belong to this document
             pass
@@ -966,10 +964,7 @@ def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str
         else:
             lines.append(line)
         if _DOC_END.match(line):
-            if _yaml_content("".join(lines)) or problem:
-                yield first, lines, problem
-            else:
-                reader.blank += 1  # an empty document
+            yield first, (lines if _yaml_content("".join(lines)) or problem else []), problem  # [] empty
             lines, size, first, problem = [], 0, lineno + 1, None
     if lines and (_yaml_content("".join(lines)) or problem):
         yield first, lines, problem
@@ -979,7 +974,9 @@ def _shift(problem: str, name: str, offset: int) -> str:
     """A problem located in a YAML document parsed alone (source ``\\0``), located in its file."""
     m = re.match(r"^\0:(\d+)(.*)$", problem, re.S)
     if m:
-        return f"{name}:{int(m.group(1)) + offset}{m.group(2)}"
+        rest = re.sub(r"\(already given on line (\d+)\)",  # (the document's line of the first: the file's)
+                      lambda k: f"(already given on line {int(k.group(1)) + offset})", m.group(2))
+        return f"{name}:{int(m.group(1)) + offset}{rest}"
     return name + problem[1:] if problem.startswith("\0") else problem
 
 

@@ -302,7 +302,7 @@ def test_yaml_stream_of_documents_and_lists(tmp_path: Path) -> None:
     reader = read_records([str(path)])
     out = list(Review(reader))
     assert [(r.source.document, r.source.index, r.source.line) for r in out] == [
-        (1, None, 1), (2, None, 9), (3, 0, 14), (3, 1, 21), (4, None, 30)]
+        (1, None, 1), (2, None, 9), (3, 0, 14), (3, 1, 21), (5, None, 30)]  # (document 4 is empty)
     assert [r.id for r in out] == ["Y-1", None, "Y-3", "Y-4", "Y-5"]
     assert out[0].ok and out[3].ok
     assert out[1].error.startswith(f"{path}:13: malformed YAML")  # the broken document only
@@ -321,6 +321,14 @@ def test_an_empty_yaml_document_is_skipped_and_the_next_one_read(tmp_path: Path,
     assert [(r.id, r.ok) for r in out] == [("R-0001", True), ("R-0002", True)], [r.error for r in out]
     assert out[1].source.line == len(yaml.safe_dump(contract(1)).splitlines()) + between.count("\n")
     assert reader.blank == between.count("---") - 1
+    assert out[1].source.document == len(list(yaml.safe_load_all(path.read_text())))  # as YAML counts them
+
+
+def test_a_key_given_twice_in_a_later_yaml_document_names_both_lines_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text("id: A\ntitle: t\n---\n\n# a comment\nid: B\ntitle: t\nid: C\n", encoding="utf-8")
+    out = results([path])
+    assert out[1].error == f"{path}:8: id: duplicate key (already given on line 6)"
 
 
 def test_yaml_list_in_one_document(tmp_path: Path) -> None:
