@@ -676,17 +676,44 @@ def _open(path: str, encoding: str = "utf-8") -> Any:
         raise IsADirectoryError(21, "is a directory, not a file")
     else:
         stream = open(path, "rb")  # noqa: SIM115
+    encoding, stream = _marked(stream, encoding)
     if _line_encoding(encoding) != encoding:
         return _Replay(b"", _Utf8(stream, encoding))
+    if isinstance(stream, _Replay):
+        return stream
     if path == "-" or not stream.seekable():  # (standard input is not closed; a pipe cannot seek back)
         return _Replay(b"", stream)
     return stream
 
 
+def _marked(stream: Any, encoding: str) -> tuple[str, Any]:
+    """The encoding to read a file in: as given, but UTF-16 or UTF-32 when the file starts with their byte order
+    mark and no other encoding than UTF-8 was given (PowerShell and Excel's "Unicode text" write UTF-16); and the
+    stream, with what was read to see put back in front."""
+    if codecs.lookup(encoding).name != "utf-8":
+        return encoding, stream
+    if hasattr(stream, "peek"):
+        head = stream.peek(4)[:4]
+    else:
+        head = b""
+        while len(head) < 4 and (more := stream.read(4 - len(head))):
+            head += more
+        stream = _Replay(head, stream)
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32", stream
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", stream
+    return encoding, stream
+
+
 def _not_text(encoding: str, decoded_as: str, start: int, where: str = " of the line") -> str:
     """Bytes that are not text in ``encoding``, and where they start when the text was decoded as it is (a file
     in UTF-16 is read through UTF-8, whose byte count would not be the file's)."""
-    return f"not {encoding} text" + (f" (byte {start + 1}{where})" if decoded_as == encoding else "")
+    hint = f"; {_ENCODING_HINT}" if codecs.lookup(encoding).name == "utf-8" else ""
+    return f"not {encoding} text" + (f" (byte {start + 1}{where}{hint})" if decoded_as == encoding else "")
+
+
+_ENCODING_HINT = "a file in another encoding needs --encoding, e.g. cp1252 for Excel's CSV"
 
 
 def _line_encoding(encoding: str) -> str:
@@ -789,6 +816,12 @@ class _Replay:
 
     def readable(self) -> bool:
         return True
+
+    def writable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
 
     def read1(self, n: int = -1) -> bytes:
         return self.read(n if n >= 0 else 65536)
@@ -1287,7 +1320,7 @@ def _csv_mapping(row: list[str],
         try:
             cell.encode("utf-8")
         except UnicodeEncodeError:
-            problems.append(f"column {col}: not valid text in the file's encoding")
+            problems.append(f"column {col}: not valid text in the file's encoding ({_ENCODING_HINT})")
             continue
         try:
             value = _cell(CSV_INPUT_COLUMNS[col], cell.strip())

@@ -12,6 +12,7 @@ untrusted sources (a pull request, a pipeline export):
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -235,10 +236,14 @@ def read_bytes(path: str) -> tuple[bytes, str]:
 
 def load_document(path: str) -> Document:
     raw, source = read_bytes(path)
+    # UTF-8 (with or without a byte order mark), or UTF-16 or UTF-32 with theirs (PowerShell's `>` writes UTF-16)
+    encoding = "utf-32" if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else \
+        "utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
     except UnicodeDecodeError as e:
-        raise InputError([(source, f"not UTF-8 text (byte {e.start})")]) from None
+        name = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
+        raise InputError([(source, f"not {name} text (byte {e.start + 1})")]) from None
     return parse_text(text, source, json_only=source.endswith(".json"))
 
 

@@ -23,6 +23,7 @@ import yaml
 from typer.testing import CliRunner
 
 from s16advisor import yamlio
+from s16advisor.advisor import advise_file
 from s16advisor.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -621,13 +622,21 @@ def test_duplicate_key(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize("raw", [
     "id: Café\n".encode("latin-1"),
-    "id: X\n".encode("utf-16"),
     b"id: X\ntitle: \xff\xfe\n",
-], ids=["latin-1", "utf-16", "invalid-bytes"])
+], ids=["latin-1", "invalid-bytes"])
 def test_not_utf8(tmp_path: Path, raw: bytes) -> None:
     path = tmp_path / "draft.yaml"
     path.write_bytes(raw)
     names(invalid(advise(path)), path, None, "", "UTF-8")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-16-be"])
+def test_utf16_or_utf32_with_a_byte_order_mark_is_read_as_such(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "draft.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8").replace("title: ", "title: Caf\u00e9 \u2014 ", 1)
+    path.write_bytes(text.encode(encoding) if encoding != "utf-16-be" else b"\xfe\xff" + text.encode(encoding))
+    advice = advise_file(str(path))
+    assert advice.title.startswith("Caf\u00e9 \u2014 ") and advice.contract_id == advise_file(str(EXAMPLE)).contract_id
 
 
 def test_utf8_with_bom_is_accepted(tmp_path: Path) -> None:

@@ -909,6 +909,28 @@ def test_files_in_utf16_or_utf32_are_read_as_their_utf8_twins(tmp_path: Path, en
     assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["R-0000", "R-0001", "R-0002", None]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_file_with_a_utf16_or_utf32_byte_order_mark_needs_no_encoding_option(tmp_path: Path, encoding: str) -> None:
+    text = SHORT_HEADER + _csv_row(1, "Caf\u00e9") + _csv_row(2)
+    (tmp_path / "a.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "b.csv").write_text(text, encoding=encoding)  # (Python writes the byte order mark)
+    assert [(r.id, r.ok, r.advice) for r in results([tmp_path / "b.csv"])] == [
+        (r.id, r.ok, r.advice) for r in results([tmp_path / "a.csv"])]
+    assert results([tmp_path / "a.csv"])[0].ok
+    result = cli("-", "--input-format", "csv", "--jobs", "1", input=text.encode(encoding))
+    assert result.exit_code == 0 and [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["C-1", "C-2"]
+
+
+def test_text_that_is_not_utf8_says_which_option_reads_another_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_bytes((SHORT_HEADER + _csv_row(1, "Caf\u00e9")).encode("cp1252"))
+    (tmp_path / "w.jsonl").write_bytes((json.dumps(contract(1, title="Caf\u00e9"), ensure_ascii=False) + "\n")
+                                       .encode("cp1252"))
+    for out in (results([path]), results([tmp_path / "w.jsonl"])):
+        assert "needs --encoding, e.g. cp1252" in out[0].error, out[0].error
+    assert results([path], encoding="cp1252")[0].ok
+
+
 @pytest.mark.parametrize("name", ["c.jsonl", "c.csv", "c.yaml"])
 def test_a_record_that_is_not_utf16_is_one_error_and_the_others_are_read(tmp_path: Path, name: str) -> None:
     def utf16(text: str) -> bytes:
