@@ -796,8 +796,14 @@ def default_advisor() -> Advisor:
     return Advisor()
 
 
-def advise(contract: ContractDescription, *, regime_id: str | None = None) -> Advice:
-    """Advice on one contract description, with the bundled rulebook and data."""
+def advise(contract: ContractDescription | Mapping[str, Any], *, regime_id: str | None = None) -> Advice:
+    """Advice on one contract description (a model, or a mapping of its fields, validated first: an invalid one
+    raises ``InputError`` naming each field at fault), with the bundled rulebook and data."""
+    if isinstance(contract, Mapping):
+        contract = contract_from_document(Document(dict(contract), "<data>"))
+    elif not isinstance(contract, ContractDescription):
+        raise TypeError(f"advise() takes a ContractDescription or a mapping of its fields, not "
+                        f"{type(contract).__name__}")
     return default_advisor().advise(contract, regime_id=regime_id)
 
 

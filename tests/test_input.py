@@ -793,3 +793,16 @@ def test_huge_duration_is_advice_or_a_clean_refusal(tmp_path: Path) -> None:
                             text=True, timeout=120)
     assert result.returncode in (EXIT_OK, EXIT_INVALID), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+def test_the_library_advises_a_mapping_as_it_advises_the_file_it_came_from() -> None:
+    import yaml
+
+    import s16advisor
+
+    mapping = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    assert s16advisor.advise(mapping).to_json_dict() == advise_file(str(EXAMPLE)).to_json_dict()
+    with pytest.raises(s16advisor.InputError, match=r"<data>: duration_months: is required"):
+        s16advisor.advise({k: v for k, v in mapping.items() if k != "duration_months"})
+    with pytest.raises(TypeError, match="a ContractDescription or a mapping of its fields, not str"):
+        s16advisor.advise(str(EXAMPLE))  # type: ignore[arg-type]
