@@ -78,6 +78,9 @@ def advise(
     """Advise on one planned contract: the regime, the thresholds in force on its commencement date, every
     route with its status and blockers, the recommended plan, what to do next and the findings.
 
+    Exit codes: 0 advice given (whatever it says: `s16advisor check` fails a draft), 2 usage error, 3 the file
+    could not be read or validated.
+
     Examples:
 
       s16advisor advise draft.yaml
@@ -210,8 +213,9 @@ def review(
     documents), JSON, and OCDS 1.1 (release and record packages, releases) from Find a Tender and Contracts
     Finder.
 
-    Exit codes: 0 every record advised, 1 an advice has an error finding (with --fail-on error), 2 usage error,
-    3 a record could not be read (after every result is written).
+    Exit codes: 0 every record advised, 1 an advice has an error finding (with --fail-on error; or a warning,
+    with --fail-on warning), 2 usage error, 3 a record could not be read (after every result is written), 130
+    interrupted (the output file is left as it was).
 
     Examples:
 
