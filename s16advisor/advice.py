@@ -31,7 +31,7 @@ class ThresholdRef(_Model):
     name: str
     title: str
     regulation: str
-    amount: float
+    amount: int  # whole pounds
     vat_basis: Literal["net", "inclusive"]
     in_force_from: dt.date
     in_force_to: dt.date | None = None

@@ -288,7 +288,7 @@ def _same(a: Any, b: Any) -> bool:
 def _sample(make: _Makers) -> Advice:
     day = dt.date(2024, 1, 2)
     blocker = make.blocker({"code": "c", "message": "m", "reference": "https://r", "rule": "x.y"})
-    th = make.threshold({"name": "n", "title": "t", "regulation": "r", "amount": 1.5, "vat_basis": "net",
+    th = make.threshold({"name": "n", "title": "t", "regulation": "r", "amount": 3, "vat_basis": "net",
                          "in_force_from": day, "in_force_to": None, "reference": "https://r", "verify": "v",
                          "value": 2.0, "above": True})
     return make.advice({

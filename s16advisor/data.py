@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
 
 from .contract import _strict_date
 from .cpv import CpvList, Entry
@@ -25,7 +25,7 @@ class _Strict(BaseModel):
 
 class ThresholdValue(_Strict):
     from_: Date = Field(alias="from")
-    amount: float = Field(ge=0)
+    amount: StrictInt = Field(ge=0)  # whole pounds, as the law states them (JSON writes 663540, not 663540.0)
     vat: Literal["net", "inclusive"]
     reference: str = Field(pattern=r"^https://")
     verify: str | None = None
@@ -89,7 +89,7 @@ class InForce(_Strict):
     name: str
     title: str
     regulation: str
-    amount: float
+    amount: int
     vat: Literal["net", "inclusive"]
     in_force_from: dt.date
     in_force_to: dt.date | None

@@ -103,3 +103,21 @@ def test_the_check_digit_formula_is_not_the_official_digit_for_every_code(vocabu
 def test_the_threshold_in_force_on_a_date(data, day, name, amount, vat):
     th = data.thresholds_in_force("pcr2015", dt.date.fromisoformat(day), dt.date(2025, 2, 23))[name]
     assert (th.amount, th.vat) == (amount, vat)
+
+
+def test_threshold_amounts_are_whole_pounds_written_as_json_integers_as_the_spec_shows():
+    import json
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from s16advisor.advisor import advise_file
+    from s16advisor.data import ThresholdValue
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "supported-living.yaml"
+    valuation = json.loads(json.dumps(advise_file(str(example)).to_json_dict()))["valuation"]
+    amounts = [valuation["threshold"]["amount"]] + [t["amount"] for t in valuation["thresholds_in_force"]]
+    assert amounts and all(type(a) is int for a in amounts), amounts  # 663540, not 663540.0
+    with pytest.raises(ValidationError, match="integer"):
+        ThresholdValue.model_validate({"from": "2024-01-01", "amount": 663540.5, "vat": "inclusive",
+                                       "reference": "https://www.legislation.gov.uk/x"})
