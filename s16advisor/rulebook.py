@@ -581,6 +581,7 @@ def load_rulebook(folder: Path | None = None) -> Rulebook:
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*/*.yaml")):
         doc = load_trusted_yaml(path)
+        shown = f"{folder.name}/{path.relative_to(folder).as_posix()}"  # (a trace names rules/...: the same anywhere)
         rf: RuleFile = validate_trusted(RuleFile, doc)
         if rf.regime not in rules:
             raise RulebookError(f"{path}: unknown regime {rf.regime!r}")
@@ -595,7 +596,7 @@ def load_rulebook(folder: Path | None = None) -> Rulebook:
                 for name in TEMPLATE_RX.findall(text):
                     if name.split(".")[0] not in TEMPLATE_ROOTS:
                         raise RulebookError(f"{where}: {rule.id}: unknown placeholder {{{name}}} in a message")
-            rules[rf.regime].append((rule, where))
+            rules[rf.regime].append((rule, f"{shown}:{doc.line_of(('rules', i))}"))
     return Rulebook(folder, regimes.regimes, rules)
 
 

@@ -176,3 +176,16 @@ def test_case_cpv_codes_are_real_cpv_2008_codes(shared):
             if code in deliberate:
                 continue
             assert official.get(code[:8]) == code[9:], f"{case.name}: {code} is not a CPV 2008 code"
+
+
+def test_a_trace_names_each_rule_where_it_is_written_the_same_on_every_machine():
+    from s16advisor.advisor import advise_file
+    from s16advisor.resources import rules_dir
+
+    trace = advise_file(str(rules_dir().parent / "examples" / "supported-living.yaml")).trace
+    assert trace
+    for entry in trace:
+        path, line = entry.source.rsplit(":", 1)
+        assert path.startswith("rules/") and not path.startswith("/"), entry.source
+        lines = (rules_dir().parent / path).read_text(encoding="utf-8").splitlines()
+        assert f"id: {entry.rule}" in lines[int(line) - 1], entry.source
