@@ -150,9 +150,11 @@ class ReviewResult:
         return self.error is None
 
     def to_json_dict(self) -> dict[str, Any]:
+        """The result as written to JSON Lines: an Advice v1 object (spec/advice.md: "batch JSONL output is one
+        Advice per line, or an error record") with the record's ``source`` and ``id`` in front, or the error."""
         d: dict[str, Any] = {"source": self.source.to_dict(), "id": self.id}
         if self.error is None:
-            d["advice"] = self.advice
+            d.update(self.advice or {})
         else:
             d["error"] = self.error
         if self.notes:
@@ -1431,7 +1433,7 @@ def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk
                              _safe_cell("; ".join(notes))])
             continue
         head = f'{{"source":{_source_json(source)},"id":{id_json},'.encode()
-        body = b'"advice":' + payload if error is None else f'"error":{json.dumps(error)}'.encode()
+        body = payload[1:-1] if error is None else f'"error":{json.dumps(error)}'.encode()  # (the advice's fields)
         tail = f',"notes":{json.dumps(list(notes))}}}'.encode() if notes else b"}"
         parts.append(head + body + tail)
     if writer is not None:

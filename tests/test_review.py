@@ -101,6 +101,14 @@ def test_jsonl_result_carries_advice_v1_without_trace_unless_asked(tmp_path: Pat
     assert plain["schema"] == "s16advisor/advice/1" and "trace" not in plain
     traced = next(iter(Review(read_records([str(path)]), trace=True))).advice
     assert traced["trace"] and {k: v for k, v in traced.items() if k != "trace"} == plain
+    # spec/advice.md: "batch JSONL output is one Advice per line (or an error record)": the Advice's own fields,
+    # with the record's source and id (and OCDS notes) added
+    for args in ([], ["--trace"]):
+        out = tmp_path / "out.jsonl"
+        assert cli(str(path), "-o", str(out), "--jobs", "1", *args).exit_code == 0
+        line = json.loads(out.read_text())
+        assert list(line)[:3] == ["source", "id", "schema"] and line["id"] == line["contract_id"] == "R-0001"
+        assert {k: v for k, v in line.items() if k not in ("source", "id")} == (traced if args else plain)
 
 
 def test_advice_json_is_to_json_dict(advisor: Any) -> None:
@@ -529,8 +537,8 @@ def test_csv_output_read_back_agrees_with_the_jsonl_output(tmp_path: Path) -> No
         if "error" in res:
             assert row["error"] == res["error"] and row["regime"] == "" and row["recommended"] == ""
             continue
-        a = res["advice"]
-        assert row["error"] == ""
+        a = res  # the line is the Advice (with the record's source and id in front)
+        assert row["error"] == "" and a["schema"] == "s16advisor/advice/1"
         assert row["regime"] == a["regime"]["id"]
         assert float(row["value"]) == a["valuation"]["value"]
         assert row["vat_basis"] == a["valuation"]["vat_basis"]
@@ -549,7 +557,7 @@ def test_json_output_is_one_array(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "in.jsonl", [contract(1), "{x"])
     review_to_file([str(path)], str(tmp_path / "out.json"))
     data = json.loads((tmp_path / "out.json").read_text())
-    assert [("advice" in d, "error" in d) for d in data] == [(True, False), (False, True)]
+    assert [("schema" in d, "error" in d) for d in data] == [(True, False), (False, True)]
     review_to_file([str(tmp_path / "none.jsonl")], str(tmp_path / "empty.json"))
     assert len(json.loads((tmp_path / "empty.json").read_text())) == 1  # the missing file's error
 
@@ -667,7 +675,7 @@ def test_cli_ocds_options(tmp_path: Path) -> None:
     assert result.exit_code == 3  # the notice without a value
     got = [json.loads(x) for x in out.read_text().splitlines()]
     catering = next(g for g in got if g["id"].startswith("ocds-b5fd17"))
-    assert catering["advice"]["valuation"]["value"] == 180000  # no VAT added at rate 0
+    assert catering["valuation"]["value"] == 180000  # no VAT added at rate 0
 
 
 # ----------------------------------------------------------------------------------------- stopping and the API
