@@ -895,7 +895,10 @@ def _sniff(first: bytes) -> str:
     JSON document first, which then falls back to them: see ``_json_lines``)."""
     first = first.removeprefix(b"\xef\xbb\xbf").strip()
     if first.startswith(b"{"):
-        return "jsonl" if _json_value(first) else "json"
+        if _json_value(first):
+            return "jsonl"
+        # JSON's keys are quoted: `{id: A, ...}` is YAML's flow style (a YAML stream's first document, say)
+        return "json" if re.match(rb'^\{\s*("|\}|$)', first) else "yaml"
     if first.startswith(b"["):
         return "json"
     if first.startswith((b"---", b"%YAML", b"- ", b"#")) or re.match(rb"^[A-Za-z_][\w.-]*:(\s|$)", first):

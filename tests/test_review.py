@@ -987,6 +987,23 @@ def test_standard_input_whose_first_line_is_a_byte_order_mark_alone_is_sniffed_b
     assert result.stdout.splitlines()[1].startswith("R-0001,<stdin>:2,")
 
 
+@pytest.mark.parametrize(("first", "fmt"), [
+    (b'{"id": "A"}', "jsonl"), (b"{", "json"), (b'{"id": "A",', "json"), (b"{}", "jsonl"), (b"{ }x", "json"),
+    (b"{id: A, title: t}", "yaml"), (b"{ id: A }", "yaml"), (b"[1,", "json"), (b"id: A", "yaml"), (b"id,title", "csv"),
+])
+def test_standard_inputs_format_is_sniffed_from_its_first_line(first: bytes, fmt: str) -> None:
+    from s16advisor.review import _sniff
+
+    assert _sniff(first + b"\n") == fmt
+
+
+def test_a_yaml_stream_on_standard_input_whose_first_document_is_in_flow_style_is_read_as_yaml() -> None:
+    docs = [json.dumps(contract(1)).replace('"', ""), yaml.safe_dump(contract(2))]  # {id: R-0001, ...}
+    result = cli("-", "--jobs", "1", "--format", "csv", input="\n---\n".join(docs))
+    assert result.exit_code == 0, result.stdout
+    assert [line.split(",")[0] for line in result.stdout.splitlines()[1:]] == ["R-0001", "R-0002"]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_a_named_pipe_whose_format_is_sniffed_is_read(tmp_path: Path) -> None:
     import threading
