@@ -1141,7 +1141,7 @@ class _Worker:
                     obj, problems = _csv_mapping(payload, extra)
                     rid = obj.get("id") if isinstance(obj.get("id"), str) else None
                     if problems:
-                        raise _RecordError(f"{label}: " + "; ".join(problems))
+                        raise _RecordError(f"{label}: " + "; ".join(_csv_problems(obj, problems)))
                 else:
                     obj = payload
                 if isinstance(obj, dict) and isinstance(obj.get("id"), str):
@@ -1241,6 +1241,10 @@ def _problems(e: Any, label: str, csv_row: bool, located: bool) -> str:
     naming the column; a YAML record's problems keep their own file:line)."""
     if located:
         return "; ".join(f"{loc}: {msg}" if loc else f"{label}: {msg}" for loc, msg in e.problems)
+    return f"{label}: " + "; ".join(_problem_parts(e, csv_row))
+
+
+def _problem_parts(e: Any, csv_row: bool) -> list[str]:
     parts = []
     for loc, msg in e.problems:
         field_path = loc[1:].lstrip(": ") if loc.startswith("\0") else loc
@@ -1249,7 +1253,28 @@ def _problems(e: Any, label: str, csv_row: bool, located: bool) -> str:
             parts.append(f"column {column}" + (f" ({field_path})" if column != field_path else "") + f": {msg}")
         else:
             parts.append(f"{field_path}: {msg}" if field_path else msg)
-    return f"{label}: " + "; ".join(parts)
+    return parts
+
+
+_COLUMN = re.compile(r"column ([^\s:(]+)")
+
+
+def _at_fault(column: str, bad: set[str]) -> bool:
+    """Whether a column's problem follows from a cell already at fault (``value`` missing when ``value.amount`` was
+    not a number)."""
+    return column in bad or any(b.startswith(column + ".") for b in bad)
+
+
+def _csv_problems(obj: dict[str, Any], problems: list[str]) -> list[str]:
+    """A CSV row's cell problems, and then what validating the rest of the row finds (the columns already at
+    fault left out), so that one run names everything wrong with the row."""
+    bad = {m.group(1) for p in problems if (m := _COLUMN.match(p))}
+    try:
+        contract_from_document(Document(obj, "\0", {}))
+    except InputError as e:
+        problems = problems + [p for p in _problem_parts(e, True)
+                               if not ((m := _COLUMN.match(p)) and _at_fault(m.group(1), bad))]
+    return problems
 
 
 def _column_of(path: str) -> str:

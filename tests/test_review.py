@@ -180,6 +180,18 @@ def test_csv_errors_name_the_row_and_the_column(tmp_path: Path) -> None:
     assert [r.id for r in out] == ["A", "B", "C", "D", "E"]
 
 
+def test_a_csv_rows_bad_cells_and_what_validating_the_rest_finds_are_named_together(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("id,title,procurement_start,contract_type,value.amount,value.vat,duration_months,cpv\n"
+                    "A,t,2024-06-03,services,100000,gross,x,85311200-4\n"
+                    "B,t,2024-06-03,,lots,,12,85311200-4\n")
+    out = results([path])
+    assert out[0].error == (f"{path}:row 2: column duration_months: 'x' is not a whole number; column value.vat: "
+                            "must be 'inclusive' or 'exclusive'")  # (not also "duration_months: is required")
+    assert out[1].error == (f"{path}:row 3: column value.amount: 'lots' is not a number; column contract_type: is "
+                            "required")  # (not also "value: is required")
+
+
 SHORT_HEADER = "id,title,procurement_start,contract_type,value.amount,duration_months,cpv\n"
 
 
