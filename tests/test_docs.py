@@ -72,6 +72,18 @@ def test_the_readme_example_is_the_programs_real_output():
     assert shown.strip() == out.getvalue().strip()
 
 
+def test_the_readmes_review_transcript_is_what_the_command_prints(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    command = "s16advisor review tests/review/release-package.json tests/review/record-package.json -o notices.csv"
+    shown = README.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    args = command.split()[1:-1] + [str(tmp_path / "notices.csv"), "--no-progress", "--no-color"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 3  # (two notices too thin to advise on)
+    assert result.stderr.strip() == shown.strip()
+
+
 def test_the_readmes_input_example_is_a_valid_contract_description():
     from s16advisor.contract import contract_from_document
     from s16advisor.yamlio import parse_text

@@ -618,8 +618,9 @@ def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
 
     text = summary_text(s)
     assert "8 records read, 8 results written: 7 advised, 1 error" in text
-    assert "Section 16: 2 contracts worth £3.4m could be reserved but are not: 1 to a public service mutual " \
-           "(£2.4m, reg 77 / s.33), 2 to a supported business (£3.4m, reg 20 / s.32)." in text
+    assert "Section 16: 2 contracts worth £3.4m could be reserved but are not: 1 of them to a public service " \
+           "mutual (£2.4m, reg 77 / s.33), 2 to a supported business (£3.4m, reg 20 / s.32); a contract that could " \
+           "go either way is in both." in text
     assert "Declared routes that are unavailable: open 1" in text
     assert "Duplicate ids: 1 id used by more than one record (2 records): CLN-1" in text
 

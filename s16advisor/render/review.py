@@ -51,9 +51,10 @@ def section16_line(s: ReviewSummary) -> str:
     if not either.count:
         return "Section 16: no contract could be reserved that is not already planned as reserved."
     return (f"Section 16: {_plural(either.count, 'contract')} worth {short_money(either.value)} could be reserved "
-            f"but {'are' if either.count != 1 else 'is'} not: {psm.count:,} to a public service mutual "
+            f"but {'are' if either.count != 1 else 'is'} not: {psm.count:,} of them to a public service mutual "
             f"({short_money(psm.value)}, reg 77 / s.33), {sb.count:,} to a supported business "
-            f"({short_money(sb.value)}, reg 20 / s.32).")
+            f"({short_money(sb.value)}, reg 20 / s.32)"
+            + ("; a contract that could go either way is in both." if psm.count + sb.count > either.count else "."))
 
 
 def declared_lines(s: ReviewSummary) -> list[str]:
