@@ -318,7 +318,11 @@ def _write_atomically(path: str, text: str) -> None:
 def explain(
     rule: Annotated[str, typer.Argument(help="A rule id (as shown by `s16advisor rules` or in a trace).")],
 ) -> None:
-    """Print a rule's documentation: what it decides, why, its legal references, dates and source."""
+    """Print a rule's documentation: what it decides, why, its legal references, dates in force, its limits (what
+    it does not decide), any `verify` note (a fact not verified against legislation) and where it is written.
+
+    Example:  s16advisor explain pcr2015.reservations.reg77_duration   (every id: `s16advisor rules`)
+    """
     from .rulebook import default_rulebook
 
     book = _rulebook_or_fail(default_rulebook)
