@@ -316,7 +316,8 @@ def _write_atomically(path: str, text: str) -> None:
 
 @app.command()
 def explain(
-    rule: Annotated[str, typer.Argument(help="A rule id (as shown by `s16advisor rules` or in a trace).")],
+    rule: Annotated[str, typer.Argument(help="A rule id (as shown by `s16advisor rules` or in a trace).",
+                                        metavar="RULE")],
 ) -> None:
     """Print a rule's documentation: what it decides, why, its legal references, dates in force, its limits (what
     it does not decide), any `verify` note (a fact not verified against legislation) and where it is written.
