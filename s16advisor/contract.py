@@ -231,7 +231,7 @@ class ContractDescription(_Strict):
     procurement_start: IsoDate
     contract_type: ContractType
     value: Value
-    duration_months: StrictInt = Field(ge=1)
+    duration_months: StrictInt = Field(ge=1, le=1200)  # (at most 100 years: a cap of s16advisor's, not the spec's)
     cpv: list[CpvCode] = Field(min_length=1)
     lots: list[Lot] | None = None
     reservation: Reservation = Reservation.none

@@ -20,7 +20,7 @@ Date = Annotated[dt.date, BeforeValidator(_strict_date)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ThresholdValue(_Strict):

@@ -1176,6 +1176,8 @@ class _Worker:
             raise _RecordError(f"{label}: malformed JSON: {e.msg} (column {e.colno})") from None
         except RecursionError:
             raise _RecordError(f"{label}: nested too deeply") from None
+        except ValueError:  # Python refuses to read an integer of over 4,300 digits
+            raise _RecordError(f"{label}: a number of more than 4,300 digits") from None
 
     def _ocds(self, obj: Any, rid: str | None, label: str) -> tuple[Any, str | None, tuple[str, ...]]:
         kind = kind_of(obj)

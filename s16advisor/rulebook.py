@@ -19,6 +19,7 @@ so that a rule runs only after every rule that can assert a fact it reads.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from bisect import bisect_left
 from collections.abc import Mapping
@@ -56,7 +57,7 @@ BLOCKER_CODES = (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- the condition language
@@ -489,6 +490,7 @@ class Compiler:
 
         for cr in compiled:
             cr.stage = stage(cr.index, ())
+        _check_size(compiled)
         defaults: dict[str, Scalar] = {}
         for name in writes_of:
             defaults[name] = False if self.facts[name].kind == "bool" else "none"
@@ -499,6 +501,8 @@ class Compiler:
         for cr in compiled:
             for leaf in leaves(cr.expr):
                 if self.facts[leaf.fact].kind in ("number", "date"):
+                    if not math.isfinite(leaf.value):  # (NaN would unsort the cuts the memo bisects)
+                        raise RulebookError(f"{cr.source}: {cr.rule.id}: {leaf.value} is not a number to compare with")
                     cuts.setdefault(leaf.fact, set()).add(float(leaf.value))
         return Program(
             regime=self.regime, rules=compiled, facts=self.facts, defaults=defaults,
@@ -509,6 +513,32 @@ class Compiler:
     def _check_route(self, route: str, where: str) -> None:
         if route not in self.route_ids:
             raise RulebookError(f"{where}: unknown route {route!r}")
+
+
+# Sizes the engine is known to handle, with room to spare: durable-rules hangs, making a ruleset, on an `any` (or
+# an `in` list) of more than 512 alternatives, and on a stage of about 500 rules.
+MAX_ALTERNATIVES = 256
+MAX_RULES_PER_STAGE = 256
+
+
+def _check_size(compiled: list[CompiledRule]) -> None:
+    per_stage: dict[int, list[CompiledRule]] = {}
+    for cr in compiled:
+        per_stage.setdefault(cr.stage, []).append(cr)
+        widest = _widest(cr.expr)
+        if widest > MAX_ALTERNATIVES:
+            raise RulebookError(f"{cr.source}: {cr.rule.id}: an `any` or `in` of {widest} alternatives (at most "
+                                f"{MAX_ALTERNATIVES}): split the rule")
+    for rules in per_stage.values():
+        if len(rules) > MAX_RULES_PER_STAGE:
+            raise RulebookError(f"{rules[0].source}: {len(rules)} rules evaluated together (at most "
+                                f"{MAX_RULES_PER_STAGE}), from {rules[0].rule.id} to {rules[-1].rule.id}")
+
+
+def _widest(e: Expr) -> int:
+    if isinstance(e, Leaf):
+        return 1
+    return max([len(e.items) if isinstance(e, Or) else 1, *(_widest(x) for x in e.items)])
 
 
 def leaves(e: Expr) -> list[Leaf]:

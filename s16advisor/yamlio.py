@@ -136,6 +136,10 @@ def parse_text(text: str, source: str, *, json_only: bool = False) -> Document:
         return _parse_text(text, source, json_only)
     except RecursionError:  # the JSON decoder, the YAML parser and _record_lines all recurse
         raise InputError([(source, "nested too deeply")]) from None
+    except ValueError as e:  # (InputError is not one) Python refuses to read an integer of over 4,300 digits
+        if "integer string conversion" not in str(e):
+            raise
+        raise InputError([(source, "a number of more than 4,300 digits")]) from None
 
 
 def _parse_text(text: str, source: str, json_only: bool) -> Document:

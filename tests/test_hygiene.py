@@ -160,6 +160,46 @@ def test_an_unknown_fact_in_a_rule_is_refused(tmp_path):
         Advisor(load_rulebook(folder), engine=PythonEngine())
 
 
+def _with_probe_rule(tmp_path: Path, when: str) -> Path:
+    folder = _copy_rules(tmp_path)
+    path = folder / "pcr2015" / "findings.yaml"
+    path.write_text(path.read_text() + f"""
+  - id: pcr2015.findings.zz_probe
+    title: Probe rule
+    decides: Probe.
+    why: A rule a pull request could add.
+    references: [https://www.legislation.gov.uk/uksi/2015/102]
+    in_force: {{from: 2015-02-26, to: 2025-02-23}}
+    when: {when}
+    then: {{finding: {{code: community_benefits, severity: info, message: "probe"}}}}
+""")
+    return folder
+
+
+@pytest.mark.parametrize("constant", [".nan", ".inf", "-.inf", "1e400"])
+def test_a_constant_that_is_not_a_finite_number_is_refused(tmp_path, constant):
+    # NaN among the constants a fact is compared with unsorted the memo's cuts: another rule's answers went wrong
+    from s16advisor.advisor import Advisor
+
+    folder = _with_probe_rule(tmp_path, f"{{fact: duration_months, in: [{constant}, 24]}}")
+    with pytest.raises(RulebookError, match="probe|finite|number"):
+        Advisor(load_rulebook(folder))
+    folder = _with_probe_rule(tmp_path / "gt", f"{{not: {{fact: duration_months, gt: {constant}}}}}")
+    with pytest.raises(RulebookError, match="probe|finite|number"):
+        Advisor(load_rulebook(folder))
+
+
+def test_an_in_list_too_wide_for_the_engine_is_refused_at_load_not_a_hang(tmp_path):
+    from s16advisor.advisor import Advisor
+    from s16advisor.rulebook import MAX_ALTERNATIVES
+
+    values = ", ".join(str(1000 + i) for i in range(MAX_ALTERNATIVES))
+    Advisor(load_rulebook(_with_probe_rule(tmp_path, f"{{fact: duration_months, in: [{values}]}}")))
+    folder = _with_probe_rule(tmp_path / "wide", f"{{fact: duration_months, in: [{values}, 9999]}}")
+    with pytest.raises(RulebookError, match=f"zz_probe: an `any` or `in` of {MAX_ALTERNATIVES + 1} alternatives"):
+        Advisor(load_rulebook(folder))
+
+
 def test_case_cpv_codes_are_real_cpv_2008_codes(shared):
     official = {}
     for line in (shared / "reference" / "cpv2008.tsv").read_text(encoding="utf-8").splitlines()[1:]:

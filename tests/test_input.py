@@ -806,3 +806,19 @@ def test_the_library_advises_a_mapping_as_it_advises_the_file_it_came_from() -> 
         s16advisor.advise({k: v for k, v in mapping.items() if k != "duration_months"})
     with pytest.raises(TypeError, match="a ContractDescription or a mapping of its fields, not str"):
         s16advisor.advise(str(EXAMPLE))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("digits", "suffix"), [(5000, ""), (309, ""), (5000, ".json")])
+def test_a_number_too_long_to_read_or_a_term_too_long_to_compare_is_refused(tmp_path: Path, digits: int,
+                                                                            suffix: str) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace("duration_months: 36", "duration_months: 1" + "0" * digits)
+    path = tmp_path / f"draft.yaml{suffix}"
+    if suffix:
+        mapping = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+        text = json.dumps(mapping, default=str).replace('"duration_months": 36', '"duration_months": 1' + "0" * digits)
+    path.write_text(text, encoding="utf-8")
+    lines = invalid(advise(path))
+    if digits > 4300:
+        names(lines, path, None, "", "more than 4,300 digits")
+    else:
+        assert any("duration_months: must be less than or equal to 1200" in x for x in lines), lines
