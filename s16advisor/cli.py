@@ -330,17 +330,17 @@ def explain(
     for rules in book.rules.values():
         for r, where in rules:
             if r.id == rule:
-                typer.echo(f"{r.id}: {r.title}")
-                typer.echo(f"  decides:    {r.decides}")
-                typer.echo(f"  why:        {' '.join(r.why.split())}")
+                typer.echo(f"{r.id}: {_line(r.title)}")
+                typer.echo(f"  decides:    {_line(r.decides)}")
+                typer.echo(f"  why:        {_line(r.why)}")
                 typer.echo(f"  in force:   {r.in_force.from_.isoformat()} to "
                            f"{r.in_force.to.isoformat() if r.in_force.to else 'now'}")
                 for ref in r.references:
                     typer.echo(f"  reference:  {ref}")
                 if r.limits:
-                    typer.echo(f"  limits:     {r.limits}")
+                    typer.echo(f"  limits:     {_line(r.limits)}")
                 if r.verify:
-                    typer.echo(f"  verify:     {r.verify}")
+                    typer.echo(f"  verify:     {_line(r.verify)}")
                 typer.echo(f"  source:     {where}")
                 return
     import difflib
@@ -369,7 +369,7 @@ def list_rules(
             continue
         for r, _ in rules:
             to = r.in_force.to.isoformat() if r.in_force.to else "now"
-            typer.echo(f"{r.id:58} {r.in_force.from_.isoformat()}..{to:10}  {r.title}")
+            typer.echo(f"{r.id:58} {r.in_force.from_.isoformat()}..{to:10}  {_line(r.title)}")
 
 
 @app.command()
@@ -394,7 +394,12 @@ def thresholds(
     for th in data.thresholds_in_force(regime.id, day, regime.in_force.to).values():
         vat = "inclusive of VAT" if th.vat == "inclusive" else "net of VAT"
         typer.echo(f"  {th.name:30} £{th.amount:>12,.0f} {vat:17} from {th.in_force_from.isoformat()}  "
-                   f"{th.reference}")
+                   f"{th.reference}")  # (a reference is one web address: data.URL_PATTERN)
+
+
+def _line(text: str) -> str:
+    """A rule's text on one line (a YAML block keeps its line ends; rule files hold no control characters)."""
+    return " ".join(text.split())
 
 
 def _rulebook_or_fail(load):  # type: ignore[no-untyped-def]

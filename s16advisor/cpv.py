@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-ENTRY_RX = re.compile(r"^(\d{8})-(\d)(?:\.\.(\d{8})-(\d))?$")
+ENTRY_RX = re.compile(r"^([0-9]{8})-([0-9])(?:\.\.([0-9]{8})-([0-9]))?\Z")  # ASCII digits: \d takes a full-width ７
 _WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7)
 
 

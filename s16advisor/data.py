@@ -14,20 +14,20 @@ from .cpv import CpvList, Entry
 from .errors import RulebookError
 from .resources import data_dir
 from .rulebook import validate_trusted
-from .yamlio import load_trusted_yaml
+from .yamlio import URL_PATTERN, load_trusted_yaml
 
 Date = Annotated[dt.date, BeforeValidator(_strict_date)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)  # (true is not 1)
 
 
 class ThresholdValue(_Strict):
     from_: Date = Field(alias="from")
     amount: StrictInt = Field(ge=0)  # whole pounds, as the law states them (JSON writes 663540, not 663540.0)
     vat: Literal["net", "inclusive"]
-    reference: str = Field(pattern=r"^https://")
+    reference: str = Field(pattern=URL_PATTERN)
     verify: str | None = None
 
 
@@ -47,7 +47,7 @@ class Threshold(_Strict):
 class Period(_Strict):
     title: str
     months: int = Field(ge=1)
-    reference: str = Field(pattern=r"^https://")
+    reference: str = Field(pattern=URL_PATTERN)
 
 
 class ThresholdsFile(_Strict):
@@ -64,7 +64,7 @@ class CpvGroup(_Strict):
 class CpvListSpec(_Strict):
     title: str
     regime: str
-    reference: str = Field(pattern=r"^https://")
+    reference: str = Field(pattern=URL_PATTERN)
     note: str | None = None
     verify: str | None = None
     not_in_cpv2008: dict[str, str] = {}

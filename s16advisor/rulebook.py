@@ -42,7 +42,7 @@ from pydantic import (
 from .contract import FINDING_CODES, ROUTE_IDS, _strict_date
 from .errors import RulebookError
 from .resources import rules_dir
-from .yamlio import Document, load_trusted_yaml
+from .yamlio import URL_PATTERN, Document, load_trusted_yaml
 
 Date = Annotated[dt.date, BeforeValidator(_strict_date)]
 Scalar = bool | int | float | str
@@ -57,7 +57,7 @@ BLOCKER_CODES = (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)  # (true is not 1)
 
 
 # ---------------------------------------------------------------- the condition language
@@ -229,7 +229,7 @@ class Rule(_Strict):
     title: str = Field(min_length=1)
     decides: str = Field(min_length=1)
     why: str = Field(min_length=1)
-    references: list[Annotated[str, Field(pattern=r"^https://")]] = Field(min_length=1)
+    references: list[Annotated[str, Field(pattern=URL_PATTERN)]] = Field(min_length=1)
     in_force: InForceRange
     verify: str | None = None
     limits: str | None = None
@@ -247,7 +247,7 @@ class RouteSpec(_Strict):
     id: str
     title: str
     kind: Literal["regime", "procedure", "reservation", "exemption"]
-    reference: str = Field(pattern=r"^https://")
+    reference: str = Field(pattern=URL_PATTERN)
     summary: str
     not_in_regime: str | None = None
 
@@ -255,7 +255,7 @@ class RouteSpec(_Strict):
 class RegimeSpec(_Strict):
     id: str
     title: str
-    reference: str = Field(pattern=r"^https://")
+    reference: str = Field(pattern=URL_PATTERN)
     in_force: InForceRange
     because: str
     encoded: bool = True
@@ -349,6 +349,7 @@ class Compiler:
     def __init__(self, regime: RegimeSpec, facts: dict[str, FactType], thresholds: list[str], cpv_lists: list[str]):
         self.regime = regime
         self.facts = dict(facts)
+        self.input_facts = frozenset(facts)  # the catalogue: the facts of the contract (before rules add theirs)
         self.thresholds = thresholds
         self.cpv_lists = cpv_lists
         self.route_ids = [r.id for r in regime.routes]
@@ -364,7 +365,7 @@ class Compiler:
             "bool": isinstance(value, bool),
             "number": isinstance(value, int | float) and not isinstance(value, bool),
             "str": isinstance(value, str),
-            "date": isinstance(value, str) and bool(re.match(r"^\d{4}-\d{2}-\d{2}$", value)),
+            "date": isinstance(value, str) and bool(re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", value)),
         }[ft.kind]
         if not ok:
             raise RulebookError(f"{where}: fact {fact!r} is a {ft.kind}, cannot compare it with {value!r}")
@@ -373,9 +374,17 @@ class Compiler:
         if ft.kind == "str" and ft.values is not None and value not in ft.values:
             raise RulebookError(f"{where}: {value!r} is not a possible value of {fact!r} ({', '.join(ft.values)})")
         if ft.kind == "date":
-            value = date_number(dt.date.fromisoformat(str(value)))
+            try:
+                value = date_number(_strict_date(str(value)))
+            except ValueError as e:
+                raise RulebookError(f"{where}: fact {fact!r}: {e}") from None
         elif ft.kind == "number":
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # (an integer of hundreds of digits)
+                value = math.inf
+            if not math.isfinite(value):
+                raise RulebookError(f"{where}: fact {fact!r}: {value} is not a number to compare with")
         return Leaf(fact, op, value)
 
     def expr(self, c: Condition, where: str, negate: bool = False) -> Expr:
@@ -441,6 +450,12 @@ class Compiler:
         for i, (rule, where) in enumerate(rules):
             writes: dict[str, Scalar] = {}
             for name, value in rule.then.assert_.items():
+                if not ASSERTED_RX.match(name) or name in ENGINE_FIELDS or \
+                        (name in self.input_facts and name not in ASSERTABLE_FACTS):
+                    raise RulebookError(f"{where}: {rule.id} cannot assert {name!r}: a rule asserts a fact of its own "
+                                        "(lower case letters, digits and single underscores), not a fact of the "
+                                        "contract, a route's blocked./recommended. or the engine's "
+                                        f"{', '.join(sorted(ENGINE_FIELDS))}")
                 kind: Literal["bool", "str"] = "bool" if isinstance(value, bool) else "str"
                 known = self.facts.get(name)
                 if known is not None and known.kind != kind:
@@ -500,9 +515,7 @@ class Compiler:
         cuts: dict[str, set[float]] = {}
         for cr in compiled:
             for leaf in leaves(cr.expr):
-                if self.facts[leaf.fact].kind in ("number", "date"):
-                    if not math.isfinite(leaf.value):  # (NaN would unsort the cuts the memo bisects)
-                        raise RulebookError(f"{cr.source}: {cr.rule.id}: {leaf.value} is not a number to compare with")
+                if self.facts[leaf.fact].kind in ("number", "date"):  # (finite: see _leaf; NaN would unsort them)
                     cuts.setdefault(leaf.fact, set()).add(float(leaf.value))
         return Program(
             regime=self.regime, rules=compiled, facts=self.facts, defaults=defaults,
@@ -519,6 +532,11 @@ class Compiler:
 # an `in` list) of more than 512 alternatives, and on a stage of about 500 rules.
 MAX_ALTERNATIVES = 256
 MAX_RULES_PER_STAGE = 256
+
+
+ASSERTED_RX = re.compile(r"^[a-z](?:[a-z0-9]|_(?!_))*\Z")  # (no dot, no "__": durable writes a.b as a__b)
+ENGINE_FIELDS = frozenset({"t", "stage", "sid", "id"})  # what the engine's own fact holds beside the facts
+ASSERTABLE_FACTS = frozenset({"threshold"})  # a fact of the catalogue a rule sets: which threshold applies
 
 
 def _check_size(compiled: list[CompiledRule]) -> None:
@@ -603,8 +621,22 @@ class Rulebook:
         return [r for rules in self.rules.values() for r, _ in rules]
 
 
+def _only_rule_files(folder: Path) -> None:
+    """Every file under ``rules/`` is read: one that would not be (``new.yml``, ``extra.yaml``, a sub-folder's) is
+    refused, so that a rule cannot be added where it silently does nothing."""
+    read = {folder / "regimes.yaml", *folder.glob("*/*.yaml")}
+    for p in sorted(folder.rglob("*")):
+        if any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts):
+            continue
+        if (p.parent == folder and p.is_dir()) or p in read:
+            continue
+        raise RulebookError(f"{p}: not a rule file, so its rules would not be read (rule files are "
+                            f"{folder.name}/<regime>/<name>.yaml, and {folder.name}/regimes.yaml)")
+
+
 def load_rulebook(folder: Path | None = None) -> Rulebook:
     folder = folder or rules_dir()
+    _only_rule_files(folder)
     regimes_doc = load_trusted_yaml(folder / "regimes.yaml")
     regimes: RegimesFile = validate_trusted(RegimesFile, regimes_doc)
     rules: dict[str, list[tuple[Rule, str]]] = {r.id: [] for r in regimes.regimes}

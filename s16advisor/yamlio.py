@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,49 @@ def load_document(path: str) -> Document:
     return parse_text(text, source, json_only=source.endswith(".json"))
 
 
+# Characters a rule or data text must not hold: control characters but tab and line feed (an ESC sequence would
+# reach the terminal through `explain`), line and paragraph separators, and the bidirectional overrides that make
+# text read otherwise than it is written.
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+URL_PATTERN = r"^https://[^\s<>\"\x00-\x1f\x7f]+$"  # a reference: a web address and nothing else
+
+
 def load_trusted_yaml(path: Path) -> Document:
-    """Load a bundled rules/data file the same safe way (no aliases, no dates), with lines."""
-    return parse_text(path.read_text(encoding="utf-8"), str(path))
+    """Load a rules or data file the same safe way as input (no aliases, no dates), with lines: a regular file
+    (not a link, a device or a pipe) of at most ``MAX_BYTES``, in UTF-8, whose texts hold no control characters.
+    These files may come from a pull request: each problem is a ``RulebookError`` naming the file."""
+    from .errors import RulebookError
+
+    try:
+        if path.is_symlink() or not path.is_file():
+            raise RulebookError(f"{path}: not a regular file (a rules or data file cannot be a link, a folder, a "
+                                "device or a pipe)")
+        if path.stat().st_size > MAX_BYTES:
+            raise RulebookError(f"{path}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        raw = path.read_bytes()
+    except OSError as e:
+        raise RulebookError(f"{path}: cannot be read: {os_error_words(e)}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise RulebookError(f"{path}: not UTF-8 text (byte {e.start + 1})") from None
+    doc = parse_text(text, str(path))
+    for where, value in _texts(doc.data, ()):
+        if isinstance(value, str) and _UNSAFE_TEXT.search(value):
+            char = _UNSAFE_TEXT.search(value).group()  # type: ignore[union-attr]
+            raise RulebookError(f"{doc.where(where)}: {'.'.join(map(str, where))}: holds the control character "
+                                f"U+{ord(char):04X}, which a text here must not")
+    return doc
+
+
+def _texts(data: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
+    """Every key and value below ``data``, with its path."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield (*path, k), k
+            yield from _texts(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _texts(v, (*path, i))
+    else:
+        yield path, data

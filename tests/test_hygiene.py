@@ -160,20 +160,89 @@ def test_an_unknown_fact_in_a_rule_is_refused(tmp_path):
         Advisor(load_rulebook(folder), engine=PythonEngine())
 
 
-def _with_probe_rule(tmp_path: Path, when: str) -> Path:
+def _with_probe_rule(tmp_path: Path, when: str, then: str = '{finding: {code: community_benefits, severity: info, '
+                     'message: "probe"}}', title: str = "Probe rule",
+                     reference: str = "https://www.legislation.gov.uk/uksi/2015/102") -> Path:
     folder = _copy_rules(tmp_path)
     path = folder / "pcr2015" / "findings.yaml"
     path.write_text(path.read_text() + f"""
   - id: pcr2015.findings.zz_probe
-    title: Probe rule
+    title: {title}
     decides: Probe.
     why: A rule a pull request could add.
-    references: [https://www.legislation.gov.uk/uksi/2015/102]
+    references: [{reference}]
     in_force: {{from: 2015-02-26, to: 2025-02-23}}
     when: {when}
-    then: {{finding: {{code: community_benefits, severity: info, message: "probe"}}}}
+    then: {then}
 """)
     return folder
+
+
+PROBE_WHEN = "{fact: nation, eq: wales}"
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"when": "{fact: duration_months, lt: true}"}, "lt"),  # (true was read as 1)
+    ({"then": "{assert: {probe_fact: 1}}"}, "assert"),  # (1 was read as true)
+    ({"then": "{assert: {blocked.light_touch: true}}"}, "cannot assert 'blocked.light_touch'"),
+    ({"then": "{assert: {declared_route: open}}"}, "cannot assert 'declared_route'"),
+    ({"then": "{assert: {stage: x}}"}, "cannot assert 'stage'"),
+    ({"then": "{assert: {probe__fact: true}}"}, "cannot assert 'probe__fact'"),
+    ({"then": '{assert: {"$or": true}}'}, r"cannot assert '\$or'"),
+    ({"when": '{fact: start, gt: "2025-02-30"}'}, "2025-02-30 is not a date that exists"),
+    ({"when": "{fact: duration_months, gt: 1" + "0" * 400 + "}"}, "not a number to compare with"),
+    ({"title": '"Probe \\e]52;c;ZXZpbA==\\a"'}, r"title: holds the control character U\+001B"),
+    ({"title": '"Probe \\u202e reversed"'}, r"U\+202E"),
+    ({"reference": '"https://www.legislation.gov.uk/x\\n::warning::forged"'}, "references"),
+])
+def test_a_rule_that_is_not_what_it_looks_like_is_refused_at_load(tmp_path, change, words):
+    from s16advisor.advisor import Advisor
+
+    folder = _with_probe_rule(tmp_path, **{"when": PROBE_WHEN, **change})
+    with pytest.raises(RulebookError, match=words):
+        Advisor(load_rulebook(folder))
+
+
+def test_every_file_under_rules_is_read_or_refused(tmp_path):
+    folder = _copy_rules(tmp_path)
+    load_rulebook(folder)
+    (folder / ".editor-swap.yaml").write_text("not: read\n")  # hidden: an editor's
+    load_rulebook(folder)
+    for extra in ("pa2023/new.yml", "extra.yaml", "pa2023/sub/deep.yaml"):
+        path = folder / extra
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("schema: s16advisor/rules/1\n")
+        with pytest.raises(RulebookError, match="not a rule file, so its rules would not be read"):
+            load_rulebook(folder)
+        path.unlink()
+
+
+def test_a_rule_file_that_is_a_link_is_refused(tmp_path):
+    folder = _copy_rules(tmp_path)
+    outside = tmp_path / "outside.yaml"
+    (folder / "pcr2015" / "lots.yaml").rename(outside)
+    (folder / "pcr2015" / "lots.yaml").symlink_to(outside)
+    with pytest.raises(RulebookError, match="not a regular file"):
+        load_rulebook(folder)
+
+
+def test_a_data_file_with_a_threshold_of_true_or_a_control_character_is_refused(tmp_path):
+    import shutil
+
+    from s16advisor.data import load_data
+    from s16advisor.resources import data_dir
+
+    changes = (("amount: 111676", "amount: true", "amount"), ("amount: 111676", "amount: .inf", "amount"),
+               ("title: Supplies and services, central government authorities (Schedule 1)",
+                'title: "Supplies\\e[2J"', r"U\+001B"))
+    for i, (old, new, words) in enumerate(changes):
+        folder = tmp_path / f"data-{i}"
+        shutil.copytree(data_dir(), folder)
+        path = folder / "thresholds.yaml"
+        assert old in path.read_text()
+        path.write_text(path.read_text().replace(old, new, 1))
+        with pytest.raises(RulebookError, match=words):
+            load_data(str(folder))
 
 
 @pytest.mark.parametrize("constant", [".nan", ".inf", "-.inf", "1e400"])
