@@ -385,6 +385,9 @@ class Compiler:
                 value = math.inf
             if not math.isfinite(value):
                 raise RulebookError(f"{where}: fact {fact!r}: {value} is not a number to compare with")
+            if abs(value) >= MAX_CONSTANT:
+                raise RulebookError(f"{where}: fact {fact!r}: {value:g} is beyond the numbers compared "
+                                    f"(below {MAX_CONSTANT:g})")
         return Leaf(fact, op, value)
 
     def expr(self, c: Condition, where: str, negate: bool = False) -> Expr:
@@ -503,8 +506,12 @@ class Compiler:
             memo[i] = 1 + max((stage(w, (*path, i)) for w in deps), default=-1)
             return memo[i]
 
-        for cr in compiled:
-            cr.stage = stage(cr.index, ())
+        try:
+            for cr in compiled:
+                cr.stage = stage(cr.index, ())
+        except RecursionError:
+            raise RulebookError(f"rules depend on each other in a chain too long to order ({len(compiled)} rules in "
+                                f"{self.regime.id})") from None
         _check_size(compiled)
         defaults: dict[str, Scalar] = {}
         for name in writes_of:
@@ -534,6 +541,7 @@ MAX_ALTERNATIVES = 256
 MAX_RULES_PER_STAGE = 256
 
 
+MAX_CONSTANT = 1e15  # numbers a rule compares with are below it (an engine may clamp facts to it)
 ASSERTED_RX = re.compile(r"^[a-z](?:[a-z0-9]|_(?!_))*\Z")  # (no dot, no "__": durable writes a.b as a__b)
 ENGINE_FIELDS = frozenset({"t", "stage", "sid", "id"})  # what the engine's own fact holds beside the facts
 ASSERTABLE_FACTS = frozenset({"threshold"})  # a fact of the catalogue a rule sets: which threshold applies

@@ -191,6 +191,7 @@ PROBE_WHEN = "{fact: nation, eq: wales}"
     ({"then": '{assert: {"$or": true}}'}, r"cannot assert '\$or'"),
     ({"when": '{fact: start, gt: "2025-02-30"}'}, "2025-02-30 is not a date that exists"),
     ({"when": "{fact: duration_months, gt: 1" + "0" * 400 + "}"}, "not a number to compare with"),
+    ({"when": "{fact: duration_months, gt: 1e15}"}, "beyond the numbers compared"),
     ({"title": '"Probe \\e]52;c;ZXZpbA==\\a"'}, r"title: holds the control character U\+001B"),
     ({"title": '"Probe \\u202e reversed"'}, r"U\+202E"),
     ({"reference": '"https://www.legislation.gov.uk/x\\n::warning::forged"'}, "references"),
@@ -201,6 +202,19 @@ def test_a_rule_that_is_not_what_it_looks_like_is_refused_at_load(tmp_path, chan
     folder = _with_probe_rule(tmp_path, **{"when": PROBE_WHEN, **change})
     with pytest.raises(RulebookError, match=words):
         Advisor(load_rulebook(folder))
+
+
+def test_conditions_nested_deeper_than_durable_rules_compiles_are_an_engine_error_not_a_traceback(tmp_path):
+    from s16advisor.advisor import Advisor, read_contract
+    from s16advisor.errors import EngineError
+
+    when = "{fact: nation, eq: wales}"
+    for _ in range(12):  # (24 levels of all/any; 50 brackets: the YAML reader takes at most 64)
+        when = f"{{all: [{{fact: nation, ne: england}}, {{any: [{{fact: reservation, eq: none}}, {when}]}}]}}"
+    advisor = Advisor(load_rulebook(_with_probe_rule(tmp_path, when)))
+    contract, _ = read_contract(str(ROOT / "examples" / "supported-living.yaml"))
+    with pytest.raises(EngineError, match=r"durable-rules cannot compile the rules .*pcr2015\.findings\.zz_probe"):
+        advisor.advise(contract)
 
 
 def test_every_file_under_rules_is_read_or_refused(tmp_path):

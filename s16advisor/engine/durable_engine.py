@@ -100,12 +100,18 @@ class DurableEngine:
         """A new durable ruleset of ``rules``, and the (fact, field) pairs they read."""
         self._made += 1
         name = f"s16_{program.regime.id}_{self._made}"
-        self._host.set_rulesets({name: self._definition(rules)})  # a fresh dict: it gets mutated
+        try:
+            self._host.set_rulesets({name: self._definition(rules)})  # a fresh dict: it gets mutated
+        except EngineError:
+            raise
+        except Exception as e:  # the C library refuses it (error 113: conditions nested too deeply, say)
+            ids = ", ".join(cr.rule.id for cr in rules[:3]) + (f" and {len(rules) - 3} more" if len(rules) > 3 else "")
+            raise EngineError(f"durable-rules cannot compile the rules {ids}: {e}") from None
         reads = sorted({f for r in rules for f in r.reads})
         return self._host.get_ruleset(name), [(f, _field(f)) for f in reads]
 
     def _definition(self, rules: list[CompiledRule]) -> dict[str, Any]:
-        for cr in rules:
+        for cr in rules:  # (the rulebook refuses such constants: see rulebook.MAX_CONSTANT)
             for leaf in leaves(cr.expr):
                 if isinstance(leaf.value, int | float) and not isinstance(leaf.value, bool) \
                         and abs(leaf.value) >= _BOUND:
