@@ -279,6 +279,8 @@ def load_trusted_yaml(path: Path) -> Document:
     except UnicodeDecodeError as e:
         raise RulebookError(f"{path}: not UTF-8 text (byte {e.start + 1})") from None
     doc = parse_text(text, str(path))
+    if "\\" not in text and not _UNSAFE_TEXT.search(text):  # no text can hold one (only an escape writes one)
+        return doc
     for where, value in _texts(doc.data, ()):
         if isinstance(value, str) and _UNSAFE_TEXT.search(value):
             char = _UNSAFE_TEXT.search(value).group()  # type: ignore[union-attr]

@@ -121,3 +121,43 @@ def test_threshold_amounts_are_whole_pounds_written_as_json_integers_as_the_spec
     with pytest.raises(ValidationError, match="integer"):
         ThresholdValue.model_validate({"from": "2024-01-01", "amount": 663540.5, "vat": "inclusive",
                                        "reference": "https://www.legislation.gov.uk/x"})
+
+
+def _legal_facts(shared) -> str:
+    return (shared / "reference" / "legal-facts.md").read_text(encoding="utf-8")
+
+
+def test_the_light_touch_list_is_schedule_3_as_legal_facts_quotes_it_category_by_category(data, shared):
+    import re
+
+    section = _legal_facts(shared).split("### Schedule 3", 1)[1].split("\n### ", 1)[0]
+    expected = {}
+    for number, codes in re.findall(r"^(\d+)\. [^\n]+?: ([0-9][^\n]*?|from [^\n]*?)\.$", section, re.M):
+        expected[int(number)] = {c.strip().removeprefix("from ").replace(" to ", "..") for c in codes.split(";")}
+    got = {int(g.name.split(".")[0]): set(g.entries) for g in data.cpv.lists["light_touch"].groups}
+    assert len(expected) == 15
+    assert got == expected
+
+
+def test_every_threshold_legal_facts_marks_unverified_keeps_a_verify_note(data, shared):
+    import re
+
+    columns = ["supplies_services_central", "supplies_services_sub_central", "works", "light_touch",
+               "small_lot_supplies_services", "small_lot_works"]
+    table = data.thresholds.regimes["pcr2015"]
+    checked = 0
+    for day, cells in re.findall(r"^\| (\d{4}-\d{2}-\d{2}) \|(.+)\|$", _legal_facts(shared), re.M):
+        for name, cell in zip(columns, cells.split("|")[:6], strict=True):
+            if "[V]" in cell:
+                checked += 1
+                (value,) = [v for v in table[name].values if v.from_.isoformat() == day]
+                assert value.verify, f"{name} from {day} is [V] in legal-facts §2 but has no verify note"
+    assert checked >= 1
+
+
+def test_the_2026_act_thresholds_cite_si_2025_1200(data):
+    # legal-facts §2: "2026 figures: UK SI 2025/1200 (in force 1 Jan 2026)"
+    for name, th in data.thresholds.regimes["pa2023"].items():
+        for v in th.values:
+            if v.from_ == dt.date(2026, 1, 1):
+                assert v.reference == "https://www.legislation.gov.uk/uksi/2025/1200", name

@@ -312,3 +312,42 @@ def test_a_trace_names_each_rule_where_it_is_written_the_same_on_every_machine()
         assert path.startswith("rules/") and not path.startswith("/"), entry.source
         lines = (rules_dir().parent / path).read_text(encoding="utf-8").splitlines()
         assert f"id: {entry.rule}" in lines[int(line) - 1], entry.source
+
+
+def test_the_regime_rule_fires_exactly_when_the_regime_applies(advisor):
+    from s16advisor.contract import contract_from_mapping
+
+    for case in CASES:
+        if "error" in case.expect:
+            continue
+        a = advisor.advise(contract_from_mapping(case.contract), regime_id=case.regime_as)
+        fired = {e.rule for e in a.trace if e.fired}
+        assert (f"{a.regime.id}.scope.regime" in fired) is a.regime.applies, case.name
+
+
+def test_a_rule_that_starts_or_ends_inside_its_regime_names_the_date_in_its_title_or_why(advisor):
+    import datetime as dt
+
+    spans = {r.id: r.in_force for r in advisor.rulebook.regimes}
+    months = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")  # (not %B: the locale's)
+
+    def words(d: dt.date) -> str:
+        return f"{d.day} {months[d.month - 1]} {d.year}"
+
+    for regime, r in _all_rules(advisor):
+        text = " ".join(f"{r.title} {r.why}".split())
+        if r.in_force.from_ != spans[regime].from_:
+            assert words(r.in_force.from_) in text, f"{r.id} starts on {r.in_force.from_} without saying why"
+        if r.in_force.to is not None and r.in_force.to != spans[regime].to:
+            assert words(r.in_force.to + dt.timedelta(days=1)) in text, f"{r.id} ends on {r.in_force.to}"
+
+
+def test_the_reg77_cpv_blocker_cites_reg_77_2(advisor):
+    from s16advisor.contract import contract_from_mapping
+
+    contract = {"id": "R77", "title": "Cleaning", "procurement_start": "2024-06-03", "contract_type": "services",
+                "value": {"amount": 900000}, "duration_months": 24, "cpv": ["90000000-7"]}
+    blockers = advisor.advise(contract_from_mapping(contract)).route("reserved_public_service_mutual").blocked_by
+    (b,) = [b for b in blockers if b.code == "cpv_not_reservable"]
+    assert "reg 77(2)" in b.message
