@@ -408,7 +408,7 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
                 if not any(related(a[:8], b) for a in award.cpv for b in codes8):
                     continue
                 until = add_months(award.awarded, period.months)
-                if award.awarded <= commenced < until:
+                if commenced < until:  # (an award made after commencement, before this one, bars too)
                     barred.append(f"{award.supplier} until {until.isoformat()}")
         facts[fact] = bool(barred)
         details[detail] = "; ".join(barred)

@@ -351,3 +351,22 @@ def test_the_reg77_cpv_blocker_cites_reg_77_2(advisor):
     blockers = advisor.advise(contract_from_mapping(contract)).route("reserved_public_service_mutual").blocked_by
     (b,) = [b for b in blockers if b.code == "cpv_not_reservable"]
     assert "reg 77(2)" in b.message
+
+
+def test_a_below_threshold_blocker_quotes_the_threshold_that_applies(advisor):
+    # (the Act's light touch blocker said "the light touch threshold of £214,904", the sub-central figure)
+    from s16advisor.contract import contract_from_mapping
+    from s16advisor.facts import money
+
+    checked = 0
+    for case in CASES:
+        if "error" in case.expect:
+            continue
+        a = advisor.advise(contract_from_mapping(case.contract), regime_id=case.regime_as)
+        th = a.valuation.threshold
+        for route in a.routes:
+            for b in route.blocked_by:
+                if b.code == "below_threshold" and th is not None:
+                    checked += 1
+                    assert f"the {th.title} threshold of {money(th.amount)}" in b.message, (case.name, b.message)
+    assert checked > 50
