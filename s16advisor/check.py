@@ -234,6 +234,7 @@ def _unreadable(source: str, e: Exception) -> DraftResult:
 def check_paths(paths: Iterable[str], *, strict: bool = False, today: dt.date | None = None,
                 advisor: Advisor | None = None) -> CheckReport:
     """Check every draft the paths name (see ``expand``)."""
+    advisor = advisor or default_advisor()  # (rules or data that do not load: one RulebookError, not one a draft)
     results = []
     for path in expand(paths):
         if os.path.isdir(path):  # a folder expand could not list

@@ -280,6 +280,9 @@ def review(
     except OutputError as e:
         display.close()
         _fail([f"--output: {e}"], EXIT_USAGE)
+    except S16Error as e:  # the rulebook or the data do not load
+        display.close()
+        _fail(str(e).splitlines())
     except KeyboardInterrupt:
         display.close()
         kept = f": {output} was left as it was" if to_file else ""

@@ -224,6 +224,9 @@ class Waiver(_Strict):
         return v
 
 
+MAX_DURATION_MONTHS = 1200  # 100 years: a cap of s16advisor's (numbers stay small), not the specification's
+
+
 class ContractDescription(_Strict):
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
@@ -231,7 +234,7 @@ class ContractDescription(_Strict):
     procurement_start: IsoDate
     contract_type: ContractType
     value: Value
-    duration_months: StrictInt = Field(ge=1, le=1200)  # (at most 100 years: a cap of s16advisor's, not the spec's)
+    duration_months: StrictInt = Field(ge=1, le=MAX_DURATION_MONTHS)
     cpv: list[CpvCode] = Field(min_length=1)
     lots: list[Lot] | None = None
     reservation: Reservation = Reservation.none

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .contract import MAX_DURATION_MONTHS
+
 # mainProcurementCategory (OCDS procurementCategory codelist) -> contract_type
 CATEGORIES = {"goods": "supplies", "works": "works", "services": "services"}
 
@@ -199,6 +201,10 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
         if lot_months and all(m is not None for m in lot_months):
             months = max(m for m in lot_months if m is not None)
             notes.append("duration_months is the longest of the lots' contract periods")
+    if months is not None and months > MAX_DURATION_MONTHS:  # (an end of 9999-12-31 is a placeholder in notices)
+        notes.append(f"the contract period is {months:,} months: duration_months is read as "
+                     f"{MAX_DURATION_MONTHS:,} (100 years), the longest a contract description may give")
+        months = MAX_DURATION_MONTHS
     if months is None:
         missing.append("contract period (tender.contractPeriod: durationInMonths, durationInDays, or startDate with "
                        "endDate or maxExtentDate)")
@@ -384,7 +390,8 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
 def _months_between(start: str, end: str) -> int | None:
     """Whole calendar months from ``start`` to the day after ``end`` (OCDS end dates are the last day), a part
     month counting as a month."""
-    a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end) + dt.timedelta(days=1)
+    a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    b = b + dt.timedelta(days=1) if b < dt.date.max else b  # (9999-12-31, a placeholder: the day after is no date)
     if b <= a:
         return None
     months = (b.year - a.year) * 12 + (b.month - a.month)

@@ -450,7 +450,7 @@ class Reader:
             fmt = self.options.input_format
             try:
                 if fmt == "auto":
-                    fmt = INPUT_SUFFIXES.get(os.path.splitext(path)[1].lower()) or _sniff(_first_line(stream))
+                    fmt = INPUT_SUFFIXES.get(os.path.splitext(path)[1].lower()) or _sniff(*_first_lines(stream, 2))
                 if fmt == "json" and _sniff(_first_line(stream)) == "jsonl":
                     fmt = "jsonl"  # JSON Lines (or one JSON document on one line) in a .json file: streamed
                 if fmt == "csv":
@@ -678,34 +678,28 @@ def _open(path: str, encoding: str = "utf-8") -> Any:
         raise IsADirectoryError(21, "is a directory, not a file")
     else:
         stream = open(path, "rb")  # noqa: SIM115
-    encoding, stream = _marked(stream, encoding)
-    if _line_encoding(encoding) != encoding:
-        return _Replay(b"", _Utf8(stream, encoding))
-    if isinstance(stream, _Replay):
-        return stream
     if path == "-" or not stream.seekable():  # (standard input is not closed; a pipe cannot seek back)
-        return _Replay(b"", stream)
-    return stream
-
-
-def _marked(stream: Any, encoding: str) -> tuple[str, Any]:
-    """The encoding to read a file in: as given, but UTF-16 or UTF-32 when the file starts with their byte order
-    mark and no other encoding than UTF-8 was given (PowerShell and Excel's "Unicode text" write UTF-16); and the
-    stream, with what was read to see put back in front."""
-    if codecs.lookup(encoding).name != "utf-8":
-        return encoding, stream
-    if hasattr(stream, "peek"):
-        head = stream.peek(4)[:4]
-    else:
-        head = b""
+        head = b""  # its first bytes, which a pipe may deliver one at a time: for the byte order mark
         while len(head) < 4 and (more := stream.read(4 - len(head))):
             head += more
         stream = _Replay(head, stream)
+    encoding = _marked(stream, encoding)
+    if _line_encoding(encoding) != encoding:
+        return _Replay(b"", _Utf8(stream, encoding))
+    return stream
+
+
+def _marked(stream: Any, encoding: str) -> str:
+    """The encoding to read a file in: as given, but UTF-16 or UTF-32 when the file starts with their byte order
+    mark and no other encoding than UTF-8 was given (PowerShell and Excel's "Unicode text" write UTF-16)."""
+    if codecs.lookup(encoding).name != "utf-8":
+        return encoding
+    head = stream.peek(4)[:4]
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32", stream
+        return "utf-32"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", stream
-    return encoding, stream
+        return "utf-16"
+    return encoding
 
 
 def _not_text(encoding: str, decoded_as: str, start: int, where: str = " of the line") -> str:
@@ -819,6 +813,10 @@ class _Replay:
     def readable(self) -> bool:
         return True
 
+    def peek(self, n: int = 0) -> bytes:
+        """What is put back and not yet read (a file's first bytes, read before it was wrapped)."""
+        return self.head.getvalue()[self.head.tell():]
+
     def writable(self) -> bool:
         return False
 
@@ -874,22 +872,27 @@ class _Counting(io.RawIOBase):
 
 def _first_line(stream: Any) -> bytes:
     """The first non-blank line of a stream (at most ``MAX_LINE_BYTES`` of it), which is then read again."""
+    return _first_lines(stream, 1)[0]
+
+
+def _first_lines(stream: Any, count: int) -> list[bytes]:
+    """The first ``count`` non-blank lines of a stream (``b""`` past its end; at most ``MAX_LINE_BYTES`` read in
+    all), which are then read again."""
     head = b""
-    first = b""
-    while len(head) <= MAX_LINE_BYTES:
-        line = stream.readline(MAX_LINE_BYTES + 1)
+    found: list[bytes] = []
+    while len(found) < count:
+        line = stream.readline(MAX_LINE_BYTES + 1) if len(head) <= MAX_LINE_BYTES else b""
         head += line
         if not line or line.removeprefix(b"\xef\xbb\xbf").strip():  # (a byte order mark alone is blank)
-            first = line
-            break
+            found.append(line)
     if isinstance(stream, _Replay):
         stream.head = io.BytesIO(head + stream.head.read())
     else:
         stream.seek(0)
-    return first
+    return found
 
 
-def _sniff(first: bytes) -> str:
+def _sniff(first: bytes, second: bytes = b"") -> str:
     """The format of a stream whose name does not say (standard input), by its first non-blank line: a first
     line that is a whole JSON value means JSON Lines (JSON Lines whose first line is broken are read as one
     JSON document first, which then falls back to them: see ``_json_lines``)."""
@@ -897,8 +900,10 @@ def _sniff(first: bytes) -> str:
     if first.startswith(b"{"):
         if _json_value(first):
             return "jsonl"
-        # JSON's keys are quoted: `{id: A, ...}` is YAML's flow style (a YAML stream's first document, say)
-        return "json" if re.match(rb'^\{\s*("|\}|$)', first) else "yaml"
+        # JSON's keys are quoted: `{id: A, ...}` is YAML's flow style, the first document of a YAML stream when
+        # the next line starts the next document (else JSON Lines whose first line is broken)
+        flow = not re.match(rb'^\{\s*("|\}|$)', first)
+        return "yaml" if flow and (not second.strip() or second.startswith((b"---", b"..."))) else "json"
     if first.startswith(b"["):
         return "json"
     if first.startswith((b"---", b"%YAML", b"- ", b"#")) or re.match(rb"^[A-Za-z_][\w.-]*:(\s|$)", first):
@@ -1840,6 +1845,16 @@ class OutputError(Exception):
     """The output file could not be written (a usage error: the folder does not exist, no permission, disk full)."""
 
 
+def _rulebook_loads() -> None:
+    """Raise the RulebookError of rules or data that do not load or compile, before any worker starts (a worker
+    would fail on it in its initializer and take each record with it). The reference engine compiles them: no
+    durable-rules state is made in the process the workers are forked from."""
+    from .advisor import Advisor
+    from .engine import PythonEngine
+
+    Advisor(engine=PythonEngine())
+
+
 def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = None,
                    options: ReviewOptions | None = None, *,
                    progress: Callable[[int, Reader], None] | None = None,
@@ -1850,6 +1865,7 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
     ``output`` as it was. ``progress(records_done, reader)`` is called after each record."""
     options = options or ReviewOptions()
     fmt = output_format(output, fmt)
+    _rulebook_loads()
     reader = Reader(paths, options.read)
     config = _Config(fmt, options.trace, options.ocds, options.read.encoding)
     summary = ReviewSummary()

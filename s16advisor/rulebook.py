@@ -629,12 +629,21 @@ class Rulebook:
         return [r for rules in self.rules.values() for r, _ in rules]
 
 
+def _rule_files(folder: Path) -> list[Path]:
+    """rules/<regime>/<name>.yaml, hidden ones left out (an editor's, or a folder such as .git)."""
+    return sorted(p for p in folder.glob("*/*.yaml") if not _hidden(p, folder))
+
+
+def _hidden(path: Path, folder: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(folder).parts)
+
+
 def _only_rule_files(folder: Path) -> None:
     """Every file under ``rules/`` is read: one that would not be (``new.yml``, ``extra.yaml``, a sub-folder's) is
     refused, so that a rule cannot be added where it silently does nothing."""
-    read = {folder / "regimes.yaml", *folder.glob("*/*.yaml")}
+    read = {folder / "regimes.yaml", *_rule_files(folder)}
     for p in sorted(folder.rglob("*")):
-        if any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts):
+        if _hidden(p, folder) or "__pycache__" in p.relative_to(folder).parts:
             continue
         if (p.parent == folder and p.is_dir()) or p in read:
             continue
@@ -649,7 +658,7 @@ def load_rulebook(folder: Path | None = None) -> Rulebook:
     regimes: RegimesFile = validate_trusted(RegimesFile, regimes_doc)
     rules: dict[str, list[tuple[Rule, str]]] = {r.id: [] for r in regimes.regimes}
     seen: dict[str, str] = {}
-    for path in sorted(folder.glob("*/*.yaml")):
+    for path in _rule_files(folder):
         doc = load_trusted_yaml(path)
         shown = f"{folder.name}/{path.relative_to(folder).as_posix()}"  # (a trace names rules/...: the same anywhere)
         rf: RuleFile = validate_trusted(RuleFile, doc)

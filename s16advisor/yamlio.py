@@ -262,7 +262,8 @@ URL_PATTERN = r"^https://[^\s<>\"\x00-\x1f\x7f]+$"  # a reference: a web address
 def load_trusted_yaml(path: Path) -> Document:
     """Load a rules or data file the same safe way as input (no aliases, no dates), with lines: a regular file
     (not a link, a device or a pipe) of at most ``MAX_BYTES``, in UTF-8, whose texts hold no control characters.
-    These files may come from a pull request: each problem is a ``RulebookError`` naming the file."""
+    These files may come from a pull request: each problem is a ``RulebookError`` naming the file (malformed YAML
+    an ``InputError``, as a draft's is)."""
     from .errors import RulebookError
 
     try:

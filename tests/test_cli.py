@@ -612,3 +612,30 @@ def test_no_colour_when_asked_or_piped(how: str, fmt: str) -> None:
     assert result.returncode == EXIT_OK, result.stderr
     assert result.stdout.strip()
     assert not ANSI.search(result.stdout + result.stderr)
+
+
+@pytest.mark.parametrize("command", [["advise", "examples/supported-living.yaml"], ["check", "examples/drafts"],
+                                     ["review", "examples/supported-living.yaml", "--jobs", "1"],
+                                     ["review", "examples/supported-living.yaml", "examples/drafts/", "--jobs", "2"]])
+def test_rules_that_do_not_load_are_one_error_line_and_exit_3_for_every_command(tmp_path, monkeypatch, command):
+    import shutil
+
+    from s16advisor import advisor, rulebook
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    (rules / "README.md").write_text("a file that is not a rule file\n")
+    monkeypatch.setattr(rulebook, "rules_dir", lambda: rules)
+    rulebook.default_rulebook.cache_clear()
+    advisor.default_advisor.cache_clear()
+    monkeypatch.chdir(ROOT)
+    try:
+        result = CliRunner().invoke(app, command)
+    finally:
+        rulebook.default_rulebook.cache_clear()
+        advisor.default_advisor.cache_clear()
+    assert result.exit_code == 3, (result.output, result.exception)
+    assert result.stderr.splitlines()[0] == (f"error: {rules / 'README.md'}: not a rule file, so its rules would not "
+                                             "be read (rule files are rules/<regime>/<name>.yaml, and "
+                                             "rules/regimes.yaml)")
+    assert "Traceback" not in result.output

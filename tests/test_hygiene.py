@@ -220,8 +220,11 @@ def test_conditions_nested_deeper_than_durable_rules_compiles_are_an_engine_erro
 def test_every_file_under_rules_is_read_or_refused(tmp_path):
     folder = _copy_rules(tmp_path)
     load_rulebook(folder)
-    (folder / ".editor-swap.yaml").write_text("not: read\n")  # hidden: an editor's
-    load_rulebook(folder)
+    (folder / ".editor-swap.yaml").write_text("not: read\n")  # hidden: an editor's, or a folder such as .git
+    (folder / "pa2023" / ".scope.yaml").write_text((folder / "pa2023" / "scope.yaml").read_text())
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config.yaml").write_text("not: read\n")
+    load_rulebook(folder)  # (the hidden copy of scope.yaml would repeat its rule ids)
     for extra in ("pa2023/new.yml", "extra.yaml", "pa2023/sub/deep.yaml"):
         path = folder / extra
         path.parent.mkdir(exist_ok=True)

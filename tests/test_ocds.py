@@ -83,6 +83,7 @@ def test_contract_type_from_the_cpv_division_when_no_category(cpv: str, expected
     ({"startDate": "2024-04-01T00:00:00Z", "endDate": "2027-03-31T23:59:59Z",
       "maxExtentDate": "2029-03-31T23:59:59Z"}, 60),  # extensions included
     ({"durationInMonths": 48, "durationInDays": 10}, 48),
+    ({"startDate": "2025-04-01", "endDate": "9999-12-31"}, 1200),  # a placeholder end: the longest allowed, noted
 ])
 def test_contract_period_in_months(period: dict[str, Any], months: int) -> None:
     assert mapped(release(contractPeriod=period))["duration_months"] == months

@@ -942,6 +942,33 @@ def test_a_file_with_a_utf16_or_utf32_byte_order_mark_needs_no_encoding_option(t
     assert result.exit_code == 0 and [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["C-1", "C-2"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_byte_order_mark_a_pipe_delivers_one_byte_at_a_time_is_still_seen(encoding: str) -> None:
+    import threading
+
+    data = (SHORT_HEADER + _csv_row(1) + _csv_row(2)).encode(encoding)
+    proc = subprocess.Popen([sys.executable, "-m", "s16advisor", "review", "-", "--jobs", "1", "--format", "csv"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def trickle() -> None:
+        assert proc.stdin is not None
+        time.sleep(1.0)  # (the command is reading by then)
+        for i in range(len(data)):
+            proc.stdin.write(data[i:i + 1])
+            proc.stdin.flush()
+            if i < 4:
+                time.sleep(0.3)  # (one byte, then the next: a peek sees fewer than the mark's bytes)
+        proc.stdin.close()
+
+    writer = threading.Thread(target=trickle)
+    writer.start()
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = proc.stdout.read(), proc.stderr.read()  # (the summary on stderr is a few lines: no deadlock)
+    writer.join()
+    assert proc.wait(timeout=60) == 0, err
+    assert [line.split(b",")[0] for line in out.splitlines()[1:]] == [b"C-1", b"C-2"]
+
+
 def test_text_that_is_not_utf8_says_which_option_reads_another_encoding(tmp_path: Path) -> None:
     path = tmp_path / "w.csv"
     path.write_bytes((SHORT_HEADER + _csv_row(1, "Caf\u00e9")).encode("cp1252"))
@@ -1008,6 +1035,13 @@ def test_standard_inputs_format_is_sniffed_from_its_first_line(first: bytes, fmt
     from s16advisor.review import _sniff
 
     assert _sniff(first + b"\n") == fmt
+
+
+def test_json_lines_on_standard_input_whose_first_line_is_broken_yaml_like_are_still_read_line_by_line() -> None:
+    lines = "{id: X, title: broken}\n" + json.dumps(contract(1)) + "\n" + json.dumps(contract(2)) + "\n"
+    result = cli("-", "--jobs", "1", "--format", "csv", input=lines)
+    assert result.exit_code == 3
+    assert [line.split(",")[0] for line in result.stdout.splitlines()[1:]] == ["", "R-0001", "R-0002"]
 
 
 def test_a_yaml_stream_on_standard_input_whose_first_document_is_in_flow_style_is_read_as_yaml() -> None:

@@ -136,7 +136,10 @@ def _uri(path: str) -> str:
     an absolute path is relative to the working directory when it is below it (code scanning maps URIs relative
     to the checkout), else a ``file://`` URI (SARIF: a relative reference must not begin with a slash)."""
     if os.path.isabs(path):
-        relative = os.path.relpath(path)
+        try:
+            relative = os.path.relpath(path)
+        except ValueError:  # (Windows: another drive, or a UNC path)
+            relative = os.pardir
         if relative.split(os.sep, 1)[0] == os.pardir:
             return Path(path).as_uri()
         path = relative
