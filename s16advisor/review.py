@@ -137,7 +137,7 @@ class Record(NamedTuple):
 @dataclass(slots=True)
 class ReviewResult:
     """One record's result: its id (when it has one) and either its Advice v1 JSON dict or the error. ``notes``
-    are the assumptions the OCDS mapping made."""
+    are the assumptions made reading it (the OCDS mapping's; a CSV row's missing last cells)."""
 
     source: Source
     id: str | None
@@ -1143,7 +1143,7 @@ class _Worker:
                 if kind == "json":
                     obj = self._json(payload, label)
                 elif kind == "csv":
-                    obj, problems = _csv_mapping(payload, extra)
+                    obj, problems, notes = _csv_mapping(payload, extra)
                     rid = obj.get("id") if isinstance(obj.get("id"), str) else None
                     if problems:
                         raise _RecordError(f"{label}: " + "; ".join(_csv_problems(obj, problems)))
@@ -1151,7 +1151,8 @@ class _Worker:
                     obj = payload
                 if isinstance(obj, dict) and isinstance(obj.get("id"), str):
                     rid = obj["id"]
-                obj, rid, notes = self._ocds(obj, rid, label)
+                obj, rid, more = self._ocds(obj, rid, label)
+                notes += more
                 contract = self._validate(obj, label, file, lines, kind == "csv")
             if self.config.mode == "csv":  # a CSV row needs only the advice's outline: no Advice is made
                 outline = self._advise(self.advisor.outline, contract, label, file, kind == "csv", lines)
@@ -1331,18 +1332,20 @@ def _stats(o: Any, contract: Any) -> Stats:
 # CSV input cells -> a contract description mapping
 
 
-def _csv_mapping(row: list[str],
-                 header_info: tuple[tuple[str, ...], frozenset[str], bool]) -> tuple[dict[str, Any], list[str]]:
-    """A CSV row as a contract description mapping, and the problems of its cells (row and column named)."""
+def _csv_mapping(row: list[str], header_info: tuple[tuple[str, ...], frozenset[str], bool]
+                 ) -> tuple[dict[str, Any], list[str], tuple[str, ...]]:
+    """A CSV row as a contract description mapping, the problems of its cells (row and column named), and notes."""
     header, unknown, ignore_unknown = header_info
     problems: list[str] = []
+    notes: tuple[str, ...] = ()
     if len(row) > len(header):
         extra = [c for c in row[len(header):] if c.strip()]
         if extra:
             problems.append(f"{len(row)} cells but the header names {len(header)} columns")
-    elif len(row) < len(header):  # a row cut short would silently lose its last columns (a route, a reservation)
-        problems.append(f"{len(row)} cell{'s' if len(row) != 1 else ''} but the header names {len(header)} columns "
-                        f"(from {header[len(row)]} on missing: write empty cells as empty, with their commas)")
+    elif len(row) < len(header) and any(c.strip() for c in row):  # (Excel leaves out a row's empty last cells;
+        # a row cut short would lose a route or a reservation without a word: it is said in the result's notes)
+        notes = (f"the row has {len(row)} cell{'s' if len(row) != 1 else ''} and the header {len(header)} columns: "
+                 f"{', '.join(header[len(row):])} read as empty",)
     if unknown and not ignore_unknown:
         names = ", ".join(sorted(unknown))
         problems.append(f"column{'s' if len(unknown) > 1 else ''} {names}: not a column of the review CSV "
@@ -1369,7 +1372,7 @@ def _csv_mapping(row: list[str],
         for p in parents:
             target = target.setdefault(p, {})
         target[leaf] = value
-    return out, problems
+    return out, problems, notes
 
 
 _BOOLS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
