@@ -683,22 +683,26 @@ def _open(path: str, encoding: str = "utf-8") -> Any:
         while len(head) < 4 and (more := stream.read(4 - len(head))):
             head += more
         stream = _Replay(head, stream)
-    encoding = _marked(stream, encoding)
+    encoding = _file_encoding(stream, encoding)
     if _line_encoding(encoding) != encoding:
         return _Replay(b"", _Utf8(stream, encoding))
     return stream
 
 
-def _marked(stream: Any, encoding: str) -> str:
-    """The encoding to read a file in: as given, but UTF-16 or UTF-32 when the file starts with their byte order
-    mark and no other encoding than UTF-8 was given (PowerShell and Excel's "Unicode text" write UTF-16)."""
-    if codecs.lookup(encoding).name != "utf-8":
-        return encoding
+_MARKS = {"utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)}
+
+
+def _file_encoding(stream: Any, encoding: str) -> str:
+    """The encoding to read a file in, by its byte order mark (its first bytes, peeked): UTF-32 or UTF-16 when it
+    starts with their mark and UTF-8 was given (PowerShell and Excel's "Unicode text" write UTF-16); UTF-16 or
+    UTF-32 given for a file without a mark is little-endian, as ``bytes.decode`` reads it (the stream decoder
+    refuses it); else the encoding as given."""
+    name = codecs.lookup(encoding).name
     head = stream.peek(4)[:4]
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+    if name == "utf-8":
+        return next((marked for marked, marks in _MARKS.items() if head.startswith(marks)), encoding)
+    if name in _MARKS and not head.startswith(_MARKS[name]):
+        return name + "-le"
     return encoding
 
 
@@ -722,16 +726,6 @@ def _line_encoding(encoding: str) -> str:
     return encoding if ascii_like else "utf-8"
 
 
-def _byte_order(stream: Any, encoding: str) -> str:
-    """UTF-16 or UTF-32 without a byte order mark is little-endian, as ``bytes.decode`` reads it (the stream
-    decoder refuses it)."""
-    name = codecs.lookup(encoding).name
-    marks = {"utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)}
-    if name in marks and hasattr(stream, "peek") and not stream.peek(4)[:4].startswith(marks[name]):
-        return name + "-le"
-    return encoding
-
-
 def _undecodable(e: UnicodeError) -> tuple[str, int]:
     """A codec error handler: bytes the encoding does not decode become bytes that are not UTF-8 either (as
     surrogateescape, which UTF-16 and UTF-32 refuse), so their line is an error record of its own."""
@@ -748,7 +742,7 @@ class _Utf8:
 
     def __init__(self, stream: Any, encoding: str):
         self.stream = stream
-        self.text = io.TextIOWrapper(stream, encoding=_byte_order(stream, encoding),
+        self.text = io.TextIOWrapper(stream, encoding=encoding,
                                      errors="s16advisor.undecodable", newline="\n")
         self.pending = b""
 
