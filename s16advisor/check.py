@@ -130,15 +130,23 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
     """Files as given, directories walked for *.yaml/*.yml/*.json (sorted; hidden files and folders skipped),
     globs expanded (sorted).
 
-    A path that does not exist and matches nothing is still yielded, so that it is reported as unreadable.
+    A path that does not exist and matches nothing is still yielded, so that it is reported as unreadable; so is
+    a folder that cannot be listed.
     """
+    for path, _ in _expanded(paths):
+        yield path
+
+
+def _expanded(paths: Iterable[str]) -> Iterator[tuple[str, OSError | None]]:
+    """``expand``'s paths, each with the error that kept it from being listed if it is a folder that could not
+    be."""
     seen: set[str] = set()
     for p in paths:
+        unreadable: list[OSError] = []  # folders that cannot be listed: each is reported as a draft not read
         if p == "-":
             candidates = ["-"]
         elif os.path.isdir(p):
             found: list[str] = []
-            unreadable: list[OSError] = []  # folders that cannot be listed: each is reported as a draft not read
             for folder, subfolders, files in os.walk(p, onerror=unreadable.append):
                 # hidden folders and files (.github/, .pre-commit-config.yaml) are not drafts: name them to check
                 subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
@@ -154,11 +162,12 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
                 raise NoDrafts(f"{p}: no file matches this pattern")
         else:
             candidates = [p]
+        errors = {str(e.filename): e for e in unreadable}
         for c in candidates:
             key = c if c == "-" else os.path.realpath(c)  # (drafts/a.yaml and ./drafts/a.yaml are one draft)
             if key not in seen:
                 seen.add(key)
-                yield c
+                yield c, errors.get(c)
 
 
 def _draft_file(path: str) -> bool:
@@ -236,14 +245,9 @@ def check_paths(paths: Iterable[str], *, strict: bool = False, today: dt.date | 
     """Check every draft the paths name (see ``expand``)."""
     advisor = advisor or default_advisor()  # (rules or data that do not load: one RulebookError, not one a draft)
     results = []
-    for path in expand(paths):
-        if os.path.isdir(path):  # a folder expand could not list
-            try:
-                os.listdir(path)
-                problem = "cannot be read"
-            except OSError as e:
-                problem = f"cannot be read: {os_error_words(e)}"
-            results.append(DraftResult(path, "error", error=f"{path}: {problem}"))
+    for path, unlisted in _expanded(paths):
+        if unlisted is not None:  # a folder that could not be listed
+            results.append(DraftResult(path, "error", error=f"{path}: cannot be read: {os_error_words(unlisted)}"))
             continue
         try:
             doc = load_document(path)
