@@ -456,7 +456,11 @@ class _Output:
     def _reader_gone(self) -> None:
         self.gone = True
         with contextlib.suppress(OSError, ValueError):  # (so that the flush at exit does not complain either)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, self._stream.fileno())
+            finally:
+                os.close(null)
 
     @property
     def buffer(self) -> Any:

@@ -335,7 +335,7 @@ def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[str,
     text_keys = {k for k in mapping if isinstance(k, str)} if isinstance(mapping, dict) else set()  # ("null")
     written = [p[-1] for p in doc.lines if len(p) == len(parent) + 1 and p[:-1] == parent
                and isinstance(p[-1], str) and p[-1] not in text_keys]
-    same = [w for w in written if (lambda v: type(v) is type(key) and (v == key or v != v and key != key))(scalar(w))]
+    same = [w for w in written if _same_key(scalar(w), key)]
     where = doc.where((*parent, same[0])) if same else doc.where(parent)
     dotted = _loc(None, parent)
     kind = "null" if key is None else "a number" if isinstance(key, int | float) and not isinstance(key, bool) \
@@ -343,6 +343,11 @@ def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[str,
     shown = f"{same[0]!r} is read as {kind}" if same else f"{key!r} is not text"
     hint = f" ({_COMMA_HINT}; else quote it)" if isinstance(key, int) and not isinstance(key, bool) else " (quote it)"
     return where + (f": {dotted}" if dotted else ""), f"a field name must be text: {shown}{hint}"
+
+
+def _same_key(read: Any, key: Any) -> bool:
+    """Whether a key read from its text is ``key`` (of the same type; NaN is itself here)."""
+    return type(read) is type(key) and (read == key or (read != read and key != key))
 
 
 def locate(error: InputError, doc: Document) -> InputError:

@@ -283,10 +283,9 @@ def load_trusted_yaml(path: Path) -> Document:
     if "\\" not in text and not _UNSAFE_TEXT.search(text):  # no text can hold one (only an escape writes one)
         return doc
     for where, value in _texts(doc.data, ()):
-        if isinstance(value, str) and _UNSAFE_TEXT.search(value):
-            char = _UNSAFE_TEXT.search(value).group()  # type: ignore[union-attr]
+        if isinstance(value, str) and (unsafe := _UNSAFE_TEXT.search(value)):
             raise RulebookError(f"{doc.where(where)}: {'.'.join(map(str, where))}: holds the control character "
-                                f"U+{ord(char):04X}, which a text here must not")
+                                f"U+{ord(unsafe.group()):04X}, which a text here must not")
     return doc
 
 

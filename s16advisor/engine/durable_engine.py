@@ -30,7 +30,7 @@ from typing import Any
 from durable import engine as durable
 
 from ..errors import EngineError
-from ..rulebook import And, CompiledRule, Expr, Leaf, Program, Scalar, leaves
+from ..rulebook import MAX_CONSTANT, And, CompiledRule, Expr, Leaf, Program, Scalar, leaves
 
 _OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _SID = "contract"
@@ -41,7 +41,7 @@ class _QuietHost(durable.Host):
         pass
 
 
-_BOUND = 1e15
+_BOUND = MAX_CONSTANT  # facts are clamped to it: every rule constant is below it
 
 
 def _number(value: Scalar) -> Scalar:

@@ -162,14 +162,15 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
     rules = []
     for code in used:
         text, uri = CODE_HELP.get(code, (code, "README.md"))
+        absolute = uri.startswith("https://")
         rules.append({
             "id": code,
             "name": "".join(w.capitalize() for w in code.split("_")),
             "shortDescription": {"text": text},
             "fullDescription": {"text": text},
-            "help": {"text": f"{text} Legal basis: {uri}" if uri.startswith("https://") else f"{text} See {uri}."},
+            "help": {"text": f"{text} Legal basis: {uri}" if absolute else f"{text} See {uri}."},
         })
-        if uri.startswith("https://"):  # SARIF: an absolute URI (README.md#waivers is the help text's)
+        if absolute:  # SARIF: an absolute URI (README.md#waivers is the help text's)
             rules[-1]["helpUri"] = uri
     index = {code: i for i, code in enumerate(used)}
     results = []
