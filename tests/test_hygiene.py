@@ -268,10 +268,10 @@ def test_a_constant_that_is_not_a_finite_number_is_refused(tmp_path, constant):
     from s16advisor.advisor import Advisor
 
     folder = _with_probe_rule(tmp_path, f"{{fact: duration_months, in: [{constant}, 24]}}")
-    with pytest.raises(RulebookError, match="probe|finite|number"):
+    with pytest.raises(RulebookError, match="finite number"):
         Advisor(load_rulebook(folder))
     folder = _with_probe_rule(tmp_path / "gt", f"{{not: {{fact: duration_months, gt: {constant}}}}}")
-    with pytest.raises(RulebookError, match="probe|finite|number"):
+    with pytest.raises(RulebookError, match="finite number"):
         Advisor(load_rulebook(folder))
 
 
