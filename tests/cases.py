@@ -13,6 +13,7 @@ removes a field) and an ``expect``:
     conditions_contain: {route: text}    a condition of the route contains the text
     not_conditions_contain: {route: text}
     finding_contains: {code: text}       the finding's message contains the text
+    not_finding_contains: {code: text}   no finding with the code has the text in its message
     error: text                          the contract is refused (InputError) with a message containing text
     regime_applies: bool, because_contains: text   the regime block of the advice
 
@@ -42,7 +43,7 @@ DEFAULT_BASE: dict[str, Any] = {
 EXPECT_KEYS = {
     "regime", "threshold", "threshold_amount", "vat_basis", "above_threshold", "value", "recommended", "status",
     "blocked_by", "findings", "no_findings", "conditions_contain", "not_conditions_contain", "finding_contains",
-    "error", "regime_applies", "because_contains",
+    "not_finding_contains", "error", "regime_applies", "because_contains",
 }
 
 
@@ -139,6 +140,8 @@ def check(case: Case, advisor: Any) -> Any:
         assert not any(text in c for c in a.route(rid).conditions), a.route(rid).conditions
     for code, text in (e.get("finding_contains") or {}).items():
         assert any(f.code == code and text in f.message for f in a.findings), a.findings
+    for code, text in (e.get("not_finding_contains") or {}).items():
+        assert not any(f.code == code and text in f.message for f in a.findings), a.findings
     unfilled = [m for m in _messages(a) if PLACEHOLDER.search(m)]
     assert not unfilled, f"placeholders left unfilled: {unfilled}"
     return a
