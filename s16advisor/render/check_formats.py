@@ -45,8 +45,9 @@ CODE_HELP: dict[str, tuple[str, str]] = {
                            "https://www.gov.wales/community-benefits-delivering-maximum-value-welsh-pound"),
     "major_construction_contract": ("Wales, works of £2m or more from 2026-03-25: consider social public works "
                                     "clauses (SPPP Act s.25).", "https://www.legislation.gov.uk/asc/2023/1/section/25"),
-    "health_services_regime": ("Wales, health services from 2025-02-24 may fall under the Welsh provider selection "
-                               "regime.", "https://www.legislation.gov.uk/wsi/2025/99"),
+    "health_services_regime": ("Health services may fall under a provider selection regime: England's from 2024-01-01 "
+                               "(SI 2023/1348), Wales's from 2025-02-24 (WSI 2025/99).",
+                               "https://www.legislation.gov.uk/wsi/2025/99"),
     "invalid_input": ("The draft could not be read or validated as a contract description v1.", "README.md#input"),
 }
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
