@@ -473,7 +473,9 @@ class _Static:
         if got is None:
             fired = self._fired(mask)
             plan = sorted((order, i, route) for i in fired for order, route, _ in self.rules[i][2])
-            recommended = [route for _, _, route in plan]
+            # A route two rules recommend (competitive_flexible for innovation and for s.32) is planned once, where
+            # it first comes; its `because` keeps both messages.
+            recommended = list(dict.fromkeys(route for _, _, route in plan))
             routes = [self._route(k, spec, mask & route_mask, spec.id in recommended)
                       for k, spec, route_mask in self.routes]
             got = (routes, recommended, tuple(r.status for r in routes),

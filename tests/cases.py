@@ -124,6 +124,7 @@ def check(case: Case, advisor: Any) -> Any:
         assert abs(v.value - e["value"]) < 0.005, v.value
     if "recommended" in e:
         assert a.recommended == e["recommended"], _routes(a)
+    assert len(set(a.recommended)) == len(a.recommended), f"a route planned twice: {a.recommended}"  # (spec: a plan)
     for rid, status in (e.get("status") or {}).items():
         assert a.route(rid).status == status, f"{rid}: {a.route(rid).status} != {status}; {_routes(a)}"
     for rid, codes in (e.get("blocked_by") or {}).items():
