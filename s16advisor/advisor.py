@@ -25,7 +25,7 @@ from .contract import ContractDescription, contract_from_document, locate
 from .data import Data, load_data
 from .engine import Engine, Evaluation, Evaluator, default_engine
 from .errors import EngineError, InputError
-from .facts import ContractFacts, build_facts, fact_catalogue
+from .facts import ContractFacts, build_facts, detail_names, fact_catalogue
 from .rulebook import (
     Compiler,
     Program,
@@ -81,6 +81,7 @@ class Advisor:
         self._statics: dict[str, _Static] = {}  # per regime: what assembling its advice needs, made when first needed
         for regime in self.rulebook.regimes:
             if regime.encoded:
+                self.rulebook.check_placeholders(regime.id, detail_names(regime, self.data))
                 compiler = Compiler(
                     regime,
                     fact_catalogue(regime, self.data),

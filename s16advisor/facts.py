@@ -67,6 +67,13 @@ def fact_catalogue(regime: RegimeSpec, data: Data) -> dict[str, FactType]:
     return facts
 
 
+def detail_names(regime: RegimeSpec, data: Data) -> frozenset[str]:
+    """Every placeholder a message of ``regime`` may quote: the details ``build_facts`` fills (``EAGER_DETAILS``
+    and the prior-award bars) and those ``Details`` works out when asked (the rulebook refuses any other)."""
+    rd = _regime_data(data, regime)
+    return frozenset((*EAGER_DETAILS, *(bar[3] for bar in rd.bars), *rd.lazy))
+
+
 def money(x: float) -> str:
     return f"£{x:,.0f}" if abs(x - round(x)) < 0.005 else f"£{x:,.2f}"
 
@@ -147,6 +154,9 @@ class ContractFacts:
 
 
 _BASIS_WORDS = {"inclusive": "inclusive of VAT", "net": "net of VAT"}
+# The details build_facts fills for every contract (besides the prior-award bars, prior.<basis>.barred): a test
+# checks it against what build_facts fills.
+EAGER_DETAILS = ("duration_months", "declared_route", "reservation", "contract_type", "authority_type", "lots.count")
 
 
 class Details(dict[str, str]):

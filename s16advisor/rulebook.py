@@ -22,7 +22,7 @@ import datetime as dt
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -613,11 +613,18 @@ def validate_trusted(model: type[BaseModel], doc: Document) -> Any:
         raise RulebookError("\n".join(lines)) from None
 
 
+# A placeholder as a message writes it, and where: (threshold.amount, file, line, the message's path, the rule id or
+# "regime ID"), checked against the details of its regime (which depend on the data: its thresholds and CPV lists)
+# when an advisor compiles the rulebook. (Plain tuples, worded only when refused: loading is on every cold start.)
+Placeholder = tuple[str, str, int | None, tuple[str | int, ...], str]
+
+
 @dataclass
 class Rulebook:
     folder: Path
     regimes: list[RegimeSpec]
     rules: dict[str, list[tuple[Rule, str]]]  # regime id -> (rule, "file:line")
+    placeholders: dict[str, list[Placeholder]] = field(default_factory=dict)  # regime id -> its messages' own
 
     def regime_for(self, day: dt.date) -> RegimeSpec | None:
         for r in self.regimes:
@@ -627,6 +634,25 @@ class Rulebook:
 
     def all_rules(self) -> list[Rule]:
         return [r for rules in self.rules.values() for r, _ in rules]
+
+    def check_placeholders(self, regime_id: str, details: Collection[str]) -> None:
+        """Refuse a placeholder the messages of ``regime_id`` cannot have filled (``details``: every name a
+        contract's details give under that regime, facts.detail_names): a misspelt one would be shown as written
+        to every user whose contract fires its rule."""
+        problems = []
+        for name, source, line, at, owner in self.placeholders.get(regime_id, ()):
+            if name not in details:
+                import difflib  # (only when refusing: it is not otherwise imported to advise)
+
+                close = difflib.get_close_matches(name, details, n=1, cutoff=0.75)
+                root = name.split(".")[0]
+                kin = sorted(n for n in details if n.split(".")[0] == root) or sorted(details)
+                hint = (f"did you mean {{{close[0]}}}?" if close else
+                        f"a {regime_id} message may quote {', '.join(f'{{{n}}}' for n in kin)}")
+                where = f"{source}:{line}" if line else source
+                problems.append(f"{where}: {'.'.join(map(str, at))}: {owner}: unknown placeholder {{{name}}}: {hint}")
+        if problems:
+            raise RulebookError("\n".join(problems))
 
 
 def _rule_files(folder: Path) -> list[Path]:
@@ -657,6 +683,10 @@ def load_rulebook(folder: Path | None = None) -> Rulebook:
     regimes_doc = load_trusted_yaml(folder / "regimes.yaml")
     regimes: RegimesFile = validate_trusted(RegimesFile, regimes_doc)
     rules: dict[str, list[tuple[Rule, str]]] = {r.id: [] for r in regimes.regimes}
+    placeholders: dict[str, list[Placeholder]] = {r.id: [] for r in regimes.regimes}
+    for k, regime in enumerate(regimes.regimes):
+        _placeholders(placeholders[regime.id], regime.because, regimes_doc, ("regimes", k, "because"),
+                      f"regime {regime.id}")
     seen: dict[str, str] = {}
     for path in _rule_files(folder):
         doc = load_trusted_yaml(path)
@@ -671,23 +701,22 @@ def load_rulebook(folder: Path | None = None) -> Rulebook:
             if not rule.id.startswith(rf.regime + "."):
                 raise RulebookError(f"{where}: rule id {rule.id} must start with {rf.regime}.")
             seen[rule.id] = where
-            for text in _messages(rule):
-                for name in TEMPLATE_RX.findall(text):
-                    if name.split(".")[0] not in TEMPLATE_ROOTS:
-                        raise RulebookError(f"{where}: {rule.id}: unknown placeholder {{{name}}} in a message")
+            t = rule.then
+            for kind, items in (("block", t.block), ("condition", t.condition), ("recommend", t.recommend),
+                                ("finding", t.finding)):
+                for j, x in enumerate(items):
+                    if "{" in x.message:  # (its path: a kind given as one mapping has no index)
+                        one = not isinstance(doc.data["rules"][i]["then"][kind], list)
+                        at = ("rules", i, "then", kind, "message") if one else ("rules", i, "then", kind, j, "message")
+                        _placeholders(placeholders[rf.regime], x.message, doc, at, rule.id)
             rules[rf.regime].append((rule, f"{shown}:{doc.line_of(('rules', i))}"))
-    return Rulebook(folder, regimes.regimes, rules)
+    return Rulebook(folder, regimes.regimes, rules, placeholders)
 
 
-def _messages(rule: Rule) -> list[str]:
-    t = rule.then
-    return [x.message for x in (*t.block, *t.condition, *t.recommend, *t.finding)]
-
-
-# Message placeholders: {value}, {threshold.amount}, {cpv.reg77_reservable.outside}, ... filled from the
-# facts and details of the contract being advised (see facts.py). Checked when the rulebook loads.
-TEMPLATE_ROOTS = ("value", "threshold", "thresholds", "cpv", "duration_months", "lots", "prior", "start",
-                  "declared_route", "reservation", "vat_basis", "values", "contract_type", "authority_type")
+def _placeholders(out: list[Placeholder], text: str, doc: Document, at: tuple[str | int, ...], owner: str) -> None:
+    """The placeholders of a message, with where it is (checked by Rulebook.check_placeholders)."""
+    for name in TEMPLATE_RX.findall(text):
+        out.append((name, doc.source, doc.lines.get(at), at, owner))  # (a message's key has its line)
 
 
 class Template(NamedTuple):

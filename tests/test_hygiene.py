@@ -204,6 +204,75 @@ def test_a_rule_that_is_not_what_it_looks_like_is_refused_at_load(tmp_path, chan
         Advisor(load_rulebook(folder))
 
 
+def test_a_misspelt_placeholder_is_refused_at_load_with_its_file_line_and_the_name_meant(tmp_path):
+    # It loaded, and every advice that fired the rule showed "threshold of {threshold.amout}" as written.
+    from s16advisor.advisor import Advisor
+
+    folder = _copy_rules(tmp_path)
+    path = folder / "pcr2015" / "scope.yaml"
+    text = path.read_text()
+    at = text.index("{threshold.amount}")
+    path.write_text(text[:at] + "{threshold.amout}" + text[at + len("{threshold.amount}"):])
+    line = text.count("\n", 0, text.rindex("message:", 0, at)) + 1  # the line of its message
+    with pytest.raises(RulebookError) as e:
+        Advisor(load_rulebook(folder))
+    assert re.fullmatch(rf"{re.escape(str(path))}:{line}: rules\.\d+\.then\.block\.message: pcr2015\.scope\.\w+: "
+                        r"unknown placeholder \{threshold\.amout\}: did you mean \{threshold\.amount\}\?", str(e.value))
+
+
+@pytest.mark.parametrize(("message", "words"), [
+    # a threshold of the Act only: the PCR's details have no such value
+    ("{thresholds.major_construction_contract}", r"unknown placeholder \{thresholds\.major_construction_contract\}"
+     r": a pcr2015 message may quote \{thresholds\.community_benefits\}, .*\{thresholds\.works\}\Z"),
+    ("{cpv.reg77.outside}",
+     r"unknown placeholder \{cpv\.reg77\.outside\}: did you mean \{cpv\.reg77_reservable\.outside\}\?\Z"),
+    ("{vat}", r"unknown placeholder \{vat\}: a pcr2015 message may quote \{authority_type\}, .*\{vat_basis\}\Z"),
+])
+def test_a_placeholder_no_detail_fills_is_refused_at_load(tmp_path, message, words):
+    from s16advisor.advisor import Advisor
+
+    then = f'{{finding: [{{code: community_benefits, severity: info, message: "ok"}}, {{code: community_benefits, ' \
+           f'severity: info, message: "probe {message}"}}]}}'
+    with pytest.raises(RulebookError, match=r"findings\.yaml:\d+: rules\.\d+\.then\.finding\.1\.message: "
+                       r"pcr2015\.findings\.zz_probe: " + words):
+        Advisor(load_rulebook(_with_probe_rule(tmp_path, PROBE_WHEN, then)))
+
+
+def test_any_detail_may_be_quoted_and_the_regimes_because_is_checked_too(tmp_path):
+    from s16advisor.advisor import Advisor
+
+    quoted = "{evaluated_on} {values.community_benefits} {lots.largest_small} {prior.s33.barred} {threshold.regulation}"
+    then = f'{{finding: {{code: community_benefits, severity: info, message: "probe {quoted}"}}}}'
+    Advisor(load_rulebook(_with_probe_rule(tmp_path, PROBE_WHEN, then)))
+    folder = _copy_rules(tmp_path / "because")
+    path = folder / "regimes.yaml"
+    path.write_text(path.read_text().replace("procurement commenced on {start}", "procurement commenced on {begin}", 1))
+    with pytest.raises(RulebookError, match=r"regimes\.yaml:\d+: regimes\.0\.because: regime pcr2015: unknown "
+                       r"placeholder \{begin\}: a pcr2015 message may quote"):
+        Advisor(load_rulebook(folder))
+
+
+def test_the_details_a_message_may_quote_are_those_build_facts_gives(advisor):
+    # facts.detail_names (what the rulebook lets a message quote) names the details build_facts fills itself
+    # (EAGER_DETAILS) by hand: every detail of a contract is one of them or worked out when asked, and each of
+    # them fills.
+    from s16advisor.advisor import read_contract
+    from s16advisor.facts import build_facts, detail_names
+
+    for name in ("supported-living.yaml", "supported-living-2026.yaml"):
+        contract, _ = read_contract(str(ROOT / "examples" / name))
+        regime = advisor.regime_for(contract.procurement_start)
+        d = build_facts(contract, regime, advisor.data).details
+        names = detail_names(regime, advisor.data)
+        assert set(d) | set(d.lazy) == names
+        d.applied = next(iter(d.thresholds.values()))  # (a threshold the rules chose: {threshold.*} are filled)
+        for n in names:
+            try:
+                assert isinstance(d[n], str), n
+            except KeyError:  # only a threshold's figures when it is not in force on the day (it stays as written)
+                assert n.split(".")[0] in ("thresholds", "values") and n.split(".", 1)[1] not in d.thresholds, n
+
+
 def test_conditions_nested_deeper_than_durable_rules_compiles_are_an_engine_error_not_a_traceback(tmp_path):
     from s16advisor.advisor import Advisor, read_contract
     from s16advisor.errors import EngineError
