@@ -125,7 +125,8 @@ class Record(NamedTuple):
 
     ``json``: the bytes of a JSON line (parsed by the worker); ``obj``: a parsed mapping (a contract description
     or an OCDS release or record; ``extra`` holds the YAML line numbers); ``csv``: a row's cells (``extra`` the
-    file's header); ``contract``: a ContractDescription; ``error``: why the record could not be read.
+    file's header); ``contract``: a ContractDescription; ``error``: why the record could not be read (``extra``
+    ``_UNOPENED`` or ``_STOPPED`` when it stands for an input that failed, not for a record of it).
     """
 
     source: Source
@@ -213,10 +214,12 @@ class ReviewSummary:
     of VAT from 2022, net before).
     """
 
-    records: int = 0  # results (one per record)
-    read: int = 0  # records read (the same, unless something is badly wrong: the summary shows both)
+    records: int = 0  # results: one per record read, and one per input that could not be opened or read on
+    read: int = 0  # records read
+    unopened: int = 0  # inputs that could not be opened (a missing file, a folder): an error result each, no record
+    stopped: int = 0  # inputs whose reading stopped part-way (an I/O error): an error result each for the rest
     advised: int = 0
-    errors: int = 0  # records that could not be read, mapped or validated
+    errors: int = 0  # results that are errors: records not read, mapped or validated, and inputs that failed
     with_error_findings: int = 0
     with_warning_findings: int = 0
     blank: int = 0  # blank lines and empty documents skipped (not records)
@@ -282,7 +285,8 @@ class ReviewSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "records": self.records, "read": self.read, "advised": self.advised, "errors": self.errors,
+            "records": self.records, "read": self.read, "unopened": self.unopened, "stopped": self.stopped,
+            "advised": self.advised, "errors": self.errors,
             "with_error_findings": self.with_error_findings, "with_warning_findings": self.with_warning_findings,
             "blank": self.blank, "by_regime": dict(self.by_regime),
             "by_route": {k: {"count": v.count, "value": v.value} for k, v in self.by_route.items()},
@@ -417,9 +421,16 @@ class ReadOptions:
     ignore_unknown_columns: bool = False  # CSV: ignore (and warn about) columns that are not fields
 
 
+_UNOPENED, _STOPPED = "unopened", "stopped"  # an error Record's extra: an input that failed, not a record of it
+
+
 class Reader:
     """The records of files (``-`` for standard input), lazily, in order; counts bytes read (for progress),
-    blank lines skipped, and collects warnings about the inputs."""
+    blank lines skipped, and collects warnings about the inputs.
+
+    An input that cannot be opened, or whose reading stops part-way, gives one error record more, which is not a
+    record of the input: it is counted in ``unopened`` or ``stopped``, not in ``records`` (so that the results
+    are ``records + unopened + stopped``)."""
 
     def __init__(self, paths: Iterable[str], options: ReadOptions | None = None):
         self.paths = list(paths)
@@ -427,6 +438,8 @@ class Reader:
         self.line_encoding = _line_encoding(self.options.encoding)  # what the lines are decoded as (_open)
         self.bytes_read = 0
         self.records = 0  # records read so far
+        self.unopened = 0  # inputs that could not be opened
+        self.stopped = 0  # inputs whose reading stopped part-way
         self.blank = 0
         self.warnings: list[str] = []
         self.bytes_total: int | None = None  # unknown when reading standard input
@@ -436,7 +449,13 @@ class Reader:
     def __iter__(self) -> Iterator[Record]:
         for path in self.paths:
             for record in self._file(path):
-                self.records += 1
+                if record.kind == "error" and record.extra is not None:  # the input itself (_UNOPENED, _STOPPED)
+                    if record.extra == _UNOPENED:
+                        self.unopened += 1
+                    else:
+                        self.stopped += 1
+                else:
+                    self.records += 1
                 yield record
 
     def _file(self, path: str) -> Iterator[Record]:
@@ -444,7 +463,7 @@ class Reader:
         try:
             stream: Any = _open(path, self.options.encoding)
         except OSError as e:
-            yield Record(Source(name), "error", f"{name}: cannot be read: {os_error_words(e)}")
+            yield Record(Source(name), "error", f"{name}: cannot be read: {os_error_words(e)}", _UNOPENED)
             return
         with stream:
             fmt = self.options.input_format
@@ -462,9 +481,10 @@ class Reader:
                 else:
                     yield from self._json(stream, name)
             except OSError as e:  # an I/O error half-way: what was read stands, the rest is one error record
-                yield Record(Source(name), "error", f"{name}: reading stopped: {os_error_words(e)}")
+                yield Record(Source(name), "error", f"{name}: reading stopped: {os_error_words(e)}", _STOPPED)
             except UnicodeError as e:  # (a decoder that gives up on a whole stream)
-                yield Record(Source(name), "error", f"{name}: reading stopped: not {self.options.encoding} text: {e}")
+                yield Record(Source(name), "error", f"{name}: reading stopped: not {self.options.encoding} text: {e}",
+                             _STOPPED)
 
     # JSON Lines: one record per non-blank line; a line holding an OCDS package is expanded here.
     def _jsonl(self, stream: Any, name: str) -> Iterator[Record]:
@@ -1710,6 +1730,7 @@ class Review:
             self.summary.duplicates = dups.report()
             self.summary.read = self.records.records if isinstance(self.records, Reader) else n
             if isinstance(self.records, Reader):
+                self.summary.unopened, self.summary.stopped = self.records.unopened, self.records.stopped
                 self.summary.blank = self.records.blank
                 self.summary.warnings = list(self.records.warnings)
         finally:
@@ -1895,6 +1916,7 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
         finally:
             dups.close()
     summary.read = reader.records
+    summary.unopened, summary.stopped = reader.unopened, reader.stopped
     summary.blank = reader.blank
     summary.warnings = list(reader.warnings)
     return summary

@@ -447,6 +447,50 @@ def test_missing_file_and_directory_are_error_results(tmp_path: Path) -> None:
                                       f"{tmp_path}: cannot be read: is a directory, not a file"]
 
 
+def test_an_input_that_cannot_be_opened_is_an_error_result_but_no_record_read(tmp_path: Path) -> None:
+    # A missing file was "1 record read, 1 result written": results are records read and inputs that failed.
+    good = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
+    result = cli(str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 3
+    assert result.stderr.startswith("0 records read; 1 input could not be opened; 1 result written: 0 advised, "
+                                    "1 error (could not be read, mapped or validated)\n"), result.stderr
+    assert len((tmp_path / "out.csv").read_text().splitlines()) == 2  # the header and the error's row
+    result = cli(str(good), str(tmp_path / "nope.jsonl"), str(tmp_path), "-o", str(tmp_path / "out.jsonl"))
+    assert result.stderr.startswith("2 records read; 2 inputs could not be opened; 4 results written: 2 advised, "
+                                    "2 errors"), result.stderr
+    review = Review(read_records([str(tmp_path / "nope.jsonl"), str(good), str(tmp_path)]))
+    out = list(review)
+    s = review.summary
+    assert [r.ok for r in out] == [False, True, True, False]
+    assert (s.records, s.read, s.unopened, s.stopped, s.errors) == (4, 2, 2, 0, 2)
+    assert (s.to_dict()["read"], s.to_dict()["unopened"]) == (2, 2)
+
+
+def test_an_input_whose_reading_stops_part_way_gives_its_records_and_one_error_for_the_rest(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    import errno
+
+    from s16advisor.render.review import headline
+    from s16advisor.review import Reader, Record
+
+    def failing(self: Any, stream: Any, name: str) -> Any:
+        yield Record(Source(name, line=1), "json", json.dumps(contract(1)).encode())
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(Reader, "_jsonl", failing)
+    path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
+    for review in (Review(read_records([str(path)])), None):
+        if review is None:
+            s = review_to_file([str(path)], str(tmp_path / "out.jsonl"))
+        else:
+            out = list(review)
+            assert [r.error for r in out] == [None, f"{path}: reading stopped: Input/output error"]
+            s = review.summary
+        assert (s.records, s.read, s.unopened, s.stopped, s.errors) == (2, 1, 0, 1, 1)
+        assert headline(s) == "1 record read; 1 input stopped part-way; 2 results written: 1 advised, 1 error " \
+                              "(could not be read, mapped or validated)"
+
+
 def test_python_objects(advisor: Any) -> None:
     from s16advisor.contract import contract_from_mapping
 

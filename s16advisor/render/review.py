@@ -32,7 +32,13 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def headline(s: ReviewSummary) -> str:
-    line = (f"{_plural(s.read, 'record')} read, {_plural(s.records, 'result')} written: {s.advised:,} advised, "
+    inputs = []  # inputs that failed: an error result each, but no record
+    if s.unopened:
+        inputs.append(f"{_plural(s.unopened, 'input')} could not be opened")
+    if s.stopped:
+        inputs.append(f"{_plural(s.stopped, 'input')} stopped part-way")
+    line = (f"{_plural(s.read, 'record')} read{'; ' + ', '.join(inputs) + ';' if inputs else ','} "
+            f"{_plural(s.records, 'result')} written: {s.advised:,} advised, "
             f"{_plural(s.errors, 'error')} (could not be read, mapped or validated)")
     extra = []
     if s.with_error_findings:
