@@ -14,6 +14,7 @@ import sys
 from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.core
 
 from . import __version__
 from .errors import InputError, S16Error
@@ -33,6 +34,43 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose arguments read as their metavar, as in the usage lines of this module's own errors:
+    ``advise [OPTIONS] FILE`` and ``FILE  Contract description ...`` (typer 0.2x shows ``{FILE}`` and
+    ``FILE <str>``, ``{PATH...}...`` and ``PATH... <list[str]>``). Parsing is typer's, unchanged."""
+
+    @staticmethod
+    def _shown(param: Any) -> str:
+        if param.metavar:  # as written (PATH... says it takes several)
+            return str(param.metavar)
+        return (param.name or "").upper() + ("..." if param.nargs != 1 else "")
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                shown = self._shown(param)
+                pieces.append(shown if param.required else f"[{shown}]")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((self._shown(param), record[1]))
+            else:
+                opts.append(record)
+        for title, records in (("Arguments", args), ("Options", opts)):
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
 
 
 def _fail(lines: list[str], code: int = EXIT_INVALID) -> NoReturn:
@@ -60,7 +98,7 @@ def _color(no_color: bool) -> bool | None:
     return False if no_color or os.environ.get("NO_COLOR") else None
 
 
-@app.command()
+@app.command(cls=_Command)
 def advise(
     file: Annotated[str, typer.Argument(help="Contract description (YAML or JSON), or - for standard input.",
                                         metavar="FILE")],
@@ -115,7 +153,7 @@ def advise(
         render_advice(result, fmt, sys.stdout, explain=explain, color=_color(no_color))  # type: ignore[arg-type]
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     paths: Annotated[list[str], typer.Argument(help="Draft files, directories (every *.yaml, *.yml and *.json "
                                                "below them, hidden ones skipped) or glob patterns.",
@@ -167,10 +205,10 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
-@app.command()
+@app.command(cls=_Command)
 def review(
     inputs: Annotated[list[str], typer.Argument(help="Files to review (CSV, JSON Lines, YAML, JSON or OCDS), or - "
-                                                "for standard input.", metavar="INPUT")],
+                                                "for standard input.", metavar="INPUT...")],
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write the results to this file (written "
                                                "atomically); default: standard output.", metavar="FILE")] = None,
     format: Annotated[str | None, typer.Option("--format", "-f", help="jsonl, csv or json; default: from the "
@@ -317,7 +355,7 @@ def _write_atomically(path: str, text: str) -> None:
         _fail([f"--output: cannot write {path}: {e.strerror or e}"], EXIT_USAGE)
 
 
-@app.command()
+@app.command(cls=_Command)
 def explain(
     rule: Annotated[str, typer.Argument(help="A rule id (as shown by `s16advisor rules` or in a trace).",
                                         metavar="RULE")],
@@ -356,9 +394,9 @@ def explain(
     _fail([f"no rule {rule!r}{hint}"], EXIT_USAGE)
 
 
-@app.command("rules")
+@app.command("rules", cls=_Command)
 def list_rules(
-    regime: Annotated[str | None, typer.Option(help="Only this regime (pcr2015, pa2023).")] = None,
+    regime: Annotated[str | None, typer.Option(help="Only this regime (pcr2015, pa2023).", metavar="REGIME")] = None,
 ) -> None:
     """List every rule of the rulebook with its title and dates in force."""
     from .rulebook import default_rulebook
@@ -375,7 +413,7 @@ def list_rules(
             typer.echo(f"{r.id:58} {r.in_force.from_.isoformat()}..{to:10}  {_line(r.title)}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def thresholds(
     on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD); default today.", metavar="DATE")] = "",
 ) -> None:

@@ -323,6 +323,27 @@ def test_every_command_has_help(command: str) -> None:
     assert "--help" in out
 
 
+USAGE = {"advise": "advise [OPTIONS] FILE", "check": "check [OPTIONS] PATH...", "review": "review [OPTIONS] INPUT...",
+         "explain": "explain [OPTIONS] RULE", "rules": "rules [OPTIONS]", "thresholds": "thresholds [OPTIONS]"}
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_help_names_arguments_and_values_in_words(command: str) -> None:
+    # typer 0.2x showed "advise [OPTIONS] {FILE}", "FILE <str>", "{PATH...}...", "PATH... <list[str]>", "--regime <str>"
+    out = done(run(command, "--help"))
+    assert out.startswith(f"Usage: s16advisor {USAGE[command]}\n"), out[:200]
+    listed = out[out.find("\nArguments:\n"):] if "\nArguments:\n" in out else out[out.find("\nOptions:\n"):]
+    assert not re.search(r"[{}]|<[a-z][a-z\[\]|, ]*>", listed), listed
+    for name in USAGE[command].split()[2:]:  # each argument, listed under its name as the usage line shows it
+        assert re.search(rf"^  {re.escape(name)}  +[A-Z]", listed, re.M), listed
+    assert not re.search(r"^  --?[a-z-]+(, --[a-z-]+)? [a-z<]", listed, re.M), listed  # an option's value: a WORD
+
+
+def test_a_missing_argument_is_named_as_the_usage_line_names_it() -> None:
+    err = usage_error(run("check"))
+    assert err.startswith("Usage: s16advisor check [OPTIONS] PATH...\n") and "Missing argument 'PATH...'" in err
+
+
 def test_top_level_help() -> None:
     out = done(run("--help"))
     assert "--version" in out
