@@ -322,7 +322,8 @@ def test_a_release_package_with_lots_and_a_notice_without_value() -> None:
     assert living.id == "ocds-h6vhtk-04f1a2"
     a = living.advice
     assert a["regime"]["id"] == "pa2023" and a["valuation"]["value"] == 2400000  # VAT-exempt: amountGross
-    assert a["recommended"] == ["light_touch", "reserved_public_service_mutual"]  # reserved, as in the notice
+    # Reserved, as in the notice: by a competitive flexible procedure that excludes other suppliers (s.33(2)).
+    assert a["recommended"] == ["light_touch", "competitive_flexible", "reserved_public_service_mutual"]
     assert living.notes == ("VAT rate 0 from tender.value.amountGross",)
 
     a = day.advice

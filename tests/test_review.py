@@ -628,9 +628,9 @@ def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
     k6.pop("objectives")
     records = [
         example("supported-living.yaml"),  # pcr2015 £1,450,000: light_touch + reg 77 planned; reg 20 available
-        example("supported-living-2026.yaml"),  # pa2023 £2,400,000: light_touch + s.33 planned; s.32 available
+        example("supported-living-2026.yaml"),  # pa2023 £2,400,000: light_touch, competitive flexible + s.33 planned
         example("drafts/day-services-2024.yaml"),  # pcr2015 £960,000: reg 77 for 48 months: unavailable (error)
-        example("drafts/meals-2026.yaml"),  # pa2023 £820,000 (VAT-inclusive): light_touch + s.33; s.32 available
+        example("drafts/meals-2026.yaml"),  # pa2023 £820,000 (VAT-inclusive): light_touch, competitive flexible + s.33
         contract(1, id="CLN-1", route="open", value={"amount": 90000, "vat": "exclusive"}),  # £108,000 with VAT
         k6,  # pa2023 £2,400,000 not reserved: both s.32 and s.33 available, neither planned
         "{not json",
@@ -644,6 +644,7 @@ def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
     assert routes == {
         "light_touch": (5, 1450000 + 2400000 + 960000 + 820000 + 2400000),
         "reserved_public_service_mutual": (3, 1450000 + 2400000 + 820000),
+        "competitive_flexible": (2, 2400000 + 820000),  # the two s.33 reservations under the Act (s.33(2))
         "below_threshold": (2, 108000 + 60002.4),
     }
     assert s.declared_unavailable == {"open": 1}
