@@ -84,6 +84,19 @@ def test_the_readmes_review_transcript_is_what_the_command_prints(tmp_path, monk
     assert result.stderr.strip() == shown.strip()
 
 
+def test_the_readmes_regime_comparison_is_what_the_command_prints(monkeypatch):
+    # It still showed the Act's plan as light_touch + reserved_public_service_mutual once a s.33 reservation planned
+    # the competitive flexible procedure between them.
+    from typer.testing import CliRunner
+
+    command = "s16advisor advise examples/supported-living-2026.yaml --compare-regimes"
+    shown = README.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, command.split()[1:], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert result.stdout.strip() == shown.strip()
+
+
 def test_the_readmes_input_example_is_a_valid_contract_description():
     from s16advisor.contract import contract_from_document
     from s16advisor.yamlio import parse_text
