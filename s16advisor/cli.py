@@ -252,8 +252,8 @@ def review(
     Finder.
 
     Exit codes: 0 every record advised, 1 an advice has an error finding (with --fail-on error; or a warning,
-    with --fail-on warning), 2 usage error, 3 a record could not be read (after every result is written), 130
-    interrupted (the output file is left as it was).
+    with --fail-on warning), 2 usage error, 3 a record could not be read, or an input could not be opened or
+    read to its end (after every result is written), 130 interrupted (the output file is left as it was).
 
     Examples:
 

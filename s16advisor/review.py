@@ -299,8 +299,8 @@ class ReviewSummary:
         }
 
     def exit_code(self, fail_on: str = "none") -> int:
-        """3 when a record could not be read, 1 when ``fail_on`` is error (warning) and an advice has an error
-        (or warning) finding, else 0."""
+        """3 when a result is an error (a record not read, mapped or validated, or an input not opened or read to
+        its end), 1 when ``fail_on`` is error (warning) and an advice has an error (or warning) finding, else 0."""
         if self.errors:
             return 3
         if fail_on == "error" and self.with_error_findings:

@@ -466,6 +466,15 @@ def test_an_input_that_cannot_be_opened_is_an_error_result_but_no_record_read(tm
     assert (s.to_dict()["read"], s.to_dict()["unopened"]) == (2, 2)
 
 
+def test_the_help_and_the_readme_say_an_input_that_cannot_be_opened_exits_3() -> None:
+    # Both said exit 3 meant "a record could not be read" once such an input was no longer counted as a record.
+    words = " ".join(cli("--help").stdout.split())
+    assert "3 a record could not be read, or an input could not be opened or read to its end" in words, words
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("### Review exit codes", 1)[1].split("###", 1)[0]
+    row = next(line for line in readme.splitlines() if line.startswith("| 3 |"))
+    assert "an input could not be opened or read to its end" in row, row
+
+
 def test_an_input_whose_reading_stops_part_way_gives_its_records_and_one_error_for_the_rest(
         tmp_path: Path, monkeypatch: Any) -> None:
     import errno
