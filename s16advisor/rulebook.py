@@ -613,10 +613,10 @@ def validate_trusted(model: type[BaseModel], doc: Document) -> Any:
         raise RulebookError("\n".join(lines)) from None
 
 
-# A placeholder as a message writes it, and where: (threshold.amount, file, line, the message's path, the rule id or
-# "regime ID"), checked against the details of its regime (which depend on the data: its thresholds and CPV lists)
-# when an advisor compiles the rulebook. (Plain tuples, worded only when refused: loading is on every cold start.)
-Placeholder = tuple[str, str, int | None, tuple[str | int, ...], str]
+# A placeholder as a message writes it, and where: (threshold.amount, "file:line", the message's path, the rule id
+# or "regime ID"), checked against the details of its regime (which depend on the data: its thresholds and CPV
+# lists) when an advisor compiles the rulebook.
+Placeholder = tuple[str, str, tuple[str | int, ...], str]
 
 
 @dataclass
@@ -640,7 +640,7 @@ class Rulebook:
         contract's details give under that regime, facts.detail_names): a misspelt one would be shown as written
         to every user whose contract fires its rule."""
         problems = []
-        for name, source, line, at, owner in self.placeholders.get(regime_id, ()):
+        for name, where, at, owner in self.placeholders.get(regime_id, ()):
             if name not in details:
                 import difflib  # (only when refusing: it is not otherwise imported to advise)
 
@@ -649,7 +649,6 @@ class Rulebook:
                 kin = sorted(n for n in details if n.split(".")[0] == root) or sorted(details)
                 hint = (f"did you mean {{{close[0]}}}?" if close else
                         f"a {regime_id} message may quote {', '.join(f'{{{n}}}' for n in kin)}")
-                where = f"{source}:{line}" if line else source
                 problems.append(f"{where}: {'.'.join(map(str, at))}: {owner}: unknown placeholder {{{name}}}: {hint}")
         if problems:
             raise RulebookError("\n".join(problems))
@@ -716,7 +715,7 @@ def load_rulebook(folder: Path | None = None) -> Rulebook:
 def _placeholders(out: list[Placeholder], text: str, doc: Document, at: tuple[str | int, ...], owner: str) -> None:
     """The placeholders of a message, with where it is (checked by Rulebook.check_placeholders)."""
     for name in TEMPLATE_RX.findall(text):
-        out.append((name, doc.source, doc.lines.get(at), at, owner))  # (a message's key has its line)
+        out.append((name, doc.where(at), at, owner))
 
 
 class Template(NamedTuple):
