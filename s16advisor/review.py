@@ -283,6 +283,12 @@ class ReviewSummary:
                 mine_t.count += t.count
                 mine_t.value += t.value
 
+    def take_counts(self, reader: Reader) -> None:
+        """What ``reader`` counted once it is read: records read, inputs that failed, blank lines, warnings."""
+        self.read, self.unopened, self.stopped = reader.records, reader.unopened, reader.stopped
+        self.blank = reader.blank
+        self.warnings = list(reader.warnings)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "records": self.records, "read": self.read, "unopened": self.unopened, "stopped": self.stopped,
@@ -1728,11 +1734,10 @@ class Review:
                     yield ReviewResult(record.source, rid, advice, error, notes)
                 dups.add(lines.joined())
             self.summary.duplicates = dups.report()
-            self.summary.read = self.records.records if isinstance(self.records, Reader) else n
             if isinstance(self.records, Reader):
-                self.summary.unopened, self.summary.stopped = self.records.unopened, self.records.stopped
-                self.summary.blank = self.records.blank
-                self.summary.warnings = list(self.records.warnings)
+                self.summary.take_counts(self.records)
+            else:
+                self.summary.read = n
         finally:
             try:
                 results.close()
@@ -1915,8 +1920,5 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
             summary.duplicates = dups.report() if done else Duplicates()
         finally:
             dups.close()
-    summary.read = reader.records
-    summary.unopened, summary.stopped = reader.unopened, reader.stopped
-    summary.blank = reader.blank
-    summary.warnings = list(reader.warnings)
+    summary.take_counts(reader)
     return summary
