@@ -123,7 +123,7 @@ class Reservation(str, Enum):
 
 
 # The route that reserves a contract for each reservation a draft may ask for (check shows a reservation_unavailable
-# finding with that route's blockers; review counts the reservations that are unavailable).
+# finding with that route's blockers).
 RESERVATION_ROUTES = {"public_service_mutual": "reserved_public_service_mutual",
                       "supported_business": "reserved_supported_business"}
 

@@ -38,7 +38,7 @@ from typing import IO, Any, NamedTuple
 
 from .advisor import default_advisor
 from .atomic import atomic_output
-from .contract import RESERVATION_ROUTES, ROUTE_IDS, ContractDescription, contract_from_document, locate
+from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate
 from .errors import InputError, S16Error
 from .ocds import OcdsOptions, kind_of, package_items, record_to_contract, release_to_contract, slim_record
 from .yamlio import Document, os_error_words, parse_text
@@ -172,7 +172,7 @@ class Stats(NamedTuple):
     declared_route: str | None
     declared_route_unavailable: bool
     reservation: str | None
-    reservation_unavailable: bool
+    reservation_unavailable: bool  # the advice has a reservation_unavailable finding (an error): it refuses it
     reservable_psm: bool  # reserved_public_service_mutual available (lawful), and no reservation planned
     reservable_sb: bool  # reserved_supported_business available, and no reservation planned
     error_findings: bool
@@ -227,7 +227,9 @@ class ReviewSummary:
     by_route: dict[str, Total] = field(default_factory=dict)  # per route of the recommended plans
     no_route: int = 0  # advised records with an empty plan
     declared_unavailable: dict[str, int] = field(default_factory=dict)  # declared route -> records
-    reservation_unavailable: dict[str, int] = field(default_factory=dict)  # declared reservation -> records
+    # Declared reservation -> records whose advice refuses it (a reservation_unavailable finding): its route is
+    # unavailable, or (under the Act) it is declared with the open procedure, where the route itself is available.
+    reservation_unavailable: dict[str, int] = field(default_factory=dict)
     reservable: dict[str, Total] = field(default_factory=lambda: {
         "public_service_mutual": Total(), "supported_business": Total(), "either": Total()})
     duplicates: Duplicates = field(default_factory=Duplicates)
@@ -1341,7 +1343,7 @@ def _stats(o: Any, contract: Any) -> Stats:
     return Stats(
         o.regime, o.value, o.recommended, declared,
         declared is not None and statuses.get(declared) == "unavailable", reservation,
-        reservation is not None and statuses.get(RESERVATION_ROUTES[reservation]) == "unavailable",
+        reservation is not None and any(code == "reservation_unavailable" for code, _ in o.findings),
         unreserved and psm == "available",
         unreserved and sb == "available",
         any(severity == "error" for _, severity in o.findings),

@@ -681,6 +681,36 @@ def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
     assert "Duplicate ids: 1 id used by more than one record (2 records): CLN-1" in text
 
 
+def test_reservations_refused_count_every_reservation_unavailable_finding(tmp_path: Path) -> None:
+    """Under the Act a reservation declared with the open procedure is refused (reservation_unavailable) while its
+    route is available: the summary counts it, so that the line matches the reservation_unavailable errors."""
+    records = [
+        example("supported-living-2026.yaml") | {"id": "PSM-OPEN", "route": "open"},  # s.33 available, open declared
+        contract(1, id="SB-OPEN", procurement_start="2026-04-01", value={"amount": 400000, "vat": "exclusive"},
+                 reservation="supported_business", route="open"),  # s.32 available, open declared
+        example("drafts/day-services-2024.yaml"),  # pcr2015: reg 77 unavailable (48 months)
+        contract(2, id="SB-PLAIN", procurement_start="2026-04-01", value={"amount": 400000, "vat": "exclusive"},
+                 reservation="supported_business", route="competitive_flexible"),  # s.32 in a flexible procedure: fine
+    ]
+    path = jsonl(tmp_path / "refused.jsonl", records)
+    out = tmp_path / "out.jsonl"
+    s = review_to_file([str(path)], str(out))
+    advice = [json.loads(line) for line in out.read_text().splitlines()]
+    refused = [a for a in advice if any(f["code"] == "reservation_unavailable" for f in a["findings"])]
+    assert [a["id"] for a in refused] == ["PSM-OPEN", "SB-OPEN", "CER-2024-031"]
+    statuses = {a["id"]: {r["id"]: r["status"] for r in a["routes"]} for a in advice}
+    assert statuses["PSM-OPEN"]["reserved_public_service_mutual"] != "unavailable"
+    assert statuses["SB-OPEN"]["reserved_supported_business"] != "unavailable"
+    assert s.reservation_unavailable == {"public_service_mutual": 2, "supported_business": 1}
+    assert sum(s.reservation_unavailable.values()) == len(refused)
+    assert s.to_dict()["reservation_unavailable"] == {"public_service_mutual": 2, "supported_business": 1}
+
+    from s16advisor.render.review import summary_text
+
+    assert "Declared reservations refused (reservation_unavailable): public_service_mutual 2, supported_business 1" \
+        in summary_text(s)
+
+
 # --------------------------------------------------------------------------------------------------------- CLI
 
 

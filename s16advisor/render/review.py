@@ -69,7 +69,7 @@ def declared_lines(s: ReviewSummary) -> list[str]:
         out.append("Declared routes that are unavailable: " + ", ".join(
             f"{route} {n:,}" for route, n in _by_count(s.declared_unavailable)))
     if s.reservation_unavailable:
-        out.append("Declared reservations that are unavailable: " + ", ".join(
+        out.append("Declared reservations refused (reservation_unavailable): " + ", ".join(
             f"{r} {n:,}" for r, n in _by_count(s.reservation_unavailable)))
     return out
 
@@ -148,7 +148,7 @@ def _render_rich(s: ReviewSummary, out: TextIO, color: bool | None) -> None:
         for route, n in _by_count(s.declared_unavailable):
             t.add_row(Text(f"declared {route}: unavailable", style="red"), f"{n:,}", "")
         for r, n in _by_count(s.reservation_unavailable):
-            t.add_row(Text(f"reservation {r}: unavailable", style="red"), f"{n:,}", "")
+            t.add_row(Text(f"reservation {r}: refused (reservation_unavailable)", style="red"), f"{n:,}", "")
         t.add_section()
         for key, label in (("public_service_mutual", "could be reserved to a public service mutual"),
                            ("supported_business", "could be reserved to a supported business"),
