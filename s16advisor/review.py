@@ -441,7 +441,8 @@ class Reader:
     are ``records + unopened + stopped``)."""
 
     def __init__(self, paths: Iterable[str], options: ReadOptions | None = None):
-        self.paths = list(paths)
+        self.warnings: list[str] = []
+        self.paths = self._once(paths)
         self.options = options or ReadOptions()
         self.line_encoding = _line_encoding(self.options.encoding)  # what the lines are decoded as (_open)
         self.bytes_read = 0
@@ -449,10 +450,24 @@ class Reader:
         self.unopened = 0  # inputs that could not be opened
         self.stopped = 0  # inputs whose reading stopped part-way
         self.blank = 0
-        self.warnings: list[str] = []
         self.bytes_total: int | None = None  # unknown when reading standard input
         if "-" not in self.paths:
             self.bytes_total = sum(os.path.getsize(p) for p in self.paths if os.path.isfile(p))
+
+    def _once(self, paths: Iterable[str]) -> list[str]:
+        """The paths, each file once (as ``check`` does): a file given again (``a.csv a.csv``, ``*.csv a.csv``,
+        ``./a.csv``) would give each of its records twice, double the totals and report every id as a duplicate
+        of itself. Each file given more than once is named in a warning."""
+        names: dict[str, list[str]] = {}  # the file (its real path; "-" standard input) -> how it was given
+        for path in paths:
+            names.setdefault(path if path == "-" else os.path.realpath(path), []).append(path)
+        for given in names.values():
+            if len(given) > 1:
+                first = "<stdin> (-)" if given[0] == "-" else given[0]
+                also = sorted(set(given[1:]) - {given[0]})
+                spelt = f" (as {', '.join(also)})" if also else ""
+                self.warnings.append(f"{first} given {len(given)} times{spelt}: read once")
+        return [given[0] for given in names.values()]
 
     def __iter__(self) -> Iterator[Record]:
         for path in self.paths:

@@ -711,6 +711,37 @@ def test_reservations_refused_count_every_reservation_unavailable_finding(tmp_pa
         in summary_text(s)
 
 
+def test_a_file_given_twice_is_read_once_and_the_summary_says_so(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [contract(1), contract(2)])
+    other = jsonl(tmp_path / "b.jsonl", [contract(3)])
+    again = os.path.join(str(tmp_path), ".", "a.jsonl")  # the same file, spelt otherwise
+    out = tmp_path / "out.jsonl"
+    s = review_to_file([str(path), str(other), str(path), again], str(out))
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in lines] == ["R-0001", "R-0002", "R-0003"]
+    assert (s.read, s.records, s.advised) == (3, 3, 3)  # records in = results out
+    assert (s.duplicates.ids, s.duplicates.records) == (0, 0)  # no id is a duplicate of itself
+    assert s.warnings == [f"{path} given 3 times (as {again}): read once"]
+    assert [r.source.file for r in Review(read_records([str(path), str(path)]))] == [str(path)] * 2
+
+    from s16advisor.render.review import summary_text
+
+    text = summary_text(s)
+    assert f"warning: {path} given 3 times (as {again}): read once" in text
+    assert "Duplicate ids" not in text
+
+
+def test_cli_reads_a_file_given_twice_once(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [contract(1)])
+    out = tmp_path / "out.csv"
+    result = cli(str(path), str(path), "-o", str(out), "--jobs", "1")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert len(out.read_text().splitlines()) == 2  # the header and one row
+    assert "1 record read, 1 result written" in result.stderr
+    assert f"warning: {path} given 2 times: read once" in result.stderr
+    assert "Duplicate ids" not in result.stderr
+
+
 # --------------------------------------------------------------------------------------------------------- CLI
 
 
