@@ -14,6 +14,7 @@ removes a field) and an ``expect``:
     not_conditions_contain: {route: text}
     finding_contains: {code: text}       the finding's message contains the text
     not_finding_contains: {code: text}   no finding with the code has the text in its message
+    finding_severity: {code: severity}   every finding with the code (at least one) has the severity
     error: text                          the contract is refused (InputError) with a message containing text
     regime_applies: bool, because_contains: text   the regime block of the advice
 
@@ -43,7 +44,7 @@ DEFAULT_BASE: dict[str, Any] = {
 EXPECT_KEYS = {
     "regime", "threshold", "threshold_amount", "vat_basis", "above_threshold", "value", "recommended", "status",
     "blocked_by", "findings", "no_findings", "conditions_contain", "not_conditions_contain", "finding_contains",
-    "not_finding_contains", "error", "regime_applies", "because_contains",
+    "not_finding_contains", "error", "regime_applies", "because_contains", "finding_severity",
 }
 
 
@@ -143,6 +144,9 @@ def check(case: Case, advisor: Any) -> Any:
         assert any(f.code == code and text in f.message for f in a.findings), a.findings
     for code, text in (e.get("not_finding_contains") or {}).items():
         assert not any(f.code == code and text in f.message for f in a.findings), a.findings
+    for code, severity in (e.get("finding_severity") or {}).items():
+        got = [f.severity for f in a.findings if f.code == code]
+        assert got and all(s == severity for s in got), f"{code}: severities {got}, expected {severity}"
     unfilled = [m for m in _messages(a) if PLACEHOLDER.search(m)]
     assert not unfilled, f"placeholders left unfilled: {unfilled}"
     return a
