@@ -17,6 +17,10 @@ removes a field) and an ``expect``:
     finding_severity: {code: severity}   every finding with the code (at least one) has the severity
     error: text                          the contract is refused (InputError) with a message containing text
     regime_applies: bool, because_contains: text   the regime block of the advice
+    route_because_contains: {route: text}   a message of why the route is recommended or available has the text
+    no_message_contains: [texts]         no message of the advice (regime, routes, blockers, conditions, findings)
+                                         has any of the texts
+    no_reference_contains: [texts]       no reference of a route, blocker or finding has any of the texts
 
 A case may also say ``regime_as: ID`` to advise the contract under that regime for comparison.
 """
@@ -45,6 +49,7 @@ EXPECT_KEYS = {
     "regime", "threshold", "threshold_amount", "vat_basis", "above_threshold", "value", "recommended", "status",
     "blocked_by", "findings", "no_findings", "conditions_contain", "not_conditions_contain", "finding_contains",
     "not_finding_contains", "error", "regime_applies", "because_contains", "finding_severity",
+    "route_because_contains", "no_message_contains", "no_reference_contains",
 }
 
 
@@ -147,6 +152,15 @@ def check(case: Case, advisor: Any) -> Any:
     for code, severity in (e.get("finding_severity") or {}).items():
         got = [f.severity for f in a.findings if f.code == code]
         assert got and all(s == severity for s in got), f"{code}: severities {got}, expected {severity}"
+    for rid, text in (e.get("route_because_contains") or {}).items():
+        assert any(text in b for b in a.route(rid).because), a.route(rid).because
+    for text in e.get("no_message_contains") or []:
+        assert not any(text in m for m in _messages(a)), [m for m in _messages(a) if text in m]
+    refs = [*(f.reference for f in a.findings)]
+    for r in a.routes:
+        refs += [*r.references, *(b.reference for b in r.blocked_by)]
+    for text in e.get("no_reference_contains") or []:
+        assert not any(text in ref for ref in refs), [ref for ref in refs if text in ref]
     unfilled = [m for m in _messages(a) if PLACEHOLDER.search(m)]
     assert not unfilled, f"placeholders left unfilled: {unfilled}"
     return a
