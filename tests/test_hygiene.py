@@ -443,3 +443,17 @@ def test_a_below_threshold_blocker_quotes_the_threshold_that_applies(advisor):
                     checked += 1
                     assert f"the {th.title} threshold of {money(th.amount)}" in b.message, (case.name, b.message)
     assert checked > 50
+
+
+def test_a_reservation_closed_at_any_value_says_so_to_the_findings(advisor):
+    """The reservation findings word a reservation refused only for its value (below the threshold) apart from one
+    refused at any value. They tell them apart by psm_closed_at_any_value, which every other blocker of the
+    mutual reservation must assert; the supported-business reservation has no other blocker (its findings assume
+    so: one added needs psm's pattern)."""
+    for _, rule in _all_rules(advisor):
+        for b in rule.then.block:
+            if b.code in ("below_threshold", "not_in_regime"):
+                continue
+            if b.route == "reserved_public_service_mutual":
+                assert rule.then.assert_.get("psm_closed_at_any_value") is True, (rule.id, b.code)
+            assert b.route != "reserved_supported_business", (rule.id, b.code)
