@@ -175,6 +175,7 @@ class Stats(NamedTuple):
     reservation_unavailable: bool  # the advice has a reservation_unavailable finding (an error): it refuses it
     reservable_psm: bool  # reserved_public_service_mutual available (lawful), and no reservation planned
     reservable_sb: bool  # reserved_supported_business available, and no reservation planned
+    wales: bool  # a Welsh authority's contract (the Section 16 duty is Welsh)
     error_findings: bool
     warning_findings: bool
 
@@ -230,8 +231,10 @@ class ReviewSummary:
     # Declared reservation -> records whose advice refuses it (a reservation_unavailable finding): its route is
     # unavailable, or (under the Act) it is declared with the open procedure, where the route itself is available.
     reservation_unavailable: dict[str, int] = field(default_factory=dict)
+    # Contracts that could be reserved but do not plan it: to each class, to either, and to either in Wales
+    # (where the Section 16 duty applies).
     reservable: dict[str, Total] = field(default_factory=lambda: {
-        "public_service_mutual": Total(), "supported_business": Total(), "either": Total()})
+        "public_service_mutual": Total(), "supported_business": Total(), "either": Total(), "either_wales": Total()})
     duplicates: Duplicates = field(default_factory=Duplicates)
     warnings: list[str] = field(default_factory=list)  # about the inputs (unknown CSV columns ignored)
 
@@ -264,6 +267,8 @@ class ReviewSummary:
             self.reservable["supported_business"].add(value)
         if stats.reservable_psm or stats.reservable_sb:
             self.reservable["either"].add(value)
+            if stats.wales:
+                self.reservable["either_wales"].add(value)
         self.with_error_findings += stats.error_findings
         self.with_warning_findings += stats.warning_findings
 
@@ -1361,6 +1366,7 @@ def _stats(o: Any, contract: Any) -> Stats:
         reservation is not None and any(code == "reservation_unavailable" for code, _ in o.findings),
         unreserved and psm == "available",
         unreserved and sb == "available",
+        contract.authority.nation.value == "wales",
         any(severity == "error" for _, severity in o.findings),
         any(severity == "warning" for _, severity in o.findings),
     )

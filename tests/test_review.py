@@ -664,6 +664,7 @@ def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
         # Not the three planned as reserved: day services (its reservation unavailable) and K6.
         "supported_business": (2, 960000 + 2400000),
         "either": (2, 960000 + 2400000),
+        "either_wales": (2, 960000 + 2400000),  # every one a Welsh authority's: the line does not say so
     }
     assert (s.duplicates.ids, s.duplicates.records) == (1, 1)
     assert s.duplicates.examples == [("CLN-1", [f"{path}:5", f"{path}:8"])]
@@ -679,6 +680,28 @@ def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
            "go either way is in both." in text
     assert "Declared routes that are unavailable: open 1" in text
     assert "Duplicate ids: 1 id used by more than one record (2 records): CLN-1" in text
+
+
+def test_section16_line_says_how_many_reservable_contracts_are_in_wales(tmp_path: Path) -> None:
+    """The reservations are lawful across the UK, but the Section 16 duty is Welsh: with English and Northern
+    Irish contracts among those that could be reserved, the line counts those in Wales apart."""
+    from s16advisor.render.review import section16_line
+
+    k6 = example("supported-living-2026.yaml") | {"reservation": "none"}  # £2.4m under the Act: s.32 and s.33 open
+    k6.pop("objectives")
+    welsh = k6 | {"id": "W"}
+    english = k6 | {"id": "E", "authority": k6["authority"] | {"nation": "england"}}
+    irish = k6 | {"id": "NI", "authority": k6["authority"] | {"nation": "northern_ireland"},
+                  "value": {"amount": 1000000, "vat": "exclusive"}}
+    s = review_to_file([str(jsonl(tmp_path / "uk.jsonl", [welsh, english, irish]))], str(tmp_path / "out.jsonl"))
+    assert s.reservable["either"].count == 3
+    assert (s.reservable["either_wales"].count, s.reservable["either_wales"].value) == (1, 2400000)
+    assert s.to_dict()["reservable"]["either_wales"] == {"count": 1, "value": 2400000}
+    assert section16_line(s).startswith(
+        "Section 16: 3 contracts worth £6.0m could be reserved but are not (1 of them in Wales, where the Section 16 "
+        "duty applies, worth £2.4m): 3 of them to a public service mutual")
+    s = review_to_file([str(jsonl(tmp_path / "en.jsonl", [english]))], str(tmp_path / "out2.jsonl"))
+    assert "(none of them in Wales, where the Section 16 duty applies)" in section16_line(s)
 
 
 def test_reservations_refused_count_every_reservation_unavailable_finding(tmp_path: Path) -> None:

@@ -52,12 +52,17 @@ def headline(s: ReviewSummary) -> str:
 
 def section16_line(s: ReviewSummary) -> str:
     """The Section 16 view: contracts a reservation would be lawful for (the route is available) but that do not
-    plan one."""
+    plan one. The Section 16 duty is Welsh: contracts of English and Northern Irish authorities are counted (the
+    reservations are theirs too), and the line says how many of them are in Wales when not all are."""
     either, psm, sb = s.reservable["either"], s.reservable["public_service_mutual"], s.reservable["supported_business"]
     if not either.count:
         return "Section 16: no contract could be reserved that is not already planned as reserved."
+    wales = s.reservable["either_wales"]
+    where = "" if wales.count == either.count else (
+        " (none of them in Wales, where the Section 16 duty applies)" if not wales.count else
+        f" ({wales.count:,} of them in Wales, where the Section 16 duty applies, worth {short_money(wales.value)})")
     return (f"Section 16: {_plural(either.count, 'contract')} worth {short_money(either.value)} could be reserved "
-            f"but {'are' if either.count != 1 else 'is'} not: {psm.count:,} of them to a public service mutual "
+            f"but {'are' if either.count != 1 else 'is'} not{where}: {psm.count:,} of them to a public service mutual "
             f"({short_money(psm.value)}, reg 77 / s.33), {sb.count:,} to a supported business "
             f"({short_money(sb.value)}, reg 20 / s.32)"
             + ("; a contract that could go either way is in both." if psm.count + sb.count > either.count else "."))
@@ -152,7 +157,8 @@ def _render_rich(s: ReviewSummary, out: TextIO, color: bool | None) -> None:
         t.add_section()
         for key, label in (("public_service_mutual", "could be reserved to a public service mutual"),
                            ("supported_business", "could be reserved to a supported business"),
-                           ("either", "could be reserved (either)")):
+                           ("either", "could be reserved (either)"),
+                           ("either_wales", "of them in Wales (Section 16)")):
             total = s.reservable[key]
             t.add_row(Text(label, style="cyan"), f"{total.count:,}", money(total.value))
         console.print(t)
