@@ -193,11 +193,15 @@ def _headline_details(d: Details, name: str) -> str:
 
 
 def _lots_details(d: Details, name: str) -> str:
-    """The three lot details, worked out together the first time a message quotes one."""
-    largest, small_total, share = d.lots
+    """The three lot details, worked out together the first time a message quotes one. Money is on the VAT basis
+    of the thresholds in force (the small-lot values share it), with its words: a lot stated net is compared
+    with a small-lot value inclusive of VAT from 2022, and quoted as compared."""
+    largest, small_total, share, given, rate = d.lots
+    words = _BASIS_WORDS[d.basis]
     d["lots.small_share"] = percent(share)
-    d["lots.small_total"] = money(small_total)
-    d["lots.largest_small"] = f"{largest.id} ({money(largest.value)})" if largest else "none"
+    d["lots.small_total"] = f"{money(in_basis(small_total, given, rate, d.basis))} {words}"
+    d["lots.largest_small"] = \
+        f"{largest.id} ({money(in_basis(largest.value, given, rate, d.basis))} {words})" if largest else "none"
     return d[name]
 
 
@@ -428,5 +432,5 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
     details.thresholds, details.values = in_force, values
     details.value, details.basis, details.applied = headline, main_basis, None
     details.codes, details.infos = given_codes, infos
-    details.lots = (largest, small_total, share)
+    details.lots = (largest, small_total, share, given, rate)
     return ContractFacts(facts, details, in_force, values)

@@ -8,6 +8,7 @@ removes a field) and an ``expect``:
     recommended: [ids]                   the recommended plan, in order
     status: {route: status}              route statuses
     blocked_by: {route: [codes]}         the exact set of blocker codes of a route
+    blocker_contains: {route: text}      a blocker of the route has the text in its message
     findings: [codes]                    findings that must be present
     no_findings: [codes]                 findings that must be absent
     conditions_contain: {route: text}    a condition of the route contains the text
@@ -49,7 +50,7 @@ EXPECT_KEYS = {
     "regime", "threshold", "threshold_amount", "vat_basis", "above_threshold", "value", "recommended", "status",
     "blocked_by", "findings", "no_findings", "conditions_contain", "not_conditions_contain", "finding_contains",
     "not_finding_contains", "error", "regime_applies", "because_contains", "finding_severity",
-    "route_because_contains", "no_message_contains", "no_reference_contains",
+    "route_because_contains", "no_message_contains", "no_reference_contains", "blocker_contains",
 }
 
 
@@ -136,6 +137,8 @@ def check(case: Case, advisor: Any) -> Any:
     for rid, codes in (e.get("blocked_by") or {}).items():
         got = sorted({b.code for b in a.route(rid).blocked_by})
         assert got == sorted(codes), f"{rid} blocked by {got}, expected {sorted(codes)}"
+    for rid, text in (e.get("blocker_contains") or {}).items():
+        assert any(text in b.message for b in a.route(rid).blocked_by), [b.message for b in a.route(rid).blocked_by]
     codes = [f.code for f in a.findings]
     for code in e.get("findings") or []:
         assert code in codes, f"finding {code} missing; got {codes}"

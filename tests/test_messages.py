@@ -86,7 +86,7 @@ def test_the_blocker_of_small_lots_just_over_20_percent_quotes_the_share_that_ex
     }, "<test>")
     [blocker] = default_advisor().advise(c).route("small_lots").blocked_by
     assert blocker.code == "small_lots_over_20_percent"
-    assert "£2,000,001, 20.00001% of the aggregate" in blocker.message
+    assert "£2,000,001 inclusive of VAT, 20.00001% of the aggregate" in blocker.message
 
 
 def test_months_added_past_the_year_9999_give_the_last_date_there_is():
