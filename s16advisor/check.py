@@ -19,7 +19,7 @@ from .advice import Advice
 from .advisor import Advisor, default_advisor
 from .contract import RESERVATION_ROUTES, ContractDescription, contract_from_document
 from .errors import S16Error
-from .yamlio import Document, load_document, os_error_words
+from .yamlio import Document, file_key, load_document, os_error_words
 
 DRAFT_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -164,7 +164,7 @@ def _expanded(paths: Iterable[str]) -> Iterator[tuple[str, OSError | None]]:
             candidates = [p]
         errors = {str(e.filename): e for e in unreadable}
         for c in candidates:
-            key = c if c == "-" else os.path.realpath(c)  # (drafts/a.yaml and ./drafts/a.yaml are one draft)
+            key = file_key(c)  # (drafts/a.yaml and ./drafts/a.yaml are one draft)
             if key not in seen:
                 seen.add(key)
                 yield c, errors.get(c)

@@ -41,7 +41,7 @@ from .atomic import atomic_output
 from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate
 from .errors import InputError, S16Error
 from .ocds import OcdsOptions, kind_of, package_items, record_to_contract, release_to_contract, slim_record
-from .yamlio import Document, os_error_words, parse_text
+from .yamlio import Document, file_key, os_error_words, parse_text
 
 OUTPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
 INPUT_FORMATS: tuple[str, ...] = ("auto", "csv", "jsonl", "yaml", "json")
@@ -463,9 +463,9 @@ class Reader:
         """The paths, each file once (as ``check`` does): a file given again (``a.csv a.csv``, ``*.csv a.csv``,
         ``./a.csv``) would give each of its records twice, double the totals and report every id as a duplicate
         of itself. Each file given more than once is named in a warning."""
-        names: dict[str, list[str]] = {}  # the file (its real path; "-" standard input) -> how it was given
+        names: dict[str, list[str]] = {}  # the file (file_key) -> how it was given
         for path in paths:
-            names.setdefault(path if path == "-" else os.path.realpath(path), []).append(path)
+            names.setdefault(file_key(path), []).append(path)
         for given in names.values():
             if len(given) > 1:
                 first = "<stdin> (-)" if given[0] == "-" else given[0]

@@ -198,6 +198,12 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def file_key(path: str) -> str:
+    """What makes two named inputs one file: its real path (``drafts/a.yaml``, ``./drafts/a.yaml`` and a link to
+    it are one), or ``-`` for standard input."""
+    return path if path == "-" else os.path.realpath(path)
+
+
 def os_error_words(e: OSError) -> str:
     """What went wrong opening or reading a file, in a few words."""
     if isinstance(e, FileNotFoundError):
