@@ -5,6 +5,7 @@ saying what the law does), a ``contract`` merged onto the base (mappings merge, 
 removes a field) and an ``expect``:
 
     regime, threshold, threshold_amount, vat_basis, above_threshold, value   the regime and valuation
+    threshold_regulation: text           the provision the threshold in force is set by (valuation.threshold.regulation)
     recommended: [ids]                   the recommended plan, in order
     status: {route: status}              route statuses
     blocked_by: {route: [codes]}         the exact set of blocker codes of a route
@@ -47,9 +48,9 @@ DEFAULT_BASE: dict[str, Any] = {
     "cpv": ["79340000-9"],
 }
 EXPECT_KEYS = {
-    "regime", "threshold", "threshold_amount", "vat_basis", "above_threshold", "value", "recommended", "status",
-    "blocked_by", "findings", "no_findings", "conditions_contain", "not_conditions_contain", "finding_contains",
-    "not_finding_contains", "error", "regime_applies", "because_contains", "finding_severity",
+    "regime", "threshold", "threshold_amount", "threshold_regulation", "vat_basis", "above_threshold", "value",
+    "recommended", "status", "blocked_by", "findings", "no_findings", "conditions_contain", "not_conditions_contain",
+    "finding_contains", "not_finding_contains", "error", "regime_applies", "because_contains", "finding_severity",
     "route_because_contains", "no_message_contains", "no_reference_contains", "blocker_contains",
 }
 
@@ -123,6 +124,8 @@ def check(case: Case, advisor: Any) -> Any:
         assert v.threshold is not None and v.threshold.name == e["threshold"], v.threshold
     if "threshold_amount" in e:
         assert v.threshold is not None and v.threshold.amount == e["threshold_amount"]
+    if "threshold_regulation" in e:
+        assert v.threshold is not None and v.threshold.regulation == e["threshold_regulation"], v.threshold
     if "vat_basis" in e:
         assert v.vat_basis == e["vat_basis"]
     if "above_threshold" in e:
