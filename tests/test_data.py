@@ -161,3 +161,11 @@ def test_the_2026_act_thresholds_cite_si_2025_1200(data):
         for v in th.values:
             if v.from_ == dt.date(2026, 1, 1):
                 assert v.reference == "https://www.legislation.gov.uk/uksi/2025/1200", name
+
+
+def test_only_the_values_si_2023_1117_amended_cite_it(data):
+    # SI 2023/1117 reg 2(2) amends PCR 2015 reg 5(1)(a) to (c) (works, central, sub-central) and nothing else:
+    # the light-touch figure (reg 5(1)(d)) and the small-lot values (reg 6) stay as in force from 2022-01-01.
+    citing = {name for name, th in data.thresholds.regimes["pcr2015"].items()
+              for v in th.values if v.reference.endswith("/uksi/2023/1117")}
+    assert citing == {"works", "supplies_services_central", "supplies_services_sub_central"}
