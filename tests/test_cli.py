@@ -189,6 +189,21 @@ def test_advise_text(tmp_path: Path) -> None:
     assert done(run("advise", str(EXAMPLE), "--format", "text", "--no-color")) == out  # text is the default
 
 
+def test_a_step_two_routes_of_the_plan_share_is_said_once(tmp_path: Path) -> None:
+    """Under the Act a light touch contract reserved to a mutual plans light_touch and competitive_flexible; the
+    condition on lots marked small is on both, and "What to do next" says it once (text and Markdown)."""
+    data = yaml.safe_load((ROOT / "examples" / "supported-living-2026.yaml").read_text(encoding="utf-8"))
+    amount = data["value"]["amount"]
+    data["lots"] = [{"id": "west", "value": 60000, "small_lot": True}, {"id": "east", "value": amount - 60000}]
+    draft = tmp_path / "lots.yaml"
+    draft.write_text(yaml.safe_dump(data), encoding="utf-8")
+    advice = json.loads(done(run("advise", str(draft), "--format", "json")))
+    assert advice["recommended"][:2] == ["light_touch", "competitive_flexible"], advice["recommended"]
+    for fmt in ("text", "markdown"):
+        out = " ".join(done(run("advise", str(draft), "--format", fmt, "--no-color")).split())
+        assert out.count("no small-lots exemption was found in the Act") == 1, (fmt, out)
+
+
 def test_advise_markdown() -> None:
     out = done(run("advise", str(EXAMPLE), "--format", "markdown"))
     data = example()
