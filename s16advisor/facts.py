@@ -71,7 +71,7 @@ def detail_names(regime: RegimeSpec, data: Data) -> frozenset[str]:
     """Every placeholder a message of ``regime`` may quote: the details ``build_facts`` fills (``EAGER_DETAILS``
     and the prior-award bars) and those ``Details`` works out when asked (the rulebook refuses any other)."""
     rd = _regime_data(data, regime)
-    return frozenset((*EAGER_DETAILS, *(bar[3] for bar in rd.bars), *rd.lazy))
+    return frozenset((*EAGER_DETAILS, *(name for bar in rd.bars for name in bar[3:]), *rd.lazy))
 
 
 def money(x: float) -> str:
@@ -154,7 +154,8 @@ class ContractFacts:
 
 
 _BASIS_WORDS = {"inclusive": "inclusive of VAT", "net": "net of VAT"}
-# The details build_facts fills for every contract (besides the prior-award bars, prior.<basis>.barred): a test
+# The details build_facts fills for every contract (besides the prior-award bars, prior.<basis>.barred and
+# prior.<basis>.awarded): a test
 # checks it against what build_facts fills.
 EAGER_DETAILS = ("duration_months", "declared_route", "reservation", "contract_type", "authority_type", "lots.count")
 
@@ -260,7 +261,7 @@ class _RegimeData:
         self.by_epoch: dict[int, tuple[Mapping[str, InForce], list[tuple[Any, ...]], str]] = {}
         periods = data.thresholds.periods.get(regime.id, {})
         self.bars = [(basis, periods.get(f"{basis}_prior_award_bar"), f"prior.{basis}.within_bar",
-                      f"prior.{basis}.barred") for basis in ("reg77", "s33")]
+                      f"prior.{basis}.barred", f"prior.{basis}.awarded") for basis in ("reg77", "s33")]
         self.lists = [(f"cpv.{name}.all", f"cpv.{name}.any") for name in data.cpv_lists]
         self.lazy = _lazy_details(self.names, list(data.cpv_lists))
         self.codes: dict[str, CodeInfo] = {}
@@ -413,8 +414,8 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
 
     awards = c.prior_reserved_awards
     codes8 = [code[:8] for code in given_codes] if awards else []
-    for basis, period, fact, detail in rd.bars:
-        barred = []
+    for basis, period, fact, detail, awarded_detail in rd.bars:
+        barred, awarded = [], []
         if period is not None:
             for award in awards:
                 if award.basis != basis:
@@ -424,8 +425,10 @@ def build_facts(c: ContractDescription, regime: RegimeSpec, data: Data, on: dt.d
                 until = add_months(award.awarded, period.months)
                 if commenced < until:  # (an award made after commencement, before this one, bars too)
                     barred.append(f"{award.supplier} until {until.isoformat()}")
+                    awarded.append(f"{award.supplier} (awarded {award.awarded.isoformat()})")
         facts[fact] = bool(barred)
         details[detail] = "; ".join(barred)
+        details[awarded_detail] = "; ".join(awarded)  # the same awards, for a message that says they bar no one
 
     details.lazy = rd.lazy
     details.day, details.commenced = day, commenced
