@@ -19,8 +19,8 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from .errors import InputError
@@ -252,21 +252,25 @@ class ContractDescription(_Strict):
             raise ValueError("must not be blank")
         return v
 
-    @model_validator(mode="after")
-    def _lots_consistent(self) -> ContractDescription:
-        if self.lots is not None:
+    @field_validator("lots")
+    @classmethod
+    def _lots_consistent(cls, lots: list[Lot] | None, info: ValidationInfo) -> list[Lot] | None:
+        # A field's check, not the model's: it is reported with every other field's problem (a model check runs
+        # only when every field is valid). The value is checked first; when it is invalid, it says so.
+        if lots is not None:
             seen: set[str] = set()
-            for lot in self.lots:
+            for lot in lots:
                 if lot.id in seen:
-                    raise ValueError(f"lots: duplicate lot id {lot.id!r}")
+                    raise ValueError(f"duplicate lot id {lot.id!r}")
                 seen.add(lot.id)
-            total = sum(lot.value for lot in self.lots)
-            if abs(total - self.value.amount) > 1:
+            value = info.data.get("value")
+            total = sum(lot.value for lot in lots)
+            if value is not None and abs(total - value.amount) > 1:
                 raise ValueError(
-                    f"lots: lot values add up to {total:,.2f} but value.amount is {self.value.amount:,.2f} "
+                    f"lot values add up to {total:,.2f} but value.amount is {value.amount:,.2f} "
                     "(they must agree within £1)"
                 )
-        return self
+        return lots
 
 
 def _loc(doc: Document | None, path: tuple[Any, ...]) -> str:

@@ -822,3 +822,22 @@ def test_a_number_too_long_to_read_or_a_term_too_long_to_compare_is_refused(tmp_
         names(lines, path, None, "", "more than 4,300 digits")
     else:
         assert any("duration_months: must be less than or equal to 1200" in x for x in lines), lines
+
+
+def test_lots_that_do_not_add_up_are_named_with_the_other_fields_problems(tmp_path: Path) -> None:
+    """Every problem at once: the lots' sum is checked with the fields, not after them, so that a misspelt waiver
+    code does not hide it until the code is mended."""
+    data = changed(lambda d: d.update(lots=[{"id": "a", "value": 50000}, {"id": "a", "value": 40000}],
+                                      waivers=[{"code": "lots_not_considerd", "reason": "One scheme"}]))
+    path, text = write_yaml(tmp_path, data)
+    lines = invalid(advise(path), problems=2)
+    names(lines, path, line_of(text, "lots:"), "lots", "duplicate lot id 'a'")
+    names(lines, path, line_of(text, "- code: lots_not_considerd"), "waivers[0].code", "did you mean")
+    data["lots"][1]["id"] = "b"
+    path, text = write_yaml(tmp_path, data)
+    lines = invalid(advise(path), problems=2)
+    names(lines, path, line_of(text, "lots:"), "lots", "lot values add up to 90,000.00 but value.amount is")
+    data["value"]["amount"] = "lots"  # an invalid value: only its own problem (no sum to compare with)
+    path, text = write_yaml(tmp_path, data)
+    lines = invalid(advise(path), problems=2)
+    names(lines, path, line_of(text, "amount: lots"), "value.amount")
