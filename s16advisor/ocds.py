@@ -161,9 +161,13 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
     notes: list[str] = []
     missing: list[str] = []
     problems: list[str] = []
-    ocid = _text(release.get("ocid")) or _text(release.get("id"))
+    ocid = _text(release.get("ocid"))
     if not ocid:
-        missing.append("ocid")
+        ocid = _text(release.get("id"))
+        if ocid:
+            notes.append(f"no ocid: the id is the release id {ocid}")
+        else:
+            missing.append("ocid")
 
     title = _text(tender.get("title")) or _text(release.get("title"))
     if not title:

@@ -690,6 +690,12 @@ def read_records(paths: Iterable[str], options: ReadOptions | None = None) -> Re
     return Reader(paths, options)
 
 
+# Fields of an OCDS release that no contract description has: an item of a release package with one of them but
+# no ocid is a release that lacks its ocid (and is mapped as one), not a contract description.
+_RELEASE_FIELDS = frozenset({"tag", "date", "initiationType", "tender", "planning", "awards", "contracts",
+                             "parties", "buyer"})
+
+
 def _objects(obj: Any, source: Source, lines: dict[tuple[Any, ...], int] | None = None) -> Iterator[Record]:
     """A parsed object as records: an OCDS package's releases or records each, else the object itself."""
     kind = kind_of(obj)
@@ -704,6 +710,8 @@ def _objects(obj: Any, source: Source, lines: dict[tuple[Any, ...], int] | None 
                          path=f"{name}[{i}]", ocid=ocid)
             if name == "records" and isinstance(item, dict):
                 item = slim_record(item)
+            elif isinstance(item, dict) and "ocid" not in item and not _RELEASE_FIELDS.isdisjoint(item):
+                item = {"ocid": None, **item}  # a release still, though it lacks its ocid
             yield Record(src, "obj", item)
         return
     if kind == "record":

@@ -368,3 +368,22 @@ def test_ocds_in_json_lines_and_yaml(tmp_path: Path) -> None:
     got = _review(as_yaml)
     assert [r.source.path for r in got] == ["records[0]", "records[1]"]
     assert got[0].advice == _review(RECORDS)[0].advice
+
+
+def test_a_release_without_an_ocid_in_a_release_package_is_still_a_release(tmp_path: Path) -> None:
+    """Every item of a release package is a release: one that lacks its ocid is mapped as OCDS (its release id
+    standing in, noted), not read as a contract description and refused field by field (``date: is not a
+    field``)."""
+    orphan = release()
+    del orphan["ocid"]
+    package = tmp_path / "notices.json"
+    package.write_text(json.dumps({"uri": "u", "version": "1.1", "publishedDate": "2026-01-01T00:00:00Z",
+                                   "publisher": {"name": "p"}, "releases": [orphan]}))
+    (out,) = _review(package)
+    assert out.error is None, out.error
+    assert out.id == "R-1" and out.advice is not None and out.advice["contract_id"] == "R-1"
+    assert "no ocid: the id is the release id R-1" in out.notes
+    del orphan["id"]
+    package.write_text(json.dumps({"uri": "u", "releases": [orphan]}))
+    (out,) = _review(package)
+    assert out.error is not None and "OCDS too thin to advise on: no ocid" in out.error
