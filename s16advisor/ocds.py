@@ -355,7 +355,7 @@ def _amount(value: Any) -> tuple[float | None, str | None, float | None]:
     v = _dict(value)
     amount, gross = v.get("amount"), v.get("amountGross")
     ok = lambda x: isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)  # noqa: E731
-    return (float(amount) if ok(amount) else None, _text(v.get("currency")) or None,
+    return (float(amount) if ok(amount) else None, _text(v.get("currency")).upper() or None,
             float(gross) if ok(gross) else None)
 
 
@@ -409,8 +409,8 @@ def _duration(period: Any) -> int | None:
     maxExtentDate (which includes extensions) or endDate."""
     p = _dict(period)
     months = p.get("durationInMonths")
-    if isinstance(months, int) and not isinstance(months, bool) and months >= 1:
-        return months
+    if isinstance(months, int | float) and not isinstance(months, bool) and math.isfinite(months) and months >= 1:
+        return math.ceil(months)  # (36.0, as some systems write a whole number; a part month counts as a month)
     days = p.get("durationInDays")
     if isinstance(days, int | float) and not isinstance(days, bool) and days > 0:
         return max(1, math.ceil((days - DAYS_TOLERANCE) / DAYS_PER_MONTH))

@@ -84,6 +84,8 @@ def test_contract_type_from_the_cpv_division_when_no_category(cpv: str, expected
       "maxExtentDate": "2029-03-31T23:59:59Z"}, 60),  # extensions included
     ({"durationInMonths": 48, "durationInDays": 10}, 48),
     ({"startDate": "2025-04-01", "endDate": "9999-12-31"}, 1200),  # a placeholder end: the longest allowed, noted
+    ({"durationInMonths": 36.0}, 36),  # a whole number written as a float is still the duration, not "no period"
+    ({"durationInMonths": 6.5}, 7),  # a part month counts as a month
 ])
 def test_contract_period_in_months(period: dict[str, Any], months: int) -> None:
     assert mapped(release(contractPeriod=period))["duration_months"] == months
@@ -264,6 +266,8 @@ def test_unusable_values_are_problems() -> None:
     euros = release_to_contract(release(value={"amount": 5, "currency": "EUR"}))
     assert euros.contract is None and euros.error == ("tender.value is in EUR: only pounds sterling (GBP) can be "
                                                       "compared with UK thresholds")
+    lower = release_to_contract(release(value={"amount": 5, "currency": "gbp"}))  # the code, in lower case
+    assert lower.error is None and lower.contract is not None and lower.contract["value"]["amount"] == 5
     scottish = release()
     scottish["parties"][0]["address"] = {"region": "UKM75"}
     m = release_to_contract(scottish)
