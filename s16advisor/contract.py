@@ -42,6 +42,18 @@ def _strict_date(value: Any) -> dt.date:
         raise ValueError(f"{value} is not a date that exists") from None
 
 
+def _field_date(value: Any) -> dt.date:
+    """A contract description's date: as ``_strict_date``, naming a text that is not one (a spreadsheet's
+    01/06/2026), which a CSV row's or JSON record's error would otherwise not show."""
+    try:
+        return _strict_date(value)
+    except ValueError as e:
+        if isinstance(value, str) and str(e).startswith("must be"):
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            raise ValueError(f"{e}, not {shown!r}") from None
+        raise
+
+
 def _money(value: Any) -> float:
     # bool is an int in Python; a YAML `yes` must not become £1.
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -73,7 +85,7 @@ def _true_false_unknown(value: Any) -> Any:
     raise ValueError(f"must be true, false or unknown, not {value!r}")
 
 
-IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
+IsoDate = Annotated[dt.date, BeforeValidator(_field_date)]
 Money = Annotated[float, BeforeValidator(_money)]
 Amount = Annotated[float, BeforeValidator(_amount)]  # pounds
 

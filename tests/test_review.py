@@ -192,6 +192,15 @@ def test_a_csv_rows_bad_cells_and_what_validating_the_rest_finds_are_named_toget
                             "required")  # (not also "value: is required")
 
 
+def test_a_date_that_is_not_written_yyyy_mm_dd_is_named_with_what_the_cell_holds(tmp_path: Path) -> None:
+    """A forward plan from a spreadsheet writes 01/06/2026: the error shows the cell, as a bad amount's does."""
+    path = tmp_path / "p.csv"
+    path.write_text("id,title,procurement_start,contract_type,value.amount,duration_months,cpv\n"
+                    "A,t,01/06/2026,services,1000,12,85311200-4\n")
+    assert results([path])[0].error == (f"{path}:row 2: column procurement_start: must be a date written "
+                                        "YYYY-MM-DD, not '01/06/2026'")
+
+
 SHORT_HEADER = "id,title,procurement_start,contract_type,value.amount,duration_months,cpv\n"
 
 
