@@ -312,6 +312,8 @@ def _friendly(err: dict[str, Any]) -> str:
         return f"must be a mapping of fields, not {'null' if got is None else type(got).__name__}"
     if kind == "too_short" and err.get("ctx", {}).get("min_length") == 1:
         return "must not be empty (at least one item)"
+    if kind == "string_too_short" and err.get("ctx", {}).get("min_length") == 1:
+        return "must not be empty"  # (pydantic's words: "String should have at least 1 character")
     msg: str = err["msg"]
     msg = msg.removeprefix("Value error, ")
     return msg.replace("Input should be", "must be")

@@ -344,6 +344,14 @@ def test_each_problem_is_one_line_in_the_users_words_at_its_line(tmp_path: Path,
     assert invalid(advise(path)) == [f"error: {tmp_path / problem}"]
 
 
+def test_an_empty_id_or_title_is_named_in_the_users_words(tmp_path: Path) -> None:
+    path = tmp_path / "draft.yaml"
+    path.write_text(BASE_LINES.replace("id: X", "id: ''").replace("title: t", 'title: ""') + "cpv: [79340000-9]\n",
+                    encoding="utf-8")
+    assert invalid(advise(path), problems=2) == [f"error: {path}:1: id: must not be empty",
+                                                 f"error: {path}:2: title: must not be empty"]
+
+
 def test_two_keys_that_are_not_text_are_each_named_at_their_own_line(tmp_path: Path) -> None:
     path = tmp_path / "draft.yaml"
     path.write_text(BASE_LINES + "cpv: [79340000-9]\nnull: 1\n1: 2\n", encoding="utf-8")
