@@ -272,6 +272,7 @@ def review(
     from .review import (
         INPUT_FORMATS,
         OUTPUT_FORMATS,
+        InterruptedAfterWriting,
         OutputError,
         ReadOptions,
         ReviewOptions,
@@ -321,9 +322,12 @@ def review(
     except S16Error as e:  # the rulebook or the data do not load
         display.close()
         _fail(str(e).splitlines())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         display.close()
         kept = f": {output} was left as it was" if to_file else ""
+        if isinstance(e, InterruptedAfterWriting):
+            kept = (f" after every result was written{f' to {output}' if to_file else ''}: the summary was not "
+                    "made")
         typer.echo(f"interrupted{kept}", err=True)
         raise typer.Exit(130) from None
     finally:

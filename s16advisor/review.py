@@ -1895,6 +1895,19 @@ def _destination(output: str | None, stdout: IO[str] | None) -> Iterator[IO[byte
     out.flush()
 
 
+def _identity(f: Any) -> tuple[int, int] | None:
+    """The file an open stream or a path is (device, inode), or None."""
+    try:
+        st = os.fstat(f.fileno()) if hasattr(f, "fileno") else os.stat(f)
+    except (OSError, ValueError, TypeError, io.UnsupportedOperation):
+        return None
+    return st.st_dev, st.st_ino
+
+
+class InterruptedAfterWriting(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM once every result was written (the output file replaced): only the summary is lost."""
+
+
 class OutputError(Exception):
     """The output file could not be written (a usage error: the folder does not exist, no permission, disk full)."""
 
@@ -1925,31 +1938,41 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
     summary = ReviewSummary()
     to_file = output not in (None, "-")
     dups = _DuplicateIds()
-    done = False
+    done = written = False
+    made: tuple[int, int] | None = None
     results = _evaluate(reader, config, options.jobs, options.chunk_size)
     try:
-        with _destination(output if to_file else None, stdout) as out:
-            writer = _Writer(out, fmt)
-            n = 0
-            for _, chunk in results:
-                writer.write(chunk)
-                summary.merge(chunk.summary)
-                if chunk.ids:
-                    dups.add(chunk.ids)
-                n += chunk.count
-                if progress is not None:
-                    progress(n, reader)
-            writer.close()
-        done = True
-    except OSError as e:
-        if to_file:
-            raise OutputError(f"cannot write {output}: {e.strerror or e}") from None
-        raise
-    finally:
         try:
-            results.close()  # stops the worker processes if the run did not finish
-            summary.duplicates = dups.report() if done else Duplicates()
+            with _destination(output if to_file else None, stdout) as out:
+                made = _identity(out)
+                writer = _Writer(out, fmt)
+                n = 0
+                for _, chunk in results:
+                    writer.write(chunk)
+                    summary.merge(chunk.summary)
+                    if chunk.ids:
+                        dups.add(chunk.ids)
+                    n += chunk.count
+                    if progress is not None:
+                        progress(n, reader)
+                writer.close()
+                written = True
+            done = True
+        except OSError as e:
+            if to_file:
+                raise OutputError(f"cannot write {output}: {e.strerror or e}") from None
+            raise
         finally:
-            dups.close()
+            try:
+                results.close()  # stops the worker processes if the run did not finish
+                summary.duplicates = dups.report() if done else Duplicates()
+            finally:
+                dups.close()
+    except KeyboardInterrupt:
+        # while the workers were stopped or the duplicate ids found, or as the file was renamed over the output:
+        # the output is complete, and a message that it was left as it was would be wrong
+        if done or (written and (not to_file or (made is not None and _identity(output) == made))):
+            raise InterruptedAfterWriting from None
+        raise
     summary.take_counts(reader)
     return summary

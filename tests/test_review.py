@@ -877,6 +877,38 @@ def test_a_stopped_run_leaves_the_output_as_it_was(tmp_path: Path, sig: int) -> 
     assert not list(scratch.iterdir())  # the duplicate-id buckets are removed too
 
 
+@pytest.mark.parametrize("when", ["as the file is renamed", "as the duplicate ids are found"])
+def test_a_run_stopped_once_every_result_is_written_does_not_say_the_output_was_left(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str) -> None:
+    """Ctrl-C just after the complete results were renamed over the output (the workers being stopped, the
+    duplicate ids read back) said 'out.jsonl was left as it was', though it had been replaced."""
+    import s16advisor.atomic
+
+    review_module = sys.modules["s16advisor.review"]  # (s16advisor.review is the function)
+    if when == "as the file is renamed":
+        replace = os.replace
+
+        def replace_then_stop(a: str, b: str) -> None:
+            replace(a, b)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(s16advisor.atomic.os, "replace", replace_then_stop)
+    else:
+        def stop(self: Any) -> Any:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(review_module._DuplicateIds, "report", stop)
+    path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
+    out = tmp_path / "out.jsonl"
+    out.write_text("the previous results\n")
+    result = cli(str(path), "-o", str(out), "--jobs", "1")
+    monkeypatch.undo()
+    assert result.exit_code == 130
+    assert len(out.read_text().splitlines()) == 2  # replaced: every result
+    assert result.stderr.strip() == f"interrupted after every result was written to {out}: the summary was not made"
+    assert not list(tmp_path.glob(".s16advisor-review-*"))
+
+
 def test_a_review_abandoned_until_exit_leaves_no_temporary_files(tmp_path: Path) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
