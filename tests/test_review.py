@@ -857,9 +857,11 @@ def test_a_stopped_run_leaves_the_output_as_it_was(tmp_path: Path, sig: int) -> 
     out.write_text("the previous results\n")
     scratch = tmp_path / "tmp"  # the run's temporary files (duplicate-id buckets) go here, not in /tmp
     scratch.mkdir()
+    # (a shell starts a background job with SIGINT ignored, and the child would inherit that: not this test's case)
     proc = subprocess.Popen([sys.executable, "-m", "s16advisor", "review", str(path), "-o", str(out), "--jobs", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
-                            env={**os.environ, "TMPDIR": str(scratch)})
+                            env={**os.environ, "TMPDIR": str(scratch)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def writing() -> bool:
         assert proc.poll() is None, proc.communicate()
