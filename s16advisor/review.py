@@ -111,10 +111,10 @@ class Source(NamedTuple):
         extra = []
         if self.document is not None:
             extra.append(f"document {self.document}")
+        if self.index is not None:  # (with a path too: the package's place in a list, so that two are told apart)
+            extra.append(f"[{self.index}]")
         if self.path is not None:
             extra.append(self.path)
-        elif self.index is not None:
-            extra.append(f"[{self.index}]")
         if self.ocid:
             extra.append(self.ocid)
         return f"{s} {' '.join(extra)}" if extra else s
@@ -1717,12 +1717,13 @@ def _prepend(first: list[Record], rest: Iterator[list[Record]]) -> Iterator[list
 
 
 def _as_records(records: Iterable[Any]) -> Iterator[Record]:
-    """Python objects as records: Records as they are, mappings and ContractDescriptions by their index."""
+    """Python objects as records: Records as they are, mappings and ContractDescriptions by their index, an OCDS
+    package's releases or records by its index and their path."""
     for i, r in enumerate(records):
         if isinstance(r, Record):
             yield r
-        elif isinstance(r, Mapping):
-            yield Record(Source("<records>", index=i), "obj", dict(r))
+        elif isinstance(r, Mapping):  # (an OCDS package: each of its releases or records, as in a file)
+            yield from _objects(dict(r), Source("<records>", index=i))
         elif isinstance(r, ContractDescription):
             yield Record(Source("<records>", index=i), "contract", r)
         else:

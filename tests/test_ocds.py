@@ -391,3 +391,12 @@ def test_a_release_without_an_ocid_in_a_release_package_is_still_a_release(tmp_p
     package.write_text(json.dumps({"uri": "u", "releases": [orphan]}))
     (out,) = _review(package)
     assert out.error is not None and "OCDS too thin to advise on: no ocid" in out.error
+
+
+def test_an_ocds_package_given_to_the_python_api_is_its_releases() -> None:
+    """``review([package])`` read a package handed over as a record as "an OCDS package inside a package"."""
+    package = json.loads(RELEASES.read_text())
+    got = list(Review([package]))
+    assert [(r.source.index, r.source.path) for r in got] == [(0, f"releases[{i}]") for i in range(4)]
+    assert [r.advice for r in got] == [r.advice for r in _review(RELEASES)]
+    assert str(got[2].source) == "<records> [0] releases[2] ocds-h6vhtk-05aa01"
