@@ -87,7 +87,8 @@ def duplicate_lines(s: ReviewSummary) -> list[str]:
                       for rid, sources in d.examples)
     more = f"; and {d.ids - len(d.examples):,} more" if d.ids > len(d.examples) else ""
     return [f"Duplicate ids: {_plural(d.ids, 'id')} used by more than one record ({d.ids + d.records:,} records): "
-            f"{shown}{more}"]
+            f"{shown}{more}. The totals above count each of these records; several releases of one OCDS process "
+            "(planning, tender, amendment) are counted once each: review its compiled record to count it once."]
 
 
 def _routes(s: ReviewSummary) -> list[tuple[str, Total]]:
