@@ -63,6 +63,7 @@ CPV_CODES = (
     "75231240-8",  # probation services
 )
 FIRST_DAY = dt.date(2015, 2, 26)
+ACT_FIRST_DAY = dt.date(2025, 2, 24)
 LAST_DAY = dt.date(2025, 2, 23)
 ROUTES = (
     "below_threshold", "open", "restricted", "competitive_procedure_with_negotiation", "competitive_dialogue",
@@ -161,12 +162,15 @@ def contract_mapping(rnd: random.Random, i: int) -> dict[str, Any]:
         awards = []
         for k in range(rnd.randint(1, 2)):
             awarded = start - dt.timedelta(days=rnd.randint(-30, 5 * 365))
-            awards.append({
-                "supplier": f"Co-operative {k}",
-                "awarded": awarded.isoformat(),
-                "cpv": [rnd.choice(cpv) if rnd.random() < 0.7 else rnd.choice(CPV_CODES)],
-                "basis": rnd.choice(("reg77", "s33")),
-            })
+            award_cpv = [rnd.choice(cpv) if rnd.random() < 0.7 else rnd.choice(CPV_CODES)]
+            basis = rnd.choice(("reg77", "s33"))
+            # No award under a basis before it existed (the advisor refuses one): s.33 from the Act's go-live,
+            # reg 77 from PCR 2015's.
+            if basis == "s33" and awarded < ACT_FIRST_DAY:
+                basis = "reg77"
+            awarded = max(awarded, FIRST_DAY)
+            awards.append({"supplier": f"Co-operative {k}", "awarded": awarded.isoformat(), "cpv": award_cpv,
+                           "basis": basis})
         m["prior_reserved_awards"] = awards
     return m
 

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_advise import contract_mapping, peak_rss_mib, require_project  # noqa: E402
 
 PA2023_FIRST, PA2023_LAST = dt.date(2025, 2, 24), dt.date(2027, 12, 31)
+GENERATOR = "g2"  # changed when generate() or contract_mapping() change what they write: --dir keeps inputs by it
 
 
 def generate(path: Path, n: int, seed: int, bad: float) -> None:
@@ -53,7 +54,7 @@ def generate(path: Path, n: int, seed: int, bad: float) -> None:
 
 
 def input_file(folder: Path, n: int, seed: int, bad: float) -> Path:
-    path = folder / f"review-{n}-{seed}-{bad}.jsonl"
+    path = folder / f"review-{n}-{seed}-{bad}-{GENERATOR}.jsonl"  # (a new generator: new inputs)
     if not path.exists():
         t0 = time.perf_counter()
         tmp = path.with_suffix(".partial")

@@ -70,6 +70,10 @@ class Outline(NamedTuple):
     findings: tuple[tuple[str, str], ...]  # (code, severity)
 
 
+# The regime under which each basis of a prior reserved award (input v1 ``prior_reserved_awards[].basis``) is made.
+_AWARD_REGIME = {"reg77": ("pcr2015", "reg 77"), "s33": ("pa2023", "s.33")}
+
+
 class Advisor:
     """A rulebook and its data compiled once, evaluated on as many contracts as needed."""
 
@@ -147,12 +151,32 @@ class Advisor:
     def _evaluate(self, contract: ContractDescription,
                   regime_id: str | None) -> tuple[RegimeSpec, dt.date, Program, ContractFacts, Evaluation]:
         regime = self.regime_for(contract.procurement_start) if regime_id is None else self._regime(regime_id)
+        if contract.prior_reserved_awards:
+            self._check_awards(contract)
         day = contract.procurement_start
         span = regime.in_force
         on = span.from_ if day < span.from_ else span.to if span.to is not None and day > span.to else day
         program = self.programs[regime.id]
         cf = build_facts(contract, regime, self.data, on)
         return regime, on, program, cf, self.evaluator.evaluate(program, cf.facts)
+
+    def _check_awards(self, contract: ContractDescription) -> None:
+        """A prior award dated before its basis existed (``s33`` before the Act's go-live: such a reservation was
+        made under reg 77) is a slip that would bar or free the wrong supplier: refused, at its field."""
+        problems = []
+        for i, award in enumerate(contract.prior_reserved_awards):
+            regime_id, name = _AWARD_REGIME[award.basis]
+            regime = next((r for r in self.rulebook.regimes if r.id == regime_id), None)
+            if regime is None or award.awarded >= regime.in_force.from_:
+                continue
+            earlier = self.rulebook.regime_for(award.awarded)
+            hint = next((f"; a reservation then was made under {n}: give basis: {b}"
+                         for b, (r, n) in _AWARD_REGIME.items() if earlier is not None and r == earlier.id), "")
+            problems.append((f"prior_reserved_awards[{i}].awarded",
+                             f"{award.awarded.isoformat()} is before {regime.in_force.from_.isoformat()}, when the "
+                             f"{regime.title} came into force, so no contract was awarded under {name} then{hint}"))
+        if problems:
+            raise InputError(problems)
 
     def _static(self, program: Program) -> _Static:
         st = self._statics.get(program.regime.id)

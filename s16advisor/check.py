@@ -17,8 +17,8 @@ from typing import Literal
 
 from .advice import Advice
 from .advisor import Advisor, default_advisor
-from .contract import RESERVATION_ROUTES, ContractDescription, contract_from_document
-from .errors import S16Error
+from .contract import RESERVATION_ROUTES, ContractDescription, contract_from_document, locate
+from .errors import InputError, S16Error
 from .yamlio import Document, file_key, load_document, os_error_words
 
 DRAFT_SUFFIXES = (".yaml", ".yml", ".json")
@@ -196,7 +196,12 @@ def check_document(doc: Document, *, advisor: Advisor | None = None, today: dt.d
     today = today or dt.date.today()
     try:
         contract = contract_from_document(doc)
+    except S16Error as e:
+        return _unreadable(doc.source, e)
+    try:
         advice = advisor.advise(contract)
+    except InputError as e:  # found after validation (a date no regime covers): at the field's line, as advise says
+        return _unreadable(doc.source, locate(e, doc))
     except S16Error as e:
         return _unreadable(doc.source, e)
     findings: list[CheckFinding] = []

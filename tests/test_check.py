@@ -129,6 +129,21 @@ def test_an_unreadable_draft_exits_3_after_the_others_are_checked(drafts):
     assert "1 unreadable" in r.stderr
 
 
+def test_a_commencement_date_no_regime_covers_is_named_at_its_line_as_advise_names_it(tmp_path):
+    """Found after validation (the rulebook starts in 2015), the problem still has its line: in the text, the
+    JSON's line (for SARIF and GitHub annotations) and the same words as advise."""
+    text = PASSING.replace("procurement_start: ", "procurement_start: 2014-04-01 #", 1)
+    p = _write(tmp_path, "early.yaml", text)
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if x.startswith("procurement_start"))
+    r = run(str(p), "--format", "json")
+    assert r.exit_code == 3
+    [draft] = json.loads(r.stdout)["drafts"]
+    assert draft["error"].startswith(f"{p}:{line}: procurement_start: 2014-04-01 is before 2015-02-26")
+    assert draft["line"] == line
+    advised = CliRunner().invoke(app, ["advise", str(p)])
+    assert advised.exit_code == 3 and draft["error"] in advised.stderr
+
+
 def test_a_usage_error_exits_2(drafts):
     assert run(str(drafts), "--format", "xml").exit_code == 2
     assert run(str(drafts / "*.nothing")).exit_code == 2
