@@ -518,6 +518,9 @@ def _buyer_name(release: Mapping[str, Any]) -> str:
     return _text(_dict(release.get("buyer")).get("name")) or _text(_buyer(release).get("name"))
 
 
+NATION_ASSUMED = "the buyer's address does not say which nation"  # the note's start (the review summary counts them)
+
+
 def _nation(release: Mapping[str, Any], options: OcdsOptions, notes: list[str], problems: list[str]) -> str:
     address = _dict(_buyer(release).get("address"))
     region = _text(address.get("region")).upper().replace(" ", "")
@@ -532,6 +535,6 @@ def _nation(release: Mapping[str, Any], options: OcdsOptions, notes: list[str], 
                         "devolved Scottish authorities")
         return options.nation
     if nation is None:
-        notes.append(f"the buyer's address does not say which nation: {options.nation} assumed")
+        notes.append(f"{NATION_ASSUMED}: {options.nation} assumed")
         return options.nation
     return nation

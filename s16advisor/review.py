@@ -40,7 +40,15 @@ from .advisor import default_advisor
 from .atomic import atomic_output
 from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate
 from .errors import InputError, S16Error
-from .ocds import OcdsOptions, kind_of, package_items, record_to_contract, release_to_contract, slim_record
+from .ocds import (
+    NATION_ASSUMED,
+    OcdsOptions,
+    kind_of,
+    package_items,
+    record_to_contract,
+    release_to_contract,
+    slim_record,
+)
 from .yamlio import Document, file_key, os_error_words, parse_text
 
 OUTPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
@@ -178,6 +186,7 @@ class Stats(NamedTuple):
     wales: bool  # a Welsh authority's contract (the Section 16 duty is Welsh)
     error_findings: bool
     warning_findings: bool
+    nation_assumed: bool = False  # an OCDS buyer whose address does not say which nation (--ocds-nation assumed)
 
 
 # What a worker sends back per record: (id, error, output, stats, notes); output is the Advice as the run needs it.
@@ -224,6 +233,7 @@ class ReviewSummary:
     with_error_findings: int = 0
     with_warning_findings: int = 0
     blank: int = 0  # blank lines and empty documents skipped (not records)
+    nation_assumed: int = 0  # advised OCDS records whose buyer's nation was assumed (--ocds-nation)
     by_regime: dict[str, int] = field(default_factory=dict)
     by_route: dict[str, Total] = field(default_factory=dict)  # per route of the recommended plans
     no_route: int = 0  # advised records with an empty plan
@@ -271,6 +281,7 @@ class ReviewSummary:
                 self.reservable["either_wales"].add(value)
         self.with_error_findings += stats.error_findings
         self.with_warning_findings += stats.warning_findings
+        self.nation_assumed += stats.nation_assumed
 
     def merge(self, other: ReviewSummary) -> None:
         """Add the figures of another part of the same review (a worker's chunk)."""
@@ -280,6 +291,7 @@ class ReviewSummary:
         self.with_error_findings += other.with_error_findings
         self.with_warning_findings += other.with_warning_findings
         self.no_route += other.no_route
+        self.nation_assumed += other.nation_assumed
         for mine, theirs in ((self.by_regime, other.by_regime), (self.declared_unavailable, other.declared_unavailable),
                              (self.reservation_unavailable, other.reservation_unavailable)):
             for k, n in theirs.items():
@@ -301,7 +313,7 @@ class ReviewSummary:
             "records": self.records, "read": self.read, "unopened": self.unopened, "stopped": self.stopped,
             "advised": self.advised, "errors": self.errors,
             "with_error_findings": self.with_error_findings, "with_warning_findings": self.with_warning_findings,
-            "blank": self.blank, "by_regime": dict(self.by_regime),
+            "blank": self.blank, "nation_assumed": self.nation_assumed, "by_regime": dict(self.by_regime),
             "by_route": {k: {"count": v.count, "value": v.value} for k, v in self.by_route.items()},
             "no_route": self.no_route, "declared_unavailable": dict(self.declared_unavailable),
             "reservation_unavailable": dict(self.reservation_unavailable),
@@ -1219,7 +1231,10 @@ class _Worker:
             return rid, f"{label}: {e}", None, None, notes
         except Exception as e:  # a bug must not lose the other records: it is this record's error
             return rid, f"{label}: internal error: {type(e).__name__}: {e}", None, None, notes
-        return rid, None, payload, _stats(outline, contract), notes
+        stats = _stats(outline, contract)
+        if notes and any(note.startswith(NATION_ASSUMED) for note in notes):
+            stats = stats._replace(nation_assumed=True)
+        return rid, None, payload, stats, notes
 
     def _json(self, raw: bytes, label: str) -> Any:
         try:

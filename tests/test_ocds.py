@@ -400,3 +400,27 @@ def test_an_ocds_package_given_to_the_python_api_is_its_releases() -> None:
     assert [(r.source.index, r.source.path) for r in got] == [(0, f"releases[{i}]") for i in range(4)]
     assert [r.advice for r in got] == [r.advice for r in _review(RELEASES)]
     assert str(got[2].source) == "<records> [0] releases[2] ocds-h6vhtk-05aa01"
+
+
+def test_the_summary_counts_the_buyers_whose_nation_was_assumed(tmp_path: Path) -> None:
+    """Contracts Finder buyers often give no region: their nation is --ocds-nation's, and the summary says how many
+    records rest on that (the Welsh part of the Section 16 line does)."""
+    from s16advisor.render.review import summary_text
+    from s16advisor.review import ReviewOptions, review_to_file
+
+    said = release(value={"amount": 900000, "currency": "GBP"})
+    unsaid = copy.deepcopy(said)
+    unsaid["ocid"], unsaid["parties"][0]["address"] = "ocds-test-2", {"countryName": "United Kingdom"}
+    path = tmp_path / "releases.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in (said, unsaid, unsaid | {"ocid": "ocds-test-3"})) + "\n")
+    s = review_to_file([str(path)], str(tmp_path / "out.jsonl"))
+    assert (s.advised, s.nation_assumed) == (3, 2) and s.to_dict()["nation_assumed"] == 2
+    assert "Nation assumed: 2 advised OCDS records name a buyer whose address does not say which nation" \
+        in summary_text(s)
+    s = review_to_file([str(path)], str(tmp_path / "out2.jsonl"), options=ReviewOptions(ocds=OcdsOptions(
+        nation="england")))
+    assert s.nation_assumed == 2 and s.reservable["either_wales"].count == 1  # only the buyer that says Wales
+    said_only = tmp_path / "one.jsonl"
+    said_only.write_text(json.dumps(said) + "\n")
+    s = review_to_file([str(said_only)], str(tmp_path / "out3.jsonl"))
+    assert s.nation_assumed == 0 and "Nation assumed" not in summary_text(s)

@@ -68,6 +68,15 @@ def section16_line(s: ReviewSummary) -> str:
             + ("; a contract that could go either way is in both." if psm.count + sb.count > either.count else "."))
 
 
+def nation_lines(s: ReviewSummary) -> list[str]:
+    """OCDS buyers whose nation was assumed: the Welsh count of the Section 16 line (and the Welsh findings) rest
+    on the assumption."""
+    if not s.nation_assumed:
+        return []
+    return [f"Nation assumed: {_plural(s.nation_assumed, 'advised OCDS record')} name a buyer whose address does not "
+            "say which nation; --ocds-nation (default wales) was assumed for them, and the figures above rest on it."]
+
+
 def declared_lines(s: ReviewSummary) -> list[str]:
     out = []
     if s.declared_unavailable:
@@ -124,6 +133,7 @@ def summary_text(s: ReviewSummary) -> str:
     lines += declared_lines(s)
     if s.advised:
         lines.append(section16_line(s))
+    lines += nation_lines(s)
     lines += duplicate_lines(s)
     lines += [f"warning: {w}" for w in s.warnings]
     return "\n".join(lines) + "\n"
@@ -164,6 +174,8 @@ def _render_rich(s: ReviewSummary, out: TextIO, color: bool | None) -> None:
             t.add_row(Text(label, style="cyan"), f"{total.count:,}", money(total.value))
         console.print(t)
         console.print(Text(section16_line(s), style="bold cyan"))
+    for line in nation_lines(s):
+        console.print(Text(line, style="yellow"))
     for line in duplicate_lines(s):
         console.print(Text(line, style="yellow"))
     for w in s.warnings:
