@@ -113,8 +113,9 @@ def advise(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour in text output (NO_COLOR works too).")]
     = False,
 ) -> None:
-    """Advise on one planned contract: the regime, the thresholds in force on its commencement date, every
-    route with its status and blockers, the recommended plan, what to do next and the findings.
+    """Advise on one planned contract: the regime and whether the value is above its threshold, the recommended
+    plan, what to do next and the findings; then the thresholds in force on the commencement date and every route
+    with its status and blockers.
 
     Exit codes: 0 advice given (whatever it says: `s16advisor check` fails a draft), 2 usage error, 3 the file
     could not be read or validated.

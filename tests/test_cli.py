@@ -189,6 +189,17 @@ def test_advise_text(tmp_path: Path) -> None:
     assert done(run("advise", str(EXAMPLE), "--format", "text", "--no-color")) == out  # text is the default
 
 
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_the_answer_comes_before_the_tables_it_rests_on(fmt: str) -> None:
+    """An officer reads the regime, the valuation, the plan, what to do next and the findings first; the thresholds
+    and routes tables (over a hundred lines on an 80-column terminal) follow. They came before the plan."""
+    out = done(run("advise", str(ROOT / "examples" / "drafts" / "day-services-2024.yaml"), "--format", fmt,
+                   "--no-color"))
+    order = [out.index(heading) for heading in ("Regime", "Recommended plan", "What to do next", "Findings",
+                                                "Thresholds in force on", "Routes", "References")]
+    assert order == sorted(order), order
+
+
 def test_a_step_two_routes_of_the_plan_share_is_said_once(tmp_path: Path) -> None:
     """Under the Act a light touch contract reserved to a mutual plans light_touch and competitive_flexible; the
     condition on lots marked small is on both, and "What to do next" says it once (text and Markdown)."""

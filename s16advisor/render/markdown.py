@@ -14,10 +14,24 @@ def _cell(s: str) -> str:
 
 def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> None:
     w = out.write
+
+    def bullets(title: str, items: list[str]) -> None:
+        if items:
+            w(f"\n## {title}\n\n" + "".join(f"- {item}\n" for item in items))
+
     w(f"# {advice.title} ({advice.contract_id})\n\n")
     w(f"**Regime:** {advice.regime.title}: {advice.regime.because}. <{advice.regime.reference}>\n\n")
     w(f"**Valuation:** {valuation_line(advice)}\n\n")
-    w(f"## Thresholds in force on {advice.procurement_start.isoformat()}\n\n")
+    # as the text format: the answer first, then the thresholds and routes it rests on
+    w("## Recommended plan\n\n")
+    if not advice.recommended:
+        w("No route is available.\n")
+    for i, rid in enumerate(advice.recommended, 1):
+        route = advice.route(rid)
+        w(f"{i}. **{route.title}** (`{rid}`): {' '.join(route.because)}\n")
+    bullets("What to do next", next_steps(advice))
+    bullets("Findings", [f"**{f.severity}** `{f.code}`: {f.message} <{f.reference}>" for f in advice.findings])
+    w(f"\n## Thresholds in force on {advice.procurement_start.isoformat()}\n\n")
     w("| threshold | amount | in force from | contract value | reference |\n|---|---:|---|---:|---|\n")
     for t in main_thresholds(advice):
         w(f"| {_cell(t.title)} | {money(t.amount)} {basis(t.vat_basis)} | {t.in_force_from.isoformat()} | "
@@ -30,18 +44,6 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
             why = "<br>".join(_cell(x) for x in r.because)
         status = f"**{r.status}**" if r.status == "recommended" else r.status
         w(f"| `{r.id}` | {status} | {why} |\n")
-    w("\n## Recommended plan\n\n")
-    if not advice.recommended:
-        w("No route is available.\n")
-    for i, rid in enumerate(advice.recommended, 1):
-        route = advice.route(rid)
-        w(f"{i}. **{route.title}** (`{rid}`): {' '.join(route.because)}\n")
-    def bullets(title: str, items: list[str]) -> None:
-        if items:
-            w(f"\n## {title}\n\n" + "".join(f"- {item}\n" for item in items))
-
-    bullets("What to do next", next_steps(advice))
-    bullets("Findings", [f"**{f.severity}** `{f.code}`: {f.message} <{f.reference}>" for f in advice.findings])
     bullets("References", [f"<{ref}>" for ref in references(advice)])
     if explain:
         w("\n## Rule trace\n\n| stage | rule | fired | facts asserted |\n|---:|---|---|---|\n")

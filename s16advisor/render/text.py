@@ -32,6 +32,25 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     _items(console, [(Text("Regime", style="bold"), Text(f"{advice.regime.title}: {advice.regime.because}")),
                      (Text("Value", style="bold"), Text(valuation_line(advice)))], indent=0)
 
+    # The answer first (the plan, what to do, the findings), then the detail it rests on: an officer reads the
+    # top of the screen, and on an 80-column terminal the two tables alone are over a hundred lines.
+    console.print(Text("Recommended plan", style="bold"))
+    if not advice.recommended:
+        console.print("  No route is available.", style="red")
+    _items(console, [(f"{i}.", Text.assemble((rid, "bold green"), f" - {advice.route(rid).title}\n",
+                                              "\n".join(advice.route(rid).because)))
+                     for i, rid in enumerate(advice.recommended, 1)])
+
+    steps = next_steps(advice)
+    if steps:
+        console.print(Text("What to do next", style="bold"))
+        _items(console, [("-", s) for s in steps])
+
+    if advice.findings:
+        console.print(Text("Findings", style="bold"))
+        _items(console, [(Text(f"{f.severity:7}", style=SEVERITY_STYLE[f.severity]),
+                          Text.assemble((f.code, "bold"), ": ", f.message)) for f in advice.findings])
+
     th = Table(title=f"Thresholds in force on {advice.procurement_start.isoformat()}", title_justify="left",
                show_edge=False, pad_edge=False)
     # Every column folds a text too long for it rather than cut it short with an ellipsis: an id or an amount
@@ -59,23 +78,6 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
             why = Text("\n".join(r.because))
         rt.add_row(r.id, Text(r.status, style=STATUS_STYLE[r.status]), why)
     console.print(rt)
-
-    console.print(Text("Recommended plan", style="bold"))
-    if not advice.recommended:
-        console.print("  No route is available.", style="red")
-    _items(console, [(f"{i}.", Text.assemble((rid, "bold green"), f" - {advice.route(rid).title}\n",
-                                              "\n".join(advice.route(rid).because)))
-                     for i, rid in enumerate(advice.recommended, 1)])
-
-    steps = next_steps(advice)
-    if steps:
-        console.print(Text("What to do next", style="bold"))
-        _items(console, [("-", s) for s in steps])
-
-    if advice.findings:
-        console.print(Text("Findings", style="bold"))
-        _items(console, [(Text(f"{f.severity:7}", style=SEVERITY_STYLE[f.severity]),
-                          Text.assemble((f.code, "bold"), ": ", f.message)) for f in advice.findings])
 
     refs = references(advice)
     if refs:
