@@ -287,6 +287,30 @@ def test_a_narrow_terminal_folds_what_does_not_fit_and_cuts_nothing(monkeypatch:
         assert all(t.rule in text for t in advice.trace)
 
 
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_the_trace_shows_every_fact_whole_on_a_terminal(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    """At 80 columns the facts column beside the rule ids was 7 characters wide: 'blocked.small_lots=True' came out
+    as 'blocke', 'd.smal', 'l_lots', '=True'. Where they do not fit beside the rule, they go under it."""
+    import io
+
+    from s16advisor.advisor import advise_file
+    from s16advisor.render.text import render
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    for example in ("supported-living.yaml", "supported-living-2026.yaml"):
+        advice = advise_file(str(ROOT / "examples" / example))
+        out = Terminal()
+        render(advice, out, True, False)
+        trace = out.getvalue()[out.getvalue().index("Rule trace"):]
+        assert max(len(line) for line in trace.splitlines()) <= width
+        facts = [f"{k}={v}" for e in advice.trace for k, v in e.facts.items()]
+        assert facts and all(f in trace for f in facts), [f for f in facts if f not in trace]
+
+
 def test_json_trace_is_every_rule_of_the_regime() -> None:
     """advice.md: the trace holds every rule evaluated, fired or not; --explain does not change JSON."""
     advice = json.loads(done(run("advise", str(EXAMPLE), "-f", "json")))

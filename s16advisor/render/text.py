@@ -86,15 +86,32 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
             console.print(Text(f"  {ref}", style="dim"))
 
     if explain:
-        tt = Table(title="Rule trace (every rule evaluated, in order)", title_justify="left", show_edge=False,
-                   pad_edge=False)
-        tt.add_column("stage", justify="right", overflow="fold")
-        tt.add_column("rule", overflow="fold", no_wrap=True)
-        tt.add_column("fired", overflow="fold")
-        tt.add_column("facts asserted", overflow="fold")
-        for e in advice.trace:
-            facts = ", ".join(f"{k}={v}" for k, v in e.facts.items())
-            tt.add_row(str(e.stage), e.rule, Text("yes", style="green") if e.fired else Text("no", style="dim"),
-                       Text(facts))
-        console.print(tt)
+        _trace(console, advice)
     flush()
+
+
+# The narrowest the facts column may be beside the rule ids: narrower, each fact is cut into slivers of a few
+# characters ("blocke", "d.smal", "l_lots") and the facts go under their rule instead.
+FACTS_MIN_WIDTH = 30
+
+
+def _trace(console: Console, advice: Advice) -> None:
+    """The rule trace: stage, rule, fired, facts asserted; on a terminal too narrow for the facts beside the rule
+    ids, each fact on its own line under its rule."""
+    tt = Table(title="Rule trace (every rule evaluated, in order)", title_justify="left", show_edge=False,
+               pad_edge=False)
+    rule_width = max((len(e.rule) for e in advice.trace), default=0)
+    beside = console.width - rule_width - len("stage") - len("fired") - 3 * 3 >= FACTS_MIN_WIDTH
+    tt.add_column("stage", justify="right", overflow="fold")
+    tt.add_column("rule" if beside else "rule, and the facts it asserted", overflow="fold", no_wrap=True)
+    tt.add_column("fired", overflow="fold")
+    if beside:
+        tt.add_column("facts asserted", overflow="fold")
+    for e in advice.trace:
+        fired = Text("yes", style="green") if e.fired else Text("no", style="dim")
+        facts = [f"{k}={v}" for k, v in e.facts.items()]
+        if beside:
+            tt.add_row(str(e.stage), e.rule, fired, Text(", ".join(facts)))
+        else:
+            tt.add_row(str(e.stage), Text("\n".join([e.rule, *(f"  {f}" for f in facts)])), fired)
+    console.print(tt)
