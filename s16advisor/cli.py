@@ -27,7 +27,13 @@ app = typer.Typer(
         "Which UK public procurement routes are lawful for a planned contract, which to use, and why - "
         "with the routes that let Welsh councils buy from social enterprises, co-operatives, mutuals and "
         "supported businesses (Section 16, Social Services and Well-being (Wales) Act 2014).\n\n"
-        "Describe the contract in YAML (see the README's input format) and run:  s16advisor advise draft.yaml"
+        "Describe the contract in YAML (see the README's input format), then:\n\n"
+        "\b\n"  # (click: this paragraph as written, not rewrapped)
+        "  s16advisor advise draft.yaml            the regime, the plan and next steps\n"
+        "  s16advisor advise draft.yaml -f markdown > advice.md\n"
+        "  s16advisor check drafts/                the CI gate for tender drafts\n"
+        "  s16advisor thresholds --on 2026-03-01   the thresholds in force on a day\n\n"
+        "Each command's --help has its options and examples: s16advisor advise --help"
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -98,7 +104,7 @@ def _color(no_color: bool) -> bool | None:
     return False if no_color or os.environ.get("NO_COLOR") else None
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Advise on one contract: regime, threshold, lawful routes, plan.")
 def advise(
     file: Annotated[str, typer.Argument(help="Contract description (YAML or JSON), or - for standard input.",
                                         metavar="FILE")],
@@ -154,7 +160,7 @@ def advise(
         render_advice(result, fmt, sys.stdout, explain=explain, color=_color(no_color))  # type: ignore[arg-type]
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="CI gate: fail a draft whose route or reservation is not allowed.")
 def check(
     paths: Annotated[list[str], typer.Argument(help="Draft files, directories (every *.yaml, *.yml and *.json "
                                                "below them, hidden ones skipped) or glob patterns.",
@@ -206,7 +212,7 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Review many contracts (CSV, JSON Lines, YAML, OCDS) in one run.")
 def review(
     inputs: Annotated[list[str], typer.Argument(help="Files to review (CSV, JSON Lines, YAML, JSON or OCDS), or - "
                                                 "for standard input.", metavar="INPUT...")],
@@ -360,7 +366,7 @@ def _write_atomically(path: str, text: str) -> None:
         _fail([f"--output: cannot write {path}: {e.strerror or e}"], EXIT_USAGE)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Show a rule's documentation: what it decides, why, references.")
 def explain(
     rule: Annotated[str, typer.Argument(help="A rule id (as shown by `s16advisor rules` or in a trace).",
                                         metavar="RULE")],
@@ -368,7 +374,11 @@ def explain(
     """Print a rule's documentation: what it decides, why, its legal references, dates in force, its limits (what
     it does not decide), any `verify` note (a fact not verified against legislation) and where it is written.
 
-    Example:  s16advisor explain pcr2015.reservations.reg77_duration   (every id: `s16advisor rules`)
+    Every rule id is listed by `s16advisor rules`, and each entry of `advise --explain` names one.
+
+    Example:
+
+      s16advisor explain pcr2015.reservations.reg77_duration
     """
     from .rulebook import default_rulebook
 
@@ -399,11 +409,19 @@ def explain(
     _fail([f"no rule {rule!r}{hint}"], EXIT_USAGE)
 
 
-@app.command("rules", cls=_Command)
+@app.command("rules", cls=_Command, short_help="List every rule id with its dates in force and title.")
 def list_rules(
     regime: Annotated[str | None, typer.Option(help="Only this regime (pcr2015, pa2023).", metavar="REGIME")] = None,
 ) -> None:
-    """List every rule of the rulebook with its title and dates in force."""
+    """List every rule of the rulebook: its id, the dates it is in force and its title. `s16advisor explain RULE`
+    prints a rule's documentation.
+
+    Examples:
+
+      s16advisor rules --regime pa2023
+
+      s16advisor rules | grep reservations
+    """
     from .rulebook import default_rulebook
 
     book = _rulebook_or_fail(default_rulebook)
@@ -418,11 +436,22 @@ def list_rules(
             typer.echo(f"{r.id:58} {r.in_force.from_.isoformat()}..{to:10}  {_line(r.title)}")
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Show the thresholds in force on a date (default today).")
 def thresholds(
-    on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD); default today.", metavar="DATE")] = "",
+    on: Annotated[str, typer.Option("--on", help="The commencement date (YYYY-MM-DD): it picks the regime and the "
+                                    "thresholds; default today.", metavar="DATE")] = "",
 ) -> None:
-    """Show the thresholds in force on a date, with their VAT basis and legal reference."""
+    """Show the thresholds in force on a date, the procurement's commencement date (which picks the regime), with
+    their amounts, VAT basis and legal reference.
+
+    Examples:
+
+      s16advisor thresholds
+
+      s16advisor thresholds --on 2026-03-01
+
+      s16advisor thresholds --on 2024-09-02
+    """
     from .contract import _strict_date
     from .data import load_data
     from .rulebook import default_rulebook

@@ -401,6 +401,25 @@ def test_top_level_help() -> None:
         assert re.search(rf"^\s+{command}\s", out, re.M), command
 
 
+def test_top_level_help_teaches_without_cutting_its_commands_short() -> None:
+    """The command list showed 'Advise on one planned contract: the regime, the thresholds...': each command's
+    summary is whole, on one line of an 80-column terminal, and the help shows what to run."""
+    out = done(run("--help", env={"COLUMNS": "80"}))
+    commands = out[out.index("\nCommands:\n"):]
+    assert "..." not in commands
+    assert all(len(line) <= 80 for line in out.splitlines())
+    for command in _commands():
+        assert re.search(rf"^  {command} +[A-Z]\S.*\.$", commands, re.M), commands
+    assert re.search(r"^ +s16advisor advise draft\.yaml ", out, re.M), out
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_commands_help_has_an_example(command: str) -> None:
+    out = done(run(command, "--help"))
+    assert re.search(r"^  Examples?:", out, re.M), out
+    assert re.search(rf"^    s16advisor {command}\b", out, re.M), out
+
+
 def test_python_m_help() -> None:
     result = subprocess.run([sys.executable, "-m", "s16advisor", "--help"], capture_output=True, text=True,
                             timeout=120)
