@@ -466,10 +466,30 @@ def thresholds(
         _fail([f"--on: no regime covers {day.isoformat()} (the rulebook starts on 2015-02-26)"], EXIT_USAGE)
     data = _rulebook_or_fail(load_data)
     typer.echo(f"{day.isoformat()}: {regime.title}")
-    for th in data.thresholds_in_force(regime.id, day, regime.in_force.to).values():
+    # One line of figures under the threshold's id (as a trace or `--format json` names it), then what `advise`
+    # calls it and its legal reference on lines of their own: on one line they were wider than a terminal.
+    in_force = data.thresholds_in_force(regime.id, day, regime.in_force.to).values()
+    width = max((len(th.name) for th in in_force), default=0)
+    for th in in_force:
         vat = "inclusive of VAT" if th.vat == "inclusive" else "net of VAT"
-        typer.echo(f"  {th.name:30} £{th.amount:>12,.0f} {vat:17} from {th.in_force_from.isoformat()}  "
-                   f"{th.reference}")  # (a reference is one web address: data.URL_PATTERN)
+        typer.echo(f"  {th.name:{width}}  {f'£{th.amount:,.0f}':>11} {vat:16}  from {th.in_force_from.isoformat()}")
+        for line in _wrapped(f"{_line(th.title)} - {th.regulation}", "    "):
+            typer.echo(line)
+        typer.echo(f"    {th.reference}")  # (a reference is one web address: data.URL_PATTERN)
+
+
+def _wrapped(text: str, indent: str, first: str | None = None) -> list[str]:
+    """``text`` in lines that fit the terminal, each after ``indent`` (the first after ``first``, when given); in a
+    file or a pipe, one line (for grep)."""
+    import shutil
+    import textwrap
+
+    first = indent if first is None else first
+    if not sys.stdout.isatty():
+        return [first + text]
+    width = max(shutil.get_terminal_size().columns - 1, len(first) + 20)
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) or [first]
 
 
 def _line(text: str) -> str:

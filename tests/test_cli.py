@@ -500,9 +500,17 @@ def test_rules_for_an_unknown_regime_is_a_usage_error() -> None:
 
 def _thresholds(day: str) -> dict[str, str]:
     out = done(run("thresholds", "--on", day))
-    head, *rows = out.splitlines()
+    head, *lines = out.splitlines()
     assert head.startswith(f"{day}: Public Contracts Regulations 2015")
-    return {row.split()[0]: row for row in rows}
+    rows: dict[str, str] = {}
+    name = ""
+    for line in lines:  # a threshold's figures, then its title and reference indented under them
+        if line.startswith("    "):
+            rows[name] += "\n" + line
+        else:
+            name = line.split()[0]
+            rows[name] = line
+    return rows
 
 
 # The reg 5 thresholds either side of SI 2021/1221, which made them inclusive of VAT from 2022-01-01.
@@ -527,6 +535,18 @@ def test_thresholds_inclusive_from_2022_01_01() -> None:
         assert "inclusive of VAT" in rows[name] and "net of VAT" not in rows[name], rows[name]
         assert "from 2022-01-01" in rows[name]
         assert "legislation.gov.uk/uksi/2021/1221" in rows[name]
+
+
+def test_thresholds_show_the_titles_advise_uses_and_amounts_as_written() -> None:
+    """thresholds named each threshold by its id only ('light_touch'), where advise names it by its title ('Social
+    and other specific services (light-touch regime, Schedule 3)'), and wrote '£     663,540'."""
+    from s16advisor.advisor import advise_file
+
+    advice = advise_file(str(EXAMPLE))
+    out = " ".join(done(run("thresholds", "--on", advice.procurement_start.isoformat())).split())
+    for t in advice.valuation.thresholds_in_force:
+        assert f"{t.name} £{t.amount:,.0f} " in out, t.name
+        assert t.title in out, t.title
 
 
 @pytest.mark.parametrize(("day", "words"), [("notadate", "must be a date written YYYY-MM-DD"),
