@@ -386,18 +386,17 @@ def explain(
     for rules in book.rules.values():
         for r, where in rules:
             if r.id == rule:
+                fields = [("decides", _line(r.decides)), ("why", _line(r.why)),
+                          ("in force", f"{r.in_force.from_.isoformat()} to "
+                                       f"{r.in_force.to.isoformat() if r.in_force.to else 'now'}"),
+                          *(("reference", ref) for ref in r.references),
+                          *([("limits", _line(r.limits))] if r.limits else []),
+                          *([("verify", _line(r.verify))] if r.verify else []),
+                          ("source", str(where))]
                 typer.echo(f"{r.id}: {_line(r.title)}")
-                typer.echo(f"  decides:    {_line(r.decides)}")
-                typer.echo(f"  why:        {_line(r.why)}")
-                typer.echo(f"  in force:   {r.in_force.from_.isoformat()} to "
-                           f"{r.in_force.to.isoformat() if r.in_force.to else 'now'}")
-                for ref in r.references:
-                    typer.echo(f"  reference:  {ref}")
-                if r.limits:
-                    typer.echo(f"  limits:     {_line(r.limits)}")
-                if r.verify:
-                    typer.echo(f"  verify:     {_line(r.verify)}")
-                typer.echo(f"  source:     {where}")
+                for label, text in fields:  # wrapped under the text, not under the label, on a terminal
+                    for line in _wrapped(text, " " * 14, first=f"  {label + ':':12}"):
+                        typer.echo(line)
                 return
     import difflib
 
@@ -428,12 +427,16 @@ def list_rules(
     known = [r.id for r in book.regimes]
     if regime and regime not in known:
         _fail([f"--regime: {regime!r} is not one of {', '.join(known)}"], EXIT_USAGE)
-    for rid, rules in book.rules.items():
-        if regime and rid != regime:
-            continue
-        for r, _ in rules:
-            to = r.in_force.to.isoformat() if r.in_force.to else "now"
-            typer.echo(f"{r.id:58} {r.in_force.from_.isoformat()}..{to:10}  {_line(r.title)}")
+    shown = [r for rid, rules in book.rules.items() if not regime or rid == regime for r, _ in rules]
+    width = max((len(r.id) for r in shown), default=0)  # (a fixed 58 left the longest ids out of line)
+    for r in shown:
+        to = r.in_force.to.isoformat() if r.in_force.to else "now"
+        dates = f"{r.in_force.from_.isoformat()}..{to:10}  "
+        lines = _wrapped(_line(r.title), "    ", first=f"{r.id:{width}} {dates}")
+        if len(lines) > 1:  # too wide for the terminal: the dates and title under the id, not folded beside it
+            lines = [r.id, *_wrapped(_line(r.title), " " * 28, first=f"    {dates}")]
+        for line in lines:
+            typer.echo(line)
 
 
 @app.command(cls=_Command, short_help="Show the thresholds in force on a date (default today).")

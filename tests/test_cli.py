@@ -711,6 +711,20 @@ def test_colour_on_a_terminal(flags: tuple[str, ...], env: dict[str, str], colou
     assert bool(ANSI.search(out)) is coloured
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize("args", [("explain", "pa2023.reservations.s33_duration"), ("rules",),
+                                  ("thresholds", "--on", "2026-03-01")], ids=["explain", "rules", "thresholds"])
+def test_plain_commands_fit_an_80_column_terminal(args: tuple[str, ...]) -> None:
+    """explain, rules and thresholds printed lines of up to 193 characters, which the terminal broke mid-word at
+    its edge under no indent; on a terminal their text is wrapped under its label (a web address is never cut)."""
+    code, out = _on_a_terminal(*args, env={"COLUMNS": "80"})
+    assert code == EXIT_OK, out[-2000:]
+    long = [line for line in out.splitlines() if len(line) > 80 and "://" not in line]
+    assert not long, long
+    piped = done(run(*args))  # in a pipe, one line each, for grep
+    assert " ".join(piped.split()) == " ".join(out.replace("\r", "").split())
+
+
 @pytest.mark.parametrize("how", ["--no-color", "NO_COLOR=1", "piped"])
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
 def test_no_colour_when_asked_or_piped(how: str, fmt: str) -> None:
