@@ -297,6 +297,44 @@ def _loc(doc: Document | None, path: tuple[Any, ...]) -> str:
 _COMMA_HINT = "a number written with a comma, as in {amount: 1,000}? write 1000"
 
 
+def _close(given: str, names: list[str]) -> str | None:
+    """The one of ``names`` that ``given`` most likely misspells ('duraton_months', 'light-touch', 'service')."""
+    import difflib
+
+    folded = {n.lower().replace("-", "_").replace(" ", "_"): n for n in names}
+    key = given.lower().replace("-", "_").replace(" ", "_")
+    if key in folded:
+        return folded[key]
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+    return folded[close[0]] if close else None
+
+
+def _sibling_fields(path: tuple[Any, ...]) -> list[str]:
+    """The fields of the model at ``path`` in a contract description (``value`` for ``value.amout``)."""
+    import types
+    import typing
+
+    model: Any = ContractDescription
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return []
+        candidates = [field.annotation]
+        model = None
+        while candidates:  # through Optional[...] and list[...] to the model
+            t = candidates.pop()
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                model = t
+                break
+            if typing.get_origin(t) in (list, typing.Union, types.UnionType):
+                candidates.extend(typing.get_args(t))
+        if model is None:
+            return []
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
 def _friendly(err: dict[str, Any]) -> str:
     kind = err["type"]
     if kind == "missing":
@@ -304,9 +342,17 @@ def _friendly(err: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         if str(err["loc"][-1]).isdigit():  # {amount: 1,000} is {amount: 1, 000: null}
             return f"is not a field: {_COMMA_HINT}"
-        return "is not a field of the contract description v1 (check the spelling)"
+        meant = _close(str(err["loc"][-1]), _sibling_fields(err["loc"][:-1]))
+        return ("is not a field of the contract description v1 "
+                + (f"(did you mean {meant}?)" if meant else "(check the spelling)"))
     if kind == "literal_error" or kind == "enum":
-        return err["msg"].replace("Input should be", "must be")
+        got = err.get("input")
+        said = err["msg"].replace("Input should be", "must be")
+        if not isinstance(got, str):
+            return said
+        allowed = re.findall(r"'([^']*)'", err["msg"])
+        meant = _close(got, allowed)
+        return f"{said}, not {got!r}" + (f" (did you mean {meant!r}?)" if meant else "")
     if kind == "model_type":
         got = err.get("input")
         return f"must be a mapping of fields, not {'null' if got is None else type(got).__name__}"
@@ -339,7 +385,13 @@ def contract_from_document(doc: Document) -> ContractDescription:
                 problems.append(_invalid_key(doc, path[:-1], err["input"]))
                 continue
             problems.append((_loc(doc, path), msg))
-        raise InputError(problems) from None
+        raise InputError(sorted(problems, key=_line_of)) from None  # in the file's order, as an editor shows it
+
+
+def _line_of(problem: tuple[str, str]) -> int:
+    """The line a problem's place names (``draft.yaml:12: value.amount``), 0 when it names none."""
+    m = re.search(r":(\d+)(?=:|$)", problem[0])
+    return int(m.group(1)) if m else 0
 
 
 def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from s16advisor import yamlio
 from s16advisor.advisor import advise_file
 from s16advisor.cli import app
+from s16advisor.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "supported-living.yaml"
@@ -849,3 +850,28 @@ def test_lots_that_do_not_add_up_are_named_with_the_other_fields_problems(tmp_pa
     path, text = write_yaml(tmp_path, data)
     lines = invalid(advise(path), problems=2)
     names(lines, path, line_of(text, "amount: lots"), "value.amount")
+
+
+def test_a_misspelt_field_or_value_is_named_with_the_one_meant_and_problems_come_in_line_order(tmp_path):
+    """'duraton_months: is not a field (check the spelling)', 'contract_type: must be ...' without saying what the
+    file held, and problems out of the file's order (line 11 first) left the officer to find the difference."""
+    draft = tmp_path / "draft.yaml"
+    draft.write_text("id: X\ntitle: T\nprocurement_start: 2026-03-01\ncontract_type: service\n"
+                     "value: {amount: 100, vat_rte: 0}\nduraton_months: 12\ncpv: [85311200-4]\nroute: light-touch\n"
+                     "reservation: mutual\nlots: [{id: a, valeu: 100}]\nauthority: {nation: Wales}\n",
+                     encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        advise_file(str(draft))
+    lines = e.value.lines()
+    said = "\n".join(lines)
+    assert "duraton_months: is not a field of the contract description v1 (did you mean duration_months?)" in said
+    assert "value.vat_rte: is not a field of the contract description v1 (did you mean vat_rate?)" in said
+    assert "lots[0].valeu: is not a field of the contract description v1 (did you mean value?)" in said
+    assert "contract_type: must be 'services', 'supplies' or 'works', not 'service' (did you mean 'services'?)" in said
+    assert "not 'light-touch' (did you mean 'light_touch'?)" in said
+    assert "authority.nation: must be 'wales', 'england' or 'northern_ireland', not 'Wales' (did you mean 'wales'?)" \
+        in said
+    assert "reservation: must be 'none', 'supported_business' or 'public_service_mutual', not 'mutual'" in said
+    numbers = [int(re.search(r"draft\.yaml:(\d+):", line).group(1)) for line in lines]
+    assert numbers == sorted(numbers), lines
+

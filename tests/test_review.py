@@ -186,8 +186,9 @@ def test_a_csv_rows_bad_cells_and_what_validating_the_rest_finds_are_named_toget
                     "A,t,2024-06-03,services,100000,gross,x,85311200-4\n"
                     "B,t,2024-06-03,,lots,,12,85311200-4\n")
     out = results([path])
+    # (not also "duration_months: is required")
     assert out[0].error == (f"{path}:row 2: column duration_months: 'x' is not a whole number; column value.vat: "
-                            "must be 'inclusive' or 'exclusive'")  # (not also "duration_months: is required")
+                            "must be 'inclusive' or 'exclusive', not 'gross'")
     assert out[1].error == (f"{path}:row 3: column value.amount: 'lots' is not a number; column contract_type: is "
                             "required")  # (not also "value: is required")
 
