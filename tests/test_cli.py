@@ -215,6 +215,16 @@ def test_a_step_two_routes_of_the_plan_share_is_said_once(tmp_path: Path) -> Non
         assert out.count("no small-lots exemption was found in the Act") == 1, (fmt, out)
 
 
+def test_a_finding_is_said_once_under_findings_not_again_as_a_step(tmp_path: Path) -> None:
+    """The findings follow "What to do next" at once, with their severity: a warning's message is not repeated
+    among the steps (the example's reg 77 bar was said three times in ten lines)."""
+    advice = json.loads(done(run("advise", str(EXAMPLE), "--format", "json")))
+    [bar] = [f["message"] for f in advice["findings"] if f["code"] == "prior_reserved_award"]
+    for fmt in ("text", "markdown"):
+        out = " ".join(done(run("advise", str(EXAMPLE), "--format", fmt, "--no-color")).split())
+        assert out.count(bar) == 1, (fmt, out)
+
+
 def test_advise_markdown() -> None:
     out = done(run("advise", str(EXAMPLE), "--format", "markdown"))
     data = example()

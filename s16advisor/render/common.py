@@ -79,14 +79,12 @@ def valuation_line(advice: Advice) -> str:
 
 
 def next_steps(advice: Advice) -> list[str]:
-    """Conditions of the recommended routes, then the findings that need action; a step two routes of the plan
-    share (a light touch contract and the competitive flexible procedure that awards it) is said once."""
+    """The conditions of the recommended routes; a step two routes of the plan share (a light touch contract and
+    the competitive flexible procedure that awards it) is said once. The findings are not repeated: they follow
+    at once, with their severity."""
     steps: list[str] = []
     for rid in advice.recommended:
         steps.extend(advice.route(rid).conditions)
-    for f in advice.findings:
-        if f.severity in ("error", "warning"):
-            steps.append(f.message)
     return list(dict.fromkeys(steps))
 
 
