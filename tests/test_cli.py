@@ -735,6 +735,24 @@ def test_plain_commands_fit_an_80_column_terminal(args: tuple[str, ...]) -> None
     assert " ".join(piped.split()) == " ".join(out.replace("\r", "").split())
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_compare_regimes_on_an_80_column_terminal_keeps_every_id_and_code_whole() -> None:
+    """The table needs about 114 columns; at 80 its cells split ids mid-word (reserved_supported_bus|iness,
+    at_or_above_threshol|d). A narrow terminal gets each aspect with a line per regime instead."""
+    code, out = _on_a_terminal("advise", str(ROOT / "examples" / "supported-living-2026.yaml"), "--compare-regimes",
+                               "--no-color", env={"COLUMNS": "80"})
+    assert code == EXIT_OK, out[-2000:]
+    lines = [line.rstrip() for line in out.replace("\r", "").splitlines()]
+    assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    words = set(" ".join(lines).replace("(", " ").replace(")", " ").split())
+    for rid in ROUTE_KINDS:
+        assert rid in words, rid
+    assert "at_or_above_threshold" in words and "duration_over_limit" in words
+    i = lines.index("restricted  differs")
+    assert lines[i + 1].split() == ["pa2023", "unavailable", "(not_in_regime)"] and \
+        lines[i + 2].split() == ["pcr2015", "available"]
+
+
 @pytest.mark.parametrize("how", ["--no-color", "NO_COLOR=1", "piped"])
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
 def test_no_colour_when_asked_or_piped(how: str, fmt: str) -> None:

@@ -79,6 +79,32 @@ def render(advices: list[Advice], fmt: str, out: TextIO, color: bool | None) -> 
     console.print(Text(f"{first.title} ({first.contract_id}): regimes compared", style="bold"))
     for a in advices:
         console.print(Text.assemble((f"{a.regime.id}: ", "bold"), a.regime.because))
+    if console.width < _TABLE_WIDTH:  # a terminal too narrow for the table: each aspect, then a line per regime
+        _stacked(console, rows, ids)
+    else:
+        _table(console, rows, ids)
+    n = sum(r["differs"] for r in rows)
+    console.print(Text(f"{n} of {len(rows)} aspects differ.", style="dim"))
+    flush()
+
+
+# Below this width the table's columns split route ids and blocker codes mid-word
+# (reserved_supported_bus|iness, at_or_above_threshol|d): the longest need about 114 columns.
+_TABLE_WIDTH = 114
+
+
+def _stacked(console: Any, rows: list[dict[str, Any]], ids: list[str]) -> None:
+    width = max(len(rid) for rid in ids)
+    for r in rows:
+        console.print(Text.assemble((r["aspect"], "bold" if r["differs"] else ""),
+                                    ("  differs", "bold yellow") if r["differs"] else ""))
+        for rid, v in zip(ids, r["values"], strict=True):
+            style = STATUS_STYLE.get(v.split(" ")[0], "") if r.get("route") else ""
+            line = Text.assemble(f"  {rid:<{width}}  ", (v, style))
+            console.print(line, overflow="fold")
+
+
+def _table(console: Any, rows: list[dict[str, Any]], ids: list[str]) -> None:
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("", overflow="fold")
     for rid in ids:
@@ -92,6 +118,3 @@ def render(advices: list[Advice], fmt: str, out: TextIO, color: bool | None) -> 
         table.add_row(Text(r["aspect"], style="bold" if r["differs"] else ""), *cells,
                       Text("differs", style="bold yellow") if r["differs"] else "")
     console.print(table)
-    n = sum(r["differs"] for r in rows)
-    console.print(Text(f"{n} of {len(rows)} aspects differ.", style="dim"))
-    flush()
