@@ -171,7 +171,13 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source
-        raise InputError([(where, f"malformed YAML: {_one_line(e.problem or str(e))}")]) from None
+        problem = _one_line(e.problem or str(e))
+        opened = e.context_mark if e.problem_mark and e.context else None
+        if opened is not None and opened.line != e.problem_mark.line:  # say where the unclosed [, { or " began
+            what = _one_line(e.context).removeprefix("while ")
+            what = _CONTEXTS.get(what.split(" ", 1)[-1], what)
+            problem += f" (in {what} begun at line {opened.line + 1})"
+        raise InputError([(where, f"malformed YAML: {problem}")]) from None
     except yaml.reader.ReaderError as e:  # a character YAML does not allow (NUL, most control characters)
         line = text.count("\n", 0, e.position) + 1
         raise InputError([(f"{source}:{line}", f"malformed YAML: {str(e).splitlines()[0]}")]) from None
@@ -202,6 +208,12 @@ def file_key(path: str) -> str:
     """What makes two named inputs one file: its real path (``drafts/a.yaml``, ``./drafts/a.yaml`` and a link to
     it are one), or ``-`` for standard input."""
     return path if path == "-" else os.path.realpath(path)
+
+
+# What PyYAML's "while parsing a flow sequence" and the like are, in a user's words.
+_CONTEXTS = {"a flow sequence": "the list [...]", "a flow mapping": "the mapping {...}",
+             "a quoted scalar": "the quoted text", "a block mapping": "the mapping",
+             "a block collection": "the list", "a block scalar": "the block of text"}
 
 
 def os_error_words(e: OSError) -> str:

@@ -130,6 +130,20 @@ def test_malformed_yaml(tmp_path: Path, text: str, line: int) -> None:
     names(lines, path, line, "", "malformed YAML")
 
 
+@pytest.mark.parametrize(("text", "line", "begun"), [
+    ("id: X-1\ntitle: Test\ncpv: [85311200-4, 85312400-3\nduration_months: 36\n", 4, "the list [...] begun at line 3"),
+    ("id: X-1\nvalue: {amount: 1\ntitle: Test\n", 3, "the mapping {...} begun at line 2"),
+    ('id: X-1\ntitle: "Test\nduration_months: 36\n', 4, "the quoted text begun at line 2"),
+], ids=["list", "mapping", "quoted"])
+def test_an_unclosed_bracket_or_quote_is_named_with_the_line_it_began(tmp_path: Path, text: str, line: int,
+                                                                    begun: str) -> None:
+    """YAML notices an unclosed [, { or " where the next line breaks it: the message also names the line it began,
+    where the mistake is."""
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    names(invalid(advise(path)), path, line, "", "malformed YAML", begun)
+
+
 @pytest.mark.parametrize(("text", "line"), [
     ('{"id": "X-1",\n "title": "Test",\n "value": {"amount": 1,}\n}\n', 3),  # trailing comma
     ('{"id": "X-1",\n "title": \n}\n', 3),  # missing value
