@@ -358,6 +358,14 @@ def _friendly(err: dict[str, Any]) -> str:
         return f"must be a mapping of fields, not {'null' if got is None else type(got).__name__}"
     if kind == "too_short" and err.get("ctx", {}).get("min_length") == 1:
         return "must not be empty (at least one item)"
+    if kind in ("int_type", "int_from_float"):
+        got = err["input"]
+        if isinstance(got, bool):  # (YAML 1.1 reads yes and true as booleans)
+            return f"must be a whole number, not {str(got).lower()}"
+        if not isinstance(got, str):
+            return f"must be a whole number, not {got!r}"
+        hint = f" (a leading zero makes it text: write {int(got)})" if re.fullmatch(r"0\d+", got.strip()) else ""
+        return f"must be a whole number, not the text {got!r}{hint}"
     if kind == "string_too_short" and err.get("ctx", {}).get("min_length") == 1:
         return "must not be empty"  # (pydantic's words: "String should have at least 1 character")
     msg: str = err["msg"]

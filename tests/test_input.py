@@ -319,6 +319,23 @@ def test_numeric_string_where_a_number_is_expected(tmp_path: Path, field: str, v
     names(invalid(advise(path)), path, line_of(text, f"'{value}'"), field)
 
 
+@pytest.mark.parametrize(("written", "words"), [
+    ("036", "must be a whole number, not the text '036' (a leading zero makes it text: write 36)"),
+    ("'36'", "must be a whole number, not the text '36'"),
+    ("36.5", "must be a whole number, not 36.5"),
+    ("yes", "must be a whole number, not true"),
+], ids=["leading-zero", "quoted", "fraction", "yes"])
+def test_a_duration_that_is_not_a_whole_number_says_what_the_file_held(tmp_path: Path, written: str,
+                                                                       words: str) -> None:
+    """pydantic said only 'must be a valid integer': for 036 (text, as YAML 1.2 reads it, not octal 30) the
+    user could not see why."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^duration_months: .*$", f"duration_months: {written}", text)
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    names(invalid(advise(path)), path, line_of(text, f"duration_months: {written}"), "duration_months", words)
+
+
 @pytest.mark.parametrize("written", ["1.45e6", "1.45E6", "1.45e+6", "145e4", "1_450_000"])
 def test_a_yaml_number_in_exponent_form_is_a_number(tmp_path: Path, written: str) -> None:
     text = EXAMPLE.read_text(encoding="utf-8").replace("amount: 1450000", f"amount: {written}")
