@@ -1001,6 +1001,7 @@ def test_rich_progress_and_summary_on_a_terminal(tmp_path: Path) -> None:
         display.update(n, reader, force=True)
     display.finish()
     assert "4 records" in buffer.getvalue() and "/s" in buffer.getvalue()
+    assert "ETA" in buffer.getvalue() and "elapsed" in buffer.getvalue()  # (two times side by side: each named)
     out = io.StringIO()
     render_summary(review.summary, out, color=False, rich=True)
     text = out.getvalue()

@@ -215,7 +215,7 @@ class ProgressDisplay:
             self.progress = Progress(
                 TextColumn("review"), BarColumn(), TaskProgressColumn(),
                 TextColumn("{task.fields[records]:>10,} records"), TextColumn("{task.fields[rate]:>8,.0f}/s"),
-                TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+                TextColumn("ETA"), TimeRemainingColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
                 console=console, auto_refresh=False, transient=True, redirect_stdout=False, redirect_stderr=False,
             )
             self.task = self.progress.add_task("review", total=None, records=0, rate=0.0)
