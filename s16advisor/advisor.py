@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import cache
 from json.encoder import encode_basestring as _json_str  # a str's JSON text, as pydantic writes it
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -365,7 +366,8 @@ class _Shape(NamedTuple):
     routes: list[_Route]
     findings: list[tuple[Any, ...]]  # (code, severity, template, reference, rule, field)
     recommended: list[str]
-    trace: list[TraceEntry]
+    mask: int  # the fired rules
+    trace: list[TraceEntry]  # empty until asked (see _Static.trace_of): an outline needs none
     statuses: tuple[str, ...]  # for Outline: each route's status, in route order
     blockers: tuple[tuple[str, str], ...]  # (route, code)
     finding_codes: tuple[tuple[str, str], ...]  # (code, severity)
@@ -389,14 +391,18 @@ class _Static:
         self.make = make
         order = sorted(program.rules, key=lambda r: (r.stage, r.index))
         self.order = [cr.index for cr in order]  # evaluation order
-        # Two entries per rule, fired and not, made once and shared by every advice (TraceEntry is frozen).
-        self.trace: list[tuple[int, TraceEntry, TraceEntry]] = [
-            (1 << cr.index,
-             TraceEntry(rule=cr.rule.id, title=cr.rule.title, stage=cr.stage, fired=True, facts=dict(cr.writes),
-                        source=cr.source),
-             TraceEntry(rule=cr.rule.id, title=cr.rule.title, stage=cr.stage, fired=False, facts={},
-                        source=cr.source))
+        # Two entries per rule in evaluation order, fired ("1") and not ("0"), made once and shared by every
+        # advice (TraceEntry is frozen).
+        self.trace: list[dict[str, TraceEntry]] = [
+            {"1": TraceEntry(rule=cr.rule.id, title=cr.rule.title, stage=cr.stage, fired=True,
+                             facts=dict(cr.writes), source=cr.source),
+             "0": TraceEntry(rule=cr.rule.id, title=cr.rule.title, stage=cr.stage, fired=False, facts={},
+                             source=cr.source)}
             for cr in order]
+        self.width = len(program.rules)  # rule indexes are 0 to width - 1
+        # The digits of a mask's binary string (rule 0 first) in evaluation order, by one C call.
+        self.digits: Callable[[str], tuple[str, ...]] = (
+            itemgetter(*self.order) if len(self.order) > 1 else lambda s: tuple(s[i] for i in self.order))
         self.rules: list[tuple[Any, ...]] = []  # by rule index
         blocks: dict[tuple[str, ...], tuple[Any, ...]] = {}  # one tuple per block message: one Blocker per advice
         route_masks = {r.id: 0 for r in regime.routes}
@@ -483,12 +489,18 @@ class _Static:
         else:  # put together from its routes part and its findings part, each kept per the rules deciding it
             routes, recommended, statuses, blockers = self._routes_part(mask & self.route_rules)
             findings, finding_codes = self._findings_part(mask & self.finding_rules)
-            got = _Shape(routes, findings, recommended,
-                         [hit if mask & bit else idle for bit, hit, idle in self.trace],
-                         statuses, blockers, finding_codes)
+            got = _Shape(routes, findings, recommended, mask, [], statuses, blockers, finding_codes)
             shapes[mask] = got
             if len(shapes) > _SHAPES:
                 shapes.popitem(last=False)  # the least recently used
+        return got
+
+    def trace_of(self, shape: _Shape) -> list[TraceEntry]:
+        """The trace of an advice of ``shape``: each rule's entry, fired or not, in evaluation order (made the
+        first time it is asked, from the mask's binary digits, by C code)."""
+        got = shape.trace
+        if not got and self.trace:
+            got += map(dict.__getitem__, self.trace, self.digits(format(shape.mask, "b").zfill(self.width)[::-1]))
         return got
 
     def _routes_part(self, mask: int) -> tuple[Any, ...]:
@@ -672,7 +684,7 @@ def _assemble(c: ContractDescription, st: _Static, cf: ContractFacts, evaluation
             main = ref
     return make.advice_of(regime, c.id, c.title, c.procurement_start, st.because.fill(details), value, basis,
                           main, bool(main and main.above), in_force, routes, [*shape.recommended], findings,
-                          [*shape.trace])
+                          [*st.trace_of(shape)])
 
 
 # ---------------------------------------------------------------- the Advice as JSON
@@ -814,7 +826,7 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
     own["routes"] = "[" + ",".join([fill(st.route_json(r)) for r in shape.routes]) + "]"
     own["findings"] = "[" + ",".join([fill(st.finding_json(f)) for f in shape.findings]) + "]"
     if trace:
-        own["trace"] = "[" + ",".join([fill(st.trace_json(e)) for e in shape.trace]) + "]"
+        own["trace"] = "[" + ",".join([fill(st.trace_json(e)) for e in st.trace_of(shape)]) + "]"
     return fill(st.frame_json(trace))
 
 

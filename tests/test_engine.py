@@ -330,3 +330,15 @@ def test_a_value_no_threshold_applies_to_is_stated_on_the_basis_of_the_regime_s_
         assert (advice.valuation.value, advice.valuation.vat_basis) == (value, basis), start
         assert no_works_threshold.outline(c).vat_basis == basis
         assert no_works_threshold.advise_json(c)[0] == advice_json(advice, trace=False)
+
+
+def test_the_trace_is_every_rule_in_evaluation_order_fired_as_evaluated(advisor):
+    # The trace is kept per combination of fired rules and made from the mask's binary digits: it must say of each
+    # rule, in evaluation order, what the evaluation said.
+    for c in _varied_contracts(300, 8):
+        _, _, program, _, evaluation = advisor._evaluate(c, None)
+        order = sorted(program.rules, key=lambda r: (r.stage, r.index))
+        fired = set(evaluation.fired)
+        expected = [(r.rule.id, r.index in fired) for r in order]
+        for trace in (advisor.advise(c).trace, advisor.advise(c).trace):  # made, then kept
+            assert [(e.rule, e.fired) for e in trace] == expected, c.id
