@@ -362,6 +362,10 @@ def _friendly(err: dict[str, Any]) -> str:
         got = err["input"]
         if isinstance(got, bool):  # (YAML 1.1 reads yes and true as booleans)
             return f"must be a whole number, not {str(got).lower()}"
+        if got is None:  # (as the file wrote it: null, ~ or nothing)
+            return "must be a whole number, not null"
+        if isinstance(got, float) and got.is_integer():  # 36.0 is whole: what is refused is its decimal point
+            return f"must be a whole number written without a decimal point, not {got!r} (write {int(got)})"
         if not isinstance(got, str):
             return f"must be a whole number, not {got!r}"
         hint = f" (a leading zero makes it text: write {int(got)})" if re.fullmatch(r"0\d+", got.strip()) else ""

@@ -324,7 +324,10 @@ def test_numeric_string_where_a_number_is_expected(tmp_path: Path, field: str, v
     ("'36'", "must be a whole number, not the text '36'"),
     ("36.5", "must be a whole number, not 36.5"),
     ("yes", "must be a whole number, not true"),
-], ids=["leading-zero", "quoted", "fraction", "yes"])
+    ("null", "must be a whole number, not null"),
+    ("36.0", "must be a whole number written without a decimal point, not 36.0 (write 36)"),
+    ("3.6e1", "must be a whole number written without a decimal point, not 36.0 (write 36)"),
+], ids=["leading-zero", "quoted", "fraction", "yes", "null", "whole-float", "exponent"])
 def test_a_duration_that_is_not_a_whole_number_says_what_the_file_held(tmp_path: Path, written: str,
                                                                        words: str) -> None:
     """pydantic said only 'must be a valid integer': for 036 (text, as YAML 1.2 reads it, not octal 30) the
