@@ -388,11 +388,7 @@ def contract_from_document(doc: Document) -> ContractDescription:
         problems = []
         for err in e.errors():
             path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            # Model-level messages name their own field ("lots: ...").
             msg = _friendly(err)
-            if not path and ": " in msg and msg.split(": ", 1)[0].isidentifier():
-                field_name, msg = msg.split(": ", 1)
-                path = (field_name,)
             if err["type"] == "invalid_key":  # a key YAML read as null, a number or true: located by its text
                 problems.append(_invalid_key(doc, path[:-1], err["input"]))
                 continue
