@@ -424,3 +424,18 @@ def test_the_summary_counts_the_buyers_whose_nation_was_assumed(tmp_path: Path) 
     said_only.write_text(json.dumps(said) + "\n")
     s = review_to_file([str(said_only)], str(tmp_path / "out3.jsonl"))
     assert s.nation_assumed == 0 and "Nation assumed" not in summary_text(s)
+
+
+def test_releases_of_one_process_are_duplicates_and_the_summary_says_how_to_count_it_once(tmp_path: Path) -> None:
+    from s16advisor.render.review import summary_text
+    from s16advisor.review import review_to_file
+
+    tender = release(value={"amount": 900000, "currency": "GBP"})
+    amendment = copy.deepcopy(tender) | {"id": "R-2", "tag": ["tenderAmendment"]}
+    path = tmp_path / "releases.jsonl"
+    path.write_text(json.dumps(tender) + "\n" + json.dumps(amendment) + "\n")
+    s = review_to_file([str(path)], str(tmp_path / "out.jsonl"))
+    assert (s.advised, s.duplicates.ids, s.duplicates.records) == (2, 1, 1)
+    text = summary_text(s)
+    assert "The totals above count each of these records; several releases of one OCDS process" in text
+    assert "review its compiled record to count it once" in text

@@ -690,7 +690,8 @@ def test_summary_figures_on_a_known_input(tmp_path: Path) -> None:
            "go either way is in both." in text
     assert "Declared routes that are unavailable: open 1" in text
     assert "Duplicate ids: 1 id used by more than one record (2 records): CLN-1" in text
-    assert "The totals above count each of these records" in text  # (CLN-1's two values are both in below_threshold)
+    assert "The totals above count each of these records." in text  # (CLN-1's two values are both in below_threshold)
+    assert "OCDS" not in text  # (the advice on an OCDS process's releases is for OCDS ids)
 
 
 def test_section16_line_says_how_many_reservable_contracts_are_in_wales(tmp_path: Path) -> None:

@@ -95,9 +95,11 @@ def duplicate_lines(s: ReviewSummary) -> list[str]:
     shown = "; ".join(f"{rid} ({', '.join(sources)}{', ...' if len(sources) >= 5 else ''})"
                       for rid, sources in d.examples)
     more = f"; and {d.ids - len(d.examples):,} more" if d.ids > len(d.examples) else ""
+    ocds = any(rid.startswith("ocds-") for rid, _ in d.examples)  # (every OCDS ocid has the prefix)
     return [f"Duplicate ids: {_plural(d.ids, 'id')} used by more than one record ({d.ids + d.records:,} records): "
-            f"{shown}{more}. The totals above count each of these records; several releases of one OCDS process "
-            "(planning, tender, amendment) are counted once each: review its compiled record to count it once."]
+            f"{shown}{more}. The totals above count each of these records"
+            + ("; several releases of one OCDS process (planning, tender, amendment) are counted once each: review "
+               "its compiled record to count it once." if ocds else ".")]
 
 
 def _routes(s: ReviewSummary) -> list[tuple[str, Total]]:
