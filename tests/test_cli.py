@@ -736,6 +736,26 @@ def test_plain_commands_fit_an_80_column_terminal(args: tuple[str, ...]) -> None
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_the_routes_on_an_80_column_terminal_give_each_route_its_status_and_its_reasons_under_it() -> None:
+    """Beside the longest route id and the status, an 80-column table left the reasons about 26 characters (over
+    80 lines, 'innovation.solution_avai|lable_on_market' cut): each route's id and status on a line, its reasons
+    under it."""
+    code, out = _on_a_terminal("advise", str(EXAMPLE), "--no-color", env={"COLUMNS": "80"})
+    assert code == EXIT_OK, out[-2000:]
+    lines = [line.rstrip() for line in out.replace("\r", "").splitlines()]
+    routes = lines[lines.index("Routes") + 1:lines.index("References")]
+    advice = json.loads(done(run("advise", str(EXAMPLE), "--format", "json")))
+    heads = [line.split() for line in routes if not line.startswith("    ")]
+    assert heads == [[r["id"], r["status"]] for r in advice["routes"]]
+    text = " ".join(" ".join(routes).split())
+    for r in advice["routes"]:
+        for b in r["blocked_by"]:
+            assert f"{b['code']}: {' '.join(b['message'].split())}" in text
+    wide = done(run("advise", str(EXAMPLE), "--no-color"))  # (a pipe: 120 columns, the table)
+    assert "why / blocked by" in wide
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_compare_regimes_on_an_80_column_terminal_keeps_every_id_and_code_whole() -> None:
     """The table needs about 114 columns; at 80 its cells split ids mid-word (reserved_supported_bus|iness,
     at_or_above_threshol|d). A narrow terminal gets each aspect with a line per regime instead."""

@@ -67,17 +67,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
                    money(t.value), mark, style="bold" if mark else None)
     console.print(th)
 
-    rt = Table(title="Routes", title_justify="left", show_edge=False, pad_edge=False, show_lines=False)
-    rt.add_column("route", overflow="fold", no_wrap=True)  # (ids keep their width first, and fold if they must)
-    rt.add_column("status", overflow="fold")
-    rt.add_column("why / blocked by", overflow="fold")
-    for r in advice.routes:
-        if r.status == "unavailable":
-            why = Text("\n").join(Text.assemble((b.code, "bold"), ": ", b.message) for b in r.blocked_by)
-        else:
-            why = Text("\n".join(r.because))
-        rt.add_row(r.id, Text(r.status, style=STATUS_STYLE[r.status]), why)
-    console.print(rt)
+    _routes(console, advice)
 
     refs = references(advice)
     if refs:
@@ -88,6 +78,35 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     if explain:
         _trace(console, advice)
     flush()
+
+
+# The narrowest the reasons column of the routes table may be: narrower (an 80-column terminal leaves it about 26
+# characters), each route's status goes beside its id and its reasons under it.
+REASONS_MIN_WIDTH = 40
+
+
+def _routes(console: Console, advice: Advice) -> None:
+    """Every route with its status, and why (the blockers of an unavailable one)."""
+    def why(r):  # type: ignore[no-untyped-def]
+        if r.status == "unavailable":
+            return [Text.assemble((b.code, "bold"), ": ", b.message) for b in r.blocked_by]
+        return [Text(x) for x in r.because]
+
+    id_width = max(len(r.id) for r in advice.routes)
+    if console.width - id_width - len("unavailable") - 2 * 3 < REASONS_MIN_WIDTH:
+        console.print(Text("Routes", style="italic"))
+        for r in advice.routes:
+            console.print(Text.assemble("  ", (r.id, "bold"), "  ", (r.status, STATUS_STYLE[r.status])),
+                          overflow="fold")
+            _items(console, [("", x) for x in why(r)], indent=3)
+        return
+    rt = Table(title="Routes", title_justify="left", show_edge=False, pad_edge=False, show_lines=False)
+    rt.add_column("route", overflow="fold", no_wrap=True)  # (ids keep their width first, and fold if they must)
+    rt.add_column("status", overflow="fold")
+    rt.add_column("why / blocked by", overflow="fold")
+    for r in advice.routes:
+        rt.add_row(r.id, Text(r.status, style=STATUS_STYLE[r.status]), Text("\n").join(why(r)))
+    console.print(rt)
 
 
 # The narrowest the facts column may be beside the rule ids: narrower, each fact is cut into slivers of a few
