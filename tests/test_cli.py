@@ -751,8 +751,19 @@ def test_the_routes_on_an_80_column_terminal_give_each_route_its_status_and_its_
     for r in advice["routes"]:
         for b in r["blocked_by"]:
             assert f"{b['code']}: {' '.join(b['message'].split())}" in text
-    wide = done(run("advise", str(EXAMPLE), "--no-color"))  # (a pipe: 120 columns, the table)
-    assert "why / blocked by" in wide
+    # The thresholds too: each title on a line (wrapped under itself), its figures under it.
+    from s16advisor.render.common import MAIN_THRESHOLDS_EXCLUDE
+
+    start = next(i for i, x in enumerate(lines) if x.startswith("Thresholds in force on"))
+    shown_text = " ".join(" ".join(lines[start + 1:lines.index("Routes")]).split())
+    main = [t for t in advice["valuation"]["thresholds_in_force"] if not t["name"].startswith(MAIN_THRESHOLDS_EXCLUDE)]
+    assert len(main) == 4
+    for t in main:
+        assert t["title"] in shown_text, t["title"]
+    assert f"{advice['valuation']['threshold']['title']} applies" in shown_text
+    assert all(len(x) <= 80 for x in lines), [x for x in lines if len(x) > 80]
+    wide = done(run("advise", str(EXAMPLE), "--no-color"))  # (a pipe: 120 columns, the tables)
+    assert "why / blocked by" in wide and "contract value" in wide
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")

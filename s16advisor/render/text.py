@@ -51,22 +51,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
         _items(console, [(Text(f"{f.severity:7}", style=SEVERITY_STYLE[f.severity]),
                           Text.assemble((f.code, "bold"), ": ", f.message)) for f in advice.findings])
 
-    th = Table(title=f"Thresholds in force on {advice.procurement_start.isoformat()}", title_justify="left",
-               show_edge=False, pad_edge=False)
-    # Every column folds a text too long for it rather than cut it short with an ellipsis: an id or an amount
-    # cut short would be a different one (a narrow terminal, or a long rule id in a file).
-    th.add_column("threshold", overflow="fold")
-    th.add_column("amount", justify="right", overflow="fold")
-    th.add_column("from", overflow="fold")
-    th.add_column("contract value", justify="right", overflow="fold")
-    th.add_column("", overflow="fold")
-    applicable = advice.valuation.threshold.name if advice.valuation.threshold else None
-    for t in main_thresholds(advice):
-        mark = "applies" if t.name == applicable else ""
-        th.add_row(Text(t.title), f"{money(t.amount)} {basis(t.vat_basis).split()[0]}", t.in_force_from.isoformat(),
-                   money(t.value), mark, style="bold" if mark else None)
-    console.print(th)
-
+    _thresholds(console, advice)
     _routes(console, advice)
 
     refs = references(advice)
@@ -78,6 +63,40 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     if explain:
         _trace(console, advice)
     flush()
+
+
+# The narrowest terminal the thresholds table is drawn for: narrower, its titles wrap to five lines a row.
+THRESHOLDS_MIN_WIDTH = 100
+
+
+def _thresholds(console: Console, advice: Advice) -> None:
+    """The thresholds in force on the commencement date, the one that applies marked; on a narrow terminal each
+    title on a line with its figures under it."""
+    title = f"Thresholds in force on {advice.procurement_start.isoformat()}"
+    applicable = advice.valuation.threshold.name if advice.valuation.threshold else None
+    if console.width < THRESHOLDS_MIN_WIDTH:
+        console.print(Text(title, style="italic"))
+        for t in main_thresholds(advice):
+            mark = t.name == applicable
+            console.print(Padding(Text.assemble((t.title, "bold" if mark else ""), ("  applies" if mark else "")),
+                                  (0, 0, 0, 2)))
+            console.print(Padding(Text(f"{money(t.amount)} {basis(t.vat_basis).split()[0]} from "
+                                       f"{t.in_force_from.isoformat()}; the contract's value {money(t.value)}"),
+                                  (0, 0, 0, 4)))
+        return
+    th = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    # Every column folds a text too long for it rather than cut it short with an ellipsis: an id or an amount
+    # cut short would be a different one (a narrow terminal, or a long rule id in a file).
+    th.add_column("threshold", overflow="fold")
+    th.add_column("amount", justify="right", overflow="fold")
+    th.add_column("from", overflow="fold")
+    th.add_column("contract value", justify="right", overflow="fold")
+    th.add_column("", overflow="fold")
+    for t in main_thresholds(advice):
+        mark = "applies" if t.name == applicable else ""
+        th.add_row(Text(t.title), f"{money(t.amount)} {basis(t.vat_basis).split()[0]}", t.in_force_from.isoformat(),
+                   money(t.value), mark, style="bold" if mark else None)
+    console.print(th)
 
 
 # The narrowest the reasons column of the routes table may be: narrower (an 80-column terminal leaves it about 26
