@@ -221,10 +221,8 @@ class Waiver(_Strict):
     @classmethod
     def _a_finding_code(cls, v: str) -> str:
         if v not in FINDING_CODES:  # a misspelt code would waive nothing, silently
-            import difflib
-
-            close = difflib.get_close_matches(v, FINDING_CODES, n=1)
-            hint = f"did you mean {close[0]}?" if close else "one of " + ", ".join(FINDING_CODES)
+            close = _close(v, list(FINDING_CODES), cutoff=0.6)
+            hint = f"did you mean {close}?" if close else "one of " + ", ".join(FINDING_CODES)
             raise ValueError(f"{v!r} is not a finding code ({hint})")
         return v
 
@@ -297,7 +295,7 @@ def _loc(doc: Document | None, path: tuple[Any, ...]) -> str:
 _COMMA_HINT = "a number written with a comma, as in {amount: 1,000}? write 1000"
 
 
-def _close(given: str, names: list[str]) -> str | None:
+def _close(given: str, names: list[str], cutoff: float = 0.75) -> str | None:
     """The one of ``names`` that ``given`` most likely misspells ('duraton_months', 'light-touch', 'service')."""
     import difflib
 
@@ -305,7 +303,7 @@ def _close(given: str, names: list[str]) -> str | None:
     key = given.lower().replace("-", "_").replace(" ", "_")
     if key in folded:
         return folded[key]
-    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=cutoff)
     return folded[close[0]] if close else None
 
 
