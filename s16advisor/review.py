@@ -186,7 +186,7 @@ class Stats(NamedTuple):
     wales: bool  # a Welsh authority's contract (the Section 16 duty is Welsh)
     error_findings: bool
     warning_findings: bool
-    nation_assumed: bool = False  # an OCDS buyer whose address does not say which nation (--ocds-nation assumed)
+    nation_assumed: bool  # an OCDS buyer whose address does not say which nation (--ocds-nation assumed)
 
 
 # What a worker sends back per record: (id, error, output, stats, notes); output is the Advice as the run needs it.
@@ -1231,10 +1231,7 @@ class _Worker:
             return rid, f"{label}: {e}", None, None, notes
         except Exception as e:  # a bug must not lose the other records: it is this record's error
             return rid, f"{label}: internal error: {type(e).__name__}: {e}", None, None, notes
-        stats = _stats(outline, contract)
-        if notes and any(note.startswith(NATION_ASSUMED) for note in notes):
-            stats = stats._replace(nation_assumed=True)
-        return rid, None, payload, stats, notes
+        return rid, None, payload, _stats(outline, contract, notes), notes
 
     def _json(self, raw: bytes, label: str) -> Any:
         try:
@@ -1376,8 +1373,8 @@ def _num(x: float) -> str:
     return str(int(x)) if x == int(x) else repr(x)
 
 
-def _stats(o: Any, contract: Any) -> Stats:
-    """A record's figures for the summary, from its advice's ``Outline``."""
+def _stats(o: Any, contract: Any, notes: tuple[str, ...]) -> Stats:
+    """A record's figures for the summary, from its advice's ``Outline`` (and the notes made reading it)."""
     statuses = o.statuses
     declared = contract.route
     reservation = contract.reservation.value if contract.reservation.value != "none" else None
@@ -1392,6 +1389,7 @@ def _stats(o: Any, contract: Any) -> Stats:
         contract.authority.nation.value == "wales",
         any(severity == "error" for _, severity in o.findings),
         any(severity == "warning" for _, severity in o.findings),
+        any(note.startswith(NATION_ASSUMED) for note in notes),
     )
 
 
