@@ -167,7 +167,7 @@ class Advisor:
         problems = []
         for i, award in enumerate(contract.prior_reserved_awards):
             regime_id, name = _AWARD_REGIME[award.basis]
-            regime = next((r for r in self.rulebook.regimes if r.id == regime_id), None)
+            regime = self.rulebook.regime(regime_id)
             if regime is None or award.awarded >= regime.in_force.from_:
                 continue
             earlier = self.rulebook.regime_for(award.awarded)
@@ -192,10 +192,10 @@ class Advisor:
         return [self.advise(contract, regime_id=r) for r in ids]
 
     def _regime(self, regime_id: str) -> RegimeSpec:
-        for r in self.rulebook.regimes:
-            if r.id == regime_id and r.encoded:
-                return r
-        raise InputError([("", f"unknown or unencoded regime {regime_id!r}")])
+        regime = self.rulebook.regime(regime_id)
+        if regime is None or not regime.encoded:
+            raise InputError([("", f"unknown or unencoded regime {regime_id!r}")])
+        return regime
 
 
 # ---------------------------------------------------------------- assembling the Advice

@@ -632,6 +632,9 @@ class Rulebook:
                 return r
         return None
 
+    def regime(self, regime_id: str) -> RegimeSpec | None:
+        return next((r for r in self.regimes if r.id == regime_id), None)
+
     def all_rules(self) -> list[Rule]:
         return [r for rules in self.rules.values() for r, _ in rules]
 
