@@ -383,26 +383,20 @@ def contract_from_document(doc: Document) -> ContractDescription:
     try:
         return ContractDescription.model_validate(doc.data)
     except ValidationError as e:
-        problems = []
+        problems: list[tuple[int, str, str]] = []  # (its line, 0 for none; where; what)
         for err in e.errors():
             path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            msg = _friendly(err)
             if err["type"] == "invalid_key":  # a key YAML read as null, a number or true: located by its text
                 problems.append(_invalid_key(doc, path[:-1], err["input"]))
                 continue
-            problems.append((_loc(doc, path), msg))
-        raise InputError(sorted(problems, key=_line_of)) from None  # in the file's order, as an editor shows it
+            problems.append((doc.line_of(path) or 0, _loc(doc, path), _friendly(err)))
+        problems.sort(key=lambda p: p[0])  # in the file's order, as an editor shows it
+        raise InputError([(where, what) for _, where, what in problems]) from None
 
 
-def _line_of(problem: tuple[str, str]) -> int:
-    """The line a problem's place names (``draft.yaml:12: value.amount``), 0 when it names none."""
-    m = re.search(r":(\d+)(?=:|$)", problem[0])
-    return int(m.group(1)) if m else 0
-
-
-def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[str, str]:
-    """Where a key that is not text is (the key under ``parent`` written as YAML reads ``key``), and what is
-    wrong with it."""
+def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[int, str, str]:
+    """The line of a key that is not text (the key under ``parent`` written as YAML reads ``key``; 0 for none),
+    where it is, and what is wrong with it."""
     from .yamlio import scalar
 
     mapping: Any = doc.data
@@ -412,13 +406,14 @@ def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[str,
     written = [p[-1] for p in doc.lines if len(p) == len(parent) + 1 and p[:-1] == parent
                and isinstance(p[-1], str) and p[-1] not in text_keys]
     same = [w for w in written if _same_key(scalar(w), key)]
-    where = doc.where((*parent, same[0])) if same else doc.where(parent)
+    at = (*parent, same[0]) if same else parent
+    where = doc.where(at)
     dotted = _loc(None, parent)
     kind = "null" if key is None else "a number" if isinstance(key, int | float) and not isinstance(key, bool) \
         else type(key).__name__
     shown = f"{same[0]!r} is read as {kind}" if same else f"{key!r} is not text"
     hint = f" ({_COMMA_HINT}; else quote it)" if isinstance(key, int) and not isinstance(key, bool) else " (quote it)"
-    return where + (f": {dotted}" if dotted else ""), f"a field name must be text: {shown}{hint}"
+    return doc.line_of(at) or 0, where + (f": {dotted}" if dotted else ""), f"a field name must be text: {shown}{hint}"
 
 
 def _same_key(read: Any, key: Any) -> bool:
