@@ -155,8 +155,7 @@ class ContractFacts:
 
 _BASIS_WORDS = {"inclusive": "inclusive of VAT", "net": "net of VAT"}
 # The details build_facts fills for every contract (besides the prior-award bars, prior.<basis>.barred and
-# prior.<basis>.awarded): a test
-# checks it against what build_facts fills.
+# prior.<basis>.awarded): a test checks it against what build_facts fills.
 EAGER_DETAILS = ("duration_months", "declared_route", "reservation", "contract_type", "authority_type", "lots.count")
 
 

@@ -9,7 +9,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..advice import Advice
+from ..advice import Advice, RouteAdvice
 from .common import STATUS_STYLE, basis, main_thresholds, make_console, money, next_steps, references, valuation_line
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
@@ -104,27 +104,29 @@ def _thresholds(console: Console, advice: Advice) -> None:
 REASONS_MIN_WIDTH = 40
 
 
+def _why(r: RouteAdvice) -> list[Text]:
+    """Why a route has its status: its blockers when unavailable, else its reasons."""
+    if r.status == "unavailable":
+        return [Text.assemble((b.code, "bold"), ": ", b.message) for b in r.blocked_by]
+    return [Text(x) for x in r.because]
+
+
 def _routes(console: Console, advice: Advice) -> None:
     """Every route with its status, and why (the blockers of an unavailable one)."""
-    def why(r):  # type: ignore[no-untyped-def]
-        if r.status == "unavailable":
-            return [Text.assemble((b.code, "bold"), ": ", b.message) for b in r.blocked_by]
-        return [Text(x) for x in r.because]
-
     id_width = max(len(r.id) for r in advice.routes)
     if console.width - id_width - len("unavailable") - 2 * 3 < REASONS_MIN_WIDTH:
         console.print(Text("Routes", style="italic"))
         for r in advice.routes:
             console.print(Text.assemble("  ", (r.id, "bold"), "  ", (r.status, STATUS_STYLE[r.status])),
                           overflow="fold")
-            _items(console, [("", x) for x in why(r)], indent=3)
+            _items(console, [("", x) for x in _why(r)], indent=3)
         return
     rt = Table(title="Routes", title_justify="left", show_edge=False, pad_edge=False, show_lines=False)
     rt.add_column("route", overflow="fold", no_wrap=True)  # (ids keep their width first, and fold if they must)
     rt.add_column("status", overflow="fold")
     rt.add_column("why / blocked by", overflow="fold")
     for r in advice.routes:
-        rt.add_row(r.id, Text(r.status, style=STATUS_STYLE[r.status]), Text("\n").join(why(r)))
+        rt.add_row(r.id, Text(r.status, style=STATUS_STYLE[r.status]), Text("\n").join(_why(r)))
     console.print(rt)
 
 
