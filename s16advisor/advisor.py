@@ -136,7 +136,7 @@ class Advisor:
         st, shape, cf, headline = self._shaped(contract)
         outline = _outline(st, shape, headline)
         try:
-            return _fill_json(st, shape, contract, cf, headline, trace).encode(), outline
+            return _fill_json(st, shape, contract, cf, headline, trace), outline
         except (_NotPlain, UnicodeEncodeError, TypeError):
             pass  # a value pydantic writes otherwise: a lone surrogate, a contract made without validation
         return advice_json(self.advise(contract), trace=trace), outline
@@ -357,7 +357,7 @@ class _Route(NamedTuple):
     conditions: tuple[Template, ...]
     references: tuple[str, ...]
     dynamic: bool  # some message has placeholders
-    json: list[Any]  # its JSON (a str, or a _Json to fill), once asked (None: pydantic writes it whole)
+    json: list[Any]  # its JSON (bytes, or a _Json to fill), once asked (None: pydantic writes it whole)
 
 
 class _Shape(NamedTuple):
@@ -433,18 +433,18 @@ class _Static:
         self._route_parts: dict[int, tuple[Any, ...]] = {}  # per mask & route_rules
         self._finding_parts: dict[int, tuple[Any, ...]] = {}  # per mask & finding_rules
         self._shapes: OrderedDict[int, _Shape] = OrderedDict()
-        self._json: dict[Any, str | _Json | None] = {}  # see _json_of
+        self._json: dict[Any, bytes | _Json | None] = {}  # see _json_of
 
     # The JSON of an advice's parts (see advise_json): the frame (without routes, findings, trace), each route
     # skeleton, each finding and each trace entry.
 
-    def frame_json(self, trace: bool) -> str | _Json:
+    def frame_json(self, trace: bool) -> bytes | _Json:
         return self._json_of(("frame", trace), lambda hole, text: self.make.advice_of(
             self.regime, hole("id"), hole("title"), hole("start"), hole("because"), hole("value"), hole("basis"),
             hole("threshold"), hole("above"), hole("in_force"), hole("routes"), hole("recommended"),
             hole("findings"), hole("trace") if trace else []), trace)
 
-    def route_json(self, r: _Route) -> str | _Json:
+    def route_json(self, r: _Route) -> bytes | _Json:
         if r.json:
             got = r.json[0]
         else:
@@ -460,13 +460,13 @@ class _Static:
             raise _NotPlain
         return got
 
-    def finding_json(self, f: tuple[Any, ...]) -> str | _Json:
+    def finding_json(self, f: tuple[Any, ...]) -> bytes | _Json:
         return self._json_of(id(f), lambda hole, text: self.make.finding_of(f, text(f[2])))
 
-    def trace_json(self, entry: TraceEntry) -> str | _Json:
+    def trace_json(self, entry: TraceEntry) -> bytes | _Json:
         return self._json_of(id(entry), lambda hole, text: entry)
 
-    def _json_of(self, key: Any, build: Callable[..., BaseModel], trace: bool = True) -> str | _Json:
+    def _json_of(self, key: Any, build: Callable[..., BaseModel], trace: bool = True) -> bytes | _Json:
         """The JSON of what ``build`` makes, kept under ``key`` (a finding's or a trace entry's id: they live
         as long as this)."""
         got = self._json.get(key, _UNSEEN)
@@ -580,9 +580,9 @@ class _Table:
             "vat_basis": th.vat, "in_force_from": th.in_force_from, "in_force_to": th.in_force_to,
             "reference": th.reference, "verify": th.verify}) for name, th in in_force.items()]
         # Per threshold: its name, amount and JSON before its value, between it and "above", and after.
-        self.json: list[tuple[str, float, str, str, str]] | None = None
+        self.json: list[tuple[str, float, bytes, bytes, bytes]] | None = None
 
-    def json_rows(self, make: _Makers) -> list[tuple[str, float, str, str, str]]:
+    def json_rows(self, make: _Makers) -> list[tuple[str, float, bytes, bytes, bytes]]:
         if self.json is None:
             rows = []
             for name, amount, fields in self.rows:
@@ -726,10 +726,45 @@ class _NotPlain(Exception):
 
 
 class _Json(NamedTuple):
-    """A part of an advice's JSON: the texts between the contract's own values, and which value goes where."""
+    """A part of an advice's JSON (UTF-8): the texts between the contract's own values, and which value goes
+    where; filled by C code (see ``_Json.fill``)."""
 
-    texts: tuple[str, ...]
+    texts: tuple[bytes, ...]
     holes: tuple[tuple[str, Any], ...]  # between texts[i] and texts[i + 1]: (kind, a Template or templates)
+    keys: Callable[[_Values], Any]  # the holes' values in order, from a _Values (a tuple when there are several)
+    parts: list[bytes]  # the texts, with room between them for the values
+
+    def fill(self, values: _Values) -> bytes:
+        got = self.keys(values)
+        if len(self.texts) == 2:
+            return self.texts[0] + got + self.texts[1]
+        parts = self.parts.copy()
+        parts[1::2] = got
+        return b"".join(parts)
+
+
+def _json_part(texts: list[bytes], holes: tuple[tuple[str, Any], ...]) -> _Json:
+    keys = [arg if kind == "text" else (kind, arg) if kind == "texts" else kind for kind, arg in holes]
+    parts = [b""] * (2 * len(texts) - 1)
+    parts[::2] = texts
+    return _Json(tuple(texts), holes, itemgetter(*keys), parts)
+
+
+class _Values(dict[Any, bytes]):
+    """The JSON (UTF-8) of an advice's own values, by hole key: its figures by name (given), and each message
+    that quotes the contract by its Template, or several conditions by ("texts", templates), worked out the
+    first time a part asks (a message said several times is filled once)."""
+
+    __slots__ = ("details",)
+
+    def __missing__(self, key: Any) -> bytes:
+        if type(key) is Template:
+            got = key.fill_json(self.details)
+        else:  # several conditions, each said once
+            said = dict.fromkeys(m.fill(self.details) for m in key[1])
+            got = ("[" + ",".join(map(_json_str, said)) + "]").encode()
+        self[key] = got
+        return got
 
 
 def _marker(n: int) -> str:
@@ -748,21 +783,23 @@ def _split_json(data: str, count: int) -> tuple[list[str], list[int]] | None:
     return parts[0::2], order
 
 
-def _float_json(v: Any) -> str:
-    """A float as pydantic writes it: as Python does between 1e-4 and 1e16 (money), otherwise not always."""
+def _float_json(v: Any) -> bytes:
+    """A float as pydantic writes it (UTF-8): as Python does between 1e-4 and 1e16 (money), otherwise not
+    always."""
     text = repr(v)
     if type(v) is not float or "e" in text or "n" in text:
         raise _NotPlain
-    return text
+    return text.encode()
 
 
 _UNSEEN = object()
 
 
-def _marked(build: Callable[..., BaseModel], trace: bool = True) -> str | _Json | None:
-    """The JSON of the model ``build(hole, text)`` makes, with a marker for each of the contract's own values
-    (``hole(kind)``, and ``text(template)`` for a message that quotes the contract); a str if it has none. None
-    if it cannot be made so: a marker among the rulebook's texts, makers that validate (markers are not valid)."""
+def _marked(build: Callable[..., BaseModel], trace: bool = True) -> bytes | _Json | None:
+    """The JSON (UTF-8) of the model ``build(hole, text)`` makes, with a marker for each of the contract's own
+    values (``hole(kind)``, and ``text(template)`` for a message that quotes the contract); bytes if it has none.
+    None if it cannot be made so: a marker among the rulebook's texts, makers that validate (markers are not
+    valid), a text that is not UTF-8 (a lone surrogate)."""
     holes: list[tuple[str, Any]] = []
 
     def hole(kind: str, arg: Any = None) -> str:
@@ -779,54 +816,45 @@ def _marked(build: Callable[..., BaseModel], trace: bool = True) -> str | _Json 
     if parts is None:
         return None
     texts, order = parts
-    return texts[0] if not holes else _Json(tuple(texts), tuple(holes[n] for n in order))
+    try:
+        encoded = [t.encode() for t in texts]
+    except UnicodeEncodeError:
+        return None
+    return encoded[0] if not holes else _json_part(encoded, tuple(holes[n] for n in order))
 
 
 def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractFacts,
-               headline: tuple[str, Any, float, str], trace: bool) -> str:
-    """The advice's JSON: its parts' JSON with the contract's own values put in."""
+               headline: tuple[str, Any, float, str], trace: bool) -> bytes:
+    """The advice's JSON (UTF-8): its parts' JSON with the contract's own values put in."""
     applicable, applied, value, basis = headline
     details = cf.details
     details.applied = applied
-    said: dict[str, str] = {}  # a message's JSON by its template's text (an advice may say one several times)
+    own = _Values()
+    own.details = details
 
-    def fill(js: str | _Json) -> str:
-        if type(js) is str:
-            return js
-        texts = js.texts  # type: ignore[union-attr]
-        out = [texts[0]]
-        for k, (kind, arg) in enumerate(js.holes, 1):  # type: ignore[union-attr]
-            if kind == "text":
-                got = said.get(arg.text)
-                if got is None:
-                    got = said[arg.text] = _json_str(arg.fill(details))
-                out.append(got)
-            elif kind == "texts":  # several conditions, each said once
-                out.append("[" + ",".join(map(_json_str, dict.fromkeys(m.fill(details) for m in arg))) + "]")
-            else:
-                out.append(own[kind])
-            out.append(texts[k])
-        return "".join(out)
+    def fill(js: bytes | _Json) -> bytes:
+        return js if type(js) is bytes else js.fill(own)  # type: ignore[union-attr]
 
     values = cf.values
-    rows, main, above = [], "null", "false"
+    rows, main, above = [], b"null", b"false"
     for name, amount, before, between, after in _table(cf.thresholds).json_rows(st.make):
         v = values[name]
-        up = "true" if v >= amount else "false"
-        row = before + _float_json(v) + between + up + after
+        up = b"true" if v >= amount else b"false"
+        row = b"".join((before, _float_json(v), between, up, after))
         rows.append(row)
         if name == applicable:
             main, above = row, up
-    own = {
-        "id": _json_str(c.id), "title": _json_str(c.title), "start": f'"{c.procurement_start.isoformat()}"',
-        "because": _json_str(st.because.fill(details)), "value": _float_json(value), "basis": _json_str(basis),
-        "threshold": main, "above": above, "in_force": "[" + ",".join(rows) + "]",
-        "recommended": "[" + ",".join(map(_json_str, shape.recommended)) + "]",
-    }
-    own["routes"] = "[" + ",".join([fill(st.route_json(r)) for r in shape.routes]) + "]"
-    own["findings"] = "[" + ",".join([fill(st.finding_json(f)) for f in shape.findings]) + "]"
+    own.update({
+        "id": _json_str(c.id).encode(), "title": _json_str(c.title).encode(),
+        "start": f'"{c.procurement_start.isoformat()}"'.encode(), "because": st.because.fill_json(details),
+        "value": _float_json(value), "basis": _json_str(basis).encode(), "threshold": main, "above": above,
+        "in_force": b"[" + b",".join(rows) + b"]",
+        "recommended": ("[" + ",".join(map(_json_str, shape.recommended)) + "]").encode(),
+    })
+    own["routes"] = b"[" + b",".join([fill(st.route_json(r)) for r in shape.routes]) + b"]"
+    own["findings"] = b"[" + b",".join([fill(st.finding_json(f)) for f in shape.findings]) + b"]"
     if trace:
-        own["trace"] = "[" + ",".join([fill(st.trace_json(e)) for e in st.trace_of(shape)]) + "]"
+        own["trace"] = b"[" + b",".join([fill(st.trace_json(e)) for e in st.trace_of(shape)]) + b"]"
     return fill(st.frame_json(trace))
 
 

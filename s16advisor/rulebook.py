@@ -25,6 +25,7 @@ from bisect import bisect_left
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from json.encoder import encode_basestring as _json_str
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, Union
 
@@ -728,6 +729,7 @@ class Template(NamedTuple):
     text: str
     names: tuple[str, ...]  # the placeholders, in order
     pattern: str  # the text between them joined by %s (each % of the text doubled)
+    json: tuple[bytes, ...] | None  # the message as a JSON string (UTF-8), room between its texts for details
 
     def fill(self, details: Mapping[str, str]) -> str:
         if not self.names:
@@ -736,6 +738,19 @@ class Template(NamedTuple):
             return self.pattern % tuple(map(details.__getitem__, self.names))
         except KeyError:  # a detail this contract does not have: its placeholder stays
             return self.pattern % tuple(_detail(details, n) for n in self.names)
+
+    def fill_json(self, details: Mapping[str, str]) -> bytes:
+        """``json_str(self.fill(details))`` as UTF-8, escaping the details only (the texts were escaped once:
+        JSON escapes character by character)."""
+        if self.json is None:
+            raise UnicodeEncodeError("utf-8", self.text, 0, len(self.text), "a text that is not UTF-8")
+        parts = list(self.json)
+        try:
+            values = [details[n] for n in self.names]
+        except KeyError:  # a detail this contract does not have: its placeholder stays
+            values = [_detail(details, n) for n in self.names]
+        parts[1::2] = [_json_str(v)[1:-1].encode() for v in values]
+        return b"".join(parts)
 
 
 def _detail(details: Mapping[str, str], name: str) -> str:
@@ -748,12 +763,25 @@ def _detail(details: Mapping[str, str], name: str) -> str:
 @lru_cache(maxsize=4096)
 def template(text: str) -> Template:
     parts = TEMPLATE_RX.split(text)
-    return Template(text, tuple(parts[1::2]), "%s".join(t.replace("%", "%%") for t in parts[0::2]))
+    return Template(text, tuple(parts[1::2]), "%s".join(t.replace("%", "%%") for t in parts[0::2]),
+                    _json_parts(parts))
 
 
 def literal(text: str) -> Template:
     """A text said as it is (no placeholders filled)."""
-    return Template(text, (), text.replace("%", "%%"))
+    return Template(text, (), text.replace("%", "%%"), _json_parts([text]))
+
+
+def _json_parts(parts: list[str]) -> tuple[bytes, ...] | None:
+    """A message's texts (``parts[0::2]``) JSON-escaped and quoted as one string, as UTF-8, with a slot for each
+    placeholder (``parts[1::2]``) between them; None if a text is not UTF-8 (a lone surrogate)."""
+    out = [_json_str(t)[1:-1] for t in parts]
+    out[0] = '"' + out[0]
+    out[-1] += '"'
+    try:
+        return tuple(p.encode() for p in out)
+    except UnicodeEncodeError:
+        return None
 
 
 @cache
