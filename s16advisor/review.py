@@ -25,13 +25,14 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import weakref
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from itertools import islice
 from typing import IO, Any, NamedTuple
@@ -374,18 +375,7 @@ class _DuplicateIds:
             self.files[bucket].write(text)
 
     def _make_dir(self) -> tuple[str, weakref.finalize[Any, Any]]:
-        """A new private folder for the buckets, and its removal: by close(), or when this object goes, or at exit.
-        The removal is arranged before the folder is made, so that an interrupt (Ctrl-C, SIGTERM) at any moment
-        cannot leave it behind (with mkdtemp, one that came just after the folder was made did)."""
-        while True:
-            path = os.path.join(self.base, f"s16advisor-ids-{os.urandom(6).hex()}")
-            remove = weakref.finalize(self, shutil.rmtree, path, True)  # (no folder yet: nothing to remove)
-            try:
-                os.mkdir(path, 0o700)
-            except FileExistsError:
-                remove.detach()
-                continue
-            return path, remove
+        return _private_dir(self, self.base, "s16advisor-ids-")
 
     def report(self) -> Duplicates:
         """Two passes per bucket (so that memory stays flat): the hashes of the ids seen, then the lines of the ids
@@ -434,6 +424,21 @@ class _DuplicateIds:
                 self._remove()
                 self._remove = None
             self.dir = None
+
+
+def _private_dir(owner: object, base: str, prefix: str) -> tuple[str, weakref.finalize[Any, Any]]:
+    """A new private folder in ``base``, and its removal: when called, or when ``owner`` goes, or at exit. The
+    removal is arranged before the folder is made, so that an interrupt (Ctrl-C, SIGTERM) at any moment cannot
+    leave it behind (with mkdtemp, one that came just after the folder was made did)."""
+    while True:
+        path = os.path.join(base, f"{prefix}{os.urandom(6).hex()}")
+        remove = weakref.finalize(owner, shutil.rmtree, path, True)  # (no folder yet: nothing to remove)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            remove.detach()
+            continue
+        return path, remove
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -1094,6 +1099,7 @@ class _Config:
     trace: bool = False
     ocds: OcdsOptions = OcdsOptions()
     encoding: str = "utf-8"
+    spill: str | None = None  # a folder where worker processes leave each formatted chunk (see _Chunk.spilled)
 
 
 class _RecordError(Exception):
@@ -1179,7 +1185,8 @@ class _Worker:
         for source, kind, payload, extra in tasks:
             label = str(source)
             rows.append((source, label, self.one(kind, label, payload, extra, source.file)))
-        return _format(self.config.mode, start, rows)
+        chunk = _format(self.config.mode, start, rows)
+        return _spill(chunk, self.config.spill, start) if self.config.spill and chunk.data else chunk
 
     def one(self, kind: str, label: str, payload: Any, extra: Any, file: str = "\0") -> Out:
         """One record's result; ``file`` is the record's file, named by problems located at a line of it."""
@@ -1516,12 +1523,42 @@ class _Chunk(NamedTuple):
     summary: ReviewSummary
     ids: dict[int, str]  # duplicate-id bucket -> lines
     count: int
+    spilled: str | None = None  # or the file that holds ``data``, written by the worker (see _spill)
+
+
+def _spill(chunk: _Chunk, folder: str, start: int) -> _Chunk:
+    """A worker's chunk with its data left in a file of ``folder`` for the parent to copy into the output: a
+    chunk of JSON results is megabytes, which a pipe between processes carries at a third of the cost of the
+    whole review (pickled, sent, received, written again); a file is copied by the kernel. The data is sent
+    as it is if the file cannot be written."""
+    path = os.path.join(folder, str(start))
+    try:
+        with open(path, "wb") as f:
+            f.write(chunk.data)
+    except OSError:
+        with suppress(OSError):
+            os.unlink(path)
+        return chunk
+    return chunk._replace(data=b"", spilled=path)
+
+
+def _take(chunk: _Chunk) -> bytes:
+    """A chunk's data, read back (and its file removed) if it was spilled."""
+    if chunk.spilled is None:
+        return chunk.data
+    try:
+        with open(chunk.spilled, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(chunk.spilled)
 
 
 def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk:
     summary = ReviewSummary()
     ids = _DuplicateIds.Lines()
-    parts: list[bytes] = []
+    parts: list[bytes | memoryview] = []
+    end = ",\n" if fmt == "json" else "\n"
+    end_object = ("}" + end).encode()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n") if fmt == "csv" else None
     for k, (source, label, (rid, error, payload, stats, notes)) in enumerate(rows):
@@ -1534,16 +1571,17 @@ def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk
             writer.writerow([_safe_cell(rid or ""), _safe_cell(label), *cells, _safe_cell(error or ""),
                              _safe_cell("; ".join(notes))])
             continue
-        head = f'{{"source":{_source_json(source)},"id":{id_json},'.encode()
-        body = payload[1:-1] if error is None else f'"error":{json.dumps(error)}'.encode()  # (the advice's fields)
-        tail = f',"notes":{json.dumps(list(notes))}}}'.encode() if notes else b"}"
-        parts.append(head + body + tail)
+        # {"source":...,"id":..., the advice's fields (its JSON without its braces: not copied) or the error,
+        # "notes" if any}, then the line's end (JSON Lines) or the separator from the next item (JSON)
+        parts.append(f'{{"source":{_source_json(source)},"id":{id_json},'.encode())
+        parts.append(memoryview(payload)[1:-1] if error is None else f'"error":{json.dumps(error)}'.encode())
+        parts.append(f',"notes":{json.dumps(list(notes))}}}{end}'.encode() if notes else end_object)
     if writer is not None:
         data = buffer.getvalue().encode("utf-8", "backslashreplace")
-    elif fmt == "json":
-        data = b",\n".join(parts)
     else:
-        data = b"\n".join(parts) + b"\n" if parts else b""
+        if fmt == "json" and parts:
+            parts[-1] = parts[-1][:-2]  # (the last item's ",\n")
+        data = b"".join(parts)
     return _Chunk(data, summary, ids.joined(), len(rows))
 
 
@@ -1554,7 +1592,7 @@ def _join(fmt: str, chunks: list[_Chunk]) -> _Chunk:
         summary.merge(c.summary)
         for b, text in c.ids.items():
             ids[b] = ids.get(b, "") + text
-    data = (b",\n" if fmt == "json" else b"").join(c.data for c in chunks if c.data)
+    data = (b",\n" if fmt == "json" else b"").join(d for d in map(_take, chunks) if d)
     return _Chunk(data, summary, ids, sum(c.count for c in chunks))
 
 
@@ -1633,8 +1671,14 @@ class _Pool:
     def __init__(self, config: _Config, jobs: int):
         import multiprocessing
 
-        self.config = config
         self.jobs = jobs
+        self._remove: weakref.finalize[Any, Any] | None = None
+        if config.mode != "dict":  # formatted chunks are left in files (see _spill), removed when the pool closes
+            import tempfile
+
+            spill, self._remove = _private_dir(self, tempfile.gettempdir(), "s16advisor-chunks-")
+            config = replace(config, spill=spill)
+        self.config = config
         linux = sys.platform.startswith("linux")
         self.context = multiprocessing.get_context("fork") if linux else multiprocessing.get_context()
         self.executor = self._new(jobs)
@@ -1684,7 +1728,11 @@ class _Pool:
     def close(self, *, finished: bool) -> None:
         """Stop the workers: when interrupted, the chunks not started are cancelled and the workers (which ignore
         Ctrl-C) finish the one they are on, a fraction of a second, so that they exit cleanly."""
-        self.executor.shutdown(wait=True, cancel_futures=not finished)
+        try:
+            self.executor.shutdown(wait=True, cancel_futures=not finished)
+        finally:
+            if self._remove is not None:  # the chunks' files not yet copied (a run stopped)
+                self._remove()
 
 
 def _evaluate(records: Iterable[Record], config: _Config, jobs: int,
@@ -1859,16 +1907,47 @@ class _Writer:
             out.write(b"[\n")
 
     def write(self, chunk: _Chunk) -> None:
-        if not chunk.data:
+        if not chunk.data and chunk.spilled is None:
             return
         if self.fmt == "json" and self.n:
             self.out.write(b",\n")
-        self.out.write(chunk.data)
+        if chunk.spilled is None:
+            self.out.write(chunk.data)
+        else:
+            try:
+                _append_file(self.out, chunk.spilled)
+            finally:
+                os.unlink(chunk.spilled)
         self.n += chunk.count
 
     def close(self) -> None:
         if self.fmt == "json":
             self.out.write(b"\n]\n" if self.n else b"]\n")
+
+
+def _append_file(out: Any, path: str) -> None:
+    """Write the file ``path`` to ``out``: copied by the kernel (``copy_file_range``) when ``out`` is a regular
+    file, else read and written."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        done = 0
+        copy = getattr(os, "copy_file_range", None)  # (Linux)
+        try:
+            fd = out.fileno() if copy is not None else -1
+            regular = fd >= 0 and stat.S_ISREG(os.fstat(fd).st_mode)
+        except (AttributeError, OSError, ValueError):  # (io.UnsupportedOperation is an OSError)
+            regular = False
+        if regular:
+            out.flush()  # (then the buffered stream goes on writing at the file's new end)
+            with suppress(OSError):  # not across these file systems, or an append-only file: written below
+                while done < size:
+                    n = copy(f.fileno(), fd, size - done)
+                    if n <= 0:
+                        break
+                    done += n
+        if done < size:
+            f.seek(done)
+            out.write(f.read())
 
 
 class _BytesToText:

@@ -546,6 +546,53 @@ def test_review_to_file_with_jobs_writes_every_result_in_order(tmp_path: Path) -
     assert summary.records == summary.advised == 60
 
 
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_chunks_the_workers_leave_in_files_are_written_as_one_process_writes_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    import tempfile
+
+    module = sys.modules["s16advisor.review"]  # (s16advisor.review is the function)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    path = jsonl(tmp_path / "p.jsonl", [contract(i) if i % 9 else "{broken" for i in range(60)])
+    alone, out = tmp_path / f"alone.{fmt}", tmp_path / f"out.{fmt}"
+    review_to_file([str(path)], str(alone), options=ReviewOptions(jobs=1))
+    expected = alone.read_bytes()
+    assert len(expected.splitlines()) == {"jsonl": 60, "json": 62, "csv": 61}[fmt]  # (a header, or [ and ])
+    review_to_file([str(path)], str(out), options=ReviewOptions(jobs=2, chunk_size=7))
+    assert out.read_bytes() == expected  # copied by the kernel into the output
+    stream = io.StringIO()
+    review_to_file([str(path)], None, fmt, ReviewOptions(jobs=2, chunk_size=7), stdout=stream)
+    assert stream.getvalue().encode() == expected  # read and written to a stream
+    assert not list(scratch.iterdir())  # the chunks' folder is removed
+    spill = module._spill  # a folder the workers cannot write to: each chunk is sent back as it is
+    monkeypatch.setattr(module, "_spill", lambda chunk, folder, start: spill(chunk, folder + "-gone", start))
+    out.unlink()
+    review_to_file([str(path)], str(out), options=ReviewOptions(jobs=2, chunk_size=7))
+    assert out.read_bytes() == expected
+    assert not list(scratch.iterdir())
+
+
+def test_a_file_appended_to_an_output_after_buffered_writes_keeps_their_order(tmp_path: Path) -> None:
+    module = sys.modules["s16advisor.review"]
+    chunk = tmp_path / "chunk"
+    chunk.write_bytes(b"B" * 300_000)
+    with open(tmp_path / "out", "wb", buffering=1024 * 1024) as f:
+        for _ in range(3):
+            f.write(b"A" * 10)
+            module._append_file(f, str(chunk))
+            f.write(b"C")
+    assert (tmp_path / "out").read_bytes() == (b"A" * 10 + b"B" * 300_000 + b"C") * 3
+    with open(tmp_path / "appended", "ab") as f:  # (the kernel does not copy into a file opened to append)
+        f.write(b"A")
+        module._append_file(f, str(chunk))
+    assert (tmp_path / "appended").read_bytes() == b"A" + b"B" * 300_000
+    buffer = io.BytesIO(b"")
+    module._append_file(buffer, str(chunk))
+    assert buffer.getvalue() == b"B" * 300_000
+
 BAD_RECORDS = {
     "malformed": lambda i: b"{not json",
     "invalid": lambda i: json.dumps(contract(i, value={"amount": -1})).encode(),
