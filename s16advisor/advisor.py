@@ -26,9 +26,10 @@ from .contract import ContractDescription, contract_from_document, locate
 from .data import Data, load_data
 from .engine import Engine, Evaluation, Evaluator, default_engine
 from .errors import EngineError, InputError
-from .facts import ContractFacts, build_facts, detail_names, fact_catalogue
+from .facts import ContractFacts, Details, build_facts, detail_names, fact_catalogue
 from .rulebook import (
     Compiler,
+    JsonDetails,
     Program,
     RegimeSpec,
     RouteSpec,
@@ -755,11 +756,15 @@ class _Values(dict[Any, bytes]):
     that quotes the contract by its Template, or several conditions by ("texts", templates), worked out the
     first time a part asks (a message said several times is filled once)."""
 
-    __slots__ = ("details",)
+    __slots__ = ("details", "json_details")
+
+    def __init__(self, details: Details):
+        super().__init__()
+        self.details, self.json_details = details, JsonDetails(details)
 
     def __missing__(self, key: Any) -> bytes:
         if type(key) is Template:
-            got = key.fill_json(self.details)
+            got = key.fill_json(self.json_details)
         else:  # several conditions, each said once
             said = dict.fromkeys(m.fill(self.details) for m in key[1])
             got = ("[" + ",".join(map(_json_str, said)) + "]").encode()
@@ -829,8 +834,7 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
     applicable, applied, value, basis = headline
     details = cf.details
     details.applied = applied
-    own = _Values()
-    own.details = details
+    own = _Values(details)
 
     def fill(js: bytes | _Json) -> bytes:
         return js if type(js) is bytes else js.fill(own)  # type: ignore[union-attr]
@@ -846,7 +850,7 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
             main, above = row, up
     own.update({
         "id": _json_str(c.id).encode(), "title": _json_str(c.title).encode(),
-        "start": f'"{c.procurement_start.isoformat()}"'.encode(), "because": st.because.fill_json(details),
+        "start": f'"{c.procurement_start.isoformat()}"'.encode(), "because": st.because.fill_json(own.json_details),
         "value": _float_json(value), "basis": _json_str(basis).encode(), "threshold": main, "above": above,
         "in_force": b"[" + b",".join(rows) + b"]",
         "recommended": ("[" + ",".join(map(_json_str, shape.recommended)) + "]").encode(),

@@ -739,18 +739,29 @@ class Template(NamedTuple):
         except KeyError:  # a detail this contract does not have: its placeholder stays
             return self.pattern % tuple(_detail(details, n) for n in self.names)
 
-    def fill_json(self, details: Mapping[str, str]) -> bytes:
-        """``json_str(self.fill(details))`` as UTF-8, escaping the details only (the texts were escaped once:
-        JSON escapes character by character)."""
+    def fill_json(self, details: JsonDetails) -> bytes:
+        """``json_str(self.fill(details.details))`` as UTF-8, from the texts and the details JSON-escaped once
+        (JSON escapes character by character)."""
         if self.json is None:
             raise UnicodeEncodeError("utf-8", self.text, 0, len(self.text), "a text that is not UTF-8")
         parts = list(self.json)
-        try:
-            values = [details[n] for n in self.names]
-        except KeyError:  # a detail this contract does not have: its placeholder stays
-            values = [_detail(details, n) for n in self.names]
-        parts[1::2] = [_json_str(v)[1:-1].encode() for v in values]
+        parts[1::2] = [details[n] for n in self.names]
         return b"".join(parts)
+
+
+class JsonDetails(dict[str, bytes]):
+    """``details`` JSON-escaped (UTF-8, without quotes), each the first time a message asks for it (a detail
+    this contract does not have stays as its placeholder, as ``Template.fill`` leaves it)."""
+
+    __slots__ = ("details",)
+
+    def __init__(self, details: Mapping[str, str]):
+        super().__init__()
+        self.details = details
+
+    def __missing__(self, name: str) -> bytes:
+        got = self[name] = _json_str(_detail(self.details, name))[1:-1].encode()
+        return got
 
 
 def _detail(details: Mapping[str, str], name: str) -> str:

@@ -347,7 +347,7 @@ def test_the_trace_is_every_rule_in_evaluation_order_fired_as_evaluated(advisor)
 def test_a_message_is_written_as_json_as_its_filled_text_would_be():
     from json.encoder import encode_basestring
 
-    from s16advisor.rulebook import literal, template
+    from s16advisor.rulebook import JsonDetails, literal, template
 
     odd = ['a "quoted" \\ back', "tab\tnew\nline \x00\x1f\x7f", "£1,000 — Café 😀 \u2028", "100% {not.a.detail",
            "%s %(x)s", ""]
@@ -357,10 +357,10 @@ def test_a_message_is_written_as_json_as_its_filled_text_would_be():
     assert len(texts) == 108
     for text in texts:
         for t in (template(text), literal(text)):
-            assert t.fill_json(details) == encode_basestring(t.fill(details)).encode(), text
-    assert template("{value}").fill_json(details) == b'"a \\"quoted\\" \\\\ back"'
+            assert t.fill_json(JsonDetails(details)) == encode_basestring(t.fill(details)).encode(), text
+    assert template("{value}").fill_json(JsonDetails(details)) == b'"a \\"quoted\\" \\\\ back"'
     for surrogate in (template("lone \ud800 {value}"), literal("\udfff")):  # as encoding the filled text would
         with pytest.raises(UnicodeEncodeError):
-            surrogate.fill_json(details)
+            surrogate.fill_json(JsonDetails(details))
     with pytest.raises(UnicodeEncodeError):
-        template("{value}").fill_json({"value": "lone \ud800"})
+        template("{value}").fill_json(JsonDetails({"value": "lone \ud800"}))
