@@ -593,6 +593,19 @@ def test_a_file_appended_to_an_output_after_buffered_writes_keeps_their_order(tm
     module._append_file(buffer, str(chunk))
     assert buffer.getvalue() == b"B" * 300_000
 
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.lists(st.text(alphabet=st.sampled_from('ab ,"\r\n\t;:\'=é€'), max_size=6),
+                              min_size=1, max_size=5), max_size=6))
+def test_csv_rows_are_written_as_the_csv_module_writes_them(rows: list[list[str]]) -> None:
+    module = sys.modules["s16advisor.review"]
+    ours, theirs = io.StringIO(), io.StringIO()
+    writer = csv.writer(ours, lineterminator="\n")
+    for row in rows:
+        module._csv_row(ours, writer, row)
+    csv.writer(theirs, lineterminator="\n").writerows(rows)
+    assert ours.getvalue() == theirs.getvalue()
+
 BAD_RECORDS = {
     "malformed": lambda i: b"{not json",
     "invalid": lambda i: json.dumps(contract(i, value={"amount": -1})).encode(),
