@@ -17,6 +17,7 @@ from functools import cache
 from json.encoder import encode_basestring as _json_str  # a str's JSON text, as pydantic writes it
 from operator import itemgetter
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
@@ -67,7 +68,9 @@ class Outline(NamedTuple):
     threshold_amount: float | None
     above_threshold: bool
     recommended: tuple[str, ...]
-    statuses: dict[str, str]  # route id -> status
+    # route id -> status (read-only): one object for every advice whose rules fired alike, which also have the same
+    # recommended, blockers and findings (a review keeps what it works out of those by it)
+    statuses: Mapping[str, str]
     blockers: tuple[tuple[str, str], ...]  # (route, code), routes in order
     findings: tuple[tuple[str, str], ...]  # (code, severity)
 
@@ -369,9 +372,10 @@ class _Shape(NamedTuple):
     recommended: list[str]
     mask: int  # the fired rules
     trace: list[TraceEntry]  # empty until asked (see _Static.trace_of): an outline needs none
-    statuses: tuple[str, ...]  # for Outline: each route's status, in route order
+    statuses: tuple[str, ...]  # each route's status, in route order
     blockers: tuple[tuple[str, str], ...]  # (route, code)
     finding_codes: tuple[tuple[str, str], ...]  # (code, severity)
+    status_map: Mapping[str, str]  # route id -> status, read-only: the Outline of every advice of this shape has it
 
 
 _SHAPES = 4096  # shapes kept per regime (least recently used go first): 3,163 in the benchmark's first 10,000
@@ -490,7 +494,8 @@ class _Static:
         else:  # put together from its routes part and its findings part, each kept per the rules deciding it
             routes, recommended, statuses, blockers = self._routes_part(mask & self.route_rules)
             findings, finding_codes = self._findings_part(mask & self.finding_rules)
-            got = _Shape(routes, findings, recommended, mask, [], statuses, blockers, finding_codes)
+            got = _Shape(routes, findings, recommended, mask, [], statuses, blockers, finding_codes,
+                         MappingProxyType(dict(zip(self.route_ids, statuses, strict=True))))
             shapes[mask] = got
             if len(shapes) > _SHAPES:
                 shapes.popitem(last=False)  # the least recently used
@@ -631,8 +636,8 @@ def _outline(st: _Static, shape: _Shape, headline: tuple[str, Any, float, str]) 
     _, th, value, basis = headline
     return Outline(
         st.regime.id, value, basis, th.name if th is not None else None, th.amount if th is not None else None,
-        th is not None and value >= th.amount, tuple(shape.recommended),
-        dict(zip(st.route_ids, shape.statuses, strict=True)), shape.blockers, shape.finding_codes)
+        th is not None and value >= th.amount, tuple(shape.recommended), shape.status_map, shape.blockers,
+        shape.finding_codes)
 
 
 def _assemble(c: ContractDescription, st: _Static, cf: ContractFacts, evaluation: Evaluation) -> Advice:

@@ -35,6 +35,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from itertools import islice
+from types import MappingProxyType
 from typing import IO, Any, NamedTuple
 
 from .advisor import default_advisor
@@ -1365,14 +1366,10 @@ def _column_of(path: str) -> str:
 
 def _outline_cells(o: Any) -> list[str]:
     """An advice's cells of a CSV row, from its ``Outline``."""
-    statuses = o.statuses
     return [
         o.regime, _num(o.value), o.vat_basis, o.threshold or "",
         "" if o.threshold_amount is None else _num(o.threshold_amount),
-        "true" if o.above_threshold else "false", ";".join(o.recommended),
-        *[statuses.get(r, "") for r in ROUTE_IDS],
-        ";".join(f"{route}:{code}" for route, code in o.blockers),
-        ";".join(code for code, _ in o.findings),
+        "true" if o.above_threshold else "false", *_of_shape(o)[0],
     ]
 
 
@@ -1384,20 +1381,45 @@ def _stats(o: Any, contract: Any, notes: tuple[str, ...]) -> Stats:
     """A record's figures for the summary, from its advice's ``Outline`` (and the notes made reading it)."""
     statuses = o.statuses
     declared = contract.route
-    reservation = contract.reservation.value if contract.reservation.value != "none" else None
-    psm, sb = statuses.get("reserved_public_service_mutual"), statuses.get("reserved_supported_business")
-    unreserved = "recommended" not in (psm, sb)  # (a contract planned as reserved is not one that could be)
+    reservation = contract.reservation._value_  # (.value is a Python property)
+    reservation = reservation if reservation != "none" else None
+    _, psm, sb, refused, errors, warnings = _of_shape(o)
     return Stats(
         o.regime, o.value, o.recommended, declared,
         declared is not None and statuses.get(declared) == "unavailable", reservation,
-        reservation is not None and any(code == "reservation_unavailable" for code, _ in o.findings),
-        unreserved and psm == "available",
-        unreserved and sb == "available",
-        contract.authority.nation.value == "wales",
-        any(severity == "error" for _, severity in o.findings),
-        any(severity == "warning" for _, severity in o.findings),
-        any(note.startswith(NATION_ASSUMED) for note in notes),
+        reservation is not None and refused, psm, sb,
+        contract.authority.nation._value_ == "wales", errors, warnings,
+        any(note.startswith(NATION_ASSUMED) for note in notes) if notes else False,
     )
+
+
+_SHAPES: dict[int, tuple[Any, tuple[Any, ...]]] = {}  # id(Outline.statuses) -> (it, what _of_shape gives)
+
+
+def _of_shape(o: Any) -> tuple[Any, ...]:
+    """What a CSV row and the summary take of an ``Outline`` that depends on which rules fired only, worked out
+    once for all the outlines that share its ``statuses`` (those whose rules fired alike): the cells of the
+    plan, the routes' statuses, the blockers and the findings; whether a reservation to a public service
+    mutual, and to a supported business, is available but not planned; whether a reservation was refused
+    (reservation_unavailable); whether there is an error finding, a warning."""
+    got = _SHAPES.get(id(o.statuses))
+    if got is not None and got[0] is o.statuses:  # (the same object: kept here, its id is not reused)
+        return got[1]
+    statuses = o.statuses
+    cells = [";".join(o.recommended), *[statuses.get(r, "") for r in ROUTE_IDS],
+             ";".join(f"{route}:{code}" for route, code in o.blockers), ";".join(code for code, _ in o.findings)]
+    psm, sb = statuses.get("reserved_public_service_mutual"), statuses.get("reserved_supported_business")
+    unreserved = "recommended" not in (psm, sb)  # (a contract planned as reserved is not one that could be)
+    parts = (cells, unreserved and psm == "available", unreserved and sb == "available",
+             any(code == "reservation_unavailable" for code, _ in o.findings),
+             any(severity == "error" for _, severity in o.findings),
+             any(severity == "warning" for _, severity in o.findings))
+    if not isinstance(statuses, MappingProxyType):  # (an outline made otherwise, whose statuses may change)
+        return parts
+    if len(_SHAPES) >= 8192:
+        _SHAPES.clear()
+    _SHAPES[id(statuses)] = (statuses, parts)
+    return parts
 
 
 # CSV input cells -> a contract description mapping
