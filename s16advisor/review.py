@@ -1416,7 +1416,7 @@ def _of_shape(o: Any) -> tuple[Any, ...]:
              any(severity == "warning" for _, severity in o.findings))
     if not isinstance(statuses, MappingProxyType):  # (an outline made otherwise, whose statuses may change)
         return parts
-    if len(_SHAPES) >= 8192:
+    if len(_SHAPES) >= 4096:  # (as many as the advisor keeps shapes)
         _SHAPES.clear()
     _SHAPES[id(statuses)] = (statuses, parts)
     return parts
