@@ -372,6 +372,7 @@ class _Shape(NamedTuple):
     recommended: list[str]
     mask: int  # the fired rules
     trace: list[TraceEntry]  # empty until asked (see _Static.trace_of): an outline needs none
+    json: list[Any]  # empty until asked (see _Static.json_of): the JSON of its routes, its findings and its plan
     statuses: tuple[str, ...]  # each route's status, in route order
     blockers: tuple[tuple[str, str], ...]  # (route, code)
     finding_codes: tuple[tuple[str, str], ...]  # (code, severity)
@@ -471,6 +472,15 @@ class _Static:
     def trace_json(self, entry: TraceEntry) -> bytes | _Json:
         return self._json_of(id(entry), lambda hole, text: entry)
 
+    def json_of(self, shape: _Shape) -> list[Any]:
+        """The JSON of an advice of ``shape``'s routes and findings (each bytes, or a _Json to fill) and of its
+        plan, made the first time it is asked."""
+        got = shape.json
+        if not got:
+            got += ([self.route_json(r) for r in shape.routes], [self.finding_json(f) for f in shape.findings],
+                    ("[" + ",".join(map(_json_str, shape.recommended)) + "]").encode())
+        return got
+
     def _json_of(self, key: Any, build: Callable[..., BaseModel], trace: bool = True) -> bytes | _Json:
         """The JSON of what ``build`` makes, kept under ``key`` (a finding's or a trace entry's id: they live
         as long as this)."""
@@ -494,7 +504,7 @@ class _Static:
         else:  # put together from its routes part and its findings part, each kept per the rules deciding it
             routes, recommended, statuses, blockers = self._routes_part(mask & self.route_rules)
             findings, finding_codes = self._findings_part(mask & self.finding_rules)
-            got = _Shape(routes, findings, recommended, mask, [], statuses, blockers, finding_codes,
+            got = _Shape(routes, findings, recommended, mask, [], [], statuses, blockers, finding_codes,
                          MappingProxyType(dict(zip(self.route_ids, statuses, strict=True))))
             shapes[mask] = got
             if len(shapes) > _SHAPES:
@@ -844,12 +854,17 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
     def fill(js: bytes | _Json) -> bytes:
         return js if type(js) is bytes else js.fill(own)  # type: ignore[union-attr]
 
+    routes, findings, recommended = st.json_of(shape)
     values = cf.values
+    floats: dict[float, bytes] = {}  # (most thresholds in force share a VAT basis: the same value)
     rows, main, above = [], b"null", b"false"
     for name, amount, before, between, after in _table(cf.thresholds).json_rows(st.make):
         v = values[name]
         up = b"true" if v >= amount else b"false"
-        row = b"".join((before, _float_json(v), between, up, after))
+        written = floats.get(v)
+        if written is None:
+            written = floats[v] = _float_json(v)
+        row = b"".join((before, written, between, up, after))
         rows.append(row)
         if name == applicable:
             main, above = row, up
@@ -857,11 +872,10 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
         "id": _json_str(c.id).encode(), "title": _json_str(c.title).encode(),
         "start": f'"{c.procurement_start.isoformat()}"'.encode(), "because": st.because.fill_json(own.json_details),
         "value": _float_json(value), "basis": _json_str(basis).encode(), "threshold": main, "above": above,
-        "in_force": b"[" + b",".join(rows) + b"]",
-        "recommended": ("[" + ",".join(map(_json_str, shape.recommended)) + "]").encode(),
+        "in_force": b"[" + b",".join(rows) + b"]", "recommended": recommended,
+        "routes": b"[" + b",".join([js if type(js) is bytes else js.fill(own) for js in routes]) + b"]",
+        "findings": b"[" + b",".join([js if type(js) is bytes else js.fill(own) for js in findings]) + b"]",
     })
-    own["routes"] = b"[" + b",".join([fill(st.route_json(r)) for r in shape.routes]) + b"]"
-    own["findings"] = b"[" + b",".join([fill(st.finding_json(f)) for f in shape.findings]) + b"]"
     if trace:
         own["trace"] = b"[" + b",".join([fill(st.trace_json(e)) for e in st.trace_of(shape)]) + b"]"
     return fill(st.frame_json(trace))
