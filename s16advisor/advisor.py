@@ -850,10 +850,6 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
     details = cf.details
     details.applied = applied
     own = _Values(details)
-
-    def fill(js: bytes | _Json) -> bytes:
-        return js if type(js) is bytes else js.fill(own)  # type: ignore[union-attr]
-
     routes, findings, recommended = st.json_of(shape)
     values = cf.values
     floats: dict[float, bytes] = {}  # (most thresholds in force share a VAT basis: the same value)
@@ -873,12 +869,17 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
         "start": f'"{c.procurement_start.isoformat()}"'.encode(), "because": st.because.fill_json(own.json_details),
         "value": _float_json(value), "basis": _json_str(basis).encode(), "threshold": main, "above": above,
         "in_force": b"[" + b",".join(rows) + b"]", "recommended": recommended,
-        "routes": b"[" + b",".join([js if type(js) is bytes else js.fill(own) for js in routes]) + b"]",
-        "findings": b"[" + b",".join([js if type(js) is bytes else js.fill(own) for js in findings]) + b"]",
+        "routes": _filled_array(routes, own), "findings": _filled_array(findings, own),
     })
     if trace:
-        own["trace"] = b"[" + b",".join([fill(st.trace_json(e)) for e in st.trace_of(shape)]) + b"]"
-    return fill(st.frame_json(trace))
+        own["trace"] = _filled_array([st.trace_json(e) for e in st.trace_of(shape)], own)
+    frame = st.frame_json(trace)
+    return frame if isinstance(frame, bytes) else frame.fill(own)
+
+
+def _filled_array(parts: list[bytes | _Json], own: _Values) -> bytes:
+    """A JSON array of parts, each filled with the advice's own values (one that has none is as it is)."""
+    return b"[" + b",".join([js if isinstance(js, bytes) else js.fill(own) for js in parts]) + b"]"
 
 
 @cache
