@@ -38,6 +38,7 @@ from itertools import islice
 from types import MappingProxyType
 from typing import IO, Any, NamedTuple
 
+from .advisor import _SHAPES as _SHAPES_KEPT
 from .advisor import default_advisor
 from .atomic import atomic_output
 from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate
@@ -1416,7 +1417,7 @@ def _of_shape(o: Any) -> tuple[Any, ...]:
              any(severity == "warning" for _, severity in o.findings))
     if not isinstance(statuses, MappingProxyType):  # (an outline made otherwise, whose statuses may change)
         return parts
-    if len(_SHAPES) >= 4096:  # (as many as the advisor keeps shapes)
+    if len(_SHAPES) >= _SHAPES_KEPT:  # (as many as the advisor keeps)
         _SHAPES.clear()
     _SHAPES[id(statuses)] = (statuses, parts)
     return parts
@@ -1564,15 +1565,22 @@ def _spill(chunk: _Chunk, folder: str, start: int) -> _Chunk:
     return chunk._replace(data=b"", spilled=path)
 
 
+@contextmanager
+def _spilled(chunk: _Chunk) -> Iterator[str]:
+    """The file a spilled chunk's data is in, removed once used (or not)."""
+    assert chunk.spilled is not None
+    try:
+        yield chunk.spilled
+    finally:
+        os.unlink(chunk.spilled)
+
+
 def _take(chunk: _Chunk) -> bytes:
     """A chunk's data, read back (and its file removed) if it was spilled."""
     if chunk.spilled is None:
         return chunk.data
-    try:
-        with open(chunk.spilled, "rb") as f:
-            return f.read()
-    finally:
-        os.unlink(chunk.spilled)
+    with _spilled(chunk) as path, open(path, "rb") as f:
+        return f.read()
 
 
 def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk:
@@ -1948,10 +1956,8 @@ class _Writer:
         if chunk.spilled is None:
             self.out.write(chunk.data)
         else:
-            try:
-                _append_file(self.out, chunk.spilled)
-            finally:
-                os.unlink(chunk.spilled)
+            with _spilled(chunk) as path:
+                _append_file(self.out, path)
         self.n += chunk.count
 
     def close(self) -> None:
