@@ -1590,23 +1590,23 @@ def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk
     end = ",\n" if fmt == "json" else "\n"
     end_object = ("}" + end).encode()
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n") if fmt == "csv" else None
+    as_csv = fmt == "csv"
     for k, (source, label, (rid, error, payload, stats, notes)) in enumerate(rows):
         summary.add(stats)
         id_json = "null" if rid is None else json.dumps(rid)
         if rid is not None:
             ids.note(start + k, id_json, label)
-        if writer is not None:
+        if as_csv:
             cells = [_safe_cell(rid or ""), _safe_cell(label), *(payload if error is None else _NO_ADVICE),
                      _safe_cell(error or ""), _safe_cell("; ".join(notes))]
-            _csv_row(buffer, writer, cells)
+            _csv_row(buffer, cells)
             continue
         # {"source":...,"id":..., the advice's fields (its JSON without its braces: not copied) or the error,
         # "notes" if any}, then the line's end (JSON Lines) or the separator from the next item (JSON)
         parts.append(f'{{"source":{_source_json(source)},"id":{id_json},'.encode())
         parts.append(memoryview(payload)[1:-1] if error is None else f'"error":{json.dumps(error)}'.encode())
         parts.append(f',"notes":{json.dumps(list(notes))}}}{end}'.encode() if notes else end_object)
-    if writer is not None:
+    if as_csv:
         data = buffer.getvalue().encode("utf-8", "backslashreplace")
     else:
         if fmt == "json" and parts:
@@ -1615,16 +1615,19 @@ def _format(fmt: str, start: int, rows: list[tuple[Source, str, Out]]) -> _Chunk
     return _Chunk(data, summary, ids.joined(), len(rows))
 
 
-def _csv_row(buffer: IO[str], writer: Any, cells: list[str]) -> None:
-    """Write a row of text cells as ``writer`` (a csv writer of ``buffer``, lines ended by \\n) would. A row none
-    of whose cells needs quoting is its cells joined by commas: csv writes it by C code that calls a function
-    for each character of every cell, a sixth of a CSV review's instructions."""
+def _csv_row(buffer: IO[str], cells: list[str]) -> None:
+    """Write a row of text cells, the line ended by \\n. A cell holding a comma, a quote, a line feed or a carriage
+    return is quoted (a csv writer whose lines end with \\n would leave a carriage return bare: every reader takes
+    it for a line's end). A row none of whose cells needs quoting is its cells joined by commas: csv writes it by
+    C code that calls a function for each character of every cell, a sixth of a CSV review's instructions."""
     line = ",".join(cells)
     plain = len(cells) > 1 and line.count(",") == len(cells) - 1  # (csv quotes a row of one empty cell)
     if plain and '"' not in line and "\n" not in line and "\r" not in line:
         buffer.write(line + "\n")
-    else:
-        writer.writerow(cells)
+    else:  # (quoted as for lines ended by \r\n, which csv quotes both characters for)
+        scratch = io.StringIO()
+        csv.writer(scratch, lineterminator="\r\n").writerow(cells)
+        buffer.write(scratch.getvalue()[:-2] + "\n")
 
 
 def _join(fmt: str, chunks: list[_Chunk]) -> _Chunk:
@@ -1943,7 +1946,7 @@ class _Writer:
         self.n = 0
         if fmt == "csv":
             buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerow(CSV_OUTPUT_COLUMNS)
+            _csv_row(buffer, list(CSV_OUTPUT_COLUMNS))
             out.write(buffer.getvalue().encode())
         elif fmt == "json":
             out.write(b"[\n")

@@ -594,17 +594,32 @@ def test_a_file_appended_to_an_output_after_buffered_writes_keeps_their_order(tm
     assert buffer.getvalue() == b"B" * 300_000
 
 
+def test_a_carriage_return_in_an_id_or_a_file_name_is_quoted_in_the_csv_results(tmp_path: Path) -> None:
+    path = tmp_path / "odd\rname.jsonl"
+    path.write_text(json.dumps(contract(1, id="A\rB")) + "\n" + json.dumps(contract(2)) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    review_to_file([str(path)], str(out))
+    rows = list(csv.reader(out.open(newline="", encoding="utf-8")))
+    assert len(rows) == 3
+    assert [(r[0], r[1]) for r in rows[1:]] == [("A\rB", f"{path}:1"), (contract(2)["id"], f"{path}:2")]
+
+
 @settings(max_examples=300, deadline=None)
 @given(rows=st.lists(st.lists(st.text(alphabet=st.sampled_from('ab ,"\r\n\t;:\'=é€'), max_size=6),
                               min_size=1, max_size=5), max_size=6))
-def test_csv_rows_are_written_as_the_csv_module_writes_them(rows: list[list[str]]) -> None:
+def test_csv_rows_are_written_as_the_csv_module_writes_them_and_read_back_as_they_were(rows: list[list[str]]) -> None:
+    """As csv writes lines ended by \\r\\n (it then quotes a cell with either character), each line ended by \\n;
+    csv reads the cells back as they were: a bare carriage return would end the row there."""
     module = sys.modules["s16advisor.review"]
-    ours, theirs = io.StringIO(), io.StringIO()
-    writer = csv.writer(ours, lineterminator="\n")
+    ours = io.StringIO()
+    expected = []
     for row in rows:
-        module._csv_row(ours, writer, row)
-    csv.writer(theirs, lineterminator="\n").writerows(rows)
-    assert ours.getvalue() == theirs.getvalue()
+        module._csv_row(ours, row)
+        theirs = io.StringIO()
+        csv.writer(theirs, lineterminator="\r\n").writerow(row)
+        expected.append(theirs.getvalue()[:-2] + "\n")
+    assert ours.getvalue() == "".join(expected)
+    assert list(csv.reader(io.StringIO(ours.getvalue(), newline=""))) == rows
 
 BAD_RECORDS = {
     "malformed": lambda i: b"{not json",
