@@ -145,7 +145,7 @@ def record_to_contract(record: dict[str, Any], options: OcdsOptions = OcdsOption
             return Mapped(None, missing=["compiledRelease (and no embedded release to use instead)"])
         notes.append("the record has no compiled release: its latest embedded release was used")
     tender_dates = sorted(
-        d for r in record.get("releases") or [] if isinstance(r, dict)
+        d for r in _list(record.get("releases")) if isinstance(r, dict)
         for d in [_date(r.get("date"))] if d and _tagged_tender(r.get("tag"))
     )
     release = {"ocid": record.get("ocid"), **release}
@@ -194,7 +194,7 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
         notes.append(f"{said}: contract_type {contract_type} from the main CPV code "
                      f"{cpv[0]} (division 45 works, below 45 and 48 supplies, others services)")
 
-    lots_in = [lot for lot in tender.get("lots") or [] if isinstance(lot, dict)]
+    lots_in = [lot for lot in _list(tender.get("lots")) if isinstance(lot, dict)]
     value = _value(tender, lots_in, options, notes, problems)
     if value is None and not problems:
         missing.append("value (tender.value.amount, or a value.amount on every lot)")
@@ -259,6 +259,12 @@ def _dict(x: Any) -> dict[str, Any]:
     return x if isinstance(x, dict) else {}
 
 
+def _list(x: Any) -> list[Any]:
+    """An array field (tender.items, parties...): a value of another type is read as absent, as ``_dict`` reads an
+    object field (what is then missing is named: no CPV code, no value)."""
+    return x if isinstance(x, list) else []
+
+
 def _text(x: Any) -> str:
     return x.strip() if isinstance(x, str) else ""
 
@@ -315,7 +321,7 @@ def _classifications(obj: Mapping[str, Any], where: str) -> Iterator[tuple[Any, 
     c = obj.get("classification")
     if isinstance(c, dict):
         yield c, f"{where}.classification"
-    for k, c in enumerate(obj.get("additionalClassifications") or []):
+    for k, c in enumerate(_list(obj.get("additionalClassifications"))):
         if isinstance(c, dict):
             yield c, f"{where}.additionalClassifications[{k}]"
 
@@ -326,7 +332,7 @@ def _cpv_codes(release: Mapping[str, Any], tender: Mapping[str, Any],
     codes: list[str] = []
     by_lot: dict[str, list[str]] = {}
     found: list[tuple[Any, str, str | None]] = [(c, where, None) for c, where in _classifications(tender, "tender")]
-    for i, item in enumerate(tender.get("items") or []):
+    for i, item in enumerate(_list(tender.get("items"))):
         if isinstance(item, dict):
             lot = item.get("relatedLot")
             found += [(c, where, str(lot) if lot is not None else None)
@@ -504,12 +510,12 @@ def _route(tender: Mapping[str, Any], notes: list[str]) -> str | None:
 def _buyer(release: Mapping[str, Any]) -> dict[str, Any]:
     """The buyer's party (the one ``buyer.id`` names, or the first with the role buyer)."""
     buyer = _dict(release.get("buyer"))
-    parties = [p for p in release.get("parties") or [] if isinstance(p, dict)]
+    parties = [p for p in _list(release.get("parties")) if isinstance(p, dict)]
     for p in parties:
         if buyer.get("id") is not None and p.get("id") == buyer.get("id"):
             return p
     for p in parties:
-        if "buyer" in (p.get("roles") or []):
+        if "buyer" in _codes(p.get("roles")):
             return p
     return buyer
 

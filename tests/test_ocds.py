@@ -439,3 +439,47 @@ def test_releases_of_one_process_are_duplicates_and_the_summary_says_how_to_coun
     text = summary_text(s)
     assert "The totals above count each of these records; several releases of one OCDS process" in text
     assert "review its compiled record to count it once" in text
+
+
+def _paths(obj: Any, path: tuple[Any, ...] = ()) -> Any:
+    yield path
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _paths(v, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _paths(v, (*path, i))
+
+
+ODD_VALUES = [1.5, True, "x", {}, [], None, [1], {"a": 1}, ["x"], [None], -1, "2025-13-45"]
+
+
+def test_any_field_of_a_release_or_record_holding_a_value_of_another_type_is_mapped_or_refused_never_raises() -> None:
+    """Publishers' data is not always valid OCDS: each field of the fixtures' releases and records, in turn, given
+    a value of each other kind (an array that is a number, an object that is text...)."""
+    objs = [("release", r) for r in json.loads((FIXTURES / "release-package.json").read_text())["releases"]]
+    objs += [("record", r) for r in json.loads((FIXTURES / "record-package.json").read_text())["records"]]
+    tried = 0
+    for kind, obj in objs:
+        for path in [p for p in _paths(obj) if p]:
+            for value in ODD_VALUES:
+                changed = copy.deepcopy(obj)
+                parent = changed
+                for key in path[:-1]:
+                    parent = parent[key]
+                parent[path[-1]] = value
+                got = record_to_contract(slim_record(changed)) if kind == "record" else release_to_contract(changed)
+                assert got.contract is not None or got.error, (path, value)
+                tried += 1
+    assert tried > 3000
+
+
+def test_array_fields_that_are_not_arrays_are_read_as_absent_and_what_is_then_missing_is_named() -> None:
+    rel = {"ocid": "ocds-x-1", "date": "2025-06-01", "tender": {"items": 1.5, "lots": 7}, "parties": True}
+    got = release_to_contract(rel)
+    assert got.contract is None
+    assert "no CPV code" in (got.error or "") and "no value" in (got.error or "")
+    buyer = release(value={"amount": 100000, "currency": "GBP"})
+    del buyer["buyer"]  # (the buyer is the party with the role)
+    buyer["parties"] = [{"id": "b", "name": "Cyngor", "roles": True}, {"id": "c", "name": "Council", "roles": "buyer"}]
+    assert mapped(buyer)["authority"]["name"] == "Council"  # (roles given as one code, as text)
