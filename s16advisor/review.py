@@ -687,12 +687,16 @@ class Reader:
             yield Record(Source(name), "error", f"{name}: nested too deeply")
             return
         except json.JSONDecodeError as e:
-            if (e.msg == "Extra data" and e.lineno > 1) or _json_lines(text):  # one document per line
+            extra = e.msg == "Extra data"
+            # one document per line: the first a whole line, and more after it (documents over several lines,
+            # one after another, are no more JSON Lines than JSON)
+            if (e.lineno > 1 and "\n" not in text[:e.pos].strip()) if extra else _json_lines(text):
                 yield from self._jsonl(_Replay(raw, None), name)
                 return
             self.bytes_read += len(raw)
-            yield Record(Source(name, line=e.lineno), "error", f"{name}:{e.lineno}: malformed JSON: {e.msg} "
-                         f"(column {e.colno})")
+            problem = ("a second JSON document begins here (a .json file holds one: a list, an OCDS package; or "
+                       "JSON Lines, one record per line)") if extra else f"{e.msg} (column {e.colno})"
+            yield Record(Source(name, line=e.lineno), "error", f"{name}:{e.lineno}: malformed JSON: {problem}")
             return
         del text
         self.bytes_read += len(raw)

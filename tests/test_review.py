@@ -389,6 +389,23 @@ def test_json_document_list_and_json_lines_in_a_json_file(tmp_path: Path) -> Non
     assert out[-1].error == f"{broken}:3: malformed JSON: Expecting value (column 12)"
 
 
+def test_json_documents_written_one_after_another_in_a_json_file_are_one_error_not_a_result_per_line(
+        tmp_path: Path) -> None:
+    """Two documents over several lines each (two packages concatenated), or one and a line after it, are neither
+    one JSON document nor JSON Lines: one error at the line where the second begins."""
+    two = tmp_path / "two.json"
+    first = json.dumps(contract(1), indent=2)
+    two.write_text(first + "\n" + json.dumps(contract(2), indent=2) + "\n")
+    appended = tmp_path / "appended.json"
+    appended.write_text(first + "\n" + json.dumps(contract(3)) + "\n")
+    out = results([two, appended])
+    second = first.count("\n") + 2
+    assert [(r.source.file, r.source.line, r.ok) for r in out] == [(str(two), second, False),
+                                                                   (str(appended), second, False)]
+    assert out[0].error == (f"{two}:{second}: malformed JSON: a second JSON document begins here (a .json file holds "
+                            "one: a list, an OCDS package; or JSON Lines, one record per line)")
+
+
 def test_a_repeated_key_is_an_error_of_its_contract_in_every_json_input(tmp_path: Path) -> None:
     twice = json.dumps(contract(2)).replace('"duration_months": 24', '"duration_months": 24, "duration_months": 36')
     document = tmp_path / "list.json"
