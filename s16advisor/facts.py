@@ -80,12 +80,10 @@ def money(x: float) -> str:
 
 def in_basis(amount: float, given: str, vat_rate: float, basis: str) -> float:
     """``amount`` stated ``given`` ("inclusive"/"exclusive" of VAT) expressed on ``basis`` ("net"/"inclusive")."""
-    if given == "inclusive":
-        net = amount / (1 + vat_rate)
-        value = amount if basis == "inclusive" else net
-    else:
-        value = amount * (1 + vat_rate) if basis == "inclusive" else amount
-    return round(value, 2)  # pennies: a value equal to a threshold must compare equal, not 1e-10 below
+    if (given == "inclusive") == (basis == "inclusive"):
+        return amount  # as given (£663,539.996 is below £663,540)
+    value = amount / (1 + vat_rate) if given == "inclusive" else amount * (1 + vat_rate)
+    return round(value, 2)  # converted, in pennies: a value equal to a threshold must compare equal, not 1e-10 below
 
 
 def _lot_figures(lots: list[Any]) -> tuple[float, float, float]:
