@@ -44,9 +44,12 @@ class _NoDatesLoader(_SafeBase):  # type: ignore[misc,valid-type]
     YAML 1.1's octal, hex and base-60 numbers)."""
 
 
-_NUMBERS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+# YAML 1.1's dates and numbers (the numbers are put back, decimal), and its merge key (`<<: {route: open}` would
+# set a field no key names: `<<` is a key like any other, and no field of a draft)
+_DROPPED = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+            "tag:yaml.org,2002:merge")
 _NoDatesLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag not in _NUMBERS]
+    key: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _NoDatesLoader.add_implicit_resolver(
@@ -122,13 +125,19 @@ def _record_lines(node: yaml.Node, path: Path_, out: dict[Path_, int], source: s
             _record_lines(item, child, out, source)
 
 
-def _refuse_aliases(text: str, source: str) -> None:
-    if "&" not in text and "*" not in text:  # no anchor or alias can be written without one of them
+def _refuse_aliases_and_tags(text: str, source: str) -> None:
+    """Anchors, aliases and tags (``!!binary``, ``!!set``, ``!!python/...``) are refused: a draft or a rule file
+    is plain data, whose every value is written as it is read."""
+    if "&" not in text and "*" not in text and "!" not in text:  # none can be written without one of them
         return
     for event in yaml.parse(text, Loader=_NoDatesLoader):
+        problem = None
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            line = event.start_mark.line + 1
-            raise InputError([(f"{source}:{line}", "YAML anchors and aliases are not allowed")])
+            problem = "YAML anchors and aliases are not allowed"
+        elif getattr(event, "tag", None) is not None:
+            problem = f"YAML tags are not allowed ({event.tag}): write the value itself"
+        if problem:
+            raise InputError([(f"{source}:{event.start_mark.line + 1}", problem)])
 
 
 def parse_text(text: str, source: str, *, json_only: bool = False) -> Document:
@@ -165,7 +174,7 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
                 pass
             return doc
     try:
-        _refuse_aliases(text, source)
+        _refuse_aliases_and_tags(text, source)
         node = yaml.compose(text, Loader=_NoDatesLoader)
         data = _construct(node) if node is not None else None
     except yaml.MarkedYAMLError as e:

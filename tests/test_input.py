@@ -591,6 +591,25 @@ def test_merge_key_is_refused(tmp_path: Path) -> None:
     names(invalid(advise(path)), path, 1, "", "alias")
 
 
+def test_a_merge_key_without_an_alias_is_an_unknown_field_not_a_way_to_set_fields(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8") + "<<: {route: open}\n"
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    names(invalid(advise(path)), path, text.count("\n"), "<<", "not a field")
+
+
+@pytest.mark.parametrize("tagged", ["!!binary GzJK", "!!str Supported living", "!!float 1", "!!set {a: null}",
+                                    "!local thing", "!!python/object/apply:os.system ['true']"])
+def test_any_yaml_tag_is_refused_with_its_line(tmp_path: Path, tagged: str) -> None:
+    """A tag makes a value of something else than what is written (!!binary GzJK is an escape sequence)."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    text = text.replace(title, f"title: {tagged}")
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    names(invalid(advise(path)), path, line_of(text, "title:"), "", "tags are not allowed")
+
+
 def test_file_over_10_mib(tmp_path: Path) -> None:
     assert yamlio.MAX_BYTES == 10 * MIB  # the spec's limit
     path = tmp_path / "big.yaml"
