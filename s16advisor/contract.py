@@ -64,7 +64,7 @@ def _money(value: Any) -> float:
         raise ValueError("must be a finite number") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("must be a finite number")
-    return number
+    return number + 0.0  # (-0.0 is 0.0: "£-0" otherwise)
 
 
 # £1,000 trillion: above any public contract by far, and where VAT added to an amount still is a finite number

@@ -928,3 +928,15 @@ def test_a_misspelt_field_or_value_is_named_with_the_one_meant_and_problems_come
     numbers = [int(re.search(r"draft\.yaml:(\d+):", line).group(1)) for line in lines]
     assert numbers == sorted(numbers), lines
 
+
+
+def test_a_negative_zero_amount_is_zero_not_minus_zero(tmp_path: Path) -> None:
+    """-0.0 is not below 0, so it is valid; it is advised and shown as £0, not "£-0"."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    amount = next(line for line in text.splitlines() if line.strip().startswith("amount:"))
+    path = tmp_path / "draft.yaml"
+    path.write_text(text.replace(amount, amount.split(":")[0] + ": -0.0"), encoding="utf-8")
+    advice = advise_file(str(path))
+    assert str(advice.valuation.value) == "0.0"
+    result = advise(path)
+    assert result.exit_code == 0 and "£-0" not in result.stdout and "£0 " in result.stdout
