@@ -425,9 +425,9 @@ def list_rules(
 
     book = _rulebook_or_fail(default_rulebook)
     known = [r.id for r in book.regimes]
-    if regime and regime not in known:
+    if regime is not None and regime not in known:  # ("" too: a script's empty variable lists no regime)
         _fail([f"--regime: {regime!r} is not one of {', '.join(known)}"], EXIT_USAGE)
-    shown = [r for rid, rules in book.rules.items() if not regime or rid == regime for r, _ in rules]
+    shown = [r for rid, rules in book.rules.items() if regime is None or rid == regime for r, _ in rules]
     width = max((len(r.id) for r in shown), default=0)  # (a fixed 58 left the longest ids out of line)
     for r in shown:
         to = r.in_force.to.isoformat() if r.in_force.to else "now"
@@ -441,8 +441,8 @@ def list_rules(
 
 @app.command(cls=_Command, short_help="Show the thresholds in force on a date (default today).")
 def thresholds(
-    on: Annotated[str, typer.Option("--on", help="The commencement date (YYYY-MM-DD): it picks the regime and the "
-                                    "thresholds; default today.", metavar="DATE")] = "",
+    on: Annotated[str | None, typer.Option("--on", help="The commencement date (YYYY-MM-DD): it picks the regime "
+                                           "and the thresholds; default today.", metavar="DATE")] = None,
 ) -> None:
     """Show the thresholds in force on a date, the procurement's commencement date (which picks the regime), with
     their amounts, VAT basis and legal reference.
@@ -460,7 +460,7 @@ def thresholds(
     from .rulebook import default_rulebook
 
     try:
-        day = _strict_date(on) if on else dt.date.today()
+        day = _strict_date(on) if on is not None else dt.date.today()  # ("" is no date, not today)
     except ValueError as e:  # the words of a date in a contract description: not written so, or does not exist
         _fail([f"--on: {on!r}: {e}".replace(f": {on} is not", " is not")], EXIT_USAGE)
     book = _rulebook_or_fail(default_rulebook)

@@ -235,6 +235,18 @@ def test_advise_markdown() -> None:
     assert not ANSI.search(out)
 
 
+def test_a_line_break_in_a_title_or_a_supplier_does_not_break_the_markdown_out_of_its_heading_or_bullet(
+        tmp_path: Path) -> None:
+    data = example()
+    data["title"] = "Supported living\n# not a heading"
+    data["prior_reserved_awards"][0]["supplier"] = "Cartrefi\n- not a bullet"
+    out = done(run("advise", str(write(tmp_path, data)), "--format", "markdown"))
+    assert out.startswith(f"# Supported living # not a heading ({data['id']})\n")
+    assert [line for line in out.splitlines() if line.startswith("# ")] == [out.splitlines()[0]]
+    assert not any(line.startswith(("- not a bullet", "# not a heading")) for line in out.splitlines())
+    assert "Cartrefi - not a bullet" in out
+
+
 def test_formats_agree(tmp_path: Path) -> None:
     """The three formats render the same advice: the recommended plan of the JSON appears in text and markdown."""
     path = str(write(tmp_path, works_with_lots_2021()))
@@ -504,6 +516,7 @@ def test_rules_for_an_unknown_regime_is_a_usage_error() -> None:
     """A typo must not look like a regime without rules."""
     err = usage_error(run("rules", "--regime", "pcr2006"))
     assert "pcr2006" in err and "pcr2015" in err
+    assert "--regime: '' is not one of" in usage_error(run("rules", "--regime", ""))  # (not every rule)
 
 
 # --- thresholds ------------------------------------------------------------------------------------------------------
@@ -562,7 +575,8 @@ def test_thresholds_show_the_titles_advise_uses_and_amounts_as_written() -> None
 @pytest.mark.parametrize(("day", "words"), [("notadate", "must be a date written YYYY-MM-DD"),
                                            ("2022-02-30", "is not a date that exists"),
                                            ("01/01/2022", "must be a date written YYYY-MM-DD"),
-                                           ("2022-1-1", "must be a date written YYYY-MM-DD")])
+                                           ("2022-1-1", "must be a date written YYYY-MM-DD"),
+                                           ("", "must be a date written YYYY-MM-DD")])  # (not today's)
 def test_thresholds_bad_date_is_a_usage_error(day: str, words: str) -> None:
     assert f"--on: '{day}'" in usage_error(run("thresholds", "--on", day))
     assert words in run("thresholds", "--on", day).stderr

@@ -12,14 +12,20 @@ def _cell(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", "<br>")
 
 
+def _inline(s: str) -> str:
+    """A text on one line: a title or a supplier's name holding a line break must not end a heading or a bullet
+    (and start a Markdown line of its own)."""
+    return " ".join(s.splitlines())
+
+
 def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> None:
     w = out.write
 
     def bullets(title: str, items: list[str]) -> None:
         if items:
-            w(f"\n## {title}\n\n" + "".join(f"- {item}\n" for item in items))
+            w(f"\n## {title}\n\n" + "".join(f"- {_inline(item)}\n" for item in items))
 
-    w(f"# {advice.title} ({advice.contract_id})\n\n")
+    w(f"# {_inline(advice.title)} ({_inline(advice.contract_id)})\n\n")
     w(f"**Regime:** {advice.regime.title}: {advice.regime.because}. <{advice.regime.reference}>\n\n")
     w(f"**Valuation:** {valuation_line(advice)}\n\n")
     # as the text format: the answer first, then the thresholds and routes it rests on
@@ -28,7 +34,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
         w("No route is available.\n")
     for i, rid in enumerate(advice.recommended, 1):
         route = advice.route(rid)
-        w(f"{i}. **{route.title}** (`{rid}`): {' '.join(route.because)}\n")
+        w(f"{i}. **{route.title}** (`{rid}`): {_inline(' '.join(route.because))}\n")
     bullets("What to do next", next_steps(advice))
     bullets("Findings", [f"**{f.severity}** `{f.code}`: {f.message} <{f.reference}>" for f in advice.findings])
     w(f"\n## Thresholds in force on {advice.procurement_start.isoformat()}\n\n")
