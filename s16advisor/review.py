@@ -1090,8 +1090,9 @@ def _shift(problem: str, name: str, offset: int) -> str:
     """A problem located in a YAML document parsed alone (source ``\\0``), located in its file."""
     m = re.match(r"^\0:(\d+)(.*)$", problem, re.S)
     if m:
-        rest = re.sub(r"\(already given on line (\d+)\)",  # (the document's line of the first: the file's)
-                      lambda k: f"(already given on line {int(k.group(1)) + offset})", m.group(2))
+        # (the lines a message names, of the document: the file's)
+        rest = re.sub(r"(\(already given on line | begun at line )(\d+)\)",
+                      lambda k: f"{k.group(1)}{int(k.group(2)) + offset})", m.group(2))
         return f"{name}:{int(m.group(1)) + offset}{rest}"
     return name + problem[1:] if problem.startswith("\0") else problem
 

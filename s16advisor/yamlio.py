@@ -179,7 +179,8 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
         data = _construct(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        where = f"{source}:{mark.line + 1}" if mark else source
+        # (the end of a text whose last line has no line feed is marked on the line after it: it is on the last)
+        where = f"{source}:{min(mark.line + 1, max(1, len(text.splitlines())))}" if mark else source
         problem = _one_line(e.problem or str(e))
         opened = e.context_mark if e.problem_mark and e.context else None
         if opened is not None and opened.line != e.problem_mark.line:  # say where the unclosed [, { or " began

@@ -133,8 +133,9 @@ def test_malformed_yaml(tmp_path: Path, text: str, line: int) -> None:
 @pytest.mark.parametrize(("text", "line", "begun"), [
     ("id: X-1\ntitle: Test\ncpv: [85311200-4, 85312400-3\nduration_months: 36\n", 4, "the list [...] begun at line 3"),
     ("id: X-1\nvalue: {amount: 1\ntitle: Test\n", 3, "the mapping {...} begun at line 2"),
-    ('id: X-1\ntitle: "Test\nduration_months: 36\n', 4, "the quoted text begun at line 2"),
-], ids=["list", "mapping", "quoted"])
+    ('id: X-1\ntitle: "Test\nduration_months: 36\n', 3, "the quoted text begun at line 2"),  # (at the end: line 3)
+    ("id: X-1\ntitle: [Test", 2, "malformed YAML"),  # (the end of a file without a final line feed: its last line)
+], ids=["list", "mapping", "quoted", "unclosed-at-the-end"])
 def test_an_unclosed_bracket_or_quote_is_named_with_the_line_it_began(tmp_path: Path, text: str, line: int,
                                                                     begun: str) -> None:
     """YAML notices an unclosed [, { or " where the next line breaks it: the message also names the line it began,
@@ -750,7 +751,7 @@ def test_stdin_invalid_json() -> None:
 
 
 def test_stdin_malformed() -> None:
-    names(invalid(advise("-", input="id: [\n")), "<stdin>", 2, "", "malformed YAML")
+    names(invalid(advise("-", input="id: [\n")), "<stdin>", 1, "", "malformed YAML")
 
 
 def test_stdin_empty() -> None:

@@ -337,7 +337,7 @@ def test_yaml_stream_of_documents_and_lists(tmp_path: Path) -> None:
         (1, None, 1), (2, None, 9), (3, 0, 14), (3, 1, 21), (5, None, 30)]  # (document 4 is empty)
     assert [r.id for r in out] == ["Y-1", None, "Y-3", "Y-4", "Y-5"]
     assert out[0].ok and out[3].ok
-    assert out[1].error.startswith(f"{path}:13: malformed YAML")  # the broken document only
+    assert out[1].error.startswith(f"{path}:12: malformed YAML")  # the broken document (its last line), only
     assert out[2].error == f"{path}:18: value.amount: must be a number (not a string or a boolean)"
     assert out[4].error.startswith(f"{path}:33: procurement_start: 2014-01-01 is before 2015-02-26")
     assert reader.blank == 1
@@ -361,6 +361,16 @@ def test_a_key_given_twice_in_a_later_yaml_document_names_both_lines_of_the_file
     path.write_text("id: A\ntitle: t\n---\n\n# a comment\nid: B\ntitle: t\nid: C\n", encoding="utf-8")
     out = results([path])
     assert out[1].error == f"{path}:8: id: duplicate key (already given on line 6)"
+
+
+def test_an_unclosed_bracket_in_a_later_yaml_document_names_the_files_lines_and_none_past_its_end(
+        tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text("id: A\ntitle: t\n---\nid: B\ncpv: [1,\n  2\nx: 1\n---\n[", encoding="utf-8")
+    out = results([path])
+    assert [r.error for r in out[1:]] == [
+        f"{path}:7: malformed YAML: did not find expected ',' or ']' (in the list [...] begun at line 5)",
+        f"{path}:9: malformed YAML: did not find expected node content"]  # (the file's last line: no line feed)
 
 
 def test_yaml_list_in_one_document(tmp_path: Path) -> None:
