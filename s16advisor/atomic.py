@@ -58,6 +58,15 @@ def atomic_output(path: str, mode: str = "w", *, prefix: str = ".s16advisor-", *
 _DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 
 
+def replaced_input(output: str, inputs: list[str]) -> str | None:
+    """The input that writing ``output`` would replace (the same file, by another name or a link), if any."""
+    for path in inputs:
+        with suppress(OSError, ValueError):
+            if path != "-" and os.path.samefile(path, output):
+                return path
+    return None
+
+
 def output_is_stream(path: str) -> bool:
     """Whether ``atomic_output`` writes to ``path`` directly (a stream, a device, a named pipe) rather than
     replacing it when done: a stopped run may have written part of its output there."""

@@ -40,7 +40,7 @@ from typing import IO, Any, NamedTuple
 
 from .advisor import _SHAPES as _SHAPES_KEPT
 from .advisor import default_advisor
-from .atomic import atomic_output
+from .atomic import atomic_output, replaced_input
 from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate
 from .errors import InputError, S16Error
 from .ocds import (
@@ -2073,6 +2073,9 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
     ``output`` as it was. ``progress(records_done, reader)`` is called after each record."""
     options = options or ReviewOptions()
     fmt = output_format(output, fmt)
+    paths = list(paths)
+    if output not in (None, "-") and replaced_input(output, paths) is not None:
+        raise OutputError(f"{output} is one of the inputs: the results would replace it (write them to another file)")
     _rulebook_loads()
     reader = Reader(paths, options.read)
     config = _Config(fmt, options.trace, options.ocds, options.read.encoding)

@@ -512,6 +512,14 @@ def test_rules_for_another_known_regime() -> None:
     assert all(i.startswith("pa2023.") for i in listed) and set(listed) <= all_rule_ids()
 
 
+def test_check_refuses_to_write_its_report_over_one_of_the_drafts(tmp_path: Path) -> None:
+    draft = write(tmp_path, example())
+    before = draft.read_bytes()
+    err = usage_error(run("check", str(tmp_path), "--format", "json", "-o", str(draft)))
+    assert f"--output: {draft} is one of the drafts" in err
+    assert draft.read_bytes() == before
+
+
 def test_rules_for_an_unknown_regime_is_a_usage_error() -> None:
     """A typo must not look like a regime without rules."""
     err = usage_error(run("rules", "--regime", "pcr2006"))

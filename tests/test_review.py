@@ -886,6 +886,19 @@ def cli(*args: str, input: str | bytes | None = None) -> Any:
     return runner.invoke(app, ["review", *args], input=input)
 
 
+def test_an_output_that_is_one_of_the_inputs_is_refused_and_the_input_left_as_it_was(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
+    before = path.read_bytes()
+    (tmp_path / "link.jsonl").symlink_to(path)
+    other = jsonl(tmp_path / "other.jsonl", [contract(3)])
+    for output in (str(path), str(tmp_path / "link.jsonl"), str(tmp_path / "." / "in.jsonl")):
+        result = cli(str(other), str(path), "--output", output)
+        assert result.exit_code == 2, (result.exit_code, result.stderr)
+        assert f"--output: {output} is one of the inputs: the results would replace it" in result.stderr
+        assert path.read_bytes() == before
+    assert cli(str(other), "--output", str(tmp_path / "out.jsonl")).exit_code == 0
+
+
 def test_cli_writes_the_output_and_the_summary(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
     out = tmp_path / "out.csv"
