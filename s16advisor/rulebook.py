@@ -389,6 +389,9 @@ class Compiler:
             if abs(value) >= MAX_CONSTANT:
                 raise RulebookError(f"{where}: fact {fact!r}: {value:g} is beyond the numbers compared "
                                     f"(below {MAX_CONSTANT:g})")
+            if 0 < abs(value) <= MIN_CONSTANT:
+                raise RulebookError(f"{where}: fact {fact!r}: {value:g} is nearer 0 than the numbers compared "
+                                    f"(0, or more than {MIN_CONSTANT:g})")
         return Leaf(fact, op, value)
 
     def expr(self, c: Condition, where: str, negate: bool = False) -> Expr:
@@ -543,6 +546,7 @@ MAX_RULES_PER_STAGE = 256
 
 
 MAX_CONSTANT = 1e15  # numbers a rule compares with are below it (an engine may clamp facts to it)
+MIN_CONSTANT = 1e-4  # and 0 or further from 0 than this (an engine may put a fact nearer 0 at it)
 ASSERTED_RX = re.compile(r"^[a-z](?:[a-z0-9]|_(?!_))*\Z")  # (no dot, no "__": durable writes a.b as a__b)
 ENGINE_FIELDS = frozenset({"t", "stage", "sid", "id"})  # what the engine's own fact holds beside the facts
 ASSERTABLE_FACTS = frozenset({"threshold"})  # a fact of the catalogue a rule sets: which threshold applies

@@ -261,6 +261,17 @@ def test_two_rules_asserting_different_values_for_a_fact_are_an_error(tmp_path, 
             broken.advise(contract_from_mapping(contract))
 
 
+def test_amounts_nearer_0_than_python_writes_without_an_exponent_are_advised_by_durable_rules(reference):
+    """durable-rules' parser takes no exponent: £0.00001 (Python writes 1e-05) could not be asserted."""
+    durable = Advisor(engine=DurableEngine())
+    durable.evaluator = Evaluator(DurableEngine(), memo_size=0)
+    base = CASES[0].contract
+    for amount in (1e-5, 5e-324, 9.99e-5, 1e-4, 1.5e-7, 0.0):
+        for lots in (None, [{"id": "a", "value": amount, "small_lot": True}]):
+            contract = contract_from_mapping(base | {"value": {"amount": amount}} | ({"lots": lots} if lots else {}))
+            assert durable.advise(contract) == reference.advise(contract), amount
+
+
 def test_more_contracts_than_durable_rules_has_session_slots():
     # durable-rules raises MemoryError past 1,024 live session ids: state must be deleted per contract.
     fresh = Advisor(engine=DurableEngine())

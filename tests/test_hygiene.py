@@ -192,6 +192,7 @@ PROBE_WHEN = "{fact: nation, eq: wales}"
     ({"when": '{fact: start, gt: "2025-02-30"}'}, "2025-02-30 is not a date that exists"),
     ({"when": "{fact: duration_months, gt: 1" + "0" * 400 + "}"}, "not a number to compare with"),
     ({"when": "{fact: duration_months, gt: 1e15}"}, "beyond the numbers compared"),
+    ({"when": "{fact: lots.small_share, gt: 0.0001}"}, "nearer 0 than the numbers compared"),
     ({"title": '"Probe \\e]52;c;ZXZpbA==\\a"'}, r"title: holds the control character U\+001B"),
     ({"title": '"Probe \\u202e reversed"'}, r"U\+202E"),
     ({"reference": '"https://www.legislation.gov.uk/x\\n::warning::forged"'}, "references"),

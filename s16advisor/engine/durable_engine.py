@@ -25,12 +25,13 @@ Traps handled here (see DEVELOPERS.md):
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from durable import engine as durable
 
 from ..errors import EngineError
-from ..rulebook import MAX_CONSTANT, And, CompiledRule, Expr, Leaf, Program, Scalar, leaves
+from ..rulebook import MAX_CONSTANT, MIN_CONSTANT, And, CompiledRule, Expr, Leaf, Program, Scalar, leaves
 
 _OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _SID = "contract"
@@ -45,10 +46,12 @@ _BOUND = MAX_CONSTANT  # facts are clamped to it: every rule constant is below i
 
 
 def _number(value: Scalar) -> Scalar:
-    """A number durable-rules can parse, on the same side of every rule constant as ``value``."""
+    """A number durable-rules can parse, on the same side of every rule constant as ``value``: its parser takes
+    no exponent, which Python writes beyond 1e16 and nearer 0 than 1e-4 (an amount of £0.00001)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
-    return float(min(max(value, -_BOUND), _BOUND))
+    number = float(min(max(value, -_BOUND), _BOUND))
+    return math.copysign(MIN_CONSTANT, number) if 0 < abs(number) < MIN_CONSTANT else number
 
 
 def _field(name: str) -> str:
