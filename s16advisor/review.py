@@ -52,9 +52,10 @@ from .ocds import (
     release_to_contract,
     slim_record,
 )
-from .yamlio import Document, file_key, os_error_words, parse_text
+from .yamlio import MAX_DEPTH, Document, file_key, os_error_words, parse_text
 
 OUTPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
+Paths = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]  # one input path, or several
 INPUT_FORMATS: tuple[str, ...] = ("auto", "csv", "jsonl", "yaml", "json")
 INPUT_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonlines": "jsonl", ".json": "json",
                   ".yaml": "yaml", ".yml": "yaml"}
@@ -464,9 +465,9 @@ class Reader:
     record of the input: it is counted in ``unopened`` or ``stopped``, not in ``records`` (so that the results
     are ``records + unopened + stopped``)."""
 
-    def __init__(self, paths: Iterable[str], options: ReadOptions | None = None):
+    def __init__(self, paths: Paths, options: ReadOptions | None = None):
         self.warnings: list[str] = []
-        self.paths = self._once(paths)
+        self.paths = self._once(_path_list(paths))
         self.options = options or ReadOptions()
         self.line_encoding = _line_encoding(self.options.encoding)  # what the lines are decoded as (_open)
         self.bytes_read = 0
@@ -708,8 +709,16 @@ class Reader:
             yield from _objects(obj, Source(name))
 
 
-def read_records(paths: Iterable[str], options: ReadOptions | None = None) -> Reader:
-    """The records of files (see ``Reader``); iterate it, or pass it to ``review``."""
+def _path_list(paths: Paths) -> list[str]:
+    """Input paths as text: one path (a str or a Path: not its characters), or several."""
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    return [os.fspath(p) for p in paths]
+
+
+def read_records(paths: Paths, options: ReadOptions | None = None) -> Reader:
+    """The records of files (see ``Reader``): a path (``-`` for standard input) or several; iterate it, or pass
+    it to ``review``."""
     return Reader(paths, options)
 
 
@@ -1130,13 +1139,18 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
-def _repeated_keys(obj: Any, path: str = "") -> list[str]:
-    """The paths of the keys repeated in a contract description read by ``_object``."""
+def _repeated_keys(obj: Any, path: str = "", depth: int = 0) -> list[str]:
+    """The paths of the keys repeated in a contract description read by ``_object`` (no deeper than MAX_DEPTH: a
+    contract description nests 4 deep, and validation says what is wrong with a deeper one, or one that holds
+    itself)."""
     found = [path + key for key in dict.fromkeys(obj.repeated)] if type(obj) is _Repeated else []
+    if depth >= MAX_DEPTH:
+        return found
     items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
     for key, value in items:
         if isinstance(value, (dict, list)):
-            found += _repeated_keys(value, f"{path}{key}." if isinstance(key, str) else f"{path[:-1]}[{key}].")
+            found += _repeated_keys(value, f"{path}{key}." if isinstance(key, str) else f"{path[:-1]}[{key}].",
+                                    depth + 1)
     return found
 
 
@@ -1362,11 +1376,17 @@ def _csv_problems(obj: dict[str, Any], problems: list[str]) -> list[str]:
 
 
 def _column_of(path: str) -> str:
-    """The CSV column a field path comes from: ``value.amount`` -> value.amount, ``lots[1].value`` -> lots."""
+    """The CSV column a field path comes from: ``value.amount`` -> value.amount, ``lots[1].value`` -> lots; an
+    object given by columns of its fields, by those of its required fields: ``value`` -> value.amount."""
     best = ""
     for col in CSV_INPUT_COLUMNS:
         if (path == col or path.startswith((col + ".", col + "["))) and len(col) > len(best):
             best = col
+    if not best:
+        model = getattr(ContractDescription.model_fields.get(path), "annotation", None)
+        fields = getattr(model, "model_fields", {})
+        best = ", ".join(col for col in CSV_INPUT_COLUMNS if col.startswith(path + ".")
+                         and (f := fields.get(col[len(path) + 1:])) is not None and f.is_required())
     return best or path
 
 
@@ -1516,6 +1536,8 @@ def _cell(kind: str, cell: str) -> Any:
             value = json.loads(cell, object_pairs_hook=_object)
         except ValueError as e:
             raise ValueError(f"not JSON: {e}") from None
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
         repeated = _repeated_keys(value)
         if repeated:
             raise ValueError(f"key {', '.join(repeated)} given twice")
@@ -2063,7 +2085,7 @@ def _rulebook_loads() -> None:
     Advisor(engine=PythonEngine())
 
 
-def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = None,
+def review_to_file(paths: Paths, output: str | None, fmt: str | None = None,
                    options: ReviewOptions | None = None, *,
                    progress: Callable[[int, Reader], None] | None = None,
                    stdout: IO[str] | None = None) -> ReviewSummary:
@@ -2073,7 +2095,7 @@ def review_to_file(paths: Iterable[str], output: str | None, fmt: str | None = N
     ``output`` as it was. ``progress(records_done, reader)`` is called after each record."""
     options = options or ReviewOptions()
     fmt = output_format(output, fmt)
-    paths = list(paths)
+    paths = _path_list(paths)
     if output not in (None, "-") and replaced_input(output, paths) is not None:
         raise OutputError(f"{output} is one of the inputs: the results would replace it (write them to another file)")
     _rulebook_loads()

@@ -1384,3 +1384,42 @@ def test_the_summary_as_a_dict_is_json_and_carries_its_figures() -> None:
     assert (d["records"], d["advised"], d["errors"]) == (3, 2, 1) == (len(results), batch.summary.advised, 1)
     assert d["by_route"] == {k: {"count": v.count, "value": v.value} for k, v in batch.summary.by_route.items()}
     assert d["reservation_unavailable"] == dict(batch.summary.reservation_unavailable)
+
+
+def test_json_nested_too_deeply_or_holding_itself_is_its_records_error_not_an_internal_one(tmp_path: Path) -> None:
+    path = tmp_path / "deep.csv"
+    path.write_text(SHORT_HEADER.replace("\n", ",prior_reserved_awards\n") + _csv_row(1).replace("\n", ",")
+                    + "[" * 3000 + "\n" + _csv_row(2), encoding="utf-8")
+    out = results([path])
+    assert [(r.id, r.error) for r in out] == [
+        ("C-1", f"{path}:row 2: column prior_reserved_awards: nested too deeply"), ("C-2", None)]
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(5000):
+        inner.append([])
+        inner = inner[0]
+    itself = contract(2)
+    itself["waivers"] = [itself]
+    got = list(Review([contract(1, waivers=deep), itself]))
+    assert [r.id for r in got] == ["R-0001", "R-0002"]
+    assert got[0].error == "<records> [0]: waivers[0]: must be a mapping of fields, not list"
+    assert "internal error" not in got[1].error and "waivers[0]" in got[1].error
+
+
+def test_read_records_takes_one_path_or_paths_as_text_or_path_objects() -> None:
+    """One path as text is a path, not its characters (each one a file that does not exist)."""
+    package = ROOT / "tests" / "review" / "release-package.json"
+    expected = [(r.id, r.ok) for r in Review(read_records([str(package)]))]
+    assert len(expected) > 1
+    for paths in (str(package), package, [package], (p for p in [package])):
+        assert [(r.id, r.ok) for r in Review(read_records(paths))] == expected, paths
+
+
+def test_a_csv_row_without_an_amount_names_the_value_amount_column_not_a_column_value(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text(SHORT_HEADER + _csv_row(1).replace(",50000,", ",,"))
+    absent = tmp_path / "absent.csv"
+    absent.write_text(SHORT_HEADER.replace("value.amount,", "") + _csv_row(2).replace(",50000,", ","))
+    out = results([empty, absent])
+    assert [r.error for r in out] == [f"{empty}:row 2: column value.amount (value): is required",
+                                      f"{absent}:row 2: column value.amount (value): is required"]
