@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 SCHEMA = "s16advisor/advice/1"
 Severity = Literal["error", "warning", "info"]
@@ -97,7 +97,8 @@ class TraceEntry(_Model):
 
 
 class Advice(_Model):
-    schema_: Literal["s16advisor/advice/1"] = SCHEMA
+    # "schema" in the JSON (advice.md; a BaseModel has a .schema): an advice's JSON validates back into the model
+    schema_: Literal["s16advisor/advice/1"] = Field(SCHEMA, validation_alias=AliasChoices("schema", "schema_"))
     contract_id: str
     title: str
     procurement_start: dt.date
@@ -109,7 +110,11 @@ class Advice(_Model):
     trace: list[TraceEntry]
 
     def route(self, route_id: str) -> RouteAdvice:
-        return next(r for r in self.routes if r.id == route_id)
+        """The route ``route_id`` (KeyError if the advice has none: every advice lists every route id)."""
+        for r in self.routes:
+            if r.id == route_id:
+                return r
+        raise KeyError(f"no route {route_id!r} (the route ids: {', '.join(r.id for r in self.routes)})")
 
     def has_errors(self) -> bool:
         return any(f.severity == "error" for f in self.findings)

@@ -844,3 +844,17 @@ def test_rules_that_do_not_load_are_one_error_line_and_exit_3_for_every_command(
                                              "be read (rule files are rules/<regime>/<name>.yaml, and "
                                              "rules/regimes.yaml)")
     assert "Traceback" not in result.output
+
+
+def test_the_advices_json_validates_back_into_the_advice_model_and_an_unknown_route_is_a_key_error() -> None:
+    from s16advisor.advice import Advice
+    from s16advisor.advisor import advise_file
+
+    advice = advise_file(str(EXAMPLE))
+    for text in (done(run("advise", str(EXAMPLE), "--format", "json")),
+                 done(run("advise", str(EXAMPLE), "--format", "json", "--explain"))):
+        again = Advice.model_validate_json(text)
+        assert again.to_json_dict() == json.loads(text)
+    assert Advice.model_validate(advice.to_json_dict()) == advice
+    with pytest.raises(KeyError, match="no route 'reg77'"):
+        advice.route("reg77")
