@@ -229,11 +229,11 @@ def _lazy_details(thresholds: list[str], cpv_lists: list[str]) -> dict[str, Call
     for name in thresholds:
         table[f"thresholds.{name}"] = lambda d, _, n=name: _amount(d.thresholds[n].amount)
         table[f"values.{name}"] = lambda d, _, n=name: money(d.values[n])
-    for k, name in enumerate(cpv_lists):
+    for k, name in enumerate(cpv_lists):  # ("none": a supplies contract's codes may all be in a list of services)
         table[f"cpv.{name}.outside"] = lambda d, _, k=k: ", ".join(
-            code for code, info in zip(d.codes, d.infos, strict=True) if not info[0][k])
+            code for code, info in zip(d.codes, d.infos, strict=True) if not info[0][k]) or "none"
         table[f"cpv.{name}.inside"] = lambda d, _, k=k: ", ".join(
-            code for code, info in zip(d.codes, d.infos, strict=True) if info[0][k])
+            code for code, info in zip(d.codes, d.infos, strict=True) if info[0][k]) or "none"
     return table
 
 
