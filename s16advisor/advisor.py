@@ -110,12 +110,14 @@ class Advisor:
                                "are not encoded yet")])
         return regime
 
-    def advise(self, contract: ContractDescription, *, regime_id: str | None = None) -> Advice:
-        """Advice under the regime in force on the commencement date, or under ``regime_id`` as if it applied.
+    def advise(self, contract: ContractDescription | Mapping[str, Any], *, regime_id: str | None = None) -> Advice:
+        """Advice under the regime in force on the commencement date, or under ``regime_id`` as if it applied (a
+        mapping of the fields is validated first: see ``advise``).
 
         A contract advised under a regime that was not in force on its commencement date is evaluated on the
         nearest day that regime was in force (its first or last day), and the advice says so.
         """
+        contract = as_contract(contract, "advise")
         regime, on, program, cf, evaluation = self._evaluate(contract, regime_id)
         advice = _assemble(contract, self._static(program), cf, evaluation)
         day, span = contract.procurement_start, regime.in_force
@@ -189,8 +191,9 @@ class Advisor:
             st = self._statics[program.regime.id] = _Static(program, _makers())
         return st
 
-    def compare(self, contract: ContractDescription) -> list[Advice]:
+    def compare(self, contract: ContractDescription | Mapping[str, Any]) -> list[Advice]:
         """The same contract under every encoded regime, the one in force first."""
+        contract = as_contract(contract, "compare")
         applicable = self.regime_for(contract.procurement_start).id
         ids = [applicable] + [r for r in self.programs if r != applicable]
         return [self.advise(contract, regime_id=r) for r in ids]
@@ -887,15 +890,20 @@ def default_advisor() -> Advisor:
     return Advisor()
 
 
+def as_contract(contract: ContractDescription | Mapping[str, Any], taker: str = "advise") -> ContractDescription:
+    """A contract description: a model as it is, a mapping of its fields validated (an invalid one raises
+    ``InputError`` naming each field at fault); anything else is a TypeError."""
+    if isinstance(contract, ContractDescription):
+        return contract
+    if isinstance(contract, Mapping):
+        return contract_from_document(Document(dict(contract), "<data>"))
+    raise TypeError(f"{taker}() takes a ContractDescription or a mapping of its fields, not {type(contract).__name__}")
+
+
 def advise(contract: ContractDescription | Mapping[str, Any], *, regime_id: str | None = None) -> Advice:
     """Advice on one contract description (a model, or a mapping of its fields, validated first: an invalid one
     raises ``InputError`` naming each field at fault), with the bundled rulebook and data."""
-    if isinstance(contract, Mapping):
-        contract = contract_from_document(Document(dict(contract), "<data>"))
-    elif not isinstance(contract, ContractDescription):
-        raise TypeError(f"advise() takes a ContractDescription or a mapping of its fields, not "
-                        f"{type(contract).__name__}")
-    return default_advisor().advise(contract, regime_id=regime_id)
+    return default_advisor().advise(as_contract(contract), regime_id=regime_id)
 
 
 def read_contract(path: str) -> tuple[ContractDescription, Document]:

@@ -470,11 +470,7 @@ class Reader:
         self.paths = self._once(_path_list(paths))
         self.options = options or ReadOptions()
         self.line_encoding = _line_encoding(self.options.encoding)  # what the lines are decoded as (_open)
-        self.bytes_read = 0
-        self.records = 0  # records read so far
-        self.unopened = 0  # inputs that could not be opened
-        self.stopped = 0  # inputs whose reading stopped part-way
-        self.blank = 0
+        self._count_from_0()
         self.bytes_total: int | None = None  # unknown when reading standard input
         if "-" not in self.paths:
             self.bytes_total = sum(os.path.getsize(p) for p in self.paths if os.path.isfile(p))
@@ -494,7 +490,15 @@ class Reader:
                 self.warnings.append(f"{first} given {len(given)} times{spelt}: read once")
         return [given[0] for given in names.values()]
 
+    def _count_from_0(self) -> None:
+        self.bytes_read = 0
+        self.records = 0  # records read so far
+        self.unopened = 0  # inputs that could not be opened
+        self.stopped = 0  # inputs whose reading stopped part-way
+        self.blank = 0
+
     def __iter__(self) -> Iterator[Record]:
+        self._count_from_0()  # (read again: the files once more, counted once)
         for path in self.paths:
             for record in self._file(path):
                 if record.kind == "error" and record.extra is not None:  # the input itself (_UNOPENED, _STOPPED)
@@ -1502,6 +1506,8 @@ def _number(cell: str) -> float | int:
     text = cell.removeprefix("£").strip()
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
+    if not text.isascii():  # (Python's int and float read ٥٤٠٠٠٠ and full-width digits: YAML does not)
+        raise ValueError(f"{cell!r} is not a number (digits 0-9)")
     try:
         return int(text)
     except ValueError:
@@ -1519,6 +1525,8 @@ def _cell(kind: str, cell: str) -> Any:
         return _number(cell)
     if kind == "integer":
         try:
+            if not cell.isascii():
+                raise ValueError
             return int(cell)
         except ValueError:
             raise ValueError(f"{cell!r} is not a whole number") from None
@@ -1876,6 +1884,11 @@ class Review:
 
     def __init__(self, records: Iterable[Any], *, jobs: int = 1, trace: bool = False,
                  ocds: OcdsOptions | None = None, chunk_size: int = CHUNK_SIZE, encoding: str = "utf-8"):
+        if isinstance(records, Mapping | ContractDescription):  # one record (an OCDS package: its releases)
+            records = [records]
+        elif isinstance(records, str | bytes) or not isinstance(records, Iterable):
+            raise TypeError(f"review() takes an iterable of records (mappings, ContractDescriptions, OCDS packages) "
+                            f"or read_records(paths), not {type(records).__name__}")
         self.records = records
         if isinstance(records, Reader):
             encoding = records.options.encoding
@@ -1885,6 +1898,7 @@ class Review:
         self.summary = ReviewSummary()
 
     def __iter__(self) -> Iterator[ReviewResult]:
+        self.summary = ReviewSummary()  # (iterated again: the figures of that pass)
         dups = _DuplicateIds()
         results = _evaluate(_as_records(self.records), self.config, self.jobs, self.chunk_size)
         n = 0

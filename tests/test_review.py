@@ -1423,3 +1423,43 @@ def test_a_csv_row_without_an_amount_names_the_value_amount_column_not_a_column_
     out = results([empty, absent])
     assert [r.error for r in out] == [f"{empty}:row 2: column value.amount (value): is required",
                                       f"{absent}:row 2: column value.amount (value): is required"]
+
+
+def test_the_python_api_takes_one_record_refuses_what_is_no_records_and_counts_a_second_pass_once(
+        tmp_path: Path) -> None:
+    import s16advisor
+
+    package = json.loads((ROOT / "tests" / "review" / "release-package.json").read_text())
+    assert [r.ok for r in s16advisor.review(package)] == [r.ok for r in s16advisor.review([package])]
+    for bad in (None, "pipeline.csv", 5):
+        with pytest.raises(TypeError, match="review\\(\\) takes an iterable of records"):
+            s16advisor.review(bad)
+    path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2), "{broken"])
+    for records in (read_records(path), [contract(1), contract(2), 7]):
+        rv = Review(records)
+        first = [(r.id, r.ok) for r in rv]
+        figures = (rv.summary.read, rv.summary.advised, rv.summary.errors)
+        assert [(r.id, r.ok) for r in rv] == first and figures == (3, 2, 1)
+        assert (rv.summary.read, rv.summary.advised, rv.summary.errors) == figures
+
+
+def test_the_advisor_takes_a_mapping_as_advise_does() -> None:
+    import s16advisor
+
+    mapping = contract(1)
+    advisor = s16advisor.Advisor()
+    assert advisor.advise(mapping) == s16advisor.advise(mapping)
+    assert [a.regime.id for a in advisor.compare(mapping)] == ["pcr2015", "pa2023"]
+    with pytest.raises(TypeError, match="takes a ContractDescription or a mapping of its fields, not NoneType"):
+        advisor.advise(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cell", ["٥٠٠٠٠", "５００００"])
+def test_a_csv_number_written_in_other_digits_than_0_to_9_is_refused_as_yaml_refuses_it(tmp_path: Path,
+                                                                                       cell: str) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(SHORT_HEADER + _csv_row(1).replace(",50000,", f",{cell},").replace(",24,", f",{cell[:2]},"),
+                    encoding="utf-8")
+    [row] = results([path])
+    assert row.error == (f"{path}:row 2: column value.amount: {cell!r} is not a number (digits 0-9); "
+                         f"column duration_months: {cell[:2]!r} is not a whole number")
