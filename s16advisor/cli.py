@@ -385,9 +385,7 @@ def explain(
 
       s16advisor explain pcr2015.reservations.reg77_duration
     """
-    from .rulebook import default_rulebook
-
-    book = _rulebook_or_fail(default_rulebook)
+    book = _rulebook_or_fail(_compiled_rulebook)
     for rules in book.rules.values():
         for r, where in rules:
             if r.id == rule:
@@ -426,9 +424,7 @@ def list_rules(
 
       s16advisor rules | grep reservations
     """
-    from .rulebook import default_rulebook
-
-    book = _rulebook_or_fail(default_rulebook)
+    book = _rulebook_or_fail(_compiled_rulebook)
     known = [r.id for r in book.regimes]
     if regime is not None and regime not in known:  # ("" too: a script's empty variable lists no regime)
         _fail([f"--regime: {regime!r} is not one of {', '.join(known)}"], EXIT_USAGE)
@@ -503,6 +499,15 @@ def _wrapped(text: str, indent: str, first: str | None = None) -> list[str]:
 def _line(text: str) -> str:
     """A rule's text on one line (a YAML block keeps its line ends; rule files hold no control characters)."""
     return " ".join(text.split())
+
+
+def _compiled_rulebook() -> Any:
+    """The bundled rulebook, checked as ``advise`` checks it (its placeholders, facts and conditions compiled), so
+    that ``explain`` and ``rules``, with which a rule's author checks a new rule, refuse what ``advise`` would."""
+    from .advisor import Advisor
+    from .engine import PythonEngine
+
+    return Advisor(engine=PythonEngine()).rulebook
 
 
 def _rulebook_or_fail(load):  # type: ignore[no-untyped-def]

@@ -858,3 +858,32 @@ def test_the_advices_json_validates_back_into_the_advice_model_and_an_unknown_ro
     assert Advice.model_validate(advice.to_json_dict()) == advice
     with pytest.raises(KeyError, match="no route 'reg77'"):
         advice.route("reg77")
+
+
+@pytest.mark.parametrize("command", [["explain", "pcr2015.lots.small_lots_no_lots"], ["rules"],
+                                     ["advise", "examples/supported-living.yaml"]])
+def test_a_rule_quoting_an_unknown_placeholder_is_refused_by_explain_and_rules_as_by_advise(tmp_path, monkeypatch,
+                                                                                             command):
+    """A rule's author checks a new rule with explain: it refuses what advise would (it printed the rule)."""
+    import shutil
+
+    from s16advisor import advisor, rulebook
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    lots = rules / "pcr2015" / "lots.yaml"
+    text = lots.read_text(encoding="utf-8")
+    assert "message: The contract is not divided into lots." in text
+    lots.write_text(text.replace("message: The contract is not divided into lots.",
+                                 "message: The contract is not divided into lots ({lots.cuont}).", 1), encoding="utf-8")
+    monkeypatch.setattr(rulebook, "rules_dir", lambda: rules)
+    rulebook.default_rulebook.cache_clear()
+    advisor.default_advisor.cache_clear()
+    monkeypatch.chdir(ROOT)
+    try:
+        result = CliRunner().invoke(app, command)
+    finally:
+        rulebook.default_rulebook.cache_clear()
+        advisor.default_advisor.cache_clear()
+    assert result.exit_code == 3, (result.output, result.exception)
+    assert "unknown placeholder {lots.cuont}: did you mean {lots.count}?" in result.stderr
