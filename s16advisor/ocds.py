@@ -176,7 +176,11 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
         notes.append("no tender.title: the title is made from " + ("tender.description" if description else "the ocid"))
 
     start = _commencement(release, tender, tender_date, notes)
-    if start is None:
+    if start is None and _planning_only(release.get("tag")):
+        missing.append("tender date (a planning release: its own date is not when the procurement commences, as a "
+                       "prior information notice does not commence it; give the planned tender date as "
+                       "tender.tenderPeriod.startDate)")
+    elif start is None:
         missing.append("date (tender.datePublished, a release tagged tender, tender.tenderPeriod.startDate or "
                        "the release date)")
 
@@ -283,9 +287,19 @@ def _date(x: Any) -> str | None:
     return m.group(1)
 
 
+def _tags(tag: Any) -> set[str]:
+    return {t for t in (tag if isinstance(tag, list) else [tag]) if isinstance(t, str)}
+
+
 def _tagged_tender(tag: Any) -> bool:
-    tags = tag if isinstance(tag, list) else [tag]
-    return any(t in ("tender", "tenderAmendment", "tenderUpdate") for t in tags if isinstance(t, str))
+    """A tender notice: the procurement's commencement (an amendment or update of it comes later)."""
+    return "tender" in _tags(tag)
+
+
+def _planning_only(tag: Any) -> bool:
+    """A planning notice (a prior information notice, a pipeline entry): no procurement commenced yet."""
+    tags = _tags(tag)
+    return bool(tags) and tags <= {"planning", "planningUpdate"}
 
 
 def _commencement(release: Mapping[str, Any], tender: Mapping[str, Any], tender_date: str | None,
@@ -301,6 +315,8 @@ def _commencement(release: Mapping[str, Any], tender: Mapping[str, Any], tender_
     start = _date(_dict(tender.get("tenderPeriod")).get("startDate"))
     if start:
         return start
+    if _planning_only(release.get("tag")):  # (its date is the plan's, before the procurement commences)
+        return None
     day = _date(release.get("date"))
     if day:
         notes.append(f"no tender date: procurement_start is the release date {day}, which may be later than the "
@@ -397,34 +413,48 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
     return value
 
 
-def _months_between(start: str, end: str) -> int | None:
-    """Whole calendar months from ``start`` to the day after ``end`` (OCDS end dates are the last day), a part
-    month counting as a month."""
-    a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    b = b + dt.timedelta(days=1) if b < dt.date.max else b  # (9999-12-31, a placeholder: the day after is no date)
-    if b <= a:
+def _anniversary(day: dt.date, months: int) -> dt.date | None:
+    """The day ``months`` calendar months after ``day``; past the end of a shorter month, into the next (29
+    February 2024 + 36 months is 1 March 2027: a term from it ends on 28 February); None past the last date."""
+    y, m = divmod(day.month - 1 + months, 12)
+    try:
+        return dt.date(day.year + y, m + 1, 1) + dt.timedelta(days=day.day - 1)
+    except (ValueError, OverflowError):
         return None
-    months = (b.year - a.year) * 12 + (b.month - a.month)
-    if b.day > a.day:
+
+
+def _months_between(start: str, end: str) -> int | None:
+    """The calendar months of a term from ``start`` to ``end`` (OCDS end dates are the last day), a part month
+    counting as a month: the fewest whose anniversary comes after ``end`` (2024-03-01 to 2027-02-28, and
+    2024-02-29 to 2027-02-28, are 36; 2025-01-31 to 2025-02-28 is 1)."""
+    a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    if b < a:
+        return None
+    months = max(1, (b.year - a.year) * 12 + (b.month - a.month) - 1)
+    while (anniversary := _anniversary(a, months)) is not None and anniversary <= b:
         months += 1
-    return max(months, 1)
+    return months
 
 
 def _duration(period: Any) -> int | None:
-    """The maximum term in months: durationInMonths (UK extension), durationInDays, or from startDate to
-    maxExtentDate (which includes extensions) or endDate."""
+    """The maximum term in months, extensions included: the longest of durationInMonths (UK extension),
+    durationInDays and the months from startDate to maxExtentDate (which includes extensions) or endDate (OCDS
+    says durationInDays is from startDate to endDate: without the extensions)."""
     p = _dict(period)
+    found = []
     months = p.get("durationInMonths")
     if isinstance(months, int | float) and not isinstance(months, bool) and math.isfinite(months) and months >= 1:
-        return math.ceil(months)  # (36.0, as some systems write a whole number; a part month counts as a month)
+        found.append(math.ceil(months))  # (36.0, as some systems write a whole number; a part month is a month)
     days = p.get("durationInDays")
-    if isinstance(days, int | float) and not isinstance(days, bool) and days > 0:
-        return max(1, math.ceil((days - DAYS_TOLERANCE) / DAYS_PER_MONTH))
+    if isinstance(days, int | float) and not isinstance(days, bool) and math.isfinite(days) and days > 0:
+        found.append(max(1, math.ceil((days - DAYS_TOLERANCE) / DAYS_PER_MONTH)))
     start = _date(p.get("startDate"))
     end = _date(p.get("maxExtentDate")) or _date(p.get("endDate"))
     if start and end:
-        return _months_between(start, end)
-    return None
+        between = _months_between(start, end)
+        if between is not None:
+            found.append(between)
+    return max(found) if found else None
 
 
 def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]],

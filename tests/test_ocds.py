@@ -338,8 +338,11 @@ def test_a_release_package_with_lots_and_a_notice_without_value() -> None:
     assert a["recommended"] == ["light_touch"]
 
     assert planning.advice is None and planning.id == "ocds-h6vhtk-05aa01"
-    assert planning.error == (f"{RELEASES} releases[2] ocds-h6vhtk-05aa01: OCDS too thin to advise on: no value "
-                              "(tender.value.amount, or a value.amount on every lot)")
+    assert planning.error == (f"{RELEASES} releases[2] ocds-h6vhtk-05aa01: OCDS too thin to advise on: no tender "
+                              "date (a planning release: its own date is not when the procurement commences, as a "
+                              "prior information notice does not commence it; give the planned tender date as "
+                              "tender.tenderPeriod.startDate); no value (tender.value.amount, or a value.amount on "
+                              "every lot)")
 
     a = catering.advice  # Contracts Finder: England, tender.datePublished, tender.classification
     assert a["procurement_start"] == "2025-01-23" and a["regime"]["id"] == "pcr2015"
@@ -483,3 +486,38 @@ def test_array_fields_that_are_not_arrays_are_read_as_absent_and_what_is_then_mi
     del buyer["buyer"]  # (the buyer is the party with the role)
     buyer["parties"] = [{"id": "b", "name": "Cyngor", "roles": True}, {"id": "c", "name": "Council", "roles": "buyer"}]
     assert mapped(buyer)["authority"]["name"] == "Council"  # (roles given as one code, as text)
+
+
+@pytest.mark.parametrize(("period", "months"), [
+    ({"startDate": "2026-07-01", "endDate": "2029-06-30", "maxExtentDate": "2033-06-30", "durationInDays": 1095}, 84),
+    ({"durationInMonths": 36, "startDate": "2026-07-01", "maxExtentDate": "2031-06-30"}, 60),
+    ({"durationInDays": 1095, "startDate": "2026-07-01", "endDate": "2029-06-30"}, 36),
+    ({"startDate": "2024-02-29", "endDate": "2027-02-28"}, 36),  # (a term from 29 February ends on 28 February)
+    ({"startDate": "2024-03-01", "endDate": "2027-02-28"}, 36),
+    ({"startDate": "2028-02-29", "endDate": "2033-02-28"}, 60),
+    ({"startDate": "2025-08-31", "endDate": "2026-02-28"}, 6),
+    ({"startDate": "2025-01-31", "endDate": "2025-02-28"}, 1),
+    ({"startDate": "2024-07-01", "endDate": "2027-07-01"}, 37),  # (a day more than 36 months)
+    ({"startDate": "2025-01-15", "endDate": "2025-01-15"}, 1),
+])
+def test_the_term_is_the_longest_the_period_gives_extensions_included_counted_in_calendar_months(
+        period: dict[str, Any], months: int) -> None:
+    """OCDS's durationInDays is from startDate to endDate: a maxExtentDate (extensions included) beyond it is the
+    term the reservation limits read (reg 77: 36 months, s.33: 60)."""
+    assert mapped(release(contractPeriod=period))["duration_months"] == months
+
+
+def test_the_commencement_is_the_tender_notice_not_an_amendment_nor_a_planning_notice() -> None:
+    amended = release(tenderPeriod={"startDate": "2025-02-10T09:00:00Z"})
+    amended.update(tag=["tenderAmendment"], date="2025-03-03T10:00:00Z")
+    assert mapped(amended)["procurement_start"] == "2025-02-10"  # (the amendment's date: under the Act)
+    record = {"ocid": "ocds-test-1", "releases": [{"date": "2025-03-03T10:00:00Z", "tag": ["tenderAmendment"]}],
+              "compiledRelease": {k: v for k, v in amended.items() if k != "ocid"} | {"tag": ["compiled"]}}
+    got = record_to_contract(slim_record(record))
+    assert got.contract is not None and got.contract["procurement_start"] == "2025-02-10"
+    planned = release(tenderPeriod={"startDate": "2025-06-02"})
+    planned.update(tag=["planning"], date="2025-01-15T00:00:00Z")
+    assert mapped(planned)["procurement_start"] == "2025-06-02"  # (the planned tender date)
+    del planned["tender"]["tenderPeriod"]
+    got = release_to_contract(planned)
+    assert got.contract is None and "no tender date (a planning release" in (got.error or "")
