@@ -323,8 +323,10 @@ def review(
         output = None  # (so that a pipe whose reader goes is met as on standard output: see _Output)
     to_file = output not in (None, "-") and not output_is_stream(output)
     err_tty = sys.stderr.isatty()
-    show = progress if progress is not None else err_tty and (to_file or not sys.stdout.isatty())
-    display = ProgressDisplay(sys.stderr, enabled=bool(show), rich=err_tty, color=color)
+    results_on_screen = not to_file and sys.stdout.isatty()
+    show = progress if progress is not None else err_tty and not results_on_screen
+    # (a bar redrawn among results on the same screen would be glued to them: asked for there, a line every 2 s)
+    display = ProgressDisplay(sys.stderr, enabled=bool(show), rich=err_tty and not results_on_screen, color=color)
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         summary = review_to_file(inputs, output, fmt, options, progress=display.update)

@@ -304,6 +304,8 @@ def test_a_narrow_terminal_folds_what_does_not_fit_and_cuts_nothing(monkeypatch:
     compare([advice, advice], "text", out, False)
     text = out.getvalue()
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
+    # every rule of the trace with its stage and whether it fired (a table too wide for the terminal dropped them)
+    assert len(re.findall(r"\b(?:yes|no)\b", text.split("Rule trace", 1)[1])) >= len(advice.trace)
     if width >= 80:  # wide enough for every id whole
         assert all(re.search(rf"\b{r.id}\b", text) for r in advice.routes)
         assert all(t.rule in text for t in advice.trace)

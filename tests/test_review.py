@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -1463,3 +1464,32 @@ def test_a_csv_number_written_in_other_digits_than_0_to_9_is_refused_as_yaml_ref
     [row] = results([path])
     assert row.error == (f"{path}:row 2: column value.amount: {cell!r} is not a number (digits 0-9); "
                          f"column duration_months: {cell[:2]!r} is not a whole number")
+
+
+def test_progress_asked_for_while_the_results_go_to_the_same_terminal_is_lines_not_a_bar(tmp_path: Path) -> None:
+    """A bar redrawn on the screen the results are written to was glued to them ('...elapsed 0:00:01{"source":')."""
+    import pty
+
+    path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(50)])
+    exe = Path(sys.executable).parent / "s16advisor"
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen([str(exe), "review", str(path), "--jobs", "1", "--progress"], stdin=subprocess.DEVNULL,
+                                stdout=follower, stderr=follower, env={**os.environ, "COLUMNS": "120"})
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # (the terminal closed: the process ended)
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(leader)
+    screen = seen.decode("utf-8", "replace")
+    assert screen.count('{"source":') == 50 and "review: 50 records" in screen
+    results = screen[:screen.rindex('{"source":')]  # (the summary's table after them is drawn with ━ too)
+    assert "━" not in results and not re.search(r"[^\n]\{\"source\":", screen)

@@ -138,9 +138,18 @@ FACTS_MIN_WIDTH = 30
 def _trace(console: Console, advice: Advice) -> None:
     """The rule trace: stage, rule, fired, facts asserted; on a terminal too narrow for the facts beside the rule
     ids, each fact on its own line under its rule."""
-    tt = Table(title="Rule trace (every rule evaluated, in order)", title_justify="left", show_edge=False,
-               pad_edge=False)
+    title = "Rule trace (every rule evaluated, in order)"
     rule_width = max((len(e.rule) for e in advice.trace), default=0)
+    if console.width < rule_width + len("stage") + len("fired") + 2 * 3:  # (a table would drop columns)
+        console.print(Text(title, style="italic"))
+        for e in advice.trace:  # each rule on its line, then its stage, whether it fired and what it asserted
+            console.print(Text(e.rule), overflow="fold")
+            console.print(Text.assemble(f"  stage {e.stage}, fired: ",
+                                        ("yes", "green") if e.fired else ("no", "dim")))
+            for k, v in e.facts.items():
+                console.print(Text(f"    {k}={v}"), overflow="fold")
+        return
+    tt = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     beside = console.width - rule_width - len("stage") - len("fired") - 3 * 3 >= FACTS_MIN_WIDTH
     tt.add_column("stage", justify="right", overflow="fold")
     tt.add_column("rule" if beside else "rule, and the facts it asserted", overflow="fold", no_wrap=True)
