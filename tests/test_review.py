@@ -1493,3 +1493,38 @@ def test_progress_asked_for_while_the_results_go_to_the_same_terminal_is_lines_n
     assert screen.count('{"source":') == 50 and "review: 50 records" in screen
     results = screen[:screen.rindex('{"source":')]  # (the summary's table after them is drawn with ━ too)
     assert "━" not in results and not re.search(r"[^\n]\{\"source\":", screen)
+
+
+@pytest.mark.parametrize("width", [40, 60])
+def test_the_summary_table_keeps_every_figure_whole_on_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch,
+                                                                         width: int) -> None:
+    from s16advisor.render.review import render_summary
+
+    review = Review(read_records([str(ROOT / "tests" / "review" / "release-package.json"),
+                                  str(ROOT / "tests" / "review" / "record-package.json")]))
+    list(review)
+    monkeypatch.setenv("COLUMNS", str(width))
+    out = io.StringIO()
+    render_summary(review.summary, out, color=False, rich=True)
+    text = out.getvalue()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
+    for route, total in review.summary.by_route.items():
+        assert f"£{total.value:,.0f}" in text, route
+
+
+@pytest.mark.parametrize("width", [40, 60])
+def test_the_progress_bar_keeps_the_share_records_rate_and_time_left_on_a_narrow_terminal(
+        monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    from s16advisor.render.review import ProgressDisplay
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    reader = read_records([str(ROOT / "tests" / "review" / "release-package.json")])
+    buffer = io.StringIO()
+    display = ProgressDisplay(buffer, enabled=True, rich=True, color=False)
+    for n, _ in enumerate(Review(reader), 1):
+        display.update(n * 12_345, reader, force=True)
+    display.close()
+    lines = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line) for line in re.split(r"[\r\n]", buffer.getvalue())]
+    last = [line for line in lines if line.strip()][-1]
+    assert max(len(line) for line in lines) <= width
+    assert re.search(r"100%\s+49,380\b.*\d/s ETA \d:\d\d:\d\d", last), last

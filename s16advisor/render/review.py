@@ -150,30 +150,38 @@ def _render_rich(s: ReviewSummary, out: TextIO, color: bool | None) -> None:
                       highlight=False)
     console.print(Text(headline(s), style="bold"))
     if s.advised:
-        t = Table(title="Review summary", title_justify="left", show_edge=False, pad_edge=False)
-        t.add_column("")
-        t.add_column("contracts", justify="right")
-        t.add_column("total value", justify="right")
-        for regime, n in sorted(s.by_regime.items()):
-            t.add_row(f"regime {regime}", f"{n:,}", "")
-        t.add_section()
-        for route, total in _routes(s):
-            t.add_row(Text(f"recommended {route}", style="green"), f"{total.count:,}", money(total.value))
+        rows: list[tuple[Text, str, str] | None] = []  # (None: a line between sections)
+        rows += [(Text(f"regime {regime}"), f"{n:,}", "") for regime, n in sorted(s.by_regime.items())]
+        rows.append(None)
+        rows += [(Text(f"recommended {route}", style="green"), f"{total.count:,}", money(total.value))
+                 for route, total in _routes(s)]
         if s.no_route:
-            t.add_row(Text("no route available", style="red"), f"{s.no_route:,}", "")
+            rows.append((Text("no route available", style="red"), f"{s.no_route:,}", ""))
         if s.declared_unavailable or s.reservation_unavailable:
-            t.add_section()
-        for route, n in _by_count(s.declared_unavailable):
-            t.add_row(Text(f"declared {route}: unavailable", style="red"), f"{n:,}", "")
-        for r, n in _by_count(s.reservation_unavailable):
-            t.add_row(Text(f"reservation {r}: refused (reservation_unavailable)", style="red"), f"{n:,}", "")
-        t.add_section()
+            rows.append(None)
+        rows += [(Text(f"declared {route}: unavailable", style="red"), f"{n:,}", "")
+                 for route, n in _by_count(s.declared_unavailable)]
+        rows += [(Text(f"reservation {r}: refused (reservation_unavailable)", style="red"), f"{n:,}", "")
+                 for r, n in _by_count(s.reservation_unavailable)]
+        rows.append(None)
         for key, label in (("public_service_mutual", "could be reserved to a public service mutual"),
                            ("supported_business", "could be reserved to a supported business"),
                            ("either", "could be reserved (either)"),
                            ("either_wales", "of them in Wales (Section 16)")):
             total = s.reservable[key]
-            t.add_row(Text(label, style="cyan"), f"{total.count:,}", money(total.value))
+            rows.append((Text(label, style="cyan"), f"{total.count:,}", money(total.value)))
+        # The figures keep their width on a narrow terminal (they were cut: "£3,899,250,…"); the labels fold.
+        counts = max(len("contracts"), *(len(r[1]) for r in rows if r))
+        values = max(len("total value"), *(len(r[2]) for r in rows if r))
+        t = Table(title="Review summary", title_justify="left", show_edge=False, pad_edge=False)
+        t.add_column("", overflow="fold")
+        t.add_column("contracts", justify="right", no_wrap=True, min_width=counts)
+        t.add_column("total value", justify="right", no_wrap=True, min_width=values)
+        for row in rows:
+            if row is None:
+                t.add_section()
+            else:
+                t.add_row(*row)
         console.print(t)
         console.print(Text(section16_line(s), style="bold cyan"))
     for line in nation_lines(s):
@@ -214,12 +222,17 @@ class ProgressDisplay:
 
             console = Console(file=out, force_terminal=True,
                               no_color=True if color is False else None, highlight=False)
-            self.progress = Progress(
-                TextColumn("review"), BarColumn(), TaskProgressColumn(),
-                TextColumn("{task.fields[records]:>10,} records"), TextColumn("{task.fields[rate]:>8,.0f}/s"),
-                TextColumn("ETA"), TimeRemainingColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
-                console=console, auto_refresh=False, transient=True, redirect_stdout=False, redirect_stderr=False,
-            )
+            # The terminal's width when the run starts: narrower, the bar and then the words go first, and the
+            # share done, records, rate and time left stay (at 40 columns all were cut to slivers).
+            wide, middle = console.width >= 80, console.width >= 50
+            columns = [TaskProgressColumn(),
+                       TextColumn("{task.fields[records]:>10,} records" if middle else "{task.fields[records]:>9,}"),
+                       TextColumn("{task.fields[rate]:>8,.0f}/s" if middle else "{task.fields[rate]:>6,.0f}/s"),
+                       TextColumn("ETA"), TimeRemainingColumn()]
+            if wide:
+                columns = [TextColumn("review"), BarColumn(), *columns, TextColumn("elapsed"), TimeElapsedColumn()]
+            self.progress = Progress(*columns, console=console, auto_refresh=False, transient=True,
+                                     redirect_stdout=False, redirect_stderr=False)
             self.task = self.progress.add_task("review", total=None, records=0, rate=0.0)
             self.progress.start()
 
