@@ -821,26 +821,32 @@ def test_no_colour_when_asked_or_piped(how: str, fmt: str) -> None:
     assert not ANSI.search(result.stdout + result.stderr)
 
 
-@pytest.mark.parametrize("command", [["advise", "examples/supported-living.yaml"], ["check", "examples/drafts"],
-                                     ["review", "examples/supported-living.yaml", "--jobs", "1"],
-                                     ["review", "examples/supported-living.yaml", "examples/drafts/", "--jobs", "2"]])
-def test_rules_that_do_not_load_are_one_error_line_and_exit_3_for_every_command(tmp_path, monkeypatch, command):
+def _with_rules(rules: Path, monkeypatch: pytest.MonkeyPatch, change: Any, command: list[str]) -> Any:
+    """``command`` run on a copy of the rules at ``rules``, changed by ``change()``."""
     import shutil
 
     from s16advisor import advisor, rulebook
 
-    rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
-    (rules / "README.md").write_text("a file that is not a rule file\n")
+    change()
     monkeypatch.setattr(rulebook, "rules_dir", lambda: rules)
     rulebook.default_rulebook.cache_clear()
     advisor.default_advisor.cache_clear()
     monkeypatch.chdir(ROOT)
     try:
-        result = CliRunner().invoke(app, command)
+        return CliRunner().invoke(app, command)
     finally:
         rulebook.default_rulebook.cache_clear()
         advisor.default_advisor.cache_clear()
+
+
+@pytest.mark.parametrize("command", [["advise", "examples/supported-living.yaml"], ["check", "examples/drafts"],
+                                     ["review", "examples/supported-living.yaml", "--jobs", "1"],
+                                     ["review", "examples/supported-living.yaml", "examples/drafts/", "--jobs", "2"]])
+def test_rules_that_do_not_load_are_one_error_line_and_exit_3_for_every_command(tmp_path, monkeypatch, command):
+    rules = tmp_path / "rules"
+    stray = rules / "README.md"
+    result = _with_rules(rules, monkeypatch, lambda: stray.write_text("a file that is not a rule file\n"), command)
     assert result.exit_code == 3, (result.output, result.exception)
     assert result.stderr.splitlines()[0] == (f"error: {rules / 'README.md'}: not a rule file, so its rules would not "
                                              "be read (rule files are rules/<regime>/<name>.yaml, and "
@@ -867,25 +873,14 @@ def test_the_advices_json_validates_back_into_the_advice_model_and_an_unknown_ro
 def test_a_rule_quoting_an_unknown_placeholder_is_refused_by_explain_and_rules_as_by_advise(tmp_path, monkeypatch,
                                                                                              command):
     """A rule's author checks a new rule with explain: it refuses what advise would (it printed the rule)."""
-    import shutil
+    lots = tmp_path / "rules" / "pcr2015" / "lots.yaml"
 
-    from s16advisor import advisor, rulebook
+    def misspell() -> None:
+        text = lots.read_text(encoding="utf-8")
+        assert "message: The contract is not divided into lots." in text
+        lots.write_text(text.replace("message: The contract is not divided into lots.",
+                                     "message: The contract is not divided into lots ({lots.cuont}).", 1))
 
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    lots = rules / "pcr2015" / "lots.yaml"
-    text = lots.read_text(encoding="utf-8")
-    assert "message: The contract is not divided into lots." in text
-    lots.write_text(text.replace("message: The contract is not divided into lots.",
-                                 "message: The contract is not divided into lots ({lots.cuont}).", 1), encoding="utf-8")
-    monkeypatch.setattr(rulebook, "rules_dir", lambda: rules)
-    rulebook.default_rulebook.cache_clear()
-    advisor.default_advisor.cache_clear()
-    monkeypatch.chdir(ROOT)
-    try:
-        result = CliRunner().invoke(app, command)
-    finally:
-        rulebook.default_rulebook.cache_clear()
-        advisor.default_advisor.cache_clear()
+    result = _with_rules(tmp_path / "rules", monkeypatch, misspell, command)
     assert result.exit_code == 3, (result.output, result.exception)
     assert "unknown placeholder {lots.cuont}: did you mean {lots.count}?" in result.stderr
