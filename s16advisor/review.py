@@ -466,7 +466,7 @@ class Reader:
     are ``records + unopened + stopped``)."""
 
     def __init__(self, paths: Paths, options: ReadOptions | None = None):
-        self.warnings: list[str] = []
+        self.given_warnings: list[str] = []  # about the paths given (the inputs' own: read with them)
         self.paths = self._once(_path_list(paths))
         self.options = options or ReadOptions()
         self.line_encoding = _line_encoding(self.options.encoding)  # what the lines are decoded as (_open)
@@ -487,10 +487,11 @@ class Reader:
                 first = "<stdin> (-)" if given[0] == "-" else given[0]
                 also = sorted(set(given[1:]) - {given[0]})
                 spelt = f" (as {', '.join(also)})" if also else ""
-                self.warnings.append(f"{first} given {len(given)} times{spelt}: read once")
+                self.given_warnings.append(f"{first} given {len(given)} times{spelt}: read once")
         return [given[0] for given in names.values()]
 
     def _count_from_0(self) -> None:
+        self.warnings = list(self.given_warnings)
         self.bytes_read = 0
         self.records = 0  # records read so far
         self.unopened = 0  # inputs that could not be opened
@@ -560,7 +561,7 @@ class Reader:
         except (UnicodeDecodeError, ValueError, RecursionError):
             yield Record(source, "json", line)  # the worker reports what is wrong with it
             return
-        yield from _objects(obj, source)
+        yield from _objects(obj, source, warn=self.warnings.append)
 
     def _csv(self, stream: Any, name: str) -> Iterator[Record]:
         encoding = self.line_encoding
@@ -658,9 +659,9 @@ class Reader:
                 for i, item in enumerate(doc.data):
                     lines = per_item.get(i, {})
                     yield from _objects(item, Source(name, line=lines.get((), first_line), document=document,
-                                                     index=i), lines)
+                                                     index=i), lines, self.warnings.append)
             else:
-                yield from _objects(doc.data, source, lines_of)
+                yield from _objects(doc.data, source, lines_of, self.warnings.append)
 
     def _json(self, stream: Any, name: str) -> Iterator[Record]:
         """A whole JSON document: a contract description, a list of them, or OCDS (a package, a record, a
@@ -708,9 +709,9 @@ class Reader:
         del raw
         if isinstance(obj, list):
             for i, item in enumerate(obj):
-                yield from _objects(item, Source(name, index=i))
+                yield from _objects(item, Source(name, index=i), warn=self.warnings.append)
         else:
-            yield from _objects(obj, Source(name))
+            yield from _objects(obj, Source(name), warn=self.warnings.append)
 
 
 def _path_list(paths: Paths) -> list[str]:
@@ -732,12 +733,16 @@ _RELEASE_FIELDS = frozenset({"tag", "date", "initiationType", "tender", "plannin
                              "parties", "buyer"})
 
 
-def _objects(obj: Any, source: Source, lines: dict[tuple[Any, ...], int] | None = None) -> Iterator[Record]:
-    """A parsed object as records: an OCDS package's releases or records each, else the object itself."""
+def _objects(obj: Any, source: Source, lines: dict[tuple[Any, ...], int] | None = None,
+             warn: Callable[[str], None] | None = None) -> Iterator[Record]:
+    """A parsed object as records: an OCDS package's releases or records each, else the object itself. A package
+    with none holds no record: ``warn`` is told (a line of the input gives no result, and the summary says why)."""
     kind = kind_of(obj)
     if kind in ("release_package", "record_package"):
         name, items = package_items(obj)
         if not items:
+            if warn is not None:
+                warn(f"{source}: an OCDS {kind.replace('_', ' ')} with no {name}: nothing to advise")
             return
         for i, item in enumerate(items):
             ocid = item.get("ocid") if isinstance(item, dict) and isinstance(item.get("ocid"), str) else None

@@ -1528,3 +1528,19 @@ def test_the_progress_bar_keeps_the_share_records_rate_and_time_left_on_a_narrow
     last = [line for line in lines if line.strip()][-1]
     assert max(len(line) for line in lines) <= width
     assert re.search(r"100%\s+49,380\b.*\d/s ETA \d:\d\d:\d\d", last), last
+
+
+def test_an_ocds_package_with_no_releases_gives_no_result_and_a_warning_that_says_so(tmp_path: Path) -> None:
+    lines = jsonl(tmp_path / "p.jsonl", ['{"releases": []}', contract(1)])
+    document = tmp_path / "p.json"
+    document.write_text(json.dumps({"uri": "x", "records": []}), encoding="utf-8")
+    table = tmp_path / "p.csv"
+    table.write_text(SHORT_HEADER.replace("\n", ",colour\n") + _csv_row(2).replace("\n", ",red\n"))
+    reader = read_records([lines, document, table], ReadOptions(ignore_unknown_columns=True))
+    review = Review(reader)
+    for _ in range(2):  # (a second pass warns once)
+        assert [r.id for r in review] == ["R-0001", "C-2"]
+        assert review.summary.warnings == [
+            f"{lines}:1: an OCDS release package with no releases: nothing to advise",
+            f"{document}:1: an OCDS record package with no records: nothing to advise",  # (one line: JSON Lines)
+            f"{table}: unknown columns ignored: colour"]
