@@ -376,10 +376,9 @@ class _Shape(NamedTuple):
     mask: int  # the fired rules
     trace: list[TraceEntry]  # empty until asked (see _Static.trace_of): an outline needs none
     json: list[Any]  # empty until asked (see _Static.json_of): the JSON of its routes, its findings and its plan
-    statuses: tuple[str, ...]  # each route's status, in route order
+    statuses: Mapping[str, str]  # route id -> status, read-only: the Outline of every advice of this shape has it
     blockers: tuple[tuple[str, str], ...]  # (route, code)
     finding_codes: tuple[tuple[str, str], ...]  # (code, severity)
-    status_map: Mapping[str, str]  # route id -> status, read-only: the Outline of every advice of this shape has it
 
 
 _SHAPES = 4096  # shapes kept per regime (least recently used go first): 3,163 in the benchmark's first 10,000
@@ -507,8 +506,8 @@ class _Static:
         else:  # put together from its routes part and its findings part, each kept per the rules deciding it
             routes, recommended, statuses, blockers = self._routes_part(mask & self.route_rules)
             findings, finding_codes = self._findings_part(mask & self.finding_rules)
-            got = _Shape(routes, findings, recommended, mask, [], [], statuses, blockers, finding_codes,
-                         MappingProxyType(dict(zip(self.route_ids, statuses, strict=True))))
+            got = _Shape(routes, findings, recommended, mask, [], [],
+                         MappingProxyType(dict(zip(self.route_ids, statuses, strict=True))), blockers, finding_codes)
             shapes[mask] = got
             if len(shapes) > _SHAPES:
                 shapes.popitem(last=False)  # the least recently used
@@ -649,7 +648,7 @@ def _outline(st: _Static, shape: _Shape, headline: tuple[str, Any, float, str]) 
     _, th, value, basis = headline
     return Outline(
         st.regime.id, value, basis, th.name if th is not None else None, th.amount if th is not None else None,
-        th is not None and value >= th.amount, tuple(shape.recommended), shape.status_map, shape.blockers,
+        th is not None and value >= th.amount, tuple(shape.recommended), shape.statuses, shape.blockers,
         shape.finding_codes)
 
 
