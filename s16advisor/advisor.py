@@ -381,7 +381,7 @@ class _Shape(NamedTuple):
     finding_codes: tuple[tuple[str, str], ...]  # (code, severity)
 
 
-_SHAPES = 4096  # shapes kept per regime (least recently used go first): 3,163 in the benchmark's first 10,000
+SHAPES_KEPT = 4096  # shapes kept per regime (least recently used go first): 3,163 in the benchmark's first 10,000
 _ROUTES = 16384  # route skeletons kept per regime: 83 in the benchmark's 100,000 contracts
 
 
@@ -509,7 +509,7 @@ class _Static:
             got = _Shape(routes, findings, recommended, mask, [], [],
                          MappingProxyType(dict(zip(self.route_ids, statuses, strict=True))), blockers, finding_codes)
             shapes[mask] = got
-            if len(shapes) > _SHAPES:
+            if len(shapes) > SHAPES_KEPT:
                 shapes.popitem(last=False)  # the least recently used
         return got
 
@@ -535,7 +535,7 @@ class _Static:
                       for k, spec, route_mask in self.routes]
             got = (routes, recommended, tuple(r.status for r in routes),
                    tuple((r.id, b.code if isinstance(b, Blocker) else b[0]) for r in routes for b in r.blocked_by))
-            if len(self._route_parts) >= _SHAPES:
+            if len(self._route_parts) >= SHAPES_KEPT:
                 self._route_parts.clear()
             self._route_parts[mask] = got
         return got
@@ -546,7 +546,7 @@ class _Static:
         if got is None:
             findings = [f for i in self._fired(mask) for f in self.rules[i][3]]
             got = (findings, tuple((f[0], f[1]) for f in findings))
-            if len(self._finding_parts) >= _SHAPES:
+            if len(self._finding_parts) >= SHAPES_KEPT:
                 self._finding_parts.clear()
             self._finding_parts[mask] = got
         return got

@@ -38,8 +38,7 @@ from itertools import islice
 from types import MappingProxyType
 from typing import IO, Any, NamedTuple
 
-from .advisor import _SHAPES as _SHAPES_KEPT
-from .advisor import default_advisor
+from .advisor import SHAPES_KEPT, default_advisor
 from .atomic import atomic_output, replaced_input
 from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate
 from .errors import InputError, S16Error
@@ -1451,7 +1450,7 @@ def _of_shape(o: Any) -> tuple[Any, ...]:
              any(severity == "warning" for _, severity in o.findings))
     if not isinstance(statuses, MappingProxyType):  # (an outline made otherwise, whose statuses may change)
         return parts
-    if len(_SHAPES) >= _SHAPES_KEPT:  # (as many as the advisor keeps)
+    if len(_SHAPES) >= SHAPES_KEPT:  # (as many as the advisor keeps)
         _SHAPES.clear()
     _SHAPES[id(statuses)] = (statuses, parts)
     return parts
