@@ -458,3 +458,29 @@ def test_a_reservation_closed_at_any_value_says_so_to_the_findings(advisor):
             if b.route == "reserved_public_service_mutual":
                 assert rule.then.assert_.get("psm_closed_at_any_value") is True, (rule.id, b.code)
             assert b.route != "reserved_supported_business", (rule.id, b.code)
+
+
+def test_what_the_advice_says_cites_no_project_file():
+    """legal-facts.md is the project's own research notes, not a source a commissioner can check: a message, title or
+    summary cites the law itself. Only the notes for maintainers (verify, why, limits) may point at it."""
+    import yaml
+
+    notes = {"verify", "why", "limits"}
+    found = []
+
+    def walk(x, key, where):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k not in notes:
+                    walk(v, k, where)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v, key, where)
+        elif isinstance(x, str) and "legal-facts" in x:
+            found.append(f"{where}: {key}: {x[:80]}")
+
+    files = sorted((ROOT / "rules").rglob("*.yaml")) + sorted((ROOT / "data").glob("*.yaml"))
+    assert len(files) > 5
+    for path in files:
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")), None, path.relative_to(ROOT))
+    assert not found, found
