@@ -59,10 +59,15 @@ _DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 
 
 def replaced_input(output: str, inputs: list[str]) -> str | None:
-    """The input that writing ``output`` would replace (the same file, by another name or a link), if any."""
+    """The input that writing ``output`` would replace (the same file, by another name or a link, or the file
+    standard input reads: ``-`` or ``<stdin>``), if any."""
     for path in inputs:
         with suppress(OSError, ValueError):
-            if path != "-" and os.path.samefile(path, output):
+            if path in ("-", "<stdin>"):
+                st, out = os.fstat(0), os.stat(output)
+                if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+                    return path
+            elif os.path.samefile(path, output):
                 return path
     return None
 

@@ -146,20 +146,21 @@ def _expanded(paths: Iterable[str]) -> Iterator[tuple[str, OSError | None]]:
         if p == "-":
             candidates = ["-"]
         elif os.path.isdir(p):
-            found: list[str] = []
-            for folder, subfolders, files in os.walk(p, onerror=unreadable.append):
-                # hidden folders and files (.github/, .pre-commit-config.yaml) are not drafts: name them to check
-                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-                found += [str(Path(folder, f)) for f in files  # (as pathlib writes it: drafts/a.yaml, L/../a.yaml)
-                          if Path(f).suffix in DRAFT_SUFFIXES and not f.startswith(".")
-                          and _draft_file(os.path.join(folder, f))]
-            candidates = sorted(found) + [str(e.filename) for e in unreadable]
+            candidates = _walk(p, unreadable) + [str(e.filename) for e in unreadable]
             if not candidates:
                 raise NoDrafts(f"{p}: no draft (*.yaml, *.yml, *.json) in this folder")
         elif not os.path.exists(p) and glob.has_magic(p):
-            candidates = sorted(f for f in glob.glob(p, recursive=True) if os.path.isfile(f))
+            # as the shell would give them: each file the pattern matches (a link to nothing too, reported as
+            # unreadable), and each folder walked as a folder named
+            candidates = []
+            for match in sorted(glob.glob(p, recursive=True)):
+                if os.path.isdir(match):
+                    candidates += _walk(match, unreadable)
+                elif _draft_file(match):
+                    candidates.append(match)
+            candidates += [str(e.filename) for e in unreadable]
             if not candidates:
-                raise NoDrafts(f"{p}: no file matches this pattern")
+                raise NoDrafts(f"{p}: no draft matches this pattern")
         else:
             candidates = [p]
         errors = {str(e.filename): e for e in unreadable}
@@ -168,6 +169,30 @@ def _expanded(paths: Iterable[str]) -> Iterator[tuple[str, OSError | None]]:
             if key not in seen:
                 seen.add(key)
                 yield c, errors.get(c)
+
+
+def _walk(top: str, unreadable: list[OSError]) -> list[str]:
+    """The drafts in a folder and its subfolders (sorted), linked folders included, each folder once (a link back
+    to a folder above is not a loop); the folders that cannot be listed are added to ``unreadable``."""
+    found: list[str] = []
+    walked: set[tuple[int, int]] = set()
+    for folder, subfolders, files in os.walk(top, onerror=unreadable.append, followlinks=True):
+        try:
+            st = os.stat(folder)
+        except OSError as e:
+            unreadable.append(e)
+            subfolders[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in walked:
+            subfolders[:] = []
+            continue
+        walked.add((st.st_dev, st.st_ino))
+        # hidden folders and files (.github/, .pre-commit-config.yaml) are not drafts: name them to check
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        found += [str(Path(folder, f)) for f in files  # (as pathlib writes it: drafts/a.yaml, L/../a.yaml)
+                  if Path(f).suffix in DRAFT_SUFFIXES and not f.startswith(".")
+                  and _draft_file(os.path.join(folder, f))]
+    return sorted(found)
 
 
 def _draft_file(path: str) -> bool:

@@ -205,9 +205,11 @@ def check(
     if output and not _names_stdout(output):
         from .atomic import replaced_input
 
-        if replaced_input(output, [r.path for r in report.results]):
-            _fail([f"--output: {output} is one of the drafts: the report would replace it (write it to another "
-                   "file)"], EXIT_USAGE)
+        replaced = replaced_input(output, [r.path for r in report.results])
+        if replaced:
+            what = "the draft read from standard input" if replaced in ("-", "<stdin>") else "one of the drafts"
+            _fail([f"--output: {output} is {what}: the report would replace it (write it to another file)"],
+                  EXIT_USAGE)
         buffer = io.StringIO()
         render_check(report, fmt, buffer)
         _write_atomically(output, buffer.getvalue())

@@ -220,9 +220,13 @@ class Waiver(_Strict):
     @field_validator("code")
     @classmethod
     def _a_finding_code(cls, v: str) -> str:
+        if v == "waiver_expired":  # (made after the waivers are applied: a waiver of it would waive nothing)
+            raise ValueError("waiver_expired cannot be waived: renew the expired waiver (a later expires) or "
+                             "remove it")
         if v not in FINDING_CODES:  # a misspelt code would waive nothing, silently
-            close = _close(v, list(FINDING_CODES), cutoff=0.6)
-            hint = f"did you mean {close}?" if close else "one of " + ", ".join(FINDING_CODES)
+            waivable = [c for c in FINDING_CODES if c != "waiver_expired"]
+            close = _close(v, waivable, cutoff=0.6)
+            hint = f"did you mean {close}?" if close else "one of " + ", ".join(waivable)
             raise ValueError(f"{v!r} is not a finding code ({hint})")
         return v
 

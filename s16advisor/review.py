@@ -2114,8 +2114,10 @@ def review_to_file(paths: Paths, output: str | None, fmt: str | None = None,
     options = options or ReviewOptions()
     fmt = output_format(output, fmt)
     paths = _path_list(paths)
-    if output not in (None, "-") and replaced_input(output, paths) is not None:
-        raise OutputError(f"{output} is one of the inputs: the results would replace it (write them to another file)")
+    replaced = replaced_input(output, paths) if output not in (None, "-") else None
+    if replaced is not None:
+        what = "what standard input reads" if replaced == "-" else "one of the inputs"
+        raise OutputError(f"{output} is {what}: the results would replace it (write them to another file)")
     _rulebook_loads()
     reader = Reader(paths, options.read)
     config = _Config(fmt, options.trace, options.ocds, options.read.encoding)

@@ -203,6 +203,34 @@ def test_a_broken_link_in_a_folder_is_an_unreadable_draft_not_skipped(drafts):
     assert gone[0]["error"].endswith(f"a symbolic link to {drafts / 'deleted.yaml'}, which does not exist")
 
 
+def test_a_linked_folder_in_a_folder_is_walked_and_a_link_back_up_is_no_loop(tmp_path, monkeypatch):
+    from s16advisor.check import expand
+
+    _write(tmp_path / "drafts", "ok.yaml", PASSING)
+    _write(tmp_path / "shared", "bad.yaml", FAILING)
+    (tmp_path / "drafts" / "team").symlink_to(tmp_path / "shared")
+    (tmp_path / "shared" / "up").symlink_to(tmp_path / "drafts")  # a loop: drafts/team/up is drafts
+    monkeypatch.chdir(tmp_path)
+    assert list(expand(["drafts"])) == ["drafts/ok.yaml", "drafts/team/bad.yaml"]
+    assert run("drafts", "--format", "json").exit_code == 1  # (the failing draft behind the link is checked)
+
+
+def test_a_pattern_gives_what_the_shell_would_broken_links_and_folders_walked(drafts, monkeypatch):
+    from s16advisor.check import expand
+
+    monkeypatch.chdir(drafts.parent)
+    (drafts / "moved.yaml").symlink_to(drafts / "gone.yaml")
+    r = run("drafts/*.yaml", "--format", "json")
+    assert r.exit_code == 3, r.output  # the link to nothing is unreadable, as when the folder is named
+    assert [Path(d["path"]).name for d in json.loads(r.stdout)["drafts"]] == [
+        "a-passing.yaml", "b-failing.yaml", "moved.yaml"]
+    _write(drafts.parent / "svc", "x.yaml", PASSING)
+    assert list(expand(["d*s", "s?c"])) == [
+        "drafts/a-passing.yaml", "drafts/b-failing.yaml", "drafts/moved.yaml", "drafts/sub/c-warning.yml",
+        "svc/x.yaml"]
+    assert "no draft matches this pattern" in run("sub*", "--format", "json").output
+
+
 def test_a_draft_named_twice_is_checked_once(drafts, monkeypatch):
     monkeypatch.chdir(drafts.parent)
     r = run("drafts", "./drafts/b-failing.yaml", "drafts/../drafts/a-passing.yaml", "--format", "json")
@@ -322,6 +350,15 @@ def test_a_waiver_of_a_code_that_is_not_a_finding_code_is_invalid_input(tmp_path
     assert f"w.yaml:9: waivers[0].code: '{code}' is not a finding code ({hint}" in r.stdout
 
 
+def test_a_waiver_of_waiver_expired_is_invalid_input_as_it_could_waive_nothing(tmp_path):
+    p = _write(tmp_path, "w.yaml", _with_waiver("waiver_expired", "Renewal pending", None))
+    r = run(str(p), "--format", "text")
+    assert r.exit_code == 3
+    assert "w.yaml:9: waivers[0].code: waiver_expired cannot be waived: renew the expired waiver" in r.stdout
+    r = run(str(_write(tmp_path, "x.yaml", _with_waiver("no_such_code", "x", None))), "--format", "text")
+    assert "waiver_expired" not in r.stdout  # (not offered as a code to waive)
+
+
 def test_a_waiver_without_a_reason_is_invalid_input(tmp_path):
     p = _write(tmp_path, "w.yaml", _with_waiver("lots_not_considered", "  ", None))
     r = run(str(p), "--format", "text")
@@ -415,6 +452,22 @@ def test_sarif_uris_are_relative_below_the_working_directory_else_file_uris_and_
         == {(drafts / "b-failing.yaml").as_uri()}
 
 
+def test_a_sarif_rule_cites_the_legal_basis_its_results_cite_the_act_for_an_act_draft(tmp_path):
+    act = _write(tmp_path, "act.yaml", WARNING_ONLY.replace("2024-06-03", "2026-06-01").replace("400000", "900000"))
+    pcr = _write(tmp_path, "pcr.yaml", WARNING_ONLY.replace("400000", "900000"))
+
+    def rule(*paths):
+        doc = json.loads(run(*map(str, paths), "--format", "sarif").stdout)
+        return next(x for x in doc["runs"][0]["tool"]["driver"]["rules"] if x["id"] == "lots_not_considered")
+
+    s18, reg46 = "https://www.legislation.gov.uk/ukpga/2023/54/section/18", \
+        "https://www.legislation.gov.uk/uksi/2015/102/regulation/46"
+    assert rule(act)["helpUri"] == s18 and reg46 not in rule(act)["help"]["text"]
+    assert rule(pcr)["helpUri"] == reg46
+    both = rule(act, pcr)  # one rule for the code: its help names both, and no one URI is the basis
+    assert s18 in both["help"]["text"] and reg46 in both["help"]["text"] and "helpUri" not in both
+
+
 @pytest.mark.parametrize("fmt", ["text", "json", "junit", "sarif", "github"])
 def test_a_file_name_that_is_not_utf8_is_written_as_its_bytes_in_every_format(tmp_path, fmt):
     import os
@@ -470,6 +523,20 @@ def test_every_check_format_is_wired():
     from s16advisor.render.check_formats import REPORTERS, CheckFormat
 
     assert set(REPORTERS) | {CheckFormat.auto} == set(CheckFormat)
+
+
+def test_output_onto_the_file_standard_input_reads_is_refused_and_the_draft_kept(tmp_path):
+    draft = _write(tmp_path, "victim.yaml", FAILING)
+    with draft.open("rb") as stdin:
+        r = subprocess.run([sys.executable, "-m", "s16advisor", "check", "-", "-f", "json", "-o", str(draft)],
+                           stdin=stdin, capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert "is the draft read from standard input: the report would replace it" in r.stderr
+    assert draft.read_text() == FAILING
+    with draft.open("rb") as stdin:  # (another file: written as before)
+        r = subprocess.run([sys.executable, "-m", "s16advisor", "check", "-", "-f", "json", "-o",
+                            str(tmp_path / "r.json")], stdin=stdin, capture_output=True, text=True)
+    assert r.returncode == 1 and json.loads((tmp_path / "r.json").read_text())["drafts"]
 
 
 def test_the_bundled_example_drafts_fail_as_the_readme_says():

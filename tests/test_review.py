@@ -887,6 +887,19 @@ def cli(*args: str, input: str | bytes | None = None) -> Any:
     return runner.invoke(app, ["review", *args], input=input)
 
 
+def test_an_output_onto_the_file_standard_input_reads_is_refused_and_the_input_kept(tmp_path: Path) -> None:
+    import subprocess
+
+    path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
+    before = path.read_bytes()
+    with path.open("rb") as stdin:
+        r = subprocess.run([sys.executable, "-m", "s16advisor", "review", "-", "--output", str(path)],
+                           stdin=stdin, capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert f"--output: {path} is what standard input reads: the results would replace it" in r.stderr
+    assert path.read_bytes() == before
+
+
 def test_an_output_that_is_one_of_the_inputs_is_refused_and_the_input_left_as_it_was(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
     before = path.read_bytes()

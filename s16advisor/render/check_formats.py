@@ -160,19 +160,27 @@ def _location(path: str, line: int | None, message: str | None = None) -> dict[s
 def sarif_document(report: CheckReport) -> dict[str, Any]:
     used = sorted({f.code for r in report.results for f in r.findings}
                   | ({"invalid_input"} if any(r.status == "error" for r in report.results) else set()))
+    # A rule's legal basis is what its results cite: the same code cites reg 46 for a PCR 2015 draft and s.18 for
+    # a Procurement Act 2023 one (CODE_HELP's reference only where no result gives one).
+    cited: dict[str, list[str]] = {}
+    for r in report.results:
+        for f in r.findings:
+            if f.reference and f.reference not in cited.setdefault(f.code, []):
+                cited[f.code].append(f.reference)
     rules = []
     for code in used:
-        text, uri = CODE_HELP.get(code, (code, "README.md"))
-        absolute = uri.startswith("https://")
+        text, default = CODE_HELP.get(code, (code, "README.md"))
+        uris = sorted(cited.get(code) or [default])
+        absolute = [u for u in uris if u.startswith("https://")]
         rules.append({
             "id": code,
             "name": "".join(w.capitalize() for w in code.split("_")),
             "shortDescription": {"text": text},
             "fullDescription": {"text": text},
-            "help": {"text": f"{text} Legal basis: {uri}" if absolute else f"{text} See {uri}."},
+            "help": {"text": f"{text} Legal basis: {', '.join(uris)}" if absolute else f"{text} See {uris[0]}."},
         })
-        if absolute:  # SARIF: an absolute URI (README.md#waivers is the help text's)
-            rules[-1]["helpUri"] = uri
+        if len(absolute) == 1:  # SARIF: one absolute URI (README.md#waivers is the help text's)
+            rules[-1]["helpUri"] = absolute[0]
     index = {code: i for i, code in enumerate(used)}
     results = []
     for r in report.results:
