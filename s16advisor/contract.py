@@ -6,6 +6,7 @@ Field names are an interface. Unknown fields are errors, numbers must be numbers
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from enum import Enum
@@ -22,6 +23,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from .errors import InputError
 from .yamlio import Document
@@ -96,7 +98,7 @@ def _cpv(value: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool) and 10_000_000 <= value <= 99_999_999:
             value = str(value)
         else:
-            raise ValueError("a CPV code must be 8 digits with an optional check digit, e.g. 85311200-4")
+            raise ValueError("must be a CPV code: 8 digits with an optional check digit, e.g. 85311200-4")
     value = value.strip()
     if not _CPV_RX.match(value):
         raise ValueError(f"{value!r} is not a CPV code (8 digits with an optional check digit, e.g. 85311200-4)")
@@ -109,6 +111,7 @@ CpvCode = Annotated[str, BeforeValidator(_cpv)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 
 class AuthorityType(str, Enum):
@@ -198,6 +201,13 @@ class Lot(_Strict):
     cpv: list[CpvCode] | None = Field(default=None, min_length=1)
     small_lot: StrictBool = False
 
+    @field_validator("id")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v
+
 
 class Innovation(_Strict):
     solution_available_on_market: Annotated[StrictBool | Literal["unknown"], BeforeValidator(_true_false_unknown)] = \
@@ -272,11 +282,11 @@ class ContractDescription(_Strict):
         # A field's check, not the model's: it is reported with every other field's problem (a model check runs
         # only when every field is valid). The value is checked first; when it is invalid, it says so.
         if lots is not None:
-            seen: set[str] = set()
-            for lot in lots:
-                if lot.id in seen:
-                    raise ValueError(f"duplicate lot id {lot.id!r}")
-                seen.add(lot.id)
+            seen: dict[str, int] = {}
+            for i, lot in enumerate(lots):
+                first = seen.setdefault(lot.id.strip(), i)  # ("a" and "a " are one lot to a reader)
+                if first != i:
+                    raise _at((i, "id"), f"duplicate lot id {lot.id!r}: lots[{first}].id is {lots[first].id!r}")
             value = info.data.get("value")
             total = sum(lot.value for lot in lots)
             if value is not None and abs(total - value.amount) > 1:
@@ -285,6 +295,12 @@ class ContractDescription(_Strict):
                     "(they must agree within £1)"
                 )
         return lots
+
+
+def _at(where: tuple[Any, ...], message: str) -> PydanticCustomError:
+    """A field check's error about one part of the field (``(1, "id")`` in ``lots``: ``lots[1].id``), reported
+    at that part's path and line."""
+    return PydanticCustomError("value_error", "{message}", {"message": message, "at": where})
 
 
 def _loc(doc: Document | None, path: tuple[Any, ...]) -> str:
@@ -313,6 +329,12 @@ def _close(given: str, names: list[str], cutoff: float = 0.75) -> str | None:
 
 def _sibling_fields(path: tuple[Any, ...]) -> list[str]:
     """The fields of the model at ``path`` in a contract description (``value`` for ``value.amout``)."""
+    model = _model_at(path)
+    return list(model.model_fields) if model is not None else []
+
+
+def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model of the mapping at ``path`` in a contract description (``Lot`` at ``("lots", 1)``), if any."""
     import types
     import typing
 
@@ -333,14 +355,50 @@ def _sibling_fields(path: tuple[Any, ...]) -> list[str]:
             if typing.get_origin(t) in (list, typing.Union, types.UnionType):
                 candidates.extend(typing.get_args(t))
         if model is None:
-            return []
-    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _without_empty_optional_fields(data: Any, errors: list[Any]) -> Any:
+    """``data`` less each optional field an error found written with no value (``reservation:``, ``~``): the
+    field left out, so its default (``None`` if the data has none). Only a draft that fails validation pays."""
+    out = None
+    for err in errors:
+        path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        if "input" not in err or err["input"] is not None or not path or not isinstance(path[-1], str):
+            continue
+        model = _model_at(path[:-1])
+        field = model.model_fields.get(path[-1]) if model is not None else None
+        if field is None or field.is_required():
+            continue
+        out = copy.deepcopy(data) if out is None else out
+        parent = out
+        for part in path[:-1]:
+            parent = parent[part]
+        if isinstance(parent, dict) and parent.get(path[-1], 0) is None:
+            del parent[path[-1]]
+    return out
+
+
+_EXPECTED = {"string_type": "text", "float_type": "a number", "int_type": "a whole number",
+             "bool_type": "true or false", "model_type": "a mapping of fields", "list_type": "a list",
+             "date_type": "a date written YYYY-MM-DD"}
+
+
+def _expected(err: dict[str, Any]) -> str:
+    """What a field must be, from its error ("a number", "'services', 'supplies' or 'works'")."""
+    if err["type"] in _EXPECTED:
+        return _EXPECTED[err["type"]]
+    msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Input should be ").removeprefix("must be ")
+    return re.split(r" \(|, not ", msg, maxsplit=1)[0] if msg else "a value"
 
 
 def _friendly(err: dict[str, Any]) -> str:
     kind = err["type"]
     if kind == "missing":
         return "is required"
+    if "input" in err and err["input"] is None and kind not in ("extra_forbidden", "invalid_key"):
+        return f"is empty (null): it must be {_expected(err)}"  # (an optional field left empty is left out)
     if kind == "extra_forbidden":
         if str(err["loc"][-1]).isdigit():  # {amount: 1,000} is {amount: 1, 000: null}
             return f"is not a field: {_COMMA_HINT}"
@@ -387,15 +445,23 @@ def contract_from_document(doc: Document) -> ContractDescription:
     try:
         return ContractDescription.model_validate(doc.data)
     except ValidationError as e:
-        problems: list[tuple[int, str, str]] = []  # (its line, 0 for none; where; what)
-        for err in e.errors():
-            path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            if err["type"] == "invalid_key":  # a key YAML read as null, a number or true: located by its text
-                problems.append(_invalid_key(doc, path[:-1], err["input"]))
-                continue
-            problems.append((doc.line_of(path) or 0, _loc(doc, path), _friendly(err)))
-        problems.sort(key=lambda p: p[0])  # in the file's order, as an editor shows it
-        raise InputError([(where, what) for _, where, what in problems]) from None
+        error = e
+    data = _without_empty_optional_fields(doc.data, error.errors())
+    if data is not None:  # (validated again without them: what is left is the draft's real problems)
+        try:
+            return ContractDescription.model_validate(data)
+        except ValidationError as e:
+            error = e
+    problems: list[tuple[int, str, str]] = []  # (its line, 0 for none; where; what)
+    for err in error.errors():
+        path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path += tuple(err.get("ctx", {}).get("at", ()))  # (a field check that names the part at fault)
+        if err["type"] == "invalid_key":  # a key YAML read as null, a number or true: located by its text
+            problems.append(_invalid_key(doc, path[:-1], err["input"]))
+            continue
+        problems.append((doc.line_of(path) or 0, _loc(doc, path), _friendly(err)))
+    problems.sort(key=lambda p: p[0])  # in the file's order, as an editor shows it
+    raise InputError([(where, what) for _, where, what in problems]) from None
 
 
 def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[int, str, str]:

@@ -325,7 +325,7 @@ def test_numeric_string_where_a_number_is_expected(tmp_path: Path, field: str, v
     ("'36'", "must be a whole number, not the text '36'"),
     ("36.5", "must be a whole number, not 36.5"),
     ("yes", "must be a whole number, not true"),
-    ("null", "must be a whole number, not null"),
+    ("null", "is empty (null): it must be a whole number"),
     ("36.0", "must be a whole number written without a decimal point, not 36.0 (write 36)"),
     ("3.6e1", "must be a whole number written without a decimal point, not 36.0 (write 36)"),
 ], ids=["leading-zero", "quoted", "fraction", "yes", "null", "whole-float", "exponent"])
@@ -371,7 +371,7 @@ BASE_LINES = ("id: X\ntitle: t\nprocurement_start: 2024-06-03\ncontract_type: se
                                    "written with a comma, as in {amount: 1,000}? write 1000; else quote it)"),
     ("cpv: [79340000-9]\ninnovation: {solution_available_on_market: maybe}\n",
      "draft.yaml:8: innovation.solution_available_on_market: must be true, false or unknown, not 'maybe'"),
-    ("cpv: [79340000-9]\nauthority: null\n", "draft.yaml:8: authority: must be a mapping of fields, not null"),
+    ("cpv: [79340000-9]\nlots: [null]\n", "draft.yaml:8: lots[0]: is empty (null): it must be a mapping of fields"),
     ("cpv: []\n", "draft.yaml:7: cpv: must not be empty (at least one item)"),
 ], ids=["null-key", "number-key", "maybe", "null-mapping", "no-cpv"])
 def test_each_problem_is_one_line_in_the_users_words_at_its_line(tmp_path: Path, tail: str, problem: str) -> None:
@@ -535,7 +535,25 @@ def test_wrong_check_digit_is_a_warning_not_an_error(tmp_path: Path) -> None:
 def test_duplicate_lot_ids(tmp_path: Path) -> None:
     lots = [{"id": "north", "value": 500000}, {"id": "south", "value": 450000}, {"id": "north", "value": 500000}]
     path, text = write_yaml(tmp_path, changed(lambda d: d.update(lots=lots)))
-    names(invalid(advise(path)), path, line_of(text, "lots:"), "lots", "duplicate", "north")
+    third = [i for i, line in enumerate(text.splitlines(), 1) if line.strip() in ("- id: north", "id: north")][1]
+    names(invalid(advise(path)), path, third, "lots[2].id", "duplicate lot id 'north': lots[0].id is 'north'")
+
+
+def test_an_optional_field_left_empty_is_left_out_and_a_required_one_is_refused(tmp_path: Path) -> None:
+    """`reservation:` with nothing after it (YAML's null) is the default, as `route:` always was; an empty
+    required field says what it must be, not Python's None."""
+    path = tmp_path / "draft.yaml"
+    base = BASE_LINES + "cpv: [79340000-9]\n"
+    path.write_text(base, encoding="utf-8")
+    expected = json.loads(advise(path, "--format", "json").stdout)
+    path.write_text(base + "reservation:\nobjectives: ~\nwaivers: null\nprior_reserved_awards:\ninnovation:\n"
+                    "authority: {name: ~, nation: ~, type: null}\n", encoding="utf-8")
+    got = advise(path, "--format", "json")
+    assert got.exit_code == EXIT_OK, got.output
+    assert json.loads(got.stdout) == expected
+    path.write_text(base.replace("title: t", "title:").replace("innovation", "x")
+                    + "innovation: {solution_available_on_market: ~}\n", encoding="utf-8")
+    assert invalid(advise(path)) == [f"error: {path}:2: title: is empty (null): it must be text"]
 
 
 @pytest.mark.parametrize("second", [725000 + 1, 725000 - 1, 725000 + 0.5, 725000 - 0.99],
@@ -890,11 +908,12 @@ def test_a_number_too_long_to_read_or_a_term_too_long_to_compare_is_refused(tmp_
 def test_lots_that_do_not_add_up_are_named_with_the_other_fields_problems(tmp_path: Path) -> None:
     """Every problem at once: the lots' sum is checked with the fields, not after them, so that a misspelt waiver
     code does not hide it until the code is mended."""
-    data = changed(lambda d: d.update(lots=[{"id": "a", "value": 50000}, {"id": "a", "value": 40000}],
+    data = changed(lambda d: d.update(lots=[{"id": "a", "value": 50000}, {"id": "a ", "value": 40000}],
                                       waivers=[{"code": "lots_not_considerd", "reason": "One scheme"}]))
     path, text = write_yaml(tmp_path, data)
     lines = invalid(advise(path), problems=2)
-    names(lines, path, line_of(text, "lots:"), "lots", "duplicate lot id 'a'")
+    # at the second lot's id ("a " is "a" to a reader), not at lots:
+    names(lines, path, line_of(text, "id: 'a '"), "lots[1].id", "duplicate lot id 'a ': lots[0].id is 'a'")
     names(lines, path, line_of(text, "- code: lots_not_considerd"), "waivers[0].code", "did you mean")
     data["lots"][1]["id"] = "b"
     path, text = write_yaml(tmp_path, data)
@@ -904,6 +923,12 @@ def test_lots_that_do_not_add_up_are_named_with_the_other_fields_problems(tmp_pa
     path, text = write_yaml(tmp_path, data)
     lines = invalid(advise(path), problems=2)
     names(lines, path, line_of(text, "amount: lots"), "value.amount")
+
+
+def test_a_blank_lot_id_is_refused_as_a_blank_contract_id_is(tmp_path: Path) -> None:
+    data = changed(lambda d: d.update(lots=[{"id": "a", "value": 50000}, {"id": "  ", "value": 40000}]))
+    path, text = write_yaml(tmp_path, data)
+    names(invalid(advise(path)), path, line_of(text, "id: '  '"), "lots[1].id", "must not be blank")
 
 
 def test_a_misspelt_field_or_value_is_named_with_the_one_meant_and_problems_come_in_line_order(tmp_path):

@@ -96,6 +96,15 @@ def test_jsonl_one_result_per_line_with_its_line(tmp_path: Path) -> None:
     assert out[5].id == "R-0003"
 
 
+def test_a_json_null_is_an_optional_field_left_out_and_a_required_field_missing(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "p.jsonl", [contract(2), contract(2, id="N", reservation=None, objectives=None, route=None),
+                                        contract(3, title=None)])
+    out = results([path])
+    assert [r.ok for r in out] == [True, True, False]
+    assert out[1].advice["routes"] == out[0].advice["routes"]
+    assert out[2].error == f"{path}:3: title: is empty (null): it must be text"
+
+
 def test_jsonl_result_carries_advice_v1_without_trace_unless_asked(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "p.jsonl", [contract(1)])
     plain = results([path])[0].advice
