@@ -375,3 +375,19 @@ def test_a_message_is_written_as_json_as_its_filled_text_would_be():
             surrogate.fill_json(JsonDetails(details))
     with pytest.raises(UnicodeEncodeError):
         template("{value}").fill_json(JsonDetails({"value": "lone \ud800"}))
+
+
+@pytest.mark.parametrize("command", [["advise", "examples/supported-living.yaml"], ["check", "examples/drafts"],
+                                     ["review", "examples/supported-living.yaml", "--jobs", "2"]])
+def test_an_engine_that_cannot_be_loaded_is_one_line_and_exit_3_not_a_traceback(command):
+    """On Python 3.13 durable-rules installs, then its C extension fails to load (PyEval_CallObject is gone)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['durable'] = None\n"  # (importing it then raises ImportError)
+            "from s16advisor.cli import main; sys.argv = ['s16advisor', *sys.argv[1:]]; main()")
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-c", code, *command], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.startswith("error: durable-rules, the rules engine, cannot be loaded (")
+    assert "runs on Python 3.11 and 3.12" in r.stderr and "Traceback" not in r.stderr and r.stdout == ""

@@ -9,6 +9,7 @@ meaning of the rule language; the tests check that durable-rules agrees with it 
 from __future__ import annotations
 
 import inspect
+import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from operator import itemgetter
@@ -248,6 +249,9 @@ class Evaluator:
 
 
 def default_engine() -> Engine:
-    from .durable_engine import DurableEngine
-
+    try:
+        from .durable_engine import DurableEngine
+    except ImportError as e:  # (its C extension does not load on Python 3.13: PyEval_CallObject is gone)
+        raise EngineError(f"durable-rules, the rules engine, cannot be loaded ({e}); s16advisor runs on Python "
+                          f"3.11 and 3.12, this is {sys.version.split()[0]}") from None
     return DurableEngine()
