@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,8 +212,29 @@ def _related(doc: Document, advice: Advice, route_id: str) -> list[Related]:
     out = []
     for b in advice.route(route_id).blocked_by:
         f = BLOCKER_FIELDS.get(b.code, "route")
-        out.append(Related(b.code, b.message, _line(doc, f), f))
+        item = _item_named(doc, f, b.message)
+        if item is not None:  # the CPV code or the lot the blocker names: its own line (a pull request's diff)
+            out.append(Related(b.code, b.message, doc.line_of((f, item)), f"{f}[{item}]"))
+        else:
+            out.append(Related(b.code, b.message, _line(doc, f), f))
     return out
+
+
+def _item_named(doc: Document, field: str, message: str) -> int | None:
+    """The index of the first of the draft's CPV codes (``field`` cpv) or lots (lots: "Lot b (...") that a
+    blocker's message names, if any."""
+    items = doc.data.get(field) if isinstance(doc.data, dict) else None
+    if field not in ("cpv", "lots") or not isinstance(items, list):
+        return None
+    for i, item in enumerate(items):
+        if field == "cpv" and isinstance(item, str | int) and not isinstance(item, bool):
+            code = str(item).strip()
+            if code and re.search(rf"(?<![0-9-]){re.escape(code)}(?![0-9-])", message):
+                return i
+        elif field == "lots" and isinstance(item, dict) and isinstance(item.get("id"), str):
+            if f"Lot {item['id']} (" in message:
+                return i
+    return None
 
 
 def check_document(doc: Document, *, advisor: Advisor | None = None, today: dt.date | None = None,

@@ -325,6 +325,30 @@ def test_line_numbers_in_a_json_draft(tmp_path):
     assert any(x["code"] == "duration_over_limit" and x["line"] == duration_line for x in reservation["related"])
 
 
+def test_a_blocker_about_one_cpv_code_or_one_lot_points_at_its_line_not_the_lists(tmp_path):
+    """A pull request that changes one code or one lot gets its annotation on that line (within its diff)."""
+    text = """\
+id: B-1
+title: Reserved care with a stray code and a lot too big to be small
+procurement_start: 2024-06-03
+contract_type: services
+value: {amount: 900000, vat: exclusive, vat_rate: 0}
+duration_months: 24
+cpv:
+  - 85311200-4
+  - 79000000-4
+lots:
+  - {id: a, value: 800000}
+  - {id: b, value: 100000, small_lot: true}
+reservation: public_service_mutual
+route: small_lots
+"""
+    out = json.loads(run(str(_write(tmp_path, "b.yaml", text)), "--format", "json").stdout)
+    related = {x["code"]: x for f in out["drafts"][0]["findings"] for x in f.get("related", [])}
+    where = {code: (x["line"], x["field"]) for code, x in related.items()}
+    assert where["cpv_not_reservable"] == (9, "cpv[1]") and where["lot_over_small_lot_value"] == (12, "lots[1]")
+
+
 def _with_waiver(code: str, reason: str, expires: str | None) -> str:
     w = f"waivers:\n  - code: {code}\n    reason: {json.dumps(reason)}\n"
     if expires:
