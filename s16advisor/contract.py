@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+from collections.abc import Mapping
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -141,6 +142,15 @@ class Reservation(str, Enum):
 # finding with that route's blockers).
 RESERVATION_ROUTES = {"public_service_mutual": "reserved_public_service_mutual",
                       "supported_business": "reserved_supported_business"}
+
+
+def unplanned_reservations(statuses: Mapping[str, str]) -> list[str]:
+    """The reservation routes lawful (available) for a contract whose plan reserves it to no one: the Section 16
+    view of the advice (advise) and of the review's summary."""
+    routes = RESERVATION_ROUTES.values()
+    if any(statuses.get(r) == "recommended" for r in routes):  # (planned as reserved: not one that could be)
+        return []
+    return [r for r in routes if statuses.get(r) == "available"]
 
 
 class Objective(str, Enum):

@@ -40,7 +40,7 @@ from typing import IO, Any, NamedTuple
 
 from .advisor import SHAPES_KEPT, default_advisor
 from .atomic import atomic_output, replaced_input
-from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate
+from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate, unplanned_reservations
 from .errors import InputError, S16Error
 from .ocds import (
     NATION_ASSUMED,
@@ -1442,9 +1442,8 @@ def _of_shape(o: Any) -> tuple[Any, ...]:
     statuses = o.statuses
     cells = [";".join(o.recommended), *[statuses.get(r, "") for r in ROUTE_IDS],
              ";".join(f"{route}:{code}" for route, code in o.blockers), ";".join(code for code, _ in o.findings)]
-    psm, sb = statuses.get("reserved_public_service_mutual"), statuses.get("reserved_supported_business")
-    unreserved = "recommended" not in (psm, sb)  # (a contract planned as reserved is not one that could be)
-    parts = (cells, unreserved and psm == "available", unreserved and sb == "available",
+    unplanned = unplanned_reservations(statuses)
+    parts = (cells, "reserved_public_service_mutual" in unplanned, "reserved_supported_business" in unplanned,
              any(code == "reservation_unavailable" for code, _ in o.findings),
              any(severity == "error" for _, severity in o.findings),
              any(severity == "warning" for _, severity in o.findings))

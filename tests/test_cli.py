@@ -884,3 +884,23 @@ def test_a_rule_quoting_an_unknown_placeholder_is_refused_by_explain_and_rules_a
     result = _with_rules(tmp_path / "rules", monkeypatch, misspell, command)
     assert result.exit_code == 3, (result.output, result.exception)
     assert "unknown placeholder {lots.cuont}: did you mean {lots.count}?" in result.stderr
+
+
+def test_a_reservation_lawful_but_not_planned_is_named_for_the_officer_as_the_review_counts_it(tmp_path):
+    """The Section 16 view of one advice: a reservation lawful for the contract but not in its plan (what the
+    review's summary counts as "could be reserved"), and one closed by the term alone, in text and markdown."""
+    care = {"id": "DOM-1", "title": "Domiciliary care", "procurement_start": "2026-04-01", "contract_type": "services",
+            "value": {"amount": 3000000, "vat": "exclusive", "vat_rate": 0}, "duration_months": 60,
+            "cpv": ["85312400-3"], "reasons_for_not_lotting": "One area."}
+    text = done(run("advise", str(write(tmp_path, care)), "--no-color"))
+    section = text.split("Reservations to consider\n", 1)[1].split("Findings", 1)[0]
+    assert "Reserved for public service mutuals (s.33) is lawful for this contract but not in the plan: to plan it, " \
+           "declare\n    reservation: public_service_mutual, or the objective social_value_models." in section
+    assert "supported employment providers (s.32) is lawful" in section
+    review = run("review", str(tmp_path / "draft.yaml"), "-o", str(tmp_path / "r.csv"))
+    assert "Section 16: 1 contract worth £3.0m could be reserved but is not" in review.stderr
+    markdown = done(run("advise", str(write(tmp_path, {**care, "duration_months": 84})), "-f", "markdown"))
+    assert "## Reservations to consider\n\n- Reserved for public service mutuals (s.33) is closed by the term alone: " \
+           "The maximum term is 84 months; a s.33 contract may last at most 60 months" in markdown
+    planned = done(run("advise", str(write(tmp_path, {**care, "reservation": "public_service_mutual"})), "--no-color"))
+    assert "Reservations to consider" not in planned  # (a contract planned as reserved is not one that could be)

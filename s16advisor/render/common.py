@@ -8,6 +8,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from ..advice import Advice, ThresholdRef
+from ..contract import unplanned_reservations
 from ..facts import money
 
 STATUS_WORDS = {"recommended": "recommended", "available": "available", "unavailable": "unavailable"}
@@ -86,6 +87,30 @@ def next_steps(advice: Advice) -> list[str]:
     for rid in advice.recommended:
         steps.extend(advice.route(rid).conditions)
     return list(dict.fromkeys(steps))
+
+
+# How a draft plans each reservation route (the objective that asks for it when the draft declares none).
+_TO_PLAN = {"reserved_public_service_mutual": ("public_service_mutual", "social_value_models"),
+            "reserved_supported_business": ("supported_business", "supported_employment")}
+
+
+def reservations_to_consider(advice: Advice) -> list[str]:
+    """The Section 16 view of one advice, as the review's summary counts it: each reservation that is lawful for
+    the contract but not in its plan, and each that only its term keeps closed, when the plan reserves to no one."""
+    statuses = {r.id: r.status for r in advice.routes}
+    if any(statuses.get(rid) == "recommended" for rid in _TO_PLAN):
+        return []
+    lawful = unplanned_reservations(statuses)
+    out = []
+    for rid, (reservation, objective) in _TO_PLAN.items():
+        route = advice.route(rid)
+        if rid in lawful:
+            out.append(f"{route.title} is lawful for this contract but not in the plan: to plan it, declare "
+                       f"reservation: {reservation}, or the objective {objective}.")
+        elif route.status == "unavailable" and route.blocked_by and \
+                all(b.code == "duration_over_limit" for b in route.blocked_by):
+            out.append(f"{route.title} is closed by the term alone: {route.blocked_by[0].message}")
+    return out
 
 
 def references(advice: Advice) -> list[str]:

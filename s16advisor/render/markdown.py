@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..advice import Advice
-from .common import basis, main_thresholds, money, next_steps, references, valuation_line
+from .common import basis, main_thresholds, money, next_steps, references, reservations_to_consider, valuation_line
 
 
 def _cell(s: str) -> str:
@@ -36,6 +36,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
         route = advice.route(rid)
         w(f"{i}. **{route.title}** (`{rid}`): {_inline(' '.join(route.because))}\n")
     bullets("What to do next", next_steps(advice))
+    bullets("Reservations to consider", reservations_to_consider(advice))
     bullets("Findings", [f"**{f.severity}** `{f.code}`: {f.message} <{f.reference}>" for f in advice.findings])
     w(f"\n## Thresholds in force on {advice.procurement_start.isoformat()}\n\n")
     w("| threshold | amount | in force from | contract value | reference |\n|---|---:|---|---:|---|\n")

@@ -10,7 +10,17 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advice import Advice, RouteAdvice
-from .common import STATUS_STYLE, basis, main_thresholds, make_console, money, next_steps, references, valuation_line
+from .common import (
+    STATUS_STYLE,
+    basis,
+    main_thresholds,
+    make_console,
+    money,
+    next_steps,
+    references,
+    reservations_to_consider,
+    valuation_line,
+)
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 
@@ -45,6 +55,10 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     if steps:
         console.print(Text("What to do next", style="bold"))
         _items(console, [("-", s) for s in steps])
+    consider = reservations_to_consider(advice)
+    if consider:
+        console.print(Text("Reservations to consider", style="bold"))
+        _items(console, [("-", s) for s in consider])
 
     if advice.findings:
         console.print(Text("Findings", style="bold"))
