@@ -20,6 +20,7 @@ from .advice import Advice
 from .advisor import Advisor, default_advisor
 from .contract import RESERVATION_ROUTES, ContractDescription, contract_from_document, locate
 from .errors import InputError, S16Error
+from .facts import uk_today
 from .yamlio import Document, file_key, load_document, os_error_words
 
 DRAFT_SUFFIXES = (".yaml", ".yml", ".json")
@@ -240,7 +241,7 @@ def _item_named(doc: Document, field: str, message: str) -> int | None:
 def check_document(doc: Document, *, advisor: Advisor | None = None, today: dt.date | None = None,
                    strict: bool = False) -> DraftResult:
     advisor = advisor or default_advisor()
-    today = today or dt.date.today()
+    today = today or uk_today()  # (a waiver expires on the UK's day, whatever the machine's time zone)
     try:
         contract = contract_from_document(doc)
     except S16Error as e:

@@ -7,7 +7,6 @@ Exit codes (../shared/spec/advice.md): 0 done, 1 a checked draft fails, 2 usage 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import errno
 import os
 import sys
@@ -462,10 +461,11 @@ def thresholds(
     """
     from .contract import _strict_date
     from .data import load_data
+    from .facts import uk_today
     from .rulebook import default_rulebook
 
     try:
-        day = _strict_date(on) if on is not None else dt.date.today()  # ("" is no date, not today)
+        day = _strict_date(on) if on is not None else uk_today()  # ("" is no date, not today)
     except ValueError as e:  # the words of a date in a contract description: not written so, or does not exist
         _fail([f"--on: {on!r}: {e}".replace(f": {on} is not", " is not")], EXIT_USAGE)
     book = _rulebook_or_fail(default_rulebook)
@@ -484,6 +484,9 @@ def thresholds(
         for line in _wrapped(f"{_line(th.title)} - {th.regulation}", "    "):
             typer.echo(line)
         typer.echo(f"    {th.reference}")  # (a reference is one web address: data.URL_PATTERN)
+        if th.verify:  # (a figure not verified against legislation says so, as advise's JSON and explain do)
+            for line in _wrapped(f"verify: {_line(th.verify)}", "    "):
+                typer.echo(line)
 
 
 def _wrapped(text: str, indent: str, first: str | None = None) -> list[str]:

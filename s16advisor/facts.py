@@ -128,6 +128,20 @@ def versus(value: float, threshold: float) -> str:
     return "below"
 
 
+def uk_today(now: dt.datetime | None = None) -> dt.date:
+    """Today in the UK, whose law's days these are, whatever the machine's time zone: GMT, or BST (UTC+1) from
+    01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October (Summer Time Order 2002)."""
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+
+    def changes(month: int) -> dt.datetime:
+        last = dt.date(now.year, month, 31)
+        sunday = last - dt.timedelta(days=(last.weekday() + 1) % 7)
+        return dt.datetime.combine(sunday, dt.time(1), dt.UTC)
+
+    summer = changes(3) <= now < changes(10)
+    return (now + dt.timedelta(hours=1) if summer else now).date()
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """``months`` calendar months after ``day`` (the last day of a shorter month; the last date there is, past
     the year 9999)."""

@@ -582,6 +582,17 @@ def test_thresholds_show_the_titles_advise_uses_and_amounts_as_written() -> None
         assert t.title in out, t.title
 
 
+def test_thresholds_show_each_figures_verify_note_as_advise_json_carries_it() -> None:
+    from s16advisor.advisor import advise_file
+
+    advice = advise_file(str(ROOT / "examples" / "supported-living-2026.yaml"))
+    out = " ".join(done(run("thresholds", "--on", advice.procurement_start.isoformat())).split())
+    noted = [t for t in advice.valuation.thresholds_in_force if t.verify]
+    assert noted  # (the 2026 figures are from guidance)
+    for t in noted:
+        assert f"verify: {' '.join(t.verify.split())}" in out, t.name
+
+
 @pytest.mark.parametrize(("day", "words"), [("notadate", "must be a date written YYYY-MM-DD"),
                                            ("2022-02-30", "is not a date that exists"),
                                            ("01/01/2022", "must be a date written YYYY-MM-DD"),
@@ -904,3 +915,13 @@ def test_a_reservation_lawful_but_not_planned_is_named_for_the_officer_as_the_re
            "The maximum term is 84 months; a s.33 contract may last at most 60 months" in markdown
     planned = done(run("advise", str(write(tmp_path, {**care, "reservation": "public_service_mutual"})), "--no-color"))
     assert "Reservations to consider" not in planned  # (a contract planned as reserved is not one that could be)
+
+
+def test_compared_values_say_their_vat_basis_net_before_2022_inclusive_under_the_act(tmp_path):
+    """£170,000 net in 2019 is £204,000 with VAT under the Act: one contract, two figures, each with its basis."""
+    draft = {**below_threshold_supplies(), "procurement_start": "2019-06-03", "contract_type": "services",
+             "value": {"amount": 170000, "vat": "exclusive", "vat_rate": 0.2}, "cpv": ["79340000-9"]}
+    out = json.loads(done(run("advise", str(write(tmp_path, draft)), "--compare-regimes", "-f", "json")))
+    row = next(r for r in out["differences"] if r["aspect"] == "value and threshold")
+    assert (row["pcr2015"], row["pa2023"]) == ("£170,000 net of VAT below supplies_services_sub_central £181,302",
+                                               "£204,000 inclusive of VAT below supplies_services_sub_central £214,904")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
+
 from s16advisor.facts import Details
 from s16advisor.rulebook import template
 
@@ -125,3 +129,35 @@ def test_lot_figures_stay_exact_for_aggregates_of_tens_of_trillions():
 
     lots = [SimpleNamespace(value=v, small_lot=False) for v in (9810087379736.82, 39240349518947.27, 0.01)]
     assert _lot_figures(lots)[0] == 49050436898684.10  # not ...684.11 (a penny off when 100 * v is inexact)
+
+
+@pytest.mark.parametrize(("utc", "uk"), [
+    ("2026-03-29T00:59", "2026-03-29"),  # GMT until 01:00 UTC on the last Sunday of March
+    ("2026-03-28T23:30", "2026-03-28"),
+    ("2026-06-30T23:00", "2026-07-01"),  # BST: midnight in London is 23:00 UTC
+    ("2026-06-30T22:59", "2026-06-30"),
+    ("2026-10-24T23:30", "2026-10-25"),  # still BST on the night before the last Sunday of October
+    ("2026-10-25T23:30", "2026-10-25"),  # GMT again from 01:00 UTC that Sunday
+    ("2025-02-23T23:59", "2025-02-23"),  # the Act's go-live and each 1 January fall in GMT
+    ("2025-12-31T23:59", "2025-12-31"),
+])
+def test_today_is_the_uk_day_whatever_the_machines_time_zone(utc, uk):
+    from s16advisor.facts import uk_today
+
+    now = dt.datetime.fromisoformat(utc).replace(tzinfo=dt.UTC)
+    assert uk_today(now) == dt.date.fromisoformat(uk)
+    assert uk_today(now.astimezone(dt.timezone(dt.timedelta(hours=-11)))) == dt.date.fromisoformat(uk)
+
+
+def test_thresholds_default_to_the_uk_day_under_any_time_zone():
+    import os
+    import subprocess
+    import sys
+
+    from s16advisor.facts import uk_today
+
+    for tz in ("Pacific/Pago_Pago", "Pacific/Kiritimati", "UTC"):
+        r = subprocess.run([sys.executable, "-m", "s16advisor", "thresholds"], capture_output=True, text=True,
+                           env={**os.environ, "TZ": tz})
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith(f"{uk_today().isoformat()}:"), (tz, r.stdout[:12])

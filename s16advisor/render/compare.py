@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advice import Advice
-from .common import STATUS_STYLE, make_console, money, printable_advice
+from .common import STATUS_STYLE, basis, make_console, money, printable_advice
 
 
 def _threshold(a: Advice) -> str:
@@ -17,7 +17,7 @@ def _threshold(a: Advice) -> str:
     if th is None:
         return "none"
     side = "at or above" if a.valuation.above_threshold else "below"
-    return f"{money(th.value)} {side} {th.name} {money(th.amount)}"
+    return f"{money(th.value)} {basis(th.vat_basis)} {side} {th.name} {money(th.amount)}"  # (pre-2022: net)
 
 
 def comparison_rows(advices: list[Advice]) -> list[dict[str, Any]]:
