@@ -382,13 +382,16 @@ def explain(
     """Print a rule's documentation: what it decides, why, its legal references, dates in force, its limits (what
     it does not decide), any `verify` note (a fact not verified against legislation) and where it is written.
 
-    Every rule id is listed by `s16advisor rules`, and each entry of `advise --explain` names one.
+    Every rule id is listed by `s16advisor rules`, and each entry of `advise --explain` names one. Given a finding
+    or blocker code instead (duration_over_limit), it names the rules that give it.
 
     Example:
 
       s16advisor explain pcr2015.reservations.reg77_duration
     """
     book = _rulebook_or_fail(_compiled_rulebook)
+    ids = {r.id.lower(): r.id for rules in book.rules.values() for r, _ in rules}
+    rule = ids.get(rule.strip().lower(), rule)  # (as typed or pasted: PCR2015.Scope.Regime, with a space)
     for rules in book.rules.values():
         for r, where in rules:
             if r.id == rule:
@@ -406,11 +409,19 @@ def explain(
                 return
     import difflib
 
-    ids = [r.id for rules in book.rules.values() for r, _ in rules]
-    close = [i for i in ids if i.startswith(rule.rstrip(".") + ".")]  # a regime, or a regime and a file
-    close = close or [i for i in ids if rule.split(".")[-1] in i] or difflib.get_close_matches(rule, ids, n=5)
+    every = [r for rules in book.rules.values() for r, _ in rules]
+    code = rule.rsplit(".", 1)[-1]  # a finding or blocker code given (or a rule id made of one)
+    raising = [r.id for r in every if code in {x.code for x in (*r.then.block, *r.then.finding)}]
+    ids = [r.id for r in every]
+    close = raising or [i for i in ids if i.startswith(rule.rstrip(".") + ".")]  # a regime, or a regime and a file
+    parent = rule.rsplit(".", 1)[0]  # (a rule id and more: pcr2015.scope.regime.x)
+    close = close or ([parent] if parent in ids else []) or [i for i in ids if rule.split(".")[-1] in i] \
+        or difflib.get_close_matches(rule, ids, n=5)
     shown = ", ".join(close[:5]) + (f" and {len(close) - 5} more" if len(close) > 5 else "")
-    hint = f" (did you mean {shown}?)" if close else " (see `s16advisor rules`)"
+    hint = (f" ({code} is a code: the rules that give it are {shown})" if raising else
+            f" ({code} is a finding code that `check` gives, not a rule's: see the README)" if code == "waiver_expired"
+            else
+            f" (did you mean {shown}?)" if close else " (see `s16advisor rules`)")
     _fail([f"no rule {rule!r}{hint}"], EXIT_USAGE)
 
 

@@ -468,7 +468,7 @@ def test_explain_rule(rule_id: str) -> None:
     assert "rules/pcr2015/" in out  # where the rule comes from
 
 
-@pytest.mark.parametrize("rule_id", ["pcr2015.nope", "", "PCR2015.SCOPE.WORKS"])
+@pytest.mark.parametrize("rule_id", ["pcr2015.nope", "", "PCR2015.SCOPE.WORKZ"])
 def test_explain_unknown_rule_is_a_usage_error(rule_id: str) -> None:
     err = usage_error(run("explain", rule_id))
     assert repr(rule_id) in err
@@ -481,6 +481,18 @@ def test_explain_suggests_close_rule_ids() -> None:
     assert "did you mean pa2023.reservations." in err and "pcr2015" not in err
     err = usage_error(run("explain", "pa2023.reservatons.s33_duraton"))  # misspelt
     assert "did you mean pa2023.reservations.s33_duration" in err
+    err = usage_error(run("explain", "pcr2015.scope.regime.x"))  # a rule id and more
+    assert err.endswith("(did you mean pcr2015.scope.regime?)\n")
+
+
+def test_explain_takes_an_id_as_pasted_and_names_the_rules_behind_a_code() -> None:
+    assert done(run("explain", " PCR2015.Scope.Regime ")).startswith("pcr2015.scope.regime: ")
+    err = usage_error(run("explain", "duration_over_limit"))  # a blocker code, as advise and check print it
+    assert "duration_over_limit is a code: the rules that give it are pcr2015.reservations.reg77_duration, " \
+           "pa2023.reservations.s33_duration" in err
+    assert "the rules that give it are pcr2015.reservations.reg77_prior_award" in usage_error(
+        run("explain", "pa2023.findings.prior_reserved_award"))
+    assert "finding code that `check` gives" in usage_error(run("explain", "waiver_expired"))
 
 
 def test_a_bad_format_shows_the_commands_usage_line() -> None:
