@@ -235,9 +235,11 @@ def test_an_advice_whose_json_cannot_be_kept_is_serialised_whole(advisor, monkey
 def test_two_contracts_in_a_row_never_see_each_others_facts():
     fresh = Advisor(engine=DurableEngine())
     fresh.evaluator = Evaluator(DurableEngine(), memo_size=0)  # every contract goes through durable-rules
-    a = contract_from_mapping(CASES[0].contract | {"cpv": ["85311200-4"], "value": {"amount": 900000},
-                                                     "reservation": "public_service_mutual"})
-    b = contract_from_mapping(CASES[0].contract | {"value": {"amount": 1000}, "route": "open"})
+    base = {"id": "ISO-1", "title": "Isolation case", "procurement_start": "2024-06-03", "contract_type": "services",
+            "duration_months": 36, "reasons_for_not_lotting": "One care package."}  # (not a case: they may move)
+    a = contract_from_mapping(base | {"cpv": ["85311200-4"], "value": {"amount": 900000},
+                                      "reservation": "public_service_mutual"})
+    b = contract_from_mapping(base | {"cpv": ["79340000-9"], "value": {"amount": 1000}, "route": "open"})
     first = _json(fresh.advise(a))
     other = _json(fresh.advise(b))
     again = _json(fresh.advise(a))
