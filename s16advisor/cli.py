@@ -19,6 +19,7 @@ from . import __version__
 from .errors import InputError, S16Error
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
+MAX_JOBS = 256  # (each a process with the rulebook compiled: tens of MiB)
 
 app = typer.Typer(
     name="s16advisor",
@@ -308,6 +309,9 @@ def review(
             usage(f"{option}: {value!r} is not one of {', '.join(allowed)}")
     if jobs is not None and jobs < 1:
         usage(f"--jobs: {jobs} is not a number of processes (1 or more)")
+    if jobs is not None and jobs > MAX_JOBS:
+        usage(f"--jobs: {jobs} is more worker processes than a review starts (at most {MAX_JOBS}; the machine has "
+              f"{default_jobs()} cores)")
     if not 0 <= ocds_vat_rate <= 1:
         usage(f"--ocds-vat-rate: {ocds_vat_rate} is not a rate between 0 and 1")
     try:
@@ -628,7 +632,17 @@ class _Closed:
         return self
 
 
+class _Discarded(_Closed):
+    """Standard error when the command was started with it closed (``2>&-``): its messages are lost, as asked;
+    the command still runs, and its exit code says how it went."""
+
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
 def main() -> None:
+    if sys.stderr is None:
+        sys.stderr = _Discarded()  # type: ignore[assignment]
     if sys.stdout is None:  # started with standard output closed (>&-): fine while nothing is written to it
         sys.stdout = _Closed()  # type: ignore[assignment]
     else:

@@ -1687,6 +1687,8 @@ def _init_worker(config: _Config) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the run; workers are stopped
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # (forked while the parent held them: see _signals_held)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     _die_with_parent()
     global _WORKER
     _WORKER = _Worker(config)
@@ -1743,6 +1745,25 @@ def _lost(config: _Config, tasks: list[Task], start: int) -> Any:
     return [out for _, _, out in rows] if config.mode == "dict" else _format(config.mode, start, rows)
 
 
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait (pending, then delivered) while worker processes are started or stopped: one that
+    arrived inside concurrent.futures' own code there left the pool half made or half stopped (the run hung, or
+    printed a traceback, or the signal was lost), and a second Ctrl-C while the workers were being stopped hung
+    the process at exit."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 class _Pool:
     """Worker processes advising chunks, results taken in submission order, a few chunks in flight.
 
@@ -1774,12 +1795,13 @@ class _Pool:
     def submit(self, tasks: list[Task], start: int) -> Any:
         from concurrent.futures.process import BrokenProcessPool
 
-        try:
-            return self.executor.submit(_run_chunk, tasks, start)
-        except BrokenProcessPool:
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = self._new(self.jobs)
-            return self.executor.submit(_run_chunk, tasks, start)
+        with _signals_held():  # (the first submit starts the workers)
+            try:
+                return self.executor.submit(_run_chunk, tasks, start)
+            except BrokenProcessPool:
+                self.executor.shutdown(wait=False, cancel_futures=True)
+                self.executor = self._new(self.jobs)
+                return self.executor.submit(_run_chunk, tasks, start)
 
     def result(self, future: Any, tasks: list[Task], start: int) -> Any:
         from concurrent.futures.process import BrokenProcessPool
@@ -1797,22 +1819,35 @@ class _Pool:
         try:
             for k, task in enumerate(tasks):
                 try:
-                    parts.append(alone.submit(_run_chunk, [task], start + k).result())
+                    with _signals_held():
+                        future = alone.submit(_run_chunk, [task], start + k)
+                    parts.append(future.result())
                 except BrokenProcessPool:
                     parts.append(_lost(self.config, [task], start + k))
                     alone.shutdown(wait=False, cancel_futures=True)
                     alone = self._new(1)
         finally:
-            alone.shutdown(wait=True)
+            with _signals_held():
+                alone.shutdown(wait=True)
         if self.config.mode == "dict":
             return [out for part in parts for out in part]
         return _join(self.config.mode, parts)
 
     def close(self, *, finished: bool) -> None:
-        """Stop the workers: when interrupted, the chunks not started are cancelled and the workers (which ignore
-        Ctrl-C) finish the one they are on, a fraction of a second, so that they exit cleanly."""
+        """Stop the workers: when the run finished, as they wait for work; when it was interrupted, at once (the
+        chunks not started are cancelled and the workers, which ignore Ctrl-C, are terminated: what they were
+        writing is in the chunks' folder, removed here), with a second Ctrl-C held until they are stopped."""
         try:
-            self.executor.shutdown(wait=True, cancel_futures=not finished)
+            with _signals_held():
+                if finished:
+                    self.executor.shutdown(wait=True)
+                else:
+                    workers = list((getattr(self.executor, "_processes", None) or {}).values())
+                    self.executor.shutdown(wait=False, cancel_futures=True)
+                    for w in workers:
+                        w.terminate()
+                    for w in workers:
+                        w.join(5)
         finally:
             if self._remove is not None:  # the chunks' files not yet copied (a run stopped)
                 self._remove()

@@ -909,6 +909,24 @@ def test_an_output_onto_the_file_standard_input_reads_is_refused_and_the_input_k
     assert path.read_bytes() == before
 
 
+def test_a_run_with_standard_error_closed_still_writes_its_results_and_says_how_it_went(tmp_path: Path) -> None:
+    import subprocess
+
+    path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
+    out = tmp_path / "out.csv"
+    r = subprocess.run([sys.executable, "-m", "s16advisor", "review", str(path), "-o", str(out)],
+                       capture_output=False, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(2))
+    assert r.returncode == 0  # (it was 1: sys.stderr.isatty() on None)
+    assert len(out.read_text().splitlines()) == 3
+
+
+@pytest.mark.parametrize("jobs", ["257", "99999999999999999999"])
+def test_more_jobs_than_a_review_starts_is_a_usage_error_not_a_fork_storm(tmp_path: Path, jobs: str) -> None:
+    result = cli(str(jsonl(tmp_path / "in.jsonl", [contract(1)])), "--jobs", jobs, "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 2 and "at most 256" in result.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_an_output_that_is_one_of_the_inputs_is_refused_and_the_input_left_as_it_was(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
     before = path.read_bytes()
@@ -1018,6 +1036,60 @@ def test_a_stopped_run_leaves_the_output_as_it_was(tmp_path: Path, sig: int) -> 
     assert b"interrupted" in err and b"Traceback" not in err
     assert not list(tmp_path.glob(".s16advisor-review-*"))
     assert not list(scratch.iterdir())  # the duplicate-id buckets are removed too
+
+
+@pytest.mark.parametrize(("first", "second", "gap"), [(signal.SIGINT, signal.SIGINT, 0.05),
+                                                     (signal.SIGINT, signal.SIGTERM, 0.01)])
+def test_a_second_signal_while_the_workers_are_stopped_does_not_hang_the_run(
+        tmp_path: Path, first: int, second: int, gap: float) -> None:
+    """Ctrl-C twice (a user in a hurry): the second one came while the pool shut down, which left the workers
+    waiting for work and the process joining them at exit, for ever."""
+    path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(40000)])
+    out = tmp_path / "out.csv"
+    out.write_text("the previous results\n")
+    proc = subprocess.Popen([sys.executable, "-m", "s16advisor", "review", str(path), "-o", str(out), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+                            env={**os.environ, "TMPDIR": str(tmp_path)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    _wait_for(lambda: proc.poll() is None and any(p.stat().st_size > 0 for p in tmp_path.glob(".s16advisor-review-*")))
+    proc.send_signal(first)
+    time.sleep(gap)
+    proc.send_signal(second)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the run hung after a second signal") from None
+    # 130, or ended by the second signal itself once the first was handled (a shell says 130 or 143 alike)
+    assert proc.returncode in (130, -second), (proc.returncode, err)
+    assert b"Traceback" not in err and b"Exception ignored" not in err
+    assert out.read_text() == "the previous results\n"
+
+
+def test_a_signal_as_the_workers_start_stops_the_run_cleanly(tmp_path: Path) -> None:
+    """A signal inside concurrent.futures' start of the workers hung the run, printed a traceback, or was lost
+    (the run went on): it is held until the workers are started."""
+    path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(3000)])
+    out = tmp_path / "out.csv"
+    for attempt in range(12):
+        out.write_text("the previous results\n")
+        proc = subprocess.Popen([sys.executable, "-m", "s16advisor", "review", str(path), "-o", str(out),
+                                 "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
+                                env={**os.environ, "TMPDIR": str(tmp_path)},
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        _wait_for(lambda p=proc, c=children: p.poll() is not None or (c.exists() and c.read_text().split() != []),
+                  timeout=60)
+        time.sleep(0.001 * (attempt % 5))
+        proc.send_signal(signal.SIGINT if attempt % 2 else signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError(f"attempt {attempt}: the run hung") from None
+        assert proc.returncode == 130, (attempt, err)
+        assert b"Traceback" not in err and b"Exception ignored" not in err, err
+        assert out.read_text() == "the previous results\n"
 
 
 @pytest.mark.parametrize("when", ["as the file is renamed", "as the duplicate ids are found"])
