@@ -570,7 +570,9 @@ class Reader:
                                 errors="surrogateescape", newline="")
         if csv.field_size_limit() < MAX_LINE_BYTES:
             csv.field_size_limit(MAX_LINE_BYTES)  # (the default is 128 KiB)
-        reader = csv.reader(text, strict=True)  # a malformed row is an error of its own, and reading goes on
+        # (lines read at most a cell's limit at a time: a line of 1 GB, or /dev/zero, was read whole first)
+        reader = csv.reader(_bounded_lines(text, MAX_LINE_BYTES), strict=True)  # a malformed row is an error of
+        # its own, and reading goes on
         header: tuple[str, ...] | None = None
         header_info: tuple[tuple[str, ...], frozenset[str], bool] | None = None
         header_problem: str | None = None
@@ -1026,6 +1028,17 @@ def _json_lines(text: str) -> bool:
 
 _DOC_START = re.compile(r"^---(\s|$)")
 _DOC_END = re.compile(r"^\.\.\.(\s|$)")
+
+
+def _bounded_lines(text: IO[str], limit: int) -> Iterator[str]:
+    """The lines of ``text``, each at most ``limit + 1`` characters: of a longer one, the first ``limit + 1`` (the
+    CSV reader then finds a cell over its limit, an error row) and the rest skipped, a part at a time."""
+    readline = text.readline
+    while line := readline(limit + 1):
+        if len(line) > limit and line[-1] not in "\r\n":
+            while (rest := readline(1024 * 1024)) and rest[-1] not in "\r\n":
+                pass
+        yield line
 
 
 def _csv_problem(error: str, first_line: int, last_line: int) -> str:

@@ -927,6 +927,29 @@ def test_more_jobs_than_a_review_starts_is_a_usage_error_not_a_fork_storm(tmp_pa
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_a_csv_line_of_100_mb_is_one_error_row_read_a_part_at_a_time(tmp_path: Path) -> None:
+    """A CSV line was read whole before the 10 MiB cell limit was checked: a 1 GB line of zero bytes (a file
+    left by a crash) took 2 GB, /dev/zero all the memory there was."""
+    import subprocess
+
+    path = tmp_path / "long.csv"
+    with path.open("wb") as f:
+        f.write(b"id,title,procurement_start,contract_type,value.amount,duration_months,cpv\n")
+        for _ in range(100):
+            f.write(b"a" * (1024 * 1024))
+        f.write(b"\nR-2,Cleaning,2024-06-03,services,50000,12,90910000-9\n")
+    code = ("import resource, sys; from s16advisor.cli import main; sys.argv = ['s16advisor', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n"
+            "    print(e.code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    r = subprocess.run([sys.executable, "-c", code, "review", str(path), "-o", str(tmp_path / "out.csv"),
+                        "--jobs", "1"], capture_output=True, text=True)
+    exit_code, peak_mib = map(int, r.stdout.split())
+    assert exit_code == 3, r.stderr
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert rows[1].endswith(f"{path}:row 2: malformed CSV: a cell larger than 10 MiB,") and rows[2].startswith("R-2,")
+    assert peak_mib < 180, peak_mib  # (about 90 MiB: the program; with the line read whole, 238)
+
+
 def test_an_output_that_is_one_of_the_inputs_is_refused_and_the_input_left_as_it_was(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "in.jsonl", [contract(1), contract(2)])
     before = path.read_bytes()
