@@ -217,6 +217,7 @@ class Duplicates:
     ids: int = 0
     records: int = 0
     examples: list[tuple[str, list[str]]] = field(default_factory=list)
+    unchecked: str | None = None  # why the ids could not be checked (their temporary files could not be written)
 
 
 @dataclass
@@ -322,7 +323,8 @@ class ReviewSummary:
             "reservation_unavailable": dict(self.reservation_unavailable),
             "reservable": {k: {"count": v.count, "value": v.value} for k, v in self.reservable.items()},
             "duplicates": {"ids": self.duplicates.ids, "records": self.duplicates.records,
-                           "examples": [{"id": i, "sources": s} for i, s in self.duplicates.examples]},
+                           "examples": [{"id": i, "sources": s} for i, s in self.duplicates.examples],
+                           "unchecked": self.duplicates.unchecked},
             "warnings": list(self.warnings),
         }
 
@@ -355,6 +357,7 @@ class _DuplicateIds:
         self._remove: weakref.finalize[Any, Any] | None = None
         self.files: list[IO[str]] = []
         self.examples = examples
+        self.unchecked: str | None = None  # set when the bucket files fail: the ids go unchecked, the run goes on
 
     class Lines(dict[int, list[str]]):
         """Lines of the buckets' files, for ``add`` once joined."""
@@ -368,20 +371,38 @@ class _DuplicateIds:
             return {b: "".join(lines) for b, lines in self.items()}
 
     def add(self, blocks: dict[int, str]) -> None:
-        if not self.files:
-            self.dir, self._remove = self._make_dir()
-            for i in range(self.BUCKETS):
-                self.files.append(open(os.path.join(self.dir, str(i)), "w+", encoding="utf-8",  # noqa: SIM115
-                                       errors="surrogatepass"))
-        for bucket, text in blocks.items():
-            self.files[bucket].write(text)
+        if self.unchecked is not None:
+            return
+        try:
+            if not self.files:
+                self.dir, self._remove = self._make_dir()
+                for i in range(self.BUCKETS):
+                    self.files.append(open(os.path.join(self.dir, str(i)), "w+", encoding="utf-8",  # noqa: SIM115
+                                           errors="surrogatepass"))
+            for bucket, text in blocks.items():
+                self.files[bucket].write(text)
+        except OSError as e:  # (a full or unusable temporary folder: not the output's failure)
+            self._give_up(e)
+
+    def _give_up(self, e: OSError) -> None:
+        self.unchecked = f"cannot write temporary files in {self.base}: {os_error_words(e)}"
+        with suppress(OSError):
+            self.close()
 
     def _make_dir(self) -> tuple[str, weakref.finalize[Any, Any]]:
         return _private_dir(self, self.base, "s16advisor-ids-")
 
     def report(self) -> Duplicates:
         """Two passes per bucket (so that memory stays flat): the hashes of the ids seen, then the lines of the ids
-        whose hash was seen twice."""
+        whose hash was seen twice. Unchecked (and why) if the bucket files could not be written or read back."""
+        if self.unchecked is None:
+            try:
+                return self._report()
+            except OSError as e:
+                self._give_up(e)
+        return Duplicates(unchecked=self.unchecked)
+
+    def _report(self) -> Duplicates:
         out = Duplicates()
         best: list[tuple[int, str, list[str]]] = []  # the examples: the duplicated ids that came first
         for f in self.files:
@@ -1793,8 +1814,11 @@ class _Pool:
         if config.mode != "dict":  # formatted chunks are left in files (see _spill), removed when the pool closes
             import tempfile
 
-            spill, self._remove = _private_dir(self, tempfile.gettempdir(), "s16advisor-chunks-")
-            config = replace(config, spill=spill)
+            try:
+                spill, self._remove = _private_dir(self, tempfile.gettempdir(), "s16advisor-chunks-")
+                config = replace(config, spill=spill)
+            except OSError:  # (a full or unusable temporary folder: the chunks come back through the pipe)
+                pass
         self.config = config
         linux = sys.platform.startswith("linux")
         self.context = multiprocessing.get_context("fork") if linux else multiprocessing.get_context()

@@ -938,9 +938,11 @@ def test_a_csv_line_of_100_mb_is_one_error_row_read_a_part_at_a_time(tmp_path: P
         for _ in range(100):
             f.write(b"a" * (1024 * 1024))
         f.write(b"\nR-2,Cleaning,2024-06-03,services,50000,12,90910000-9\n")
-    code = ("import resource, sys; from s16advisor.cli import main; sys.argv = ['s16advisor', *sys.argv[1:]]\n"
+    # (VmHWM: this process's peak; getrusage's ru_maxrss keeps the forking pytest's across the exec)
+    code = ("import re, sys; from s16advisor.cli import main; sys.argv = ['s16advisor', *sys.argv[1:]]\n"
             "try:\n    main()\nexcept SystemExit as e:\n"
-            "    print(e.code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+            "    hwm = re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1)\n"
+            "    print(e.code, int(hwm) // 1024)")
     r = subprocess.run([sys.executable, "-c", code, "review", str(path), "-o", str(tmp_path / "out.csv"),
                         "--jobs", "1"], capture_output=True, text=True)
     exit_code, peak_mib = map(int, r.stdout.split())
@@ -948,6 +950,30 @@ def test_a_csv_line_of_100_mb_is_one_error_row_read_a_part_at_a_time(tmp_path: P
     rows = (tmp_path / "out.csv").read_text().splitlines()
     assert rows[1].endswith(f"{path}:row 2: malformed CSV: a cell larger than 10 MiB,") and rows[2].startswith("R-2,")
     assert peak_mib < 180, peak_mib  # (about 90 MiB: the program; with the line read whole, 238)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_temporary_folder_that_cannot_be_written_leaves_the_ids_unchecked_not_the_run_failed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    """A full temporary folder (the duplicate ids' files) was reported as 'cannot write the output', exit 2, after
+    the complete results had replaced the output."""
+    import errno
+
+    from s16advisor.render.review import duplicate_lines
+
+    module = sys.modules["s16advisor.review"]  # (s16advisor.review is the function)
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(module._DuplicateIds, "_make_dir", full)
+    monkeypatch.setattr(module, "_private_dir", full)  # (the chunks' folder of the workers too)
+    path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(30)] + [contract(1)])
+    out = tmp_path / "out.jsonl"
+    summary = review_to_file([str(path)], str(out), options=ReviewOptions(jobs=jobs, chunk_size=5))
+    assert len(out.read_text().splitlines()) == 31 and summary.exit_code() == 0
+    assert summary.duplicates.unchecked and "No space left on device" in summary.duplicates.unchecked
+    assert duplicate_lines(summary)[0].startswith("Duplicate ids: not checked (cannot write temporary files in ")
 
 
 def test_an_output_that_is_one_of_the_inputs_is_refused_and_the_input_left_as_it_was(tmp_path: Path) -> None:

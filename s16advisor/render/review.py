@@ -90,6 +90,8 @@ def declared_lines(s: ReviewSummary) -> list[str]:
 
 def duplicate_lines(s: ReviewSummary) -> list[str]:
     d = s.duplicates
+    if d.unchecked:
+        return [f"Duplicate ids: not checked ({d.unchecked}); every result was written."]
     if not d.ids:
         return []
     shown = "; ".join(f"{rid} ({', '.join(sources)}{', ...' if len(sources) >= 5 else ''})"
