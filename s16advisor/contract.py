@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -89,6 +90,15 @@ def _true_false_unknown(value: Any) -> Any:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_field_date)]
+
+
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be blank")
+    return v
+
+
+NotBlank = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]  # an id or a title: "" and "  " refused
 Money = Annotated[float, BeforeValidator(_money)]
 Amount = Annotated[float, BeforeValidator(_amount)]  # pounds
 
@@ -206,17 +216,10 @@ class Value(_Strict):
 
 
 class Lot(_Strict):
-    id: str = Field(min_length=1)
+    id: NotBlank
     value: Amount = Field(ge=0)
     cpv: list[CpvCode] | None = Field(default=None, min_length=1)
     small_lot: StrictBool = False
-
-    @field_validator("id")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v
 
 
 class Innovation(_Strict):
@@ -262,8 +265,8 @@ MAX_DURATION_MONTHS = 1200  # 100 years: a cap of s16advisor's (numbers stay sma
 
 
 class ContractDescription(_Strict):
-    id: str = Field(min_length=1)
-    title: str = Field(min_length=1)
+    id: NotBlank
+    title: NotBlank
     authority: Authority = Field(default_factory=Authority)
     procurement_start: IsoDate
     contract_type: ContractType
@@ -278,13 +281,6 @@ class ContractDescription(_Strict):
     reasons_for_not_lotting: str | None = None
     objectives: list[Objective] = Field(default_factory=list)
     waivers: list[Waiver] = Field(default_factory=list)
-
-    @field_validator("id", "title")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v
 
     @field_validator("lots")
     @classmethod
