@@ -937,3 +937,16 @@ def test_compared_values_say_their_vat_basis_net_before_2022_inclusive_under_the
     row = next(r for r in out["differences"] if r["aspect"] == "value and threshold")
     assert (row["pcr2015"], row["pa2023"]) == ("£170,000 net of VAT below supplies_services_sub_central £181,302",
                                                "£204,000 inclusive of VAT below supplies_services_sub_central £214,904")
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_the_thresholds_table_says_what_it_leaves_out_and_where_it_is(fmt: str) -> None:
+    """The table headed 'Thresholds in force' left out the small-lot values and the Community Benefits figure
+    without saying so, though `thresholds` and the JSON list them."""
+    pcr = done(run("advise", str(EXAMPLE), "-f", fmt, "--no-color") if fmt == "text" else
+               run("advise", str(EXAMPLE), "-f", fmt))
+    assert "Not shown: the small-lot values and the Community Benefits policy figure (s16advisor thresholds --on " \
+           "2024-09-02)." in " ".join(pcr.split())
+    act = done(run("advise", str(ROOT / "examples" / "supported-living-2026.yaml"), "-f", fmt))
+    assert "Not shown: the Community Benefits policy figure (s16advisor thresholds --on 2026-03-01)." in \
+        " ".join(act.split())  # (the Act has no small-lot values)

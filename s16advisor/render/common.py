@@ -69,6 +69,18 @@ def main_thresholds(advice: Advice) -> list[ThresholdRef]:
     return [t for t in advice.valuation.thresholds_in_force if not t.name.startswith(MAIN_THRESHOLDS_EXCLUDE)]
 
 
+def thresholds_left_out(advice: Advice) -> str | None:
+    """What the thresholds table leaves out (the small-lot values, the Community Benefits policy figure), and
+    where to see them, if it leaves anything out."""
+    names = [t.name for t in advice.valuation.thresholds_in_force if t.name.startswith(MAIN_THRESHOLDS_EXCLUDE)]
+    left = [words for prefix, words in (("small_lot_", "the small-lot values"),
+                                        ("community_benefits", "the Community Benefits policy figure"))
+            if any(n.startswith(prefix) for n in names)]
+    if not left:
+        return None
+    return f"Not shown: {' and '.join(left)} (s16advisor thresholds --on {advice.procurement_start.isoformat()})."
+
+
 def valuation_line(advice: Advice) -> str:
     v = advice.valuation
     th = v.threshold

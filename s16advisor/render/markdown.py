@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..advice import Advice
-from .common import basis, main_thresholds, money, next_steps, references, reservations_to_consider, valuation_line
+from .common import (
+    basis,
+    main_thresholds,
+    money,
+    next_steps,
+    references,
+    reservations_to_consider,
+    thresholds_left_out,
+    valuation_line,
+)
 
 
 def _cell(s: str) -> str:
@@ -43,6 +52,9 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     for t in main_thresholds(advice):
         w(f"| {_cell(t.title)} | {money(t.amount)} {basis(t.vat_basis)} | {t.in_force_from.isoformat()} | "
           f"{money(t.value)} | <{t.reference}> |\n")
+    note = thresholds_left_out(advice)
+    if note:
+        w(f"\n{note}\n")
     w("\n## Routes\n\n| route | status | why / blocked by |\n|---|---|---|\n")
     for r in advice.routes:
         if r.status == "unavailable":

@@ -19,6 +19,7 @@ from .common import (
     next_steps,
     references,
     reservations_to_consider,
+    thresholds_left_out,
     valuation_line,
 )
 
@@ -97,6 +98,7 @@ def _thresholds(console: Console, advice: Advice) -> None:
             console.print(Padding(Text(f"{money(t.amount)} {basis(t.vat_basis).split()[0]} from "
                                        f"{t.in_force_from.isoformat()}; the contract's value {money(t.value)}"),
                                   (0, 0, 0, 4)))
+        _left_out(console, advice)
         return
     th = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     # Every column folds a text too long for it rather than cut it short with an ellipsis: an id or an amount
@@ -111,6 +113,13 @@ def _thresholds(console: Console, advice: Advice) -> None:
         th.add_row(Text(t.title), f"{money(t.amount)} {basis(t.vat_basis).split()[0]}", t.in_force_from.isoformat(),
                    money(t.value), mark, style="bold" if mark else None)
     console.print(th)
+    _left_out(console, advice)
+
+
+def _left_out(console: Console, advice: Advice) -> None:
+    note = thresholds_left_out(advice)
+    if note:
+        console.print(Text(note, style="dim"))
 
 
 # The narrowest the reasons column of the routes table may be: narrower (an 80-column terminal leaves it about 26
