@@ -350,6 +350,15 @@ def test_explain_trace_marks_what_fired() -> None:
         assert f"| `{t['rule']}` | {'yes' if t['fired'] else 'no'} |" in out, t["rule"]
 
 
+@pytest.mark.parametrize("columns", ["120", "200", "60"])
+def test_explain_in_text_keeps_every_fact_whole_for_grep(columns: str) -> None:
+    """Piped, the facts column was 46 wide and folded recommended.reserved_public_service_mutual=True after 'Tru'."""
+    advice = json.loads(done(run("advise", str(EXAMPLE), "-f", "json")))
+    out = done(run("advise", str(EXAMPLE), "--explain", "--no-color", env={"COLUMNS": columns}))
+    facts = [f"{k}={v}" for t in advice["trace"] for k, v in t["facts"].items()]
+    assert facts and all(f in out for f in facts), [f for f in facts if f not in out]
+
+
 # --- usage errors, help, version -------------------------------------------------------------------------------------
 
 def test_format_bogus_is_a_usage_error() -> None:

@@ -173,7 +173,9 @@ def _trace(console: Console, advice: Advice) -> None:
                 console.print(Text(f"    {k}={v}"), overflow="fold")
         return
     tt = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    beside = console.width - rule_width - len("stage") - len("fired") - 3 * 3 >= FACTS_MIN_WIDTH
+    longest = max((len(f"{k}={v}") for e in advice.trace for k, v in e.facts.items()), default=0)
+    # beside the rules only if every fact fits on a line there (a fact cut mid-word is no longer found by grep)
+    beside = console.width - rule_width - len("stage") - len("fired") - 3 * 3 >= max(FACTS_MIN_WIDTH, longest)
     tt.add_column("stage", justify="right", overflow="fold")
     tt.add_column("rule" if beside else "rule, and the facts it asserted", overflow="fold", no_wrap=True)
     tt.add_column("fired", overflow="fold")
@@ -183,7 +185,7 @@ def _trace(console: Console, advice: Advice) -> None:
         fired = Text("yes", style="green") if e.fired else Text("no", style="dim")
         facts = [f"{k}={v}" for k, v in e.facts.items()]
         if beside:
-            tt.add_row(str(e.stage), e.rule, fired, Text(", ".join(facts)))
+            tt.add_row(str(e.stage), e.rule, fired, Text("\n".join(facts)))  # (a fact a line: not cut mid-word)
         else:
             tt.add_row(str(e.stage), Text("\n".join([e.rule, *(f"  {f}" for f in facts)])), fired)
     console.print(tt)
