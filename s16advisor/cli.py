@@ -476,7 +476,7 @@ def thresholds(
     """
     from .contract import _strict_date
     from .data import load_data
-    from .facts import uk_today
+    from .facts import newer_figures_note, uk_today
     from .rulebook import default_rulebook
 
     try:
@@ -502,6 +502,10 @@ def thresholds(
         if th.verify:  # (a figure not verified against legislation says so, as advise's JSON and explain do)
             for line in _wrapped(f"verify: {_line(th.verify)}", "    "):
                 typer.echo(line)
+    note = newer_figures_note(day, in_force)
+    if note:
+        for line in _wrapped(note, ""):
+            typer.echo(line)
 
 
 def _wrapped(text: str, indent: str, first: str | None = None) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_right
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from functools import lru_cache
@@ -140,6 +140,20 @@ def uk_today(now: dt.datetime | None = None) -> dt.date:
 
     summer = changes(3) <= now < changes(10)
     return (now + dt.timedelta(hours=1) if summer else now).date()
+
+
+# The thresholds revised every two years (the GPA's, in sterling): the others (light touch, Welsh figures) are not.
+REVISED_THRESHOLDS = ("supplies_services_central", "supplies_services_sub_central", "works")
+
+
+def newer_figures_note(day: dt.date, rows: Iterable[Any]) -> str | None:
+    """On a day two years or more after the newest revised thresholds (``rows``: those in force, with ``name`` and
+    ``in_force_from``) took effect: that newer ones may be in force (the data holds only the figures made so far)."""
+    revised = [r.in_force_from for r in rows if r.name in REVISED_THRESHOLDS]
+    if not revised or day < add_months(newest := max(revised), 24):
+        return None
+    return (f"The newest figures here took effect on {newest.isoformat()}, and thresholds are revised every two "
+            f"years: newer ones may be in force on {day.isoformat()}.")
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

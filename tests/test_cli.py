@@ -959,3 +959,29 @@ def test_the_thresholds_table_says_what_it_leaves_out_and_where_it_is(fmt: str) 
     act = done(run("advise", str(ROOT / "examples" / "supported-living-2026.yaml"), "-f", fmt))
     assert "Not shown: the Community Benefits policy figure (s16advisor thresholds --on 2026-03-01)." in \
         " ".join(act.split())  # (the Act has no small-lot values)
+
+
+def test_the_comparisons_json_says_the_day_each_regime_was_worked_out_for() -> None:
+    """A regime that did not apply on the commencement date is compared on the nearest day it did: a script could
+    read that only from the prose of regime.because."""
+    act = json.loads(done(run("advise", str(ROOT / "examples" / "supported-living-2026.yaml"), "--compare-regimes",
+                              "-f", "json")))
+    assert act["evaluated_on"] == {"pa2023": "2026-03-01", "pcr2015": "2025-02-23"}
+    pcr = json.loads(done(run("advise", str(EXAMPLE), "--compare-regimes", "-f", "json")))
+    assert pcr["evaluated_on"] == {"pcr2015": "2024-09-02", "pa2023": "2025-02-24"}
+    for a in act["advices"] + pcr["advices"]:  # (each advice's thresholds are those in force on that day)
+        day = (act if a in act["advices"] else pcr)["evaluated_on"][a["regime"]["id"]]
+        rows = a["valuation"]["thresholds_in_force"]
+        assert rows and all(t["in_force_from"] <= day <= (t["in_force_to"] or "9999") for t in rows)
+
+
+def test_a_day_two_years_past_the_newest_revised_thresholds_says_newer_ones_may_be_in_force(tmp_path) -> None:
+    """thresholds --on 2030-01-01 showed the 2026 figures as in force, with no word that they are revised every
+    two years and that the data holds only those made so far; a draft planned for 2028 was advised on them too."""
+    note = "The newest figures here took effect on 2026-01-01, and thresholds are revised every two years"
+    assert note in " ".join(done(run("thresholds", "--on", "2028-01-01")).split())
+    assert "revised every two years" not in done(run("thresholds", "--on", "2027-12-31"))
+    draft = yaml.safe_load((ROOT / "examples" / "supported-living-2026.yaml").read_text(encoding="utf-8"))
+    later = done(run("advise", str(write(tmp_path, {**draft, "procurement_start": "2028-06-01"})), "--no-color"))
+    assert f"{note}: newer ones may be in force on 2028-06-01." in " ".join(later.split())
+    assert "revised every two years" not in done(run("advise", str(ROOT / "examples" / "supported-living-2026.yaml")))

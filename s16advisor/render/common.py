@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from ..advice import Advice, ThresholdRef
 from ..contract import unplanned_reservations
-from ..facts import money
+from ..facts import money, newer_figures_note
 
 STATUS_WORDS = {"recommended": "recommended", "available": "available", "unavailable": "unavailable"}
 MAIN_THRESHOLDS_EXCLUDE = ("small_lot_", "community_benefits")
@@ -76,9 +76,10 @@ def thresholds_left_out(advice: Advice) -> str | None:
     left = [words for prefix, words in (("small_lot_", "the small-lot values"),
                                         ("community_benefits", "the Community Benefits policy figure"))
             if any(n.startswith(prefix) for n in names)]
-    if not left:
-        return None
-    return f"Not shown: {' and '.join(left)} (s16advisor thresholds --on {advice.procurement_start.isoformat()})."
+    note = f"Not shown: {' and '.join(left)} (s16advisor thresholds --on {advice.procurement_start.isoformat()})." \
+        if left else None
+    newer = newer_figures_note(advice.procurement_start, advice.valuation.thresholds_in_force)
+    return " ".join(n for n in (note, newer) if n) or None
 
 
 def valuation_line(advice: Advice) -> str:

@@ -42,12 +42,25 @@ def comparison_rows(advices: list[Advice]) -> list[dict[str, Any]]:
     return rows
 
 
+def evaluated_on(a: Advice) -> str:
+    """The day an advice was worked out for: its commencement date, or for a regime that did not apply then, the
+    nearest day it did (its thresholds are those in force on that day, so it lies within all their spans)."""
+    rows = a.valuation.thresholds_in_force
+    day = a.procurement_start
+    if rows:
+        day = max(day, max(t.in_force_from for t in rows))
+        ends = [t.in_force_to for t in rows if t.in_force_to is not None]
+        day = min(day, min(ends)) if ends else day
+    return day.isoformat()
+
+
 def comparison_json(advices: list[Advice]) -> dict[str, Any]:
     rows = comparison_rows(advices)
     return {
         "schema": "s16advisor/comparison/1",
         "contract_id": advices[0].contract_id,
         "regimes": [a.regime.id for a in advices],
+        "evaluated_on": {a.regime.id: evaluated_on(a) for a in advices},  # (a regime not applying: nearest day)
         "differences": [{"aspect": r["aspect"], **dict(zip([a.regime.id for a in advices], r["values"],
                                                            strict=True))}
                         for r in rows if r["differs"]],
