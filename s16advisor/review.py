@@ -1864,8 +1864,8 @@ class _Pool:
                     alone.shutdown(wait=False, cancel_futures=True)
                     alone = self._new(1)
         finally:
-            with _signals_held():
-                alone.shutdown(wait=True)
+            with _signals_held():  # (stopped at once if interrupted: waiting on a record that never ends would hang)
+                _stop(alone, finished=sys.exc_info()[0] is None)
         if self.config.mode == "dict":
             return [out for part in parts for out in part]
         return _join(self.config.mode, parts)
@@ -1876,18 +1876,23 @@ class _Pool:
         writing is in the chunks' folder, removed here), with a second Ctrl-C held until they are stopped."""
         try:
             with _signals_held():
-                if finished:
-                    self.executor.shutdown(wait=True)
-                else:
-                    workers = list((getattr(self.executor, "_processes", None) or {}).values())
-                    self.executor.shutdown(wait=False, cancel_futures=True)
-                    for w in workers:
-                        w.terminate()
-                    for w in workers:
-                        w.join(5)
+                _stop(self.executor, finished=finished)
         finally:
             if self._remove is not None:  # the chunks' files not yet copied (a run stopped)
                 self._remove()
+
+
+def _stop(executor: Any, *, finished: bool) -> None:
+    """Stop a pool's workers: as they wait for work when its work is done, else at once (terminated)."""
+    if finished:
+        executor.shutdown(wait=True)
+        return
+    workers = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for w in workers:
+        w.terminate()
+    for w in workers:
+        w.join(5)
 
 
 def _evaluate(records: Iterable[Record], config: _Config, jobs: int,

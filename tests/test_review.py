@@ -1115,6 +1115,36 @@ def test_a_second_signal_while_the_workers_are_stopped_does_not_hang_the_run(
     assert out.read_text() == "the previous results\n"
 
 
+def test_a_run_interrupted_while_a_record_is_advised_alone_stops_at_once(tmp_path: Path) -> None:
+    """After a worker died, its chunk's records are advised one at a time; Ctrl-C then waited, signals held, for
+    the record in hand, and a record that never ends hung the run for good."""
+    path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(20)])
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import os, signal, sys, threading, time\n"
+        "from s16advisor.review import ReviewOptions, review_to_file\n"
+        "module = sys.modules['s16advisor.review']\n"
+        "def call(self, tasks, start):\n"
+        "    if len(tasks) > 1:\n"
+        "        os._exit(1)  # the chunk's worker dies: its records are advised one at a time\n"
+        "    time.sleep(3600)  # and the first of them never ends\n"
+        "module._Worker.call = call\n"
+        "threading.Timer(3, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "try:\n"
+        f"    review_to_file([{str(path)!r}], {str(tmp_path / 'out.jsonl')!r}, "
+        "options=ReviewOptions(jobs=2, chunk_size=5))\n"
+        "except KeyboardInterrupt:\n"
+        "    print('stopped')\n", encoding="utf-8")
+    start = time.monotonic()
+    try:
+        r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the run hung on a record advised alone") from None
+    assert r.stdout.strip() == "stopped", r.stderr
+    assert time.monotonic() - start < 30
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_a_signal_as_the_workers_start_stops_the_run_cleanly(tmp_path: Path) -> None:
     """A signal inside concurrent.futures' start of the workers hung the run, printed a traceback, or was lost
     (the run went on): it is held until the workers are started."""
