@@ -379,8 +379,11 @@ def _without_empty_optional_fields(data: Any, errors: list[Any]) -> Any:
             continue
         out = copy.deepcopy(data) if out is None else out
         parent = out
-        for part in path[:-1]:
-            parent = parent[part]
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+        except (KeyError, IndexError, TypeError):  # (a path through a union's member: not a field left empty)
+            continue
         if isinstance(parent, dict) and parent.get(path[-1], 0) is None:
             del parent[path[-1]]
     return out
