@@ -231,7 +231,7 @@ def review(
                                               "first line), csv, jsonl, yaml or json (a document, OCDS packages "
                                               "too).", metavar="FORMAT")] = "auto",
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: the machine's "
-                                             "cores).", metavar="N")] = None,
+                                             "cores; at most 256).", metavar="N")] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="none, error (exit 1 when an advice has an error "
                                          "finding) or warning (an error or a warning finding).",
                                          metavar="SEVERITY")] = "none",
