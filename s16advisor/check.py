@@ -158,8 +158,8 @@ def _expanded(paths: Iterable[str]) -> Iterator[tuple[str, OSError | None]]:
             for match in sorted(glob.glob(p, recursive=True)):
                 if os.path.isdir(match):
                     candidates += _walk(match, unreadable)
-                elif _draft_file(match):
-                    candidates.append(match)
+                elif os.path.isfile(match) or (_draft_file(match) and Path(match).suffix in DRAFT_SUFFIXES):
+                    candidates.append(match)  # (not a path '**' made round a link loop: lp/self/self/...)
             candidates += [str(e.filename) for e in unreadable]
             if not candidates:
                 raise NoDrafts(f"{p}: no draft matches this pattern")

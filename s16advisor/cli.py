@@ -395,7 +395,8 @@ def explain(
     """
     book = _rulebook_or_fail(_compiled_rulebook)
     ids = {r.id.lower(): r.id for rules in book.rules.values() for r, _ in rules}
-    rule = ids.get(rule.strip().lower(), rule)  # (as typed or pasted: PCR2015.Scope.Regime, with a space)
+    given, rule = rule, rule.strip().rstrip(".").lower()  # (as typed or pasted: PCR2015.Scope.Regime, a space)
+    rule = ids.get(rule, rule)
     for rules in book.rules.values():
         for r, where in rules:
             if r.id == rule:
@@ -413,6 +414,8 @@ def explain(
                 return
     import difflib
 
+    if not rule.strip(" ."):
+        _fail([f"no rule {given!r}: give a rule id (see `s16advisor rules`)"], EXIT_USAGE)
     every = [r for rules in book.rules.values() for r, _ in rules]
     code = rule.rsplit(".", 1)[-1]  # a finding or blocker code given (or a rule id made of one)
     raising = [r.id for r in every if code in {x.code for x in (*r.then.block, *r.then.finding)}]
@@ -426,7 +429,7 @@ def explain(
             f" ({code} is a finding code that `check` gives, not a rule's: see the README)" if code == "waiver_expired"
             else
             f" (did you mean {shown}?)" if close else " (see `s16advisor rules`)")
-    _fail([f"no rule {rule!r}{hint}"], EXIT_USAGE)
+    _fail([f"no rule {given!r}{hint}"], EXIT_USAGE)
 
 
 @app.command("rules", cls=_Command, short_help="List every rule id with its dates in force and title.")

@@ -231,6 +231,17 @@ def test_a_pattern_gives_what_the_shell_would_broken_links_and_folders_walked(dr
     assert "no draft matches this pattern" in run("sub*", "--format", "json").output
 
 
+def test_a_recursive_pattern_round_a_link_loop_finds_each_draft_once_and_no_made_up_path(tmp_path, monkeypatch):
+    """'lp/**' followed lp/self -> . forty levels deep and reported lp/self/self/...: 'too many levels of symbolic
+    links' as an unreadable draft (exit 3) where `check lp` passed."""
+    _write(tmp_path / "lp", "ok.yaml", PASSING)
+    (tmp_path / "lp" / "self").symlink_to(".")
+    monkeypatch.chdir(tmp_path)
+    r = run("lp/**", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert [d["path"] for d in json.loads(r.stdout)["drafts"]] == ["lp/ok.yaml"]
+
+
 def test_a_draft_named_twice_is_checked_once(drafts, monkeypatch):
     monkeypatch.chdir(drafts.parent)
     r = run("drafts", "./drafts/b-failing.yaml", "drafts/../drafts/a-passing.yaml", "--format", "json")

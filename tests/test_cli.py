@@ -502,6 +502,9 @@ def test_explain_takes_an_id_as_pasted_and_names_the_rules_behind_a_code() -> No
     assert "the rules that give it are pcr2015.reservations.reg77_prior_award" in usage_error(
         run("explain", "pa2023.findings.prior_reserved_award"))
     assert "finding code that `check` gives" in usage_error(run("explain", "waiver_expired"))
+    assert done(run("explain", "PA2023.FINDINGS.NEAR_THRESHOLD.")).startswith("pa2023.findings.near_threshold: ")
+    assert "near_threshold is a code" in usage_error(run("explain", " Near_Threshold "))
+    assert usage_error(run("explain", " ")).endswith("no rule ' ': give a rule id (see `s16advisor rules`)\n")
 
 
 def test_a_bad_format_shows_the_commands_usage_line() -> None:
