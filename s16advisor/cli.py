@@ -648,6 +648,12 @@ class _Discarded(_Closed):
 
 
 def main() -> None:
+    import signal
+
+    from . import STARTING
+
+    if STARTING and signal.getsignal(signal.SIGINT) is STARTING[0]:  # (Ctrl-C quiet while the modules loaded)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if sys.stderr is None:
         sys.stderr = _Discarded()  # type: ignore[assignment]
     if sys.stdout is None:  # started with standard output closed (>&-): fine while nothing is written to it

@@ -988,3 +988,32 @@ def test_a_day_two_years_past_the_newest_revised_thresholds_says_newer_ones_may_
     later = done(run("advise", str(write(tmp_path, {**draft, "procurement_start": "2028-06-01"})), "--no-color"))
     assert f"{note}: newer ones may be in force on 2028-06-01." in " ".join(later.split())
     assert "revised every two years" not in done(run("advise", str(ROOT / "examples" / "supported-living-2026.yaml")))
+
+
+@pytest.mark.parametrize("command", [["s16advisor"], ["python", "-m", "s16advisor"]])
+def test_ctrl_c_while_the_command_starts_is_one_line_and_exit_130_not_a_traceback(command: list[str]) -> None:
+    """Ctrl-C in the 0.3-0.5 s the modules take to load printed pydantic's and typer's import traceback (15 of 16
+    tries): the package, run as the command, stops quietly until cli.main takes over."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = [str(Path(sys.executable).parent / "s16advisor")] if command == ["s16advisor"] else \
+        [sys.executable, "-m", "s16advisor"]
+    for delay in (0.15, 0.2, 0.25, 0.3, 0.35):
+        proc = subprocess.Popen([*exe, "advise", str(EXAMPLE)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1].decode()
+        assert "Traceback" not in err, (delay, err)
+        assert proc.returncode in (0, 130), (delay, proc.returncode, err)  # (0: it had finished)
+
+
+def test_importing_the_package_leaves_ctrl_c_as_python_handles_it() -> None:
+    import subprocess
+    import sys
+
+    code = "import signal, s16advisor; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
