@@ -124,7 +124,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-
 class AuthorityType(str, Enum):
     sub_central = "sub_central"
     central_government = "central_government"
@@ -154,13 +153,17 @@ RESERVATION_ROUTES = {"public_service_mutual": "reserved_public_service_mutual",
                       "supported_business": "reserved_supported_business"}
 
 
+def reservation_planned(statuses: Mapping[str, str]) -> bool:
+    """Whether the plan (route id -> status) reserves the contract."""
+    return any(statuses.get(r) == "recommended" for r in RESERVATION_ROUTES.values())
+
+
 def unplanned_reservations(statuses: Mapping[str, str]) -> list[str]:
     """The reservation routes lawful (available) for a contract whose plan reserves it to no one: the Section 16
     view of the advice (advise) and of the review's summary."""
-    routes = RESERVATION_ROUTES.values()
-    if any(statuses.get(r) == "recommended" for r in routes):  # (planned as reserved: not one that could be)
+    if reservation_planned(statuses):  # (planned as reserved: not one that could be)
         return []
-    return [r for r in routes if statuses.get(r) == "available"]
+    return [r for r in RESERVATION_ROUTES.values() if statuses.get(r) == "available"]
 
 
 class Objective(str, Enum):
@@ -365,12 +368,17 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
+def _error_path(err: Any) -> tuple[Any, ...]:
+    """The field path of a pydantic error (less its validators' names: function-after[...])."""
+    return tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+
+
 def _without_empty_optional_fields(data: Any, errors: list[Any]) -> Any:
     """``data`` less each optional field an error found written with no value (``reservation:``, ``~``): the
     field left out, so its default (``None`` if the data has none). Only a draft that fails validation pays."""
     out = None
     for err in errors:
-        path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path = _error_path(err)
         if "input" not in err or err["input"] is not None or not path or not isinstance(path[-1], str):
             continue
         model = _model_at(path[:-1])
@@ -463,8 +471,7 @@ def contract_from_document(doc: Document) -> ContractDescription:
             error = e
     problems: list[tuple[int, str, str]] = []  # (its line, 0 for none; where; what)
     for err in error.errors():
-        path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        path += tuple(err.get("ctx", {}).get("at", ()))  # (a field check that names the part at fault)
+        path = _error_path(err) + tuple(err.get("ctx", {}).get("at", ()))  # (+ the part a check names)
         if err["type"] == "invalid_key":  # a key YAML read as null, a number or true: located by its text
             problems.append(_invalid_key(doc, path[:-1], err["input"]))
             continue

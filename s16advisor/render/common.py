@@ -8,11 +8,13 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from ..advice import Advice, ThresholdRef
-from ..contract import unplanned_reservations
+from ..contract import reservation_planned, unplanned_reservations
 from ..facts import money, newer_figures_note
 
 STATUS_WORDS = {"recommended": "recommended", "available": "available", "unavailable": "unavailable"}
-MAIN_THRESHOLDS_EXCLUDE = ("small_lot_", "community_benefits")
+# The thresholds the advice's table leaves out (by their id's start), as its note names them
+_LEFT_OUT = {"small_lot_": "the small-lot values", "community_benefits": "the Community Benefits policy figure"}
+MAIN_THRESHOLDS_EXCLUDE = tuple(_LEFT_OUT)
 
 
 # rich styles of a route status, shared by the text and comparison views
@@ -69,16 +71,14 @@ def main_thresholds(advice: Advice) -> list[ThresholdRef]:
     return [t for t in advice.valuation.thresholds_in_force if not t.name.startswith(MAIN_THRESHOLDS_EXCLUDE)]
 
 
-def thresholds_left_out(advice: Advice) -> str | None:
-    """What the thresholds table leaves out (the small-lot values, the Community Benefits policy figure), and
-    where to see them, if it leaves anything out."""
-    names = [t.name for t in advice.valuation.thresholds_in_force if t.name.startswith(MAIN_THRESHOLDS_EXCLUDE)]
-    left = [words for prefix, words in (("small_lot_", "the small-lot values"),
-                                        ("community_benefits", "the Community Benefits policy figure"))
-            if any(n.startswith(prefix) for n in names)]
+def thresholds_note(advice: Advice) -> str | None:
+    """The note under the thresholds table, if any: what it leaves out (the small-lot values, the Community
+    Benefits policy figure) and where to see them; that newer figures may be in force."""
+    rows = advice.valuation.thresholds_in_force
+    left = [words for prefix, words in _LEFT_OUT.items() if any(t.name.startswith(prefix) for t in rows)]
     note = f"Not shown: {' and '.join(left)} (s16advisor thresholds --on {advice.procurement_start.isoformat()})." \
         if left else None
-    newer = newer_figures_note(advice.procurement_start, advice.valuation.thresholds_in_force)
+    newer = newer_figures_note(advice.procurement_start, rows)
     return " ".join(n for n in (note, newer) if n) or None
 
 
@@ -111,7 +111,7 @@ def reservations_to_consider(advice: Advice) -> list[str]:
     """The Section 16 view of one advice, as the review's summary counts it: each reservation that is lawful for
     the contract but not in its plan, and each that only its term keeps closed, when the plan reserves to no one."""
     statuses = {r.id: r.status for r in advice.routes}
-    if any(statuses.get(rid) == "recommended" for rid in _TO_PLAN):
+    if reservation_planned(statuses):
         return []
     lawful = unplanned_reservations(statuses)
     out = []

@@ -12,7 +12,7 @@ from .common import (
     next_steps,
     references,
     reservations_to_consider,
-    thresholds_left_out,
+    thresholds_note,
     valuation_line,
 )
 
@@ -52,7 +52,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     for t in main_thresholds(advice):
         w(f"| {_cell(t.title)} | {money(t.amount)} {basis(t.vat_basis)} | {t.in_force_from.isoformat()} | "
           f"{money(t.value)} | <{t.reference}> |\n")
-    note = thresholds_left_out(advice)
+    note = thresholds_note(advice)
     if note:
         w(f"\n{note}\n")
     w("\n## Routes\n\n| route | status | why / blocked by |\n|---|---|---|\n")

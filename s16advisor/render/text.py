@@ -19,7 +19,7 @@ from .common import (
     next_steps,
     references,
     reservations_to_consider,
-    thresholds_left_out,
+    thresholds_note,
     valuation_line,
 )
 
@@ -117,7 +117,7 @@ def _thresholds(console: Console, advice: Advice) -> None:
 
 
 def _left_out(console: Console, advice: Advice) -> None:
-    note = thresholds_left_out(advice)
+    note = thresholds_note(advice)
     if note:
         console.print(Text(note, style="dim"))
 
