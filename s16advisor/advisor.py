@@ -902,7 +902,7 @@ def as_contract(contract: ContractDescription | Mapping[str, Any], taker: str = 
 def advise(contract: ContractDescription | Mapping[str, Any], *, regime_id: str | None = None) -> Advice:
     """Advice on one contract description (a model, or a mapping of its fields, validated first: an invalid one
     raises ``InputError`` naming each field at fault), with the bundled rulebook and data."""
-    return default_advisor().advise(as_contract(contract), regime_id=regime_id)
+    return default_advisor().advise(contract, regime_id=regime_id)  # (which validates a mapping)
 
 
 def read_contract(path: str) -> tuple[ContractDescription, Document]:

@@ -394,33 +394,30 @@ def explain(
       s16advisor explain pcr2015.reservations.reg77_duration
     """
     book = _rulebook_or_fail(_compiled_rulebook)
-    ids = {r.id.lower(): r.id for rules in book.rules.values() for r, _ in rules}
+    every = [(r, where) for rules in book.rules.values() for r, where in rules]
     given, rule = rule, rule.strip().rstrip(".").lower()  # (as typed or pasted: PCR2015.Scope.Regime, a space)
-    rule = ids.get(rule, rule)
-    for rules in book.rules.values():
-        for r, where in rules:
-            if r.id == rule:
-                fields = [("decides", _line(r.decides)), ("why", _line(r.why)),
-                          ("in force", f"{r.in_force.from_.isoformat()} to "
-                                       f"{r.in_force.to.isoformat() if r.in_force.to else 'now'}"),
-                          *(("reference", ref) for ref in r.references),
-                          *([("limits", _line(r.limits))] if r.limits else []),
-                          *([("verify", _line(r.verify))] if r.verify else []),
-                          ("source", str(where))]
-                typer.echo(f"{r.id}: {_line(r.title)}")
-                for label, text in fields:  # wrapped under the text, not under the label, on a terminal
-                    for line in _wrapped(text, " " * 14, first=f"  {label + ':':12}"):
-                        typer.echo(line)
-                return
+    if not rule:
+        _fail([f"no rule {given!r}: give a rule id (see `s16advisor rules`)"], EXIT_USAGE)
+    for r, where in every:
+        if r.id.lower() == rule:
+            fields = [("decides", _line(r.decides)), ("why", _line(r.why)),
+                      ("in force", f"{r.in_force.from_.isoformat()} to "
+                                   f"{r.in_force.to.isoformat() if r.in_force.to else 'now'}"),
+                      *(("reference", ref) for ref in r.references),
+                      *([("limits", _line(r.limits))] if r.limits else []),
+                      *([("verify", _line(r.verify))] if r.verify else []),
+                      ("source", str(where))]
+            typer.echo(f"{r.id}: {_line(r.title)}")
+            for label, text in fields:  # wrapped under the text, not under the label, on a terminal
+                for line in _wrapped(text, " " * 14, first=f"  {label + ':':12}"):
+                    typer.echo(line)
+            return
     import difflib
 
-    if not rule.strip(" ."):
-        _fail([f"no rule {given!r}: give a rule id (see `s16advisor rules`)"], EXIT_USAGE)
-    every = [r for rules in book.rules.values() for r, _ in rules]
     code = rule.rsplit(".", 1)[-1]  # a finding or blocker code given (or a rule id made of one)
-    raising = [r.id for r in every if code in {x.code for x in (*r.then.block, *r.then.finding)}]
-    ids = [r.id for r in every]
-    close = raising or [i for i in ids if i.startswith(rule.rstrip(".") + ".")]  # a regime, or a regime and a file
+    raising = [r.id for r, _ in every if code in {x.code for x in (*r.then.block, *r.then.finding)}]
+    ids = [r.id for r, _ in every]
+    close = raising or [i for i in ids if i.startswith(rule + ".")]  # a regime, or a regime and a file
     parent = rule.rsplit(".", 1)[0]  # (a rule id and more: pcr2015.scope.regime.x)
     close = close or ([parent] if parent in ids else []) or [i for i in ids if rule.split(".")[-1] in i] \
         or difflib.get_close_matches(rule, ids, n=5)
