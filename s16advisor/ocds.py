@@ -58,6 +58,33 @@ NATIONS_BY_REGION = {"UKL": "wales", "TLL": "wales", "UKN": "northern_ireland", 
 NATIONS_BY_NAME = {"wales": "wales", "cymru": "wales", "england": "england", "northern ireland": "northern_ireland",
                    "scotland": "scotland"}
 
+# The buyer's own classification (``parties[].details.classifications``): UK_CA_TYPE on Find a Tender's
+# Procurement Act notices, TED_CA_TYPE on its PCR 2015 ones -> authority.type. A national agency (TED) is read
+# as central government, the lower thresholds, with a note: PCR 2015 Schedule 1 lists which bodies are.
+AUTHORITY_TYPES = {
+    ("UK_CA_TYPE", "publicauthoritycentralgovernment"): "central_government",
+    ("UK_CA_TYPE", "publicauthoritysubcentralgovernment"): "sub_central",
+    ("TED_CA_TYPE", "ministry"): "central_government",
+    ("TED_CA_TYPE", "nationalagency"): "central_government",
+    ("TED_CA_TYPE", "regionalauthority"): "sub_central",
+    ("TED_CA_TYPE", "regionalagency"): "sub_central",
+    ("TED_CA_TYPE", "bodypublic"): "sub_central",
+}
+NATIONAL_AGENCY_NOTE = ("a national agency (TED_CA_TYPE NATIONAL_AGENCY) is read as central government, whose "
+                        "thresholds are lower; PCR 2015 Schedule 1 lists the central government authorities")
+
+# tender.legalBasis (Find a Tender: the notice's legislation) -> the regime it names. The Act's go-live is the
+# first day of the rulebook's pa2023 regime (a test checks they agree).
+ACT_GO_LIVE = "2025-02-24"
+LEGAL_BASES = {
+    ("UKPGA", "2023/54"): "the Procurement Act 2023",
+    ("CELEX", "32014L0024"): "the Public Contracts Regulations 2015 (Directive 2014/24/EU)",
+}
+PSR_BASIS = ("UKSI", "2023/1348")  # The Health Care Services (Provider Selection Regime) Regulations 2023 (England)
+
+# tender.status of a procurement stopped before award: nothing to advise on.
+STOPPED = {"cancelled", "withdrawn"}
+
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_TOLERANCE = 3  # a duration in days this close above a whole number of months is that number of months
 
@@ -169,6 +196,10 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
         else:
             missing.append("ocid")
 
+    stopped = _stopped(release, tender)
+    if stopped:
+        return Mapped(None, notes, [], [stopped])
+
     title = _text(tender.get("title")) or _text(release.get("title"))
     if not title:
         description = _text(tender.get("description"))
@@ -179,7 +210,7 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
     if start is None and _planning_only(release.get("tag")):
         missing.append("tender date (a planning release: its own date is not when the procurement commences, as a "
                        "prior information notice does not commence it; give the planned tender date as "
-                       "tender.tenderPeriod.startDate)")
+                       "tender.communication.futureNoticeDate or tender.tenderPeriod.startDate)")
     elif start is None:
         missing.append("date (tender.datePublished, a release tagged tender, tender.tenderPeriod.startDate or "
                        "the release date)")
@@ -199,6 +230,10 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
                      f"{cpv[0]} (division 45 works, below 45 and 48 supplies, others services)")
 
     lots_in = [lot for lot in _list(tender.get("lots")) if isinstance(lot, dict)]
+    ended = [str(lot.get("id", k)) for k, lot in enumerate(lots_in) if _text(lot.get("status")).lower() in STOPPED]
+    if ended:
+        notes.append(f"lot{'s' if len(ended) > 1 else ''} {', '.join(ended)} cancelled or withdrawn since: still "
+                     "counted, as a procurement is valued when it commences")
     value = _value(tender, lots_in, options, notes, problems)
     if value is None and not problems:
         missing.append("value (tender.value.amount, or a value.amount on every lot)")
@@ -217,7 +252,10 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
         missing.append("contract period (tender.contractPeriod: durationInMonths, durationInDays, or startDate with "
                        "endDate or maxExtentDate)")
 
-    nation = _nation(release, options, notes, problems)
+    if start is not None:
+        _legal_basis(tender, start, problems)
+    authority_type = _authority_type(release, options, notes)
+    nation = _nation(release, authority_type, options, notes, problems)
 
     if missing or problems:
         return Mapped(None, notes, missing, problems)
@@ -226,7 +264,7 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
     contract: dict[str, Any] = {
         "id": ocid,
         "title": title,
-        "authority": {"type": options.authority_type, "nation": nation},
+        "authority": {"type": authority_type, "nation": nation},
         "procurement_start": start,
         "contract_type": contract_type,
         "value": value,
@@ -302,10 +340,29 @@ def _planning_only(tag: Any) -> bool:
     return bool(tags) and tags <= {"planning", "planningUpdate"}
 
 
+def _stopped(release: Mapping[str, Any], tender: Mapping[str, Any]) -> str | None:
+    """Why a release is of a procurement stopped before award (cancelled, withdrawn), if it is: not advised, so
+    that it is not counted among the contracts to come."""
+    status = _text(tender.get("status"))
+    if status.lower() in STOPPED:
+        return f"the procurement was {status.lower()} (tender.status {status!r}): nothing to advise on"
+    if "tenderCancellation" in _tags(release.get("tag")):
+        return "the procurement was cancelled (a release tagged tenderCancellation): nothing to advise on"
+    return None
+
+
+def _notice_published(tender: Mapping[str, Any]) -> str | None:
+    """The earliest date a tender notice among the tender's documents was published (Find a Tender lists its
+    notices as documents of type tenderNotice)."""
+    days = [d for doc in _list(tender.get("documents")) if isinstance(doc, dict)
+            and _text(doc.get("documentType")) == "tenderNotice" for d in [_date(doc.get("datePublished"))] if d]
+    return min(days) if days else None
+
+
 def _commencement(release: Mapping[str, Any], tender: Mapping[str, Any], tender_date: str | None,
                   notes: list[str]) -> str | None:
     """The tender's date: when the procurement was commenced (the tender notice was published)."""
-    published = _date(tender.get("datePublished"))
+    published = _date(tender.get("datePublished")) or _notice_published(tender)
     if published:
         return published
     if tender_date:
@@ -316,7 +373,11 @@ def _commencement(release: Mapping[str, Any], tender: Mapping[str, Any], tender_
     if start:
         return start
     if _planning_only(release.get("tag")):  # (its date is the plan's, before the procurement commences)
-        return None
+        planned = _date(_dict(tender.get("communication")).get("futureNoticeDate"))
+        if planned:
+            notes.append(f"a planning release: procurement_start is the planned date of the tender notice {planned} "
+                         "(tender.communication.futureNoticeDate)")
+        return planned
     day = _date(release.get("date"))
     if day:
         notes.append(f"no tender date: procurement_start is the release date {day}, which may be later than the "
@@ -537,6 +598,40 @@ def _route(tender: Mapping[str, Any], notes: list[str]) -> str | None:
     return None
 
 
+def _legal_basis(tender: Mapping[str, Any], start: str, problems: list[str]) -> None:
+    """A notice whose legal basis (``tender.legalBasis``) is not the regime of its date: the date is not the
+    procurement's commencement (a later notice of a procurement commenced under PCR 2015), or the regime is one
+    s16advisor does not encode (the Provider Selection Regime)."""
+    basis = _dict(tender.get("legalBasis"))
+    key = (_text(basis.get("scheme")).upper(), _text(basis.get("id")))
+    if key == PSR_BASIS:
+        problems.append("tender.legalBasis is the Health Care Services (Provider Selection Regime) Regulations 2023 "
+                        "(UKSI 2023/1348), which s16advisor does not encode")
+        return
+    named = LEGAL_BASES.get(key)
+    if named is None:
+        return
+    act = key[0] == "UKPGA"
+    if act != (start >= ACT_GO_LIVE):
+        problems.append(f"tender.legalBasis is {named} ({key[0]} {key[1]}), but procurement_start {start} falls "
+                        f"{'before' if act else 'on or after'} {ACT_GO_LIVE}, the Act's go-live: that date is not "
+                        "when the procurement commenced (give the tender notice's date as tender.datePublished)")
+
+
+def _authority_type(release: Mapping[str, Any], options: OcdsOptions, notes: list[str]) -> str:
+    """The buyer's own classification (UK_CA_TYPE, TED_CA_TYPE), else ``--ocds-authority-type``."""
+    for c in _list(_dict(_buyer(release).get("details")).get("classifications")):
+        if not isinstance(c, dict):
+            continue
+        key = (_text(c.get("scheme")).upper(), re.sub(r"[^a-z]", "", str(c.get("id", "")).lower()))
+        found = AUTHORITY_TYPES.get(key)
+        if found is not None:
+            if key[1] == "nationalagency":
+                notes.append(NATIONAL_AGENCY_NOTE)
+            return found
+    return options.authority_type
+
+
 def _buyer(release: Mapping[str, Any]) -> dict[str, Any]:
     """The buyer's party (the one ``buyer.id`` names, or the first with the role buyer)."""
     buyer = _dict(release.get("buyer"))
@@ -557,8 +652,8 @@ def _buyer_name(release: Mapping[str, Any]) -> str:
 NATION_ASSUMED = "the buyer's address does not say which nation"  # the note's start (the review summary counts them)
 
 
-def _nation(release: Mapping[str, Any], options: OcdsOptions, notes: list[str], problems: list[str]) -> str:
-    address = _dict(_buyer(release).get("address"))
+def _address_nation(address: Mapping[str, Any]) -> str | None:
+    """The nation an OCDS Address names: by its region (NUTS, ITL, or a nation's name), else its country name."""
     region = _text(address.get("region")).upper().replace(" ", "")
     nation = NATIONS_BY_REGION.get(region[:3]) if region[:2] in ("UK", "TL") else None
     if nation is None and region[:2] in ("UK", "TL") and len(region) >= 3 and region[2] in "CDEFGHIJK":
@@ -566,11 +661,35 @@ def _nation(release: Mapping[str, Any], options: OcdsOptions, notes: list[str], 
     for name in (region, address.get("countryName")):
         if nation is None and isinstance(name, str):
             nation = NATIONS_BY_NAME.get(" ".join(name.lower().split()))
+    return nation
+
+
+def _delivery_nation(release: Mapping[str, Any]) -> str | None:
+    """The one nation the tender's items are delivered in (``items[].deliveryAddresses``), if they name one."""
+    found = {_address_nation(a) for item in _list(_dict(release.get("tender")).get("items")) if isinstance(item, dict)
+             for a in [*_list(item.get("deliveryAddresses")), item.get("deliveryAddress")] if isinstance(a, dict)}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
+def _nation(release: Mapping[str, Any], authority_type: str, options: OcdsOptions, notes: list[str],
+            problems: list[str]) -> str:
+    nation = _address_nation(_dict(_buyer(release).get("address")))
+    if nation == "scotland" and authority_type == "central_government":
+        # A UK government body in Scotland: the Act (and PCR 2015 before it) applies to it, as to one in England.
+        notes.append("the buyer is a central government body in Scotland: advised as a UK-wide authority (nation "
+                     "england: no rule for Wales or Northern Ireland applies)")
+        return "england"
     if nation == "scotland":
         problems.append("the buyer is in Scotland, where the Procurement Act 2023 and PCR 2015 do not apply to "
-                        "devolved Scottish authorities")
+                        "devolved Scottish authorities (a UK government body there: classify it as "
+                        "UK_CA_TYPE publicAuthorityCentralGovernment)")
         return options.nation
     if nation is None:
+        delivered = _delivery_nation(release)
+        if delivered is not None and delivered != "scotland":
+            notes.append(f"{NATION_ASSUMED}: {delivered}, where the items are delivered (deliveryAddresses)")
+            return delivered
         notes.append(f"{NATION_ASSUMED}: {options.nation} assumed")
         return options.nation
     return nation

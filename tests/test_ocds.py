@@ -341,8 +341,8 @@ def test_a_release_package_with_lots_and_a_notice_without_value() -> None:
     assert planning.error == (f"{RELEASES} releases[2] ocds-h6vhtk-05aa01: OCDS too thin to advise on: no tender "
                               "date (a planning release: its own date is not when the procurement commences, as a "
                               "prior information notice does not commence it; give the planned tender date as "
-                              "tender.tenderPeriod.startDate); no value (tender.value.amount, or a value.amount on "
-                              "every lot)")
+                              "tender.communication.futureNoticeDate or tender.tenderPeriod.startDate); no value "
+                              "(tender.value.amount, or a value.amount on every lot)")
 
     a = catering.advice  # Contracts Finder: England, tender.datePublished, tender.classification
     assert a["procurement_start"] == "2025-01-23" and a["regime"]["id"] == "pcr2015"
@@ -521,3 +521,145 @@ def test_the_commencement_is_the_tender_notice_not_an_amendment_nor_a_planning_n
     del planned["tender"]["tenderPeriod"]
     got = release_to_contract(planned)
     assert got.contract is None and "no tender date (a planning release" in (got.error or "")
+
+
+# ------------------------------------------------------------------ as Find a Tender and Contracts Finder publish
+
+
+def buyer_classified(scheme: str, code: str, region: str = "UKL18") -> dict[str, Any]:
+    rel = release(value={"amount": 150000, "currency": "GBP"})
+    rel["parties"][0].update(address={"region": region},
+                             details={"classifications": [{"scheme": scheme, "id": code}]})
+    return rel
+
+
+@pytest.mark.parametrize(("scheme", "code", "expected"), [
+    ("UK_CA_TYPE", "publicAuthorityCentralGovernment", "central_government"),
+    ("UK_CA_TYPE", "publicAuthoritySubCentralGovernment", "sub_central"),
+    ("TED_CA_TYPE", "MINISTRY", "central_government"),
+    ("TED_CA_TYPE", "NATIONAL_AGENCY", "central_government"),
+    ("TED_CA_TYPE", "REGIONAL_AUTHORITY", "sub_central"),
+    ("TED_CA_TYPE", "BODY_PUBLIC", "sub_central"),
+    ("UK_CA_TYPE", "publicUndertaking", None),  # not one of the two: the option
+    ("ORG_TYPE", "publicAuthorityCentralGovernment", None),
+])
+def test_the_buyers_own_classification_gives_its_authority_type(scheme: str, code: str, expected: str | None) -> None:
+    rel = buyer_classified(scheme, code)
+    for option in ("sub_central", "central_government"):
+        got = mapped(rel, OcdsOptions(authority_type=option))["authority"]["type"]  # type: ignore[arg-type]
+        assert got == (expected or option)
+    m = release_to_contract(rel)
+    assert any("national agency" in n for n in m.notes) == (code == "NATIONAL_AGENCY")
+
+
+def test_a_central_government_buyer_gets_the_central_threshold_and_no_false_error() -> None:
+    """DVLA (Swansea) buying IT services for £150,000 under the Act: above the central government threshold
+    (£139,688), so the open procedure it declared is lawful."""
+    rel = buyer_classified("UK_CA_TYPE", "publicAuthorityCentralGovernment")
+    rel["tender"].update(datePublished="2025-06-02T09:00:00Z", procurementMethodDetails="Open procedure",
+                         items=[{"id": "1", "classification": {"scheme": "CPV", "id": "72000000"}}])
+    (result,) = list(Review([rel]))
+    assert result.error is None and result.advice is not None
+    valuation = result.advice["valuation"]
+    assert valuation["above_threshold"] is True and valuation["threshold"]["amount"] == 139688
+    assert "central" in valuation["threshold"]["name"] and "sub_central" not in valuation["threshold"]["name"]
+    assert result.advice["recommended"][0] == "open"
+    assert "declared_route_unavailable" not in {f["code"] for f in result.advice["findings"]}
+
+
+def test_the_tender_notice_among_the_documents_dates_the_commencement() -> None:
+    """A PCR 2015 tender updated after go-live: the tender notice's publication date (a document of type
+    tenderNotice), not the update's date, is the commencement, so PCR 2015 applies."""
+    rel = release(documents=[{"id": "d2", "documentType": "tenderNotice", "datePublished": "2025-02-01T09:00:00Z"},
+                             {"id": "d1", "documentType": "tenderNotice", "datePublished": "2025-01-20T09:00:00Z"},
+                             {"id": "d0", "documentType": "biddingDocuments", "datePublished": "2024-12-01"}],
+                  legalBasis={"scheme": "CELEX", "id": "32014L0024"})
+    rel.update(tag=["tenderUpdate"], date="2025-03-10T11:00:00Z")
+    assert mapped(rel)["procurement_start"] == "2025-01-20"
+
+
+@pytest.mark.parametrize(("basis", "start", "clash"), [
+    ({"scheme": "CELEX", "id": "32014L0024"}, "2025-03-10", True),
+    ({"scheme": "CELEX", "id": "32014L0024"}, "2025-02-23", False),
+    ({"scheme": "UKPGA", "id": "2023/54"}, "2025-02-23", True),
+    ({"scheme": "UKPGA", "id": "2023/54"}, "2025-02-24", False),
+    ({"scheme": "ukpga", "id": "2023/54"}, "2025-02-24", False),
+    ({"scheme": "OTHER", "id": "x"}, "2025-03-10", False),
+])
+def test_a_legal_basis_that_is_not_the_regime_of_the_date_is_an_error(basis: dict[str, str], start: str,
+                                                                       clash: bool) -> None:
+    rel = release(legalBasis=basis)
+    rel.update(tag=["award"], date=f"{start}T11:00:00Z")
+    m = release_to_contract(rel)
+    assert (m.contract is None) == clash
+    if clash:
+        assert "tender.legalBasis is " in (m.error or "") and "not when the procurement commenced" in (m.error or "")
+
+
+def test_the_acts_go_live_in_the_ocds_mapping_is_the_rulebooks() -> None:
+    from s16advisor.ocds import ACT_GO_LIVE
+    from s16advisor.rulebook import load_rulebook
+    regime = load_rulebook().regime("pa2023")
+    assert regime is not None and regime.in_force.from_.isoformat() == ACT_GO_LIVE
+
+
+def test_a_notice_under_the_provider_selection_regime_is_not_advised() -> None:
+    m = release_to_contract(release(legalBasis={"scheme": "UKSI", "id": "2023/1348"}))
+    assert m.contract is None and "Provider Selection Regime" in (m.error or "")
+
+
+def test_a_planning_notice_is_dated_by_its_planned_tender_notice() -> None:
+    planned = release(communication={"futureNoticeDate": "2025-09-15T00:00:00+01:00"})
+    planned.update(tag=["planning"], date="2025-05-01T00:00:00Z")
+    m = release_to_contract(planned)
+    assert m.contract is not None and m.contract["procurement_start"] == "2025-09-15"
+    assert any("futureNoticeDate" in n for n in m.notes)
+
+
+@pytest.mark.parametrize(("status", "tag", "stopped"), [
+    ("cancelled", ["tender"], True), ("withdrawn", ["tender"], True), ("Cancelled", ["tender"], True),
+    ("active", ["tenderCancellation"], True), ("active", ["tender"], False), ("complete", ["award"], False),
+])
+def test_a_cancelled_procurement_is_not_advised(status: str, tag: list[str], stopped: bool) -> None:
+    rel = release(status=status)
+    rel["tag"] = tag
+    m = release_to_contract(rel)
+    assert (m.contract is None) == stopped
+    if stopped:
+        assert "the procurement was cancelled" in (m.error or "") or "withdrawn" in (m.error or "")
+
+
+def test_a_cancelled_lot_is_still_counted_with_a_note() -> None:
+    rel = release(value=None, lots=[{"id": "1", "status": "cancelled", "value": {"amount": 150000}},
+                                    {"id": "2", "status": "active", "value": {"amount": 120000}}])
+    m = release_to_contract(rel)
+    assert m.contract is not None and m.contract["value"]["amount"] == 270000
+    assert any("lot 1 cancelled or withdrawn since: still counted" in n for n in m.notes)
+
+
+@pytest.mark.parametrize(("details", "nation", "error"), [
+    ({"classifications": [{"scheme": "UK_CA_TYPE", "id": "publicAuthorityCentralGovernment"}]}, "england", False),
+    ({}, None, True),
+])
+def test_a_buyer_in_scotland_is_advised_only_when_it_is_a_uk_government_body(details: dict[str, Any],
+                                                                             nation: str | None, error: bool) -> None:
+    rel = release()
+    rel["parties"][0].update(address={"region": "UKM75"}, details=details)
+    m = release_to_contract(rel)
+    assert (m.contract is None) == error
+    if nation:
+        assert m.contract is not None and m.contract["authority"]["nation"] == nation
+    else:
+        assert "devolved Scottish authorities" in (m.error or "")
+
+
+def test_the_delivery_address_gives_the_nation_when_the_buyers_does_not() -> None:
+    rel = release(items=[{"id": "1", "classification": {"scheme": "CPV", "id": "85311200"},
+                          "deliveryAddresses": [{"region": "England"}]}])
+    rel["parties"][0]["address"] = {"countryName": "United Kingdom", "postalCode": "TR16 4HE"}
+    m = release_to_contract(rel)
+    assert m.contract is not None and m.contract["authority"]["nation"] == "england"
+    assert any("deliveryAddresses" in n for n in m.notes)
+    rel["tender"]["items"][0]["deliveryAddresses"].append({"region": "UKL"})  # two nations: the option
+    m = release_to_contract(rel, OcdsOptions(nation="northern_ireland"))
+    assert m.contract is not None and m.contract["authority"]["nation"] == "northern_ireland"
