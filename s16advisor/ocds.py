@@ -565,7 +565,8 @@ def _reservation(tender: Mapping[str, Any], lots: list[dict[str, Any]], notes: l
         if len(per_lot) == 1 and lots:
             codes, where = list(per_lot.pop()), "the lots' otherRequirements.reservedParticipation"
         elif len(per_lot) > 1:
-            notes.append("the lots are reserved differently: no reservation is described")
+            notes.append(f"{LOTS_RESERVED_DIFFERENTLY}: no reservation is described, and the review's summary does "
+                         "not count the contract among those that could be reserved but are not")
             return None
     if isinstance(codes, str):
         codes = [codes]
@@ -649,6 +650,7 @@ def _buyer_name(release: Mapping[str, Any]) -> str:
     return _text(_dict(release.get("buyer")).get("name")) or _text(_buyer(release).get("name"))
 
 
+LOTS_RESERVED_DIFFERENTLY = "the lots are reserved differently"  # the note's start (the summary reads it)
 NATION_ASSUMED = "the buyer's address does not say which nation"  # the note's start (the review summary counts them)
 
 

@@ -43,6 +43,7 @@ from .atomic import atomic_output, replaced_input
 from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate, unplanned_reservations
 from .errors import InputError, S16Error
 from .ocds import (
+    LOTS_RESERVED_DIFFERENTLY,
     NATION_ASSUMED,
     OcdsOptions,
     kind_of,
@@ -1452,6 +1453,8 @@ def _stats(o: Any, contract: Any, notes: tuple[str, ...]) -> Stats:
     reservation = contract.reservation._value_  # (.value is a Python property)
     reservation = reservation if reservation != "none" else None
     _, psm, sb, refused, errors, warnings = _of_shape(o)
+    if (psm or sb) and notes and any(note.startswith(LOTS_RESERVED_DIFFERENTLY) for note in notes):
+        psm = sb = False  # (some lots are reserved already: a reservation per lot, which no description can say)
     return Stats(
         o.regime, o.value, o.recommended, declared,
         declared is not None and statuses.get(declared) == "unavailable", reservation,

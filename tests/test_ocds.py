@@ -663,3 +663,23 @@ def test_the_delivery_address_gives_the_nation_when_the_buyers_does_not() -> Non
     rel["tender"]["items"][0]["deliveryAddresses"].append({"region": "UKL"})  # two nations: the option
     m = release_to_contract(rel, OcdsOptions(nation="northern_ireland"))
     assert m.contract is not None and m.contract["authority"]["nation"] == "northern_ireland"
+
+
+def test_a_contract_with_a_lot_reserved_already_is_not_counted_as_one_that_could_be_reserved(tmp_path: Path) -> None:
+    """One lot reserved to supported businesses, one not: no reservation of the whole contract can be described,
+    but the summary must not claim the contract could be reserved and is not."""
+    from s16advisor.review import review_to_file
+
+    reserved = {"reservedParticipation": ["shelteredWorkshop"]}
+    lots = [{"id": "1", "value": {"amount": 450000}, "otherRequirements": reserved},
+            {"id": "2", "value": {"amount": 450000}}]
+    mixed = release(value={"amount": 900000, "currency": "GBP"}, lots=lots)
+    plain = copy.deepcopy(mixed) | {"ocid": "ocds-test-2"}
+    for lot in plain["tender"]["lots"]:
+        lot.pop("otherRequirements", None)
+    path = tmp_path / "releases.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in (mixed, plain)) + "\n")
+    s = review_to_file([str(path)], str(tmp_path / "out.jsonl"))
+    assert s.advised == 2 and s.reservable["either"].count == 1  # the plain one only
+    notes = [json.loads(line).get("notes", []) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert any(n.startswith("the lots are reserved differently") for n in notes[0]) and not notes[1]
