@@ -586,10 +586,15 @@ class Reader:
 
     def _csv(self, stream: Any, name: str) -> Iterator[Record]:
         encoding = self.line_encoding
+        raw = io.BufferedReader(_Counting(stream, self))
+        if not _is_utf8(encoding) and raw.peek(3)[:3] == codecs.BOM_UTF8:
+            # A UTF-8 byte order mark says what the file is (as Excel and editors take it), whatever --encoding
+            # says: read so, not as a first column named "ï»¿id" and every row an error.
+            self.warnings.append(f"{name}: begins with a UTF-8 byte order mark: read as UTF-8, not {encoding}")
+            encoding = "utf-8"
         if _is_utf8(encoding):
             encoding = "utf-8-sig"  # a byte order mark (Excel writes one) is not part of the first column's name
-        text = io.TextIOWrapper(io.BufferedReader(_Counting(stream, self)), encoding=encoding,
-                                errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
         if csv.field_size_limit() < MAX_LINE_BYTES:
             csv.field_size_limit(MAX_LINE_BYTES)  # (the default is 128 KiB)
         # (lines read at most a cell's limit at a time: a line of 1 GB, or /dev/zero, was read whole first)

@@ -3,6 +3,7 @@ atomic output when a run is stopped, the CSV output read back, the summary figur
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -1453,6 +1454,21 @@ def test_text_that_is_not_utf8_says_which_option_reads_another_encoding(tmp_path
     for out in (results([path]), results([tmp_path / "w.jsonl"])):
         assert "needs --encoding, e.g. cp1252" in out[0].error, out[0].error
     assert results([path], encoding="cp1252")[0].ok
+
+
+def test_a_csv_file_that_begins_with_a_utf8_byte_order_mark_is_read_as_utf8_whatever_encoding_is_given(
+        tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" begins with a byte order mark: given --encoding cp1252, its header's first column was
+    "\u00ef\u00bb\u00bfid" and every row an error."""
+    path = tmp_path / "x.csv"
+    path.write_bytes(codecs.BOM_UTF8 + (SHORT_HEADER + _csv_row(1, "Caf\u00e9")).encode("utf-8"))
+    reader = read_records([str(path)], ReadOptions(encoding="cp1252"))
+    (result,) = list(Review(reader))
+    assert result.ok, result.error
+    assert result.advice["title"] == "Caf\u00e9"
+    assert reader.warnings == [f"{path}: begins with a UTF-8 byte order mark: read as UTF-8, not cp1252"]
+    reader = read_records([str(path)])  # (UTF-8, the default: the mark is dropped, and nothing said)
+    assert [r.ok for r in Review(reader)] == [True] and reader.warnings == []
 
 
 @pytest.mark.parametrize("name", ["c.jsonl", "c.csv", "c.yaml"])
