@@ -13,7 +13,7 @@ from .contract import _strict_date
 from .cpv import CpvList, Entry
 from .errors import RulebookError
 from .resources import data_dir
-from .rulebook import validate_trusted
+from .rulebook import MAX_CONSTANT, validate_trusted
 from .yamlio import URL_PATTERN, load_trusted_yaml
 
 Date = Annotated[dt.date, BeforeValidator(_strict_date)]
@@ -25,7 +25,9 @@ class _Strict(BaseModel):
 
 class ThresholdValue(_Strict):
     from_: Date = Field(alias="from")
-    amount: StrictInt = Field(ge=0)  # whole pounds, as the law states them (JSON writes 663540, not 663540.0)
+    # whole pounds, as the law states them (JSON writes 663540, not 663540.0); below the largest number a rule may
+    # compare with, which facts are clamped to (a 400-digit amount was a traceback)
+    amount: StrictInt = Field(ge=0, lt=int(MAX_CONSTANT))
     vat: Literal["net", "inclusive"]
     reference: str = Field(pattern=URL_PATTERN)
     verify: str | None = None
@@ -101,9 +103,9 @@ class Data:
     """Thresholds and CPV lists, loaded and validated once."""
 
     def __init__(self, folder: Path):
-        self.thresholds_doc = load_trusted_yaml(folder / "thresholds.yaml")
+        self.thresholds_doc = load_trusted_yaml(folder / "thresholds.yaml", within=folder)
         self.thresholds: ThresholdsFile = validate_trusted(ThresholdsFile, self.thresholds_doc)  # type: ignore[assignment]
-        self.cpv_doc = load_trusted_yaml(folder / "cpv_codes.yaml")
+        self.cpv_doc = load_trusted_yaml(folder / "cpv_codes.yaml", within=folder)
         self.cpv: CpvFile = validate_trusted(CpvFile, self.cpv_doc)  # type: ignore[assignment]
         self.cpv_lists: dict[str, CpvList] = {}
         for name, spec in self.cpv.lists.items():

@@ -543,6 +543,8 @@ class Compiler:
 # an `in` list) of more than 512 alternatives, and on a stage of about 500 rules.
 MAX_ALTERNATIVES = 256
 MAX_RULES_PER_STAGE = 256
+MAX_LEAVES = 1024  # comparisons in one rule's condition (the largest has 25; an `in` of 256 and its dates, 258)
+MAX_PLACEHOLDERS = 16  # in one message (the most any has is 5)
 
 
 MAX_CONSTANT = 1e15  # numbers a rule compares with are below it (an engine may clamp facts to it)
@@ -560,6 +562,10 @@ def _check_size(compiled: list[CompiledRule]) -> None:
         if widest > MAX_ALTERNATIVES:
             raise RulebookError(f"{cr.source}: {cr.rule.id}: an `any` or `in` of {widest} alternatives (at most "
                                 f"{MAX_ALTERNATIVES}): split the rule")
+        count = len(leaves(cr.expr))
+        if count > MAX_LEAVES:
+            raise RulebookError(f"{cr.source}: {cr.rule.id}: a condition of {count:,} comparisons (at most "
+                                f"{MAX_LEAVES:,}): split the rule")
     for rules in per_stage.values():
         if len(rules) > MAX_RULES_PER_STAGE:
             raise RulebookError(f"{rules[0].source}: {len(rules)} rules evaluated together (at most "
@@ -687,7 +693,7 @@ def _only_rule_files(folder: Path) -> None:
 def load_rulebook(folder: Path | None = None) -> Rulebook:
     folder = folder or rules_dir()
     _only_rule_files(folder)
-    regimes_doc = load_trusted_yaml(folder / "regimes.yaml")
+    regimes_doc = load_trusted_yaml(folder / "regimes.yaml", within=folder)
     regimes: RegimesFile = validate_trusted(RegimesFile, regimes_doc)
     rules: dict[str, list[tuple[Rule, str]]] = {r.id: [] for r in regimes.regimes}
     placeholders: dict[str, list[Placeholder]] = {r.id: [] for r in regimes.regimes}
@@ -696,7 +702,7 @@ def load_rulebook(folder: Path | None = None) -> Rulebook:
                       f"regime {regime.id}")
     seen: dict[str, str] = {}
     for path in _rule_files(folder):
-        doc = load_trusted_yaml(path)
+        doc = load_trusted_yaml(path, within=folder)
         shown = f"{folder.name}/{path.relative_to(folder).as_posix()}"  # (a trace names rules/...: the same anywhere)
         rf: RuleFile = validate_trusted(RuleFile, doc)
         if rf.regime not in rules:
@@ -722,7 +728,11 @@ def load_rulebook(folder: Path | None = None) -> Rulebook:
 
 def _placeholders(out: list[Placeholder], text: str, doc: Document, at: tuple[str | int, ...], owner: str) -> None:
     """The placeholders of a message, with where it is (checked by Rulebook.check_placeholders)."""
-    for name in TEMPLATE_RX.findall(text):
+    names = TEMPLATE_RX.findall(text)
+    if len(names) > MAX_PLACEHOLDERS:  # (each may quote a long text: a message must stay a message)
+        raise RulebookError(f"{doc.where(at)}: {'.'.join(map(str, at))}: {len(names)} placeholders (at most "
+                            f"{MAX_PLACEHOLDERS} in one message)")
+    for name in names:
         out.append((name, doc.where(at), at, owner))
 
 

@@ -287,17 +287,24 @@ _UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e
 URL_PATTERN = r"^https://[^\s<>\"\x00-\x1f\x7f]+$"  # a reference: a web address and nothing else
 
 
-def load_trusted_yaml(path: Path) -> Document:
+MAX_TRUSTED_TEXT = 4000  # characters in one text of a rules or data file (the longest, a rule's why, has 834)
+
+
+def load_trusted_yaml(path: Path, within: Path | None = None) -> Document:
     """Load a rules or data file the same safe way as input (no aliases, no dates), with lines: a regular file
-    (not a link, a device or a pipe) of at most ``MAX_BYTES``, in UTF-8, whose texts hold no control characters.
-    These files may come from a pull request: each problem is a ``RulebookError`` naming the file (malformed YAML
-    an ``InputError``, as a draft's is)."""
+    (not a link, a device or a pipe) of at most ``MAX_BYTES``, in UTF-8, whose texts hold no control characters
+    and at most ``MAX_TRUSTED_TEXT`` characters; with ``within``, a file of that folder reached through no link
+    (a linked folder could read a file from anywhere). These files may come from a pull request: each problem is
+    a ``RulebookError`` naming the file (malformed YAML an ``InputError``, as a draft's is)."""
     from .errors import RulebookError
 
     try:
         if path.is_symlink() or not path.is_file():
             raise RulebookError(f"{path}: not a regular file (a rules or data file cannot be a link, a folder, a "
                                 "device or a pipe)")
+        if within is not None and _linked(path, within):
+            raise RulebookError(f"{path}: reached through a linked folder (a rules or data folder cannot be a "
+                                "link)")
         if path.stat().st_size > MAX_BYTES:
             raise RulebookError(f"{path}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
         raw = path.read_bytes()
@@ -308,13 +315,38 @@ def load_trusted_yaml(path: Path) -> Document:
     except UnicodeDecodeError as e:
         raise RulebookError(f"{path}: not UTF-8 text (byte {e.start + 1})") from None
     doc = parse_text(text, str(path))
-    if "\\" not in text and not _UNSAFE_TEXT.search(text):  # no text can hold one (only an escape writes one)
-        return doc
+    checked = "\\" in text or _UNSAFE_TEXT.search(text)  # (only then can a text hold one: only an escape writes one)
     for where, value in _texts(doc.data, ()):
-        if isinstance(value, str) and (unsafe := _UNSAFE_TEXT.search(value)):
-            raise RulebookError(f"{doc.where(where)}: {'.'.join(map(str, where))}: holds the control character "
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_TRUSTED_TEXT:
+            raise RulebookError(f"{doc.where(where)}: {_key_path(where)}: a text of {len(value):,} characters (at "
+                                f"most {MAX_TRUSTED_TEXT:,})")
+        if checked and (unsafe := _UNSAFE_TEXT.search(value)):
+            raise RulebookError(f"{doc.where(where)}: {_key_path(where)}: holds the control character "
                                 f"U+{ord(unsafe.group()):04X}, which a text here must not")
     return doc
+
+
+def _linked(path: Path, within: Path) -> bool:
+    """Whether ``path`` is outside ``within`` or reached through a link (a folder between them that is one)."""
+    try:
+        relative = path.absolute().relative_to(within.absolute())
+    except ValueError:
+        return True
+    folder = within
+    for part in relative.parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            return True
+    return False
+
+
+def _key_path(where: Path_) -> str:
+    """A place in a file (``rules.3.then``), its keys' control characters written as escapes (a key is quoted in
+    an error: it must not move the cursor or write a CI log's commands)."""
+    return _UNSAFE_TEXT.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                            else f"\\u{ord(m.group()):04x}", ".".join(map(str, where)))
 
 
 def _texts(data: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:

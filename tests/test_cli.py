@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 import s16advisor
 from s16advisor.cli import app
+from s16advisor.yamlio import load_trusted_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "supported-living.yaml"
@@ -50,7 +51,7 @@ def rule_docs(regime: str) -> dict[str, dict[str, Any]]:
     """The rules of a regime, read straight from rules/<regime>/*.yaml (not through the rulebook code)."""
     rules: dict[str, dict[str, Any]] = {}
     for path in sorted((ROOT / "rules" / regime).glob("*.yaml")):
-        for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]:
+        for rule in load_trusted_yaml(path).data["rules"]:
             assert rule["id"] not in rules, f"rule id {rule['id']} twice"
             rules[rule["id"]] = rule
     assert rules, f"no rules for {regime}"

@@ -393,3 +393,42 @@ def test_an_engine_that_cannot_be_loaded_is_one_line_and_exit_3_not_a_traceback(
     assert r.returncode == 3, r.stderr
     assert r.stderr.startswith("error: durable-rules, the rules engine, cannot be loaded (")
     assert "runs on Python 3.11 and 3.12" in r.stderr and "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_durable_field_names_hash_apart_from_each_other_and_from_durables_own_names():
+    """durable-rules knows a field by its 32-bit FNV-1a hash alone: a threshold named bdtkddz gave the field
+    vs__bdtkddz, which hashes as "t", the type tag every pattern checks, and turned its stage's rules off."""
+    from s16advisor.engine.durable_engine import _RESERVED, _Fields, _fnv1a32
+
+    # the hashes durable-rules' C source hard-codes (state.h, rete.c)
+    assert (_fnv1a32("id"), _fnv1a32("sid"), _fnv1a32("$forward"), _fnv1a32("$and")) == \
+        (926444256, 3593476751, 739185624, 3746487396)
+    assert _fnv1a32("vs__bdtkddz") == _fnv1a32("t")  # the collision the old names allowed
+    fields = _Fields()
+    names = [fields[f"vs.threshold_{i}"] for i in range(20000)]
+    assert fields["vs.threshold_7"] == names[7]  # one name per fact
+    hashes = [_fnv1a32(n) for n in names]
+    assert len(set(hashes)) == len(names)
+    assert not set(hashes) & {_fnv1a32(n) for n in _RESERVED}
+
+
+def test_a_threshold_whose_old_field_name_hashed_as_the_type_tag_changes_no_advice(tmp_path, reference):
+    import shutil
+
+    from s16advisor.data import load_data
+
+    folder = tmp_path / "data"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "data", folder)
+    path = folder / "thresholds.yaml"
+    text = path.read_text()
+    extra = ("    bdtkddz:\n      title: A threshold no rule reads\n      regulation: none\n      values:\n"
+             "        - from: 2015-02-26\n          amount: 100\n          vat: net\n"
+             "          reference: https://www.legislation.gov.uk/uksi/2015/102\n")
+    assert "  pcr2015:\n" in text
+    path.write_text(text.replace("  pcr2015:\n", "  pcr2015:\n" + extra, 1))
+    data = load_data(str(folder))
+    durable, python = Advisor(data=data), Advisor(data=data, engine=PythonEngine())
+    for case in CASES[:60]:
+        c = contract_from_mapping(case.contract)
+        assert _json(durable.advise(c, regime_id=case.regime_as)) == \
+            _json(python.advise(c, regime_id=case.regime_as)), case.name

@@ -10,6 +10,7 @@ import pytest
 from s16advisor.contract import ROUTE_IDS
 from s16advisor.errors import RulebookError
 from s16advisor.rulebook import BLOCKER_CODES, FINDING_CODES, load_rulebook
+from s16advisor.yamlio import load_trusted_yaml
 
 from .cases import load_cases
 
@@ -283,8 +284,10 @@ def test_conditions_nested_deeper_than_durable_rules_compiles_are_an_engine_erro
         when = f"{{all: [{{fact: nation, ne: england}}, {{any: [{{fact: reservation, eq: none}}, {when}]}}]}}"
     advisor = Advisor(load_rulebook(_with_probe_rule(tmp_path, when)))
     contract, _ = read_contract(str(ROOT / "examples" / "supported-living.yaml"))
-    # (the message names the first three rules of the probe's stage; the probe, appended last, is among the "more")
-    with pytest.raises(EngineError, match=r"durable-rules cannot compile the rules pcr2015\.findings\..* more: "):
+    # the rule at fault is named, with its file and line (it was the first three of its stage's rules, the probe
+    # among "and 18 more")
+    with pytest.raises(EngineError, match=r"durable-rules cannot compile the rule pcr2015\.findings\.zz_probe "
+                                          r"\(rules/pcr2015/findings\.yaml:\d+\): "):
         advisor.advise(contract)
 
 
@@ -463,7 +466,6 @@ def test_a_reservation_closed_at_any_value_says_so_to_the_findings(advisor):
 def test_what_the_advice_says_cites_no_project_file():
     """legal-facts.md is the project's own research notes, not a source a commissioner can check: a message, title or
     summary cites the law itself. Only the notes for maintainers (verify, why, limits) may point at it."""
-    import yaml
 
     notes = {"verify", "why", "limits"}
     found = []
@@ -482,5 +484,92 @@ def test_what_the_advice_says_cites_no_project_file():
     files = sorted((ROOT / "rules").rglob("*.yaml")) + sorted((ROOT / "data").glob("*.yaml"))
     assert len(files) > 5
     for path in files:
-        walk(yaml.safe_load(path.read_text(encoding="utf-8")), None, path.relative_to(ROOT))
+        walk(load_trusted_yaml(path).data, None, path.relative_to(ROOT))
     assert not found, found
+
+
+# ------------------------------------------------------------------ what a pull request's rules or data can cost
+
+
+def test_a_message_or_condition_too_big_to_be_one_is_refused(tmp_path):
+    """Sizes were capped per file only: a message quoting a long title 3,000 times took 1.7 GB and a traceback,
+    and one rule of 400,000 comparisons took minutes and gigabytes."""
+    many = "{value} " * 17
+    folder = _with_probe_rule(tmp_path, PROBE_WHEN, then=f'{{finding: {{code: community_benefits, severity: info, '
+                                                         f'message: "{many}"}}}}')
+    with pytest.raises(RulebookError, match="17 placeholders"):
+        load_rulebook(folder)
+    from s16advisor.advisor import Advisor
+
+    wide = "{all: [" + ", ".join(f"{{fact: duration_months, ne: {i}}}" for i in range(1030)) + "]}"
+    with pytest.raises(RulebookError, match=r"a condition of 1,03\d comparisons \(at most 1,024\)"):
+        Advisor(load_rulebook(_with_probe_rule(tmp_path / "wide", wide)))
+    long = "x" * 4001
+    with pytest.raises(RulebookError, match=r"a text of 4,001 characters \(at most 4,000\)"):
+        load_rulebook(_with_probe_rule(tmp_path / "long", PROBE_WHEN, title=long))
+    load_rulebook(_with_probe_rule(tmp_path / "ok", PROBE_WHEN, title="x" * 4000))  # (the limit itself is fine)
+
+
+def test_a_threshold_amount_beyond_what_facts_are_clamped_to_is_refused_not_a_traceback(tmp_path):
+    import shutil
+
+    from s16advisor.data import load_data
+    from s16advisor.resources import data_dir
+
+    for amount, refused in (("9" * 400, True), ("1000000000000000", True), ("999999999999999", False)):
+        folder = tmp_path / f"data-{len(amount)}"
+        shutil.copytree(data_dir(), folder)
+        path = folder / "thresholds.yaml"
+        path.write_text(path.read_text().replace("amount: 111676", f"amount: {amount}", 1))
+        if refused:
+            with pytest.raises(RulebookError, match="amount"):
+                load_data(str(folder))
+        else:
+            load_data(str(folder))
+
+
+def test_a_linked_rules_or_data_folder_is_refused(tmp_path):
+    """A linked folder read files from anywhere, and the errors quoted their keys."""
+    import shutil
+
+    from s16advisor.data import load_data
+    from s16advisor.resources import data_dir
+
+    folder = _copy_rules(tmp_path)
+    outside = tmp_path / "outside-pcr2015"
+    (folder / "pcr2015").rename(outside)
+    (folder / "pcr2015").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(RulebookError, match="reached through a linked folder"):
+        load_rulebook(folder)
+    data = tmp_path / "data"
+    shutil.copytree(data_dir(), tmp_path / "real-data")
+    data.mkdir()
+    (data / "inner").symlink_to(tmp_path / "real-data", target_is_directory=True)
+    from s16advisor.yamlio import load_trusted_yaml
+    with pytest.raises(RulebookError, match="reached through a linked folder"):
+        load_trusted_yaml(data / "inner" / "thresholds.yaml", within=data)
+    load_data(str(tmp_path / "real-data"))  # (the folder itself, named, is read)
+
+
+def test_a_key_holding_control_characters_is_quoted_escaped(tmp_path):
+    import shutil
+
+    from s16advisor.data import load_data
+    from s16advisor.resources import data_dir
+
+    folder = tmp_path / "data"
+    shutil.copytree(data_dir(), folder)
+    path = folder / "thresholds.yaml"
+    path.write_text(path.read_text().replace("    supplies_services_central:", '    "evil\\e]0;owned\\a":', 1))
+    with pytest.raises(RulebookError) as raised:
+        load_data(str(folder))
+    message = str(raised.value)
+    assert "\x1b" not in message and "\x07" not in message
+    assert "evil\\x1b]0;owned\\x07" in message
+
+
+def test_no_link_under_rules_data_examples_or_the_behaviour_cases():
+    """The tests read these folders too (tests/cases with the same safe loader as the product)."""
+    linked = [str(p.relative_to(ROOT)) for top in ("rules", "data", "examples", "tests/cases")
+              for p in (ROOT / top).rglob("*") if p.is_symlink()]
+    assert not linked

@@ -18,6 +18,9 @@ Traps handled here (see DEVELOPERS.md):
 * the stock Host starts timer threads that call the (not thread-safe) C library in the background:
   a Host without them is used. Parallelise with processes, never threads.
 * strings compare with numbers: facts are typed when the rulebook compiles, values normalised first.
+* it knows a field by the 32-bit FNV-1a hash of its name alone: a fact named so as to hash as another field or
+  as one of its own names ("t", "$and") would be that one. Facts get generated field names (f0, f1...) whose
+  hashes are checked apart (``_Fields``).
 * its JSON parser refuses numbers written with an exponent (``1e+30``, Python's form for floats from 1e16)
   and integers beyond 64 bits: numbers are clamped to +-1e15, far beyond every constant a rule compares with,
   which keeps every comparison's answer (the rulebook's constants are checked against the bound).
@@ -54,16 +57,48 @@ def _number(value: Scalar) -> Scalar:
     return math.copysign(MIN_CONSTANT, number) if 0 < abs(number) < MIN_CONSTANT else number
 
 
-def _field(name: str) -> str:
-    return name.replace(".", "__")
+def _fnv1a32(name: str) -> int:
+    """The hash durable-rules knows a field by (FNV-1a, 32 bits, over its bytes: ``fnv1Hash32`` in state.c)."""
+    h = 0x811C9DC5
+    for b in name.encode():
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
 
 
-def _pattern(e: Expr) -> dict[str, Any]:
+# The names durable-rules reads in facts and patterns: the fields of our own facts and its keywords. It compares
+# names by hash alone, so a fact's field whose hash equals one of them (or another field's) would be that field
+# (a threshold named so as to hash as "t" turned every rule of its stage off): fields get generated names whose
+# hashes are checked (see _Fields).
+_RESERVED = ("t", "stage", "sid", "id", "all", "any", "pri", "count", "cap", "dist", "name", "$lt", "$lte", "$gt",
+             "$gte", "$eq", "$neq", "$mt", "$imt", "$iall", "$iany", "$ex", "$nex", "$or", "$and", "$m", "$add",
+             "$sub", "$mul", "$div", "$l", "$r", "$forward", "$i", "$s", "$f")
+
+
+class _Fields(dict[str, str]):
+    """A durable field name per fact (``f0``, ``f1``...), each hashing apart from every other and every name
+    durable-rules reserves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hashes = {_fnv1a32(n) for n in _RESERVED}
+        self._next = 0
+
+    def __missing__(self, fact: str) -> str:
+        while True:
+            name, self._next = f"f{self._next}", self._next + 1
+            h = _fnv1a32(name)
+            if h not in self._hashes:
+                self._hashes.add(h)
+                self[fact] = name
+                return name
+
+
+def _pattern(e: Expr, fields: _Fields) -> dict[str, Any]:
     if isinstance(e, Leaf):
         if e.op == "eq":
-            return {_field(e.fact): e.value}
-        return {_OPS[e.op]: {_field(e.fact): e.value}}
-    parts = [_pattern(x) for x in e.items]
+            return {fields[e.fact]: e.value}
+        return {_OPS[e.op]: {fields[e.fact]: e.value}}
+    parts = [_pattern(x, fields) for x in e.items]
     if not parts:  # an empty conjunction is true: compare the type tag with itself
         return {"t": "s16"}
     return {("$and" if isinstance(e, And) else "$or"): parts}
@@ -78,6 +113,7 @@ class DurableEngine:
 
     def __init__(self) -> None:
         self._host = _QuietHost()
+        self._fields = _Fields()
         self._rulesets: dict[int, tuple[Program, list[tuple[Any, list[tuple[str, str]]] | None]]] = {}
         self._singles: dict[tuple[int, int], tuple[Program, Any, list[tuple[str, str]]]] = {}
         self._fired: list[int] = []
@@ -108,10 +144,22 @@ class DurableEngine:
         except EngineError:
             raise
         except Exception as e:  # the C library refuses it (error 113: conditions nested too deeply, say)
-            ids = ", ".join(cr.rule.id for cr in rules[:3]) + (f" and {len(rules) - 3} more" if len(rules) > 3 else "")
-            raise EngineError(f"durable-rules cannot compile the rules {ids}: {e}") from None
+            at_fault = [cr for cr in rules if len(rules) > 1 and not self._compiles(cr)] or rules
+            ids = ", ".join(f"{cr.rule.id} ({cr.source})" for cr in at_fault[:3]) + \
+                (f" and {len(at_fault) - 3} more" if len(at_fault) > 3 else "")
+            raise EngineError(f"durable-rules cannot compile the rule{'s' if len(at_fault) > 1 else ''} {ids}: "
+                              f"{e}") from None
         reads = sorted({f for r in rules for f in r.reads})
-        return self._host.get_ruleset(name), [(f, _field(f)) for f in reads]
+        return self._host.get_ruleset(name), [(f, self._fields[f]) for f in reads]
+
+    def _compiles(self, rule: CompiledRule) -> bool:
+        """Whether durable-rules compiles ``rule`` alone (to name the rule at fault when a stage's ruleset fails)."""
+        self._made += 1
+        try:
+            self._host.set_rulesets({f"s16_probe_{self._made}": self._definition([rule])})
+        except Exception:
+            return False
+        return True
 
     def _definition(self, rules: list[CompiledRule]) -> dict[str, Any]:
         for cr in rules:  # (the rulebook refuses such constants: see rulebook.MAX_CONSTANT)
@@ -121,7 +169,7 @@ class DurableEngine:
                     raise EngineError(f"{cr.rule.id}: the constant {leaf.value} is beyond what facts are clamped to")
         definition: dict[str, Any] = {}
         for cr in rules:
-            pattern = {"$and": [{"t": "s16"}, {"stage": cr.stage}, _pattern(cr.expr)]}
+            pattern = {"$and": [{"t": "s16"}, {"stage": cr.stage}, _pattern(cr.expr, self._fields)]}
             definition[f"r{cr.index}"] = {"all": [{"m": pattern}], "run": self._action(cr.index)}
         return definition
 
