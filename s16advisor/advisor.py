@@ -913,9 +913,14 @@ def read_contract(path: str) -> tuple[ContractDescription, Document]:
 
 def advise_file(path: str) -> Advice:
     """Read, validate and advise on one contract description file (``-`` for stdin)."""
+    return advise_read(path)[0]
+
+
+def advise_read(path: str) -> tuple[Advice, ContractDescription]:
+    """``advise_file``, and the contract description it read."""
     contract, doc = read_contract(path)
     try:
-        return advise(contract)
+        return advise(contract), contract
     except InputError as e:  # found after validation (a date no regime covers): give it the field's line
         raise locate(e, doc) from None
 

@@ -138,7 +138,7 @@ def advise(
 
       cat draft.json | s16advisor advise - --format markdown
     """
-    from .advisor import advise_file, compare_file
+    from .advisor import advise_read, compare_file
     from .render import AdviceFormat, render_advice
 
     fmt = _choice(format, AdviceFormat, "--format", "s16advisor advise [OPTIONS] FILE")
@@ -146,8 +146,13 @@ def advise(
         _fail(["--explain and --compare-regimes cannot be used together: --explain shows the rule trace of the "
                "regime in force (for the other's, use --format json --compare-regimes, which holds both traces)"],
               EXIT_USAGE)
+    declared = None
     try:
-        result = compare_file(file) if compare_regimes else advise_file(file)
+        if compare_regimes:
+            result: Any = compare_file(file)
+        else:
+            result, contract = advise_read(file)
+            declared = contract.route
     except InputError as e:
         _fail(e.lines())
     except S16Error as e:
@@ -157,7 +162,8 @@ def advise(
 
         render_comparison(result, fmt.value, sys.stdout, _color(no_color))  # type: ignore[arg-type]
     else:
-        render_advice(result, fmt, sys.stdout, explain=explain, color=_color(no_color))  # type: ignore[arg-type]
+        render_advice(result, fmt, sys.stdout, explain=explain, color=_color(no_color),  # type: ignore[arg-type]
+                      declared=declared)
 
 
 @app.command(cls=_Command, short_help="CI gate: fail a draft whose route or reservation is not allowed.")

@@ -236,6 +236,26 @@ def test_advise_markdown() -> None:
     assert not ANSI.search(out)
 
 
+@pytest.mark.parametrize(("route", "said"), [("open", True), ("light_touch", False), ("below_threshold", False),
+                                             (None, False)])
+def test_a_declared_route_that_is_lawful_but_not_in_the_plan_is_acknowledged(tmp_path: Path, route: str | None,
+                                                                              said: bool) -> None:
+    """The example declares light_touch (in the plan: nothing to say); open is lawful but not planned (said);
+    below_threshold is unavailable (its error finding says so, not this line)."""
+    data = example()
+    data.pop("route", None)
+    if route:
+        data["route"] = route
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps(data, default=str))
+    for fmt in ("text", "markdown"):
+        out = " ".join(run("advise", str(draft), "--format", fmt, "--no-color").output.split())
+        assert ("The draft declares open (Open procedure): lawful for this contract, but not in the recommended "
+                "plan (light_touch, reserved_public_service_mutual): it may still be used" in out) == said, (fmt, out)
+        assert ("The draft declares " + (route or "") + " (" in out) == said
+    assert "but not in the recommended plan" not in done(run("advise", str(draft), "--format", "json"))
+
+
 def test_a_line_break_in_a_title_or_a_supplier_does_not_break_the_markdown_out_of_its_heading_or_bullet(
         tmp_path: Path) -> None:
     data = example()

@@ -19,10 +19,10 @@ class AdviceFormat(str, Enum):
     markdown = "markdown"
 
 
-Renderer = Callable[[Advice, TextIO, bool, "bool | None"], None]
+Renderer = Callable[..., None]  # (advice, out, explain, color, *, declared=None): declared is the draft's route
 
 
-def _json(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> None:
+def _json(advice: Advice, out: TextIO, explain: bool, color: bool | None, *, declared: str | None = None) -> None:
     json.dump(advice.to_json_dict(), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
@@ -41,9 +41,11 @@ def renderer(fmt: AdviceFormat) -> Renderer:
 
 
 def render_advice(advice: Advice, fmt: AdviceFormat, out: TextIO, *, explain: bool = False,
-                  color: bool | None = None) -> None:
+                  color: bool | None = None, declared: str | None = None) -> None:
+    """``advice`` in ``fmt``; ``declared``: the route the draft declares (the formats people read say when it is
+    lawful but not in the plan; JSON has each route's status)."""
     if fmt is not AdviceFormat.json:  # a title with escape codes must not drive the terminal (JSON escapes them)
         from .common import printable_advice
 
         advice = printable_advice(advice)
-    renderer(fmt)(advice, out, explain, color)
+    renderer(fmt)(advice, out, explain, color, declared=declared)

@@ -126,6 +126,19 @@ def reservations_to_consider(advice: Advice) -> list[str]:
     return out
 
 
+def declared_route_line(advice: Advice, declared: str | None) -> str | None:
+    """What the advice says of the route the draft declares, when it is lawful but not in the plan (one in the
+    plan needs no word; one that is unavailable has its finding, declared_route_unavailable)."""
+    if not declared or declared in advice.recommended:
+        return None
+    route = next((r for r in advice.routes if r.id == declared), None)
+    if route is None or route.status != "available":
+        return None
+    plan = ", ".join(advice.recommended) or "no route"
+    return (f"The draft declares {declared} ({route.title}): lawful for this contract, but not in the recommended "
+            f"plan ({plan}): it may still be used (see Routes).")
+
+
 def references(advice: Advice) -> list[str]:
     """The references of the recommended routes, then of the findings, each once."""
     refs: list[str] = []

@@ -7,6 +7,7 @@ from typing import TextIO
 from ..advice import Advice
 from .common import (
     basis,
+    declared_route_line,
     main_thresholds,
     money,
     next_steps,
@@ -27,7 +28,7 @@ def _inline(s: str) -> str:
     return " ".join(s.splitlines())
 
 
-def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> None:
+def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *, declared: str | None = None) -> None:
     w = out.write
 
     def bullets(title: str, items: list[str]) -> None:
@@ -44,6 +45,9 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     for i, rid in enumerate(advice.recommended, 1):
         route = advice.route(rid)
         w(f"{i}. **{route.title}** (`{rid}`): {_inline(' '.join(route.because))}\n")
+    said = declared_route_line(advice, declared)
+    if said:
+        w(f"\n{said}\n")
     bullets("What to do next", next_steps(advice))
     bullets("Reservations to consider", reservations_to_consider(advice))
     bullets("Findings", [f"**{f.severity}** `{f.code}`: {f.message} <{f.reference}>" for f in advice.findings])

@@ -13,6 +13,7 @@ from ..advice import Advice, RouteAdvice
 from .common import (
     STATUS_STYLE,
     basis,
+    declared_route_line,
     main_thresholds,
     make_console,
     money,
@@ -37,7 +38,7 @@ def _items(console: Console, rows: list[tuple[str | Text, str | Text]], indent: 
     console.print(Padding(grid, (0, 0, 0, indent)))
 
 
-def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> None:
+def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *, declared: str | None = None) -> None:
     console, flush = make_console(out, color)
     console.print(Text(f"{advice.title} ({advice.contract_id})", style="bold"))
     _items(console, [(Text("Regime", style="bold"), Text(f"{advice.regime.title}: {advice.regime.because}")),
@@ -51,6 +52,9 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None) -> No
     _items(console, [(f"{i}.", Text.assemble((rid, "bold green"), f" - {advice.route(rid).title}\n",
                                               "\n".join(advice.route(rid).because)))
                      for i, rid in enumerate(advice.recommended, 1)])
+    said = declared_route_line(advice, declared)
+    if said:
+        _items(console, [("-", said)])
 
     steps = next_steps(advice)
     if steps:
