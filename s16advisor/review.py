@@ -673,7 +673,14 @@ class Reader:
             try:
                 doc = parse_text("".join(lines), "\0")
             except InputError as e:
-                yield Record(source, "error", "; ".join(_shift(p, name, first_line - 1) for p in e.lines()))
+                items = _block_list_items(lines)
+                if items is None:
+                    yield Record(source, "error", "; ".join(_shift(p, name, first_line - 1) for p in e.lines()))
+                    continue
+                # A list whose document YAML refuses (a key given twice in one item, a tag): each item parsed
+                # alone, so that only the item at fault is an error and the others are advised.
+                for i, (offset, chunk) in enumerate(items):
+                    yield from self._yaml_item(name, document, i, first_line + offset, chunk)
                 continue
             if doc.data is None:  # null, or only comments
                 self.blank += 1
@@ -690,6 +697,22 @@ class Reader:
                                                      index=i), lines, self.warnings.append)
             else:
                 yield from _objects(doc.data, source, lines_of, self.warnings.append)
+
+    def _yaml_item(self, name: str, document: int, i: int, first_line: int, chunk: list[str]) -> Iterator[Record]:
+        """Item ``i`` of a block list, its lines ``chunk`` (from ``- ``) parsed alone."""
+        source = Source(name, line=first_line, document=document, index=i)
+        try:
+            doc = parse_text("".join(chunk), "\0")
+        except InputError as e:  # (its paths are of a one-item list: [0] is item i)
+            yield Record(source, "error", "; ".join(
+                re.sub(r"^(\S*:\d+: )\[0\]", lambda m: f"{m.group(1)}[{i}]", _shift(p, name, first_line - 1))
+                for p in e.lines()))
+            return
+        if not isinstance(doc.data, list) or len(doc.data) != 1:  # (cannot be: the chunk is one "- " item)
+            yield Record(source, "error", f"{source}: not one list item")
+            return
+        lines = {path[1:]: line + first_line - 1 for path, line in doc.lines.items() if path and path[0] == 0}
+        yield from _objects(doc.data[0], source, lines, self.warnings.append)
 
     def _json(self, stream: Any, name: str) -> Iterator[Record]:
         """A whole JSON document: a contract description, a list of them, or OCDS (a package, a record, a
@@ -1141,6 +1164,25 @@ def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str
             lines, size, first, problem = [], 0, lineno + 1, None
     if lines and (_yaml_content("".join(lines)) or problem):
         yield first, lines, problem
+
+
+_ITEM_START = re.compile(r"-(?:[ \t]|\r?\n|$)")  # a top-level block list item ("- ..."; not "---")
+
+
+def _block_list_items(lines: list[str]) -> list[tuple[int, list[str]]] | None:
+    """A document that is a top-level block list, cut into its items: (the index of the item's first line, its
+    lines), an item running to the next line starting ``- `` at the first column (its own content is indented);
+    None for any other document, or a list of one item."""
+    starts = []
+    for k, line in enumerate(lines):
+        if _ITEM_START.match(line):
+            starts.append(k)
+        elif not starts and line.strip() and not line.startswith(("#", "%", "---")):
+            return None  # content before the first item: not a top-level block list
+    if len(starts) < 2:
+        return None
+    ends = [*starts[1:], len(lines)]
+    return [(a, lines[a:b]) for a, b in zip(starts, ends, strict=True)]
 
 
 def _shift(problem: str, name: str, offset: int) -> str:

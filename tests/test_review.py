@@ -391,6 +391,29 @@ def test_yaml_list_in_one_document(tmp_path: Path) -> None:
     assert [(r.source.index, r.source.line, r.ok) for r in out] == [(0, 1, True), (1, 2, True)]
 
 
+def test_a_yaml_list_one_of_whose_items_yaml_refuses_is_one_error_row_and_the_other_items_are_advised(
+        tmp_path: Path) -> None:
+    """A key given twice in one item, or a tag, made the whole list one error row: records in were not results
+    out, and the good items were never advised."""
+    def item(i: int, extra: str = "") -> str:
+        body = yaml.safe_dump(contract(i), sort_keys=False)
+        lines = body.splitlines()
+        return "- " + "\n  ".join(lines[:1] + [extra] * bool(extra) + lines[1:]) + "\n"
+
+    path = tmp_path / "l.yaml"
+    path.write_text("# a pipeline\n" + item(1) + item(2, "id: again") + item(3, "title: !!str tagged") + item(4))
+    out = results([path])
+    assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, False), (2, False), (3, True)]
+    assert out[1].source.line == 1 + 1 + len(item(1).splitlines())
+    assert re.match(rf"{re.escape(str(path))}:\d+: \[1\]\.id: duplicate key \(already given on line \d+\)$",
+                    out[1].error), out[1].error
+    assert "YAML tags are not allowed" in out[2].error
+    assert [r.advice["contract_id"] for r in (out[0], out[3])] == [contract(1)["id"], contract(4)["id"]]
+    broken = tmp_path / "broken.yaml"  # not a list: one error, as before
+    broken.write_text(yaml.safe_dump(contract(1)) + "title: twice\n")
+    assert [r.ok for r in results([broken])] == [False]
+
+
 # --------------------------------------------------------------------------------------------------------- JSON
 
 
