@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .errors import InputError
-from .yamlio import Document
+from .yamlio import Document, escape_controls
 
 # ASCII digits only (``\d`` would take "٢٠٢٤"), and ``\Z``: ``$`` would accept a trailing newline.
 _DATE_RX = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -313,7 +313,8 @@ def _at(where: tuple[Any, ...], message: str) -> PydanticCustomError:
 
 
 def _loc(doc: Document | None, path: tuple[Any, ...]) -> str:
-    dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+    dotted = escape_controls(".".join(f"[{p}]" if isinstance(p, int) else str(p) if p != "" else "''" for p in path)
+                             .replace(".[", "["))  # (an empty key as '')
     if doc is None:
         return dotted
     where = doc.where(path)
@@ -447,6 +448,8 @@ def _friendly(err: dict[str, Any]) -> str:
             return f"must be a whole number, not {got!r}"
         hint = f" (a leading zero makes it text: write {int(got)})" if re.fullmatch(r"0\d+", got.strip()) else ""
         return f"must be a whole number, not the text {got!r}{hint}"
+    if kind == "string_unicode":
+        return _NOT_TEXT
     if kind == "string_too_short" and err.get("ctx", {}).get("min_length") == 1:
         return "must not be empty"  # (pydantic's words: "String should have at least 1 character")
     msg: str = err["msg"]
@@ -475,9 +478,25 @@ def contract_from_document(doc: Document) -> ContractDescription:
         if err["type"] == "invalid_key":  # a key YAML read as null, a number or true: located by its text
             problems.append(_invalid_key(doc, path[:-1], err["input"]))
             continue
+        if err["type"] == "string_unicode" and _is_key(doc.data, path, err.get("input")):
+            shown = err["input"].encode("utf-8", "backslashreplace").decode()  # (\ud800 as its escape)
+            problems.append((doc.line_of(path) or 0, _loc(doc, path), f"the key '{shown}' {_NOT_TEXT}"))
+            continue
         problems.append((doc.line_of(path) or 0, _loc(doc, path), _friendly(err)))
     problems.sort(key=lambda p: p[0])  # in the file's order, as an editor shows it
     raise InputError([(where, what) for _, where, what in problems]) from None
+
+
+_NOT_TEXT = ("is not valid text: it holds a lone surrogate (an escape from \\ud800 to \\udfff that is not half of a "
+             "pair)")
+
+
+def _is_key(data: Any, path: tuple[Any, ...], key: Any) -> bool:
+    """Whether ``key`` is a key of the mapping at ``path`` (pydantic names a key's error at its mapping)."""
+    for p in path:
+        data = data[p] if isinstance(data, dict) and p in data or isinstance(data, list) and \
+            isinstance(p, int) and p < len(data) else None
+    return isinstance(data, dict) and isinstance(key, str) and key in data
 
 
 def _invalid_key(doc: Document, parent: tuple[Any, ...], key: Any) -> tuple[int, str, str]:

@@ -166,8 +166,11 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
                 raise InputError([(f"{source}:{e.lineno}", f"malformed JSON: {e.msg}")]) from None
         else:
             doc = Document(data, source)
-            try:  # JSON is (almost always) YAML: reuse the YAML node tree for line numbers
-                node = yaml.compose(text, Loader=_NoDatesLoader)
+            try:  # JSON is (almost always) YAML: reuse the YAML node tree for line numbers and duplicate keys
+                # (YAML refuses \ud800-\udfff escapes, which JSON writes an emoji with: each is read as another
+                # escape of the same length, so that the lines, and the keys but such escapes, are the same)
+                node = yaml.compose(_SURROGATE_ESCAPE.sub(r"\1\\uFFFD", text) if "\\u" in text else text,
+                                    Loader=_NoDatesLoader)
                 if node is not None:
                     _record_lines(node, (), doc.lines, source)
             except yaml.YAMLError:
@@ -197,6 +200,10 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
     if node is not None:
         _record_lines(node, (), doc.lines, source)
     return doc
+
+
+# A \uD800-\uDFFF escape (not one whose backslash is itself escaped: an odd number of backslashes before the u)
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _too_deep(text: str) -> bool:
@@ -343,10 +350,19 @@ def _linked(path: Path, within: Path) -> bool:
 
 
 def _key_path(where: Path_) -> str:
-    """A place in a file (``rules.3.then``), its keys' control characters written as escapes (a key is quoted in
-    an error: it must not move the cursor or write a CI log's commands)."""
-    return _UNSAFE_TEXT.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                            else f"\\u{ord(m.group()):04x}", ".".join(map(str, where)))
+    """A place in a file (``rules.3.then``), its keys' control characters written as escapes."""
+    return escape_controls(".".join(map(str, where)))
+
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")  # (tab, line feed)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` (a key quoted in an error) with its control characters, bidirectional overrides and lone
+    surrogates written as escapes: an error is one line, and must not move the cursor or write a CI log's
+    workflow commands (a key "x\\n::error ..." printed a second line of its own)."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                         else f"\\u{ord(m.group()):04x}", text)
 
 
 def _texts(data: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:

@@ -966,3 +966,48 @@ def test_a_negative_zero_amount_is_zero_not_minus_zero(tmp_path: Path) -> None:
     assert str(advice.valuation.value) == "0.0"
     result = advise(path)
     assert result.exit_code == 0 and "£-0" not in result.stdout and "£0 " in result.stdout
+
+
+# ------------------------------------------------------------------ keys and surrogate escapes (from fuzzing)
+
+
+def test_a_json_draft_with_an_emoji_escape_still_refuses_a_key_given_twice_with_its_line(tmp_path: Path) -> None:
+    """JSON writes an emoji as a surrogate pair of escapes, which YAML refuses: the duplicate keys went unseen
+    (the last value silently kept: `route: restricted` checked instead of `open`), and no problem had a line."""
+    data = example()
+    data["reasons_for_not_lotting"] = "One team \U0001F600"
+    text = json.dumps(data, default=str, indent=1)  # (ensure_ascii: the emoji as \ud83d\ude00)
+    assert "\\ud83d\\ude00" in text
+    text = text.replace('\n "title"', '\n "route": "open",\n "title"', 1)  # route given twice
+    path = tmp_path / "draft.json"
+    path.write_text(text, encoding="utf-8")
+    lines = invalid(advise(path))
+    first = line_of(text, '"route": "open"')
+    names(lines, path, line_of(text, '"route": "light_touch"'), "route", "duplicate key",
+          f"already given on line {first}")
+    bad = json.loads(text.replace('"route": "open",\n', "", 1))
+    bad["duration_months"] = "long"
+    path.write_text(json.dumps(bad, default=str, indent=1), encoding="utf-8")
+    names(invalid(advise(path)), path, line_of(path.read_text(), '"duration_months"'), "duration_months")
+
+
+def test_a_lone_surrogate_is_named_at_its_field_or_key_in_plain_words(tmp_path: Path) -> None:
+    path = tmp_path / "draft.json"
+    data = example() | {"title": "a\ud800b"}
+    path.write_text(json.dumps(data, default=str, indent=1), encoding="utf-8")
+    names(invalid(advise(path)), path, line_of(path.read_text(), '"title"'), "title", "lone surrogate")
+    text = json.dumps(example(), default=str, indent=1).replace('"title"', '"ti\\ud800tle"', 1)
+    path.write_text(text, encoding="utf-8")
+    (line,) = invalid(advise(path))
+    assert "the key 'ti\\ud800tle' is not valid text: it holds a lone surrogate" in line, line
+
+
+def test_a_key_holding_a_line_break_is_quoted_on_one_line_not_a_ci_log_command(tmp_path: Path) -> None:
+    """A key "x\\n::error ..." printed a second line: on GitHub Actions, a workflow command from the draft."""
+    path = tmp_path / "draft.yaml"
+    path.write_text(EXAMPLE.read_text(encoding="utf-8") + '"x\\n::error file=evil.yaml::Injected": 1\n"": 2\n',
+                    encoding="utf-8")
+    lines = invalid(advise(path), problems=None)
+    assert not any(x.startswith("::") for x in lines), lines
+    assert any("x\\x0a::error file=evil.yaml::Injected: is not a field" in x for x in lines), lines
+    assert any(": '': is not a field" in x for x in lines), lines  # (an empty key, named)
