@@ -146,13 +146,12 @@ def advise(
         _fail(["--explain and --compare-regimes cannot be used together: --explain shows the rule trace of the "
                "regime in force (for the other's, use --format json --compare-regimes, which holds both traces)"],
               EXIT_USAGE)
-    declared = None
+    contract = None
     try:
         if compare_regimes:
             result: Any = compare_file(file)
         else:
             result, contract = advise_read(file)
-            declared = contract.route
     except InputError as e:
         _fail(e.lines())
     except S16Error as e:
@@ -163,7 +162,7 @@ def advise(
         render_comparison(result, fmt.value, sys.stdout, _color(no_color))  # type: ignore[arg-type]
     else:
         render_advice(result, fmt, sys.stdout, explain=explain, color=_color(no_color),  # type: ignore[arg-type]
-                      declared=declared)
+                      contract=contract)
 
 
 @app.command(cls=_Command, short_help="CI gate: fail a draft whose route or reservation is not allowed.")
@@ -257,7 +256,8 @@ def review(
                                                  "VAT-exempt services); a notice's amountGross wins.",
                                                  metavar="RATE")] = 0.2,
     ocds_authority_type: Annotated[str, typer.Option("--ocds-authority-type", help="sub_central or "
-                                                     "central_government, for OCDS buyers.", metavar="TYPE")]
+                                                     "central_government, for OCDS buyers whose notice does not "
+                                                     "classify them (UK_CA_TYPE, TED_CA_TYPE).", metavar="TYPE")]
     = "sub_central",
     ocds_nation: Annotated[str, typer.Option("--ocds-nation", help="wales, england or northern_ireland, for OCDS "
                                              "buyers whose address does not say.", metavar="NATION")] = "wales",

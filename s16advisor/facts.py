@@ -180,6 +180,13 @@ class ContractFacts:
 
 
 _BASIS_WORDS = {"inclusive": "inclusive of VAT", "net": "net of VAT"}
+NO_VAT_WORDS = "with no VAT charged"  # a value at a VAT rate of 0 (exempt care, zero-rated supplies): either basis
+
+
+def basis_words(basis: str, rate: float) -> str:
+    """How a value on ``basis`` is described: "inclusive of VAT", "net of VAT", or, at a rate of 0, that no VAT
+    is charged (VAT-exempt social care is most of what Section 16 reserves: "inclusive of VAT" misled)."""
+    return NO_VAT_WORDS if rate == 0 else _BASIS_WORDS[basis]
 # The details build_facts fills for every contract (besides the prior-award bars, prior.<basis>.barred and
 # prior.<basis>.awarded): a test checks it against what build_facts fills.
 EAGER_DETAILS = ("duration_months", "declared_route", "reservation", "contract_type", "authority_type", "lots.count")
@@ -207,10 +214,11 @@ def _headline_details(d: Details, name: str) -> str:
     """{value} and {vat_basis} (on the chosen threshold's basis) and the {threshold.*} details, worked out together
     the first time a message quotes one (most advices quote several)."""
     th = d.applied
+    rate = d.lots[4]
     if th is None:
-        d["value"], d["vat_basis"] = money(d.value), _BASIS_WORDS[d.basis]
+        d["value"], d["vat_basis"] = money(d.value), basis_words(d.basis, rate)
     else:
-        d["value"], d["vat_basis"] = money(d.values[th.name]), _BASIS_WORDS[th.vat]
+        d["value"], d["vat_basis"] = money(d.values[th.name]), basis_words(th.vat, rate)
         d["threshold.name"], d["threshold.title"], d["threshold.regulation"] = th.name, th.title, th.regulation
         d["threshold.amount"], d["threshold.from"] = _amount(th.amount), th.in_force_from.isoformat()
     if name not in d:  # a {threshold.*} when no threshold was chosen: the placeholder stays
@@ -223,7 +231,7 @@ def _lots_details(d: Details, name: str) -> str:
     of the thresholds in force (the small-lot values share it), with its words: a lot stated net is compared
     with a small-lot value inclusive of VAT from 2022, and quoted as compared."""
     largest, small_total, share, given, rate = d.lots
-    words = _BASIS_WORDS[d.basis]
+    words = basis_words(d.basis, rate)
     d["lots.small_share"] = percent(share)
     d["lots.small_total"] = f"{money(in_basis(small_total, given, rate, d.basis))} {words}"
     d["lots.largest_small"] = \
@@ -257,6 +265,8 @@ def _lazy_details(thresholds: list[str], cpv_lists: list[str]) -> dict[str, Call
     for name in thresholds:
         table[f"thresholds.{name}"] = lambda d, _, n=name: _amount(d.thresholds[n].amount)
         table[f"values.{name}"] = lambda d, _, n=name: money(d.values[n])
+        # how {values.NAME} is stated: "inclusive of VAT", "net of VAT" or "with no VAT charged"
+        table[f"vat.{name}"] = lambda d, _, n=name: basis_words(d.thresholds[n].vat, d.lots[4])
     for k, name in enumerate(cpv_lists):  # ("none": a supplies contract's codes may all be in a list of services)
         table[f"cpv.{name}.outside"] = lambda d, _, k=k: ", ".join(
             code for code, info in zip(d.codes, d.infos, strict=True) if not info[0][k]) or "none"

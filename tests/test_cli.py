@@ -51,7 +51,7 @@ def rule_docs(regime: str) -> dict[str, dict[str, Any]]:
     """The rules of a regime, read straight from rules/<regime>/*.yaml (not through the rulebook code)."""
     rules: dict[str, dict[str, Any]] = {}
     for path in sorted((ROOT / "rules" / regime).glob("*.yaml")):
-        for rule in load_trusted_yaml(path).data["rules"]:
+        for rule in load_trusted_yaml(path, within=ROOT / "rules").data["rules"]:
             assert rule["id"] not in rules, f"rule id {rule['id']} twice"
             rules[rule["id"]] = rule
     assert rules, f"no rules for {regime}"
@@ -254,6 +254,19 @@ def test_a_declared_route_that_is_lawful_but_not_in_the_plan_is_acknowledged(tmp
                 "plan (light_touch, reserved_public_service_mutual): it may still be used" in out) == said, (fmt, out)
         assert ("The draft declares " + (route or "") + " (" in out) == said
     assert "but not in the recommended plan" not in done(run("advise", str(draft), "--format", "json"))
+
+
+def test_a_declared_route_not_blocked_on_its_own_is_not_called_lawful_when_the_draft_has_an_error() -> None:
+    """Under the Act, open with a reservation to a public service mutual: open is available, but the reservation
+    cannot be combined with it (reservation_unavailable, an error): 'it may still be used' misled."""
+    data = yaml.safe_load((ROOT / "examples" / "supported-living-2026.yaml").read_text(encoding="utf-8"))
+    data["route"] = "open"
+    result = run("advise", "-", "--format", "text", "--no-color", input=json.dumps(data, default=str))
+    out = " ".join(result.output.split())
+    assert "reservation_unavailable" in out, out
+    assert "The draft declares open (Open procedure): not blocked on its own, but the draft as it stands is not " \
+           "lawful: see the errors under Findings." in out
+    assert "it may still be used" not in out
 
 
 def test_a_line_break_in_a_title_or_a_supplier_does_not_break_the_markdown_out_of_its_heading_or_bullet(

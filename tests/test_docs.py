@@ -62,13 +62,14 @@ def test_the_ci_script_runs_the_readme_test_command():
 def test_the_readme_example_is_the_programs_real_output():
     from io import StringIO
 
-    from s16advisor.advisor import advise_file
+    from s16advisor.advisor import advise_read
     from s16advisor.render import render_advice
 
     block = README.split("`s16advisor advise examples/supported-living.yaml`", 1)[1].split("```text\n", 1)[1]
     shown = block.split("```", 1)[0]
     out = StringIO()
-    render_advice(advise_file(str(ROOT / "examples" / "supported-living.yaml")), AdviceFormat.text, out, color=False)
+    advice, contract = advise_read(str(ROOT / "examples" / "supported-living.yaml"))
+    render_advice(advice, AdviceFormat.text, out, color=False, contract=contract)  # (as the command does)
     assert shown.strip() == out.getvalue().strip()
 
 

@@ -228,7 +228,10 @@ def test_a_misspelt_placeholder_is_refused_at_load_with_its_file_line_and_the_na
      r": a pcr2015 message may quote \{thresholds\.community_benefits\}, .*\{thresholds\.works\}\Z"),
     ("{cpv.reg77.outside}",
      r"unknown placeholder \{cpv\.reg77\.outside\}: did you mean \{cpv\.reg77_reservable\.outside\}\?\Z"),
-    ("{vat}", r"unknown placeholder \{vat\}: a pcr2015 message may quote \{authority_type\}, .*\{vat_basis\}\Z"),
+    ("{vat}", r"unknown placeholder \{vat\}: a pcr2015 message may quote \{vat\.community_benefits\}, .*"
+              r"\{vat\.works\}\Z"),  # (those it could be)
+    ("{nothing_like_any}", r"unknown placeholder \{nothing_like_any\}: a pcr2015 message may quote "
+                           r"\{authority_type\}, .*\{vat_basis\}\Z"),
 ])
 def test_a_placeholder_no_detail_fills_is_refused_at_load(tmp_path, message, words):
     from s16advisor.advisor import Advisor
@@ -272,7 +275,7 @@ def test_the_details_a_message_may_quote_are_those_build_facts_gives(advisor):
             try:
                 assert isinstance(d[n], str), n
             except KeyError:  # only a threshold's figures when it is not in force on the day (it stays as written)
-                assert n.split(".")[0] in ("thresholds", "values") and n.split(".", 1)[1] not in d.thresholds, n
+                assert n.split(".")[0] in ("thresholds", "values", "vat") and n.split(".", 1)[1] not in d.thresholds, n
 
 
 def test_conditions_nested_deeper_than_durable_rules_compiles_are_an_engine_error_not_a_traceback(tmp_path):

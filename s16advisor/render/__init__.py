@@ -11,6 +11,7 @@ from enum import Enum
 from typing import TextIO
 
 from ..advice import Advice
+from ..contract import ContractDescription
 
 
 class AdviceFormat(str, Enum):
@@ -19,10 +20,12 @@ class AdviceFormat(str, Enum):
     markdown = "markdown"
 
 
-Renderer = Callable[..., None]  # (advice, out, explain, color, *, declared=None): declared is the draft's route
+# (advice, out, explain, color, *, contract=None): the contract description advised, when the caller has it
+Renderer = Callable[..., None]
 
 
-def _json(advice: Advice, out: TextIO, explain: bool, color: bool | None, *, declared: str | None = None) -> None:
+def _json(advice: Advice, out: TextIO, explain: bool, color: bool | None, *,
+          contract: ContractDescription | None = None) -> None:
     json.dump(advice.to_json_dict(), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
@@ -41,11 +44,12 @@ def renderer(fmt: AdviceFormat) -> Renderer:
 
 
 def render_advice(advice: Advice, fmt: AdviceFormat, out: TextIO, *, explain: bool = False,
-                  color: bool | None = None, declared: str | None = None) -> None:
-    """``advice`` in ``fmt``; ``declared``: the route the draft declares (the formats people read say when it is
-    lawful but not in the plan; JSON has each route's status)."""
+                  color: bool | None = None, contract: ContractDescription | None = None) -> None:
+    """``advice`` in ``fmt``; ``contract``, the contract description advised, lets the formats people read say
+    more of it: whether its declared route is lawful when it is not in the plan, that no VAT is charged at a
+    rate of 0 (JSON has each route's status, and the value's basis)."""
     if fmt is not AdviceFormat.json:  # a title with escape codes must not drive the terminal (JSON escapes them)
         from .common import printable_advice
 
         advice = printable_advice(advice)
-    renderer(fmt)(advice, out, explain, color, declared=declared)
+    renderer(fmt)(advice, out, explain, color, contract=contract)

@@ -8,8 +8,8 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from ..advice import Advice, ThresholdRef
-from ..contract import reservation_planned, unplanned_reservations
-from ..facts import money, newer_figures_note
+from ..contract import ContractDescription, reservation_planned, unplanned_reservations
+from ..facts import basis_words, money, newer_figures_note
 
 STATUS_WORDS = {"recommended": "recommended", "available": "available", "unavailable": "unavailable"}
 # The thresholds the advice's table leaves out (by their id's start), as its note names them
@@ -67,6 +67,10 @@ def basis(vat: str) -> str:
     return "inclusive of VAT" if vat == "inclusive" else "net of VAT"
 
 
+def _words(vat: str, rate: float | None) -> str:
+    return basis_words(vat, rate) if rate is not None else basis(vat)
+
+
 def main_thresholds(advice: Advice) -> list[ThresholdRef]:
     return [t for t in advice.valuation.thresholds_in_force if not t.name.startswith(MAIN_THRESHOLDS_EXCLUDE)]
 
@@ -82,13 +86,16 @@ def thresholds_note(advice: Advice) -> str | None:
     return " ".join(n for n in (note, newer) if n) or None
 
 
-def valuation_line(advice: Advice) -> str:
+def valuation_line(advice: Advice, contract: ContractDescription | None = None) -> str:
+    """The value against the threshold that applies; at a VAT rate of 0 (the contract's), "with no VAT charged"
+    rather than "inclusive of VAT"."""
     v = advice.valuation
     th = v.threshold
+    rate = contract.value.vat_rate if contract is not None else None
     if th is None:
-        return f"{money(v.value)} {basis(v.vat_basis)}: no threshold applies."
+        return f"{money(v.value)} {_words(v.vat_basis, rate)}: no threshold applies."
     verdict = "at or above it" if v.above_threshold else "below it"
-    return (f"{money(th.value)} {basis(th.vat_basis)} against the {th.title} threshold of {money(th.amount)} "
+    return (f"{money(th.value)} {_words(th.vat_basis, rate)} against the {th.title} threshold of {money(th.amount)} "
             f"({th.regulation}, in force from {th.in_force_from.isoformat()}): {verdict}.")
 
 
@@ -126,14 +133,18 @@ def reservations_to_consider(advice: Advice) -> list[str]:
     return out
 
 
-def declared_route_line(advice: Advice, declared: str | None) -> str | None:
+def declared_route_line(advice: Advice, contract: ContractDescription | None) -> str | None:
     """What the advice says of the route the draft declares, when it is lawful but not in the plan (one in the
     plan needs no word; one that is unavailable has its finding, declared_route_unavailable)."""
+    declared = contract.route if contract is not None else None
     if not declared or declared in advice.recommended:
         return None
     route = next((r for r in advice.routes if r.id == declared), None)
     if route is None or route.status != "available":
         return None
+    if advice.has_errors():  # (a reservation that cannot be combined with it, say: the draft fails as it stands)
+        return (f"The draft declares {declared} ({route.title}): not blocked on its own, but the draft as it stands "
+                "is not lawful: see the errors under Findings.")
     plan = ", ".join(advice.recommended) or "no route"
     return (f"The draft declares {declared} ({route.title}): lawful for this contract, but not in the recommended "
             f"plan ({plan}): it may still be used (see Routes).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..advice import Advice
+from ..contract import ContractDescription
 from .common import (
     basis,
     declared_route_line,
@@ -28,7 +29,8 @@ def _inline(s: str) -> str:
     return " ".join(s.splitlines())
 
 
-def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *, declared: str | None = None) -> None:
+def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *,
+           contract: ContractDescription | None = None) -> None:
     w = out.write
 
     def bullets(title: str, items: list[str]) -> None:
@@ -37,7 +39,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *, de
 
     w(f"# {_inline(advice.title)} ({_inline(advice.contract_id)})\n\n")
     w(f"**Regime:** {advice.regime.title}: {advice.regime.because}. <{advice.regime.reference}>\n\n")
-    w(f"**Valuation:** {valuation_line(advice)}\n\n")
+    w(f"**Valuation:** {valuation_line(advice, contract)}\n\n")
     # as the text format: the answer first, then the thresholds and routes it rests on
     w("## Recommended plan\n\n")
     if not advice.recommended:
@@ -45,7 +47,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *, de
     for i, rid in enumerate(advice.recommended, 1):
         route = advice.route(rid)
         w(f"{i}. **{route.title}** (`{rid}`): {_inline(' '.join(route.because))}\n")
-    said = declared_route_line(advice, declared)
+    said = declared_route_line(advice, contract)
     if said:
         w(f"\n{said}\n")
     bullets("What to do next", next_steps(advice))

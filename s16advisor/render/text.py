@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advice import Advice, RouteAdvice
+from ..contract import ContractDescription
 from .common import (
     STATUS_STYLE,
     basis,
@@ -38,11 +39,12 @@ def _items(console: Console, rows: list[tuple[str | Text, str | Text]], indent: 
     console.print(Padding(grid, (0, 0, 0, indent)))
 
 
-def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *, declared: str | None = None) -> None:
+def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *,
+           contract: ContractDescription | None = None) -> None:
     console, flush = make_console(out, color)
     console.print(Text(f"{advice.title} ({advice.contract_id})", style="bold"))
     _items(console, [(Text("Regime", style="bold"), Text(f"{advice.regime.title}: {advice.regime.because}")),
-                     (Text("Value", style="bold"), Text(valuation_line(advice)))], indent=0)
+                     (Text("Value", style="bold"), Text(valuation_line(advice, contract)))], indent=0)
 
     # The answer first (the plan, what to do, the findings), then the detail it rests on: an officer reads the
     # top of the screen, and on an 80-column terminal the two tables alone are over a hundred lines.
@@ -52,7 +54,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *, de
     _items(console, [(f"{i}.", Text.assemble((rid, "bold green"), f" - {advice.route(rid).title}\n",
                                               "\n".join(advice.route(rid).because)))
                      for i, rid in enumerate(advice.recommended, 1)])
-    said = declared_route_line(advice, declared)
+    said = declared_route_line(advice, contract)
     if said:
         _items(console, [("-", said)])
 
