@@ -176,13 +176,16 @@ def record_to_contract(record: dict[str, Any], options: OcdsOptions = OcdsOption
         for d in [_date(r.get("date"))] if d and _tagged_tender(r.get("tag"))
     )
     release = {"ocid": record.get("ocid"), **release}
-    mapped = release_to_contract(release, options, tender_date=tender_dates[0] if tender_dates else None)
+    cancelled = any("tenderCancellation" in _tags(r.get("tag")) for r in _list(record.get("releases"))
+                    if isinstance(r, dict))
+    mapped = release_to_contract(release, options, tender_date=tender_dates[0] if tender_dates else None,
+                                 cancelled=cancelled)
     mapped.notes[:0] = notes
     return mapped
 
 
 def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOptions(), *,
-                        tender_date: str | None = None) -> Mapped:
+                        tender_date: str | None = None, cancelled: bool = False) -> Mapped:
     """One OCDS release (or compiled release) as a contract description mapping (see the module docstring)."""
     tender = _dict(release.get("tender"))
     notes: list[str] = []
@@ -196,9 +199,9 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
         else:
             missing.append("ocid")
 
-    stopped = _stopped(release, tender)
+    stopped = _stopped(release, tender, cancelled)
     if stopped:
-        return Mapped(None, notes, [], [stopped])
+        notes.append(stopped)
 
     title = _text(tender.get("title")) or _text(release.get("title"))
     if not title:
@@ -252,10 +255,10 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
         missing.append("contract period (tender.contractPeriod: durationInMonths, durationInDays, or startDate with "
                        "endDate or maxExtentDate)")
 
-    if start is not None:
+    if start is not None and not _planning_only(release.get("tag")):  # (a planned date: no notice has a basis yet)
         _legal_basis(tender, start, problems)
-    authority_type = _authority_type(release, options, notes)
-    nation = _nation(release, authority_type, options, notes, problems)
+    authority_type, given_by = _authority_type(release, options, notes)
+    nation = _nation(release, authority_type, given_by, options, notes, problems)
 
     if missing or problems:
         return Mapped(None, notes, missing, problems)
@@ -340,15 +343,18 @@ def _planning_only(tag: Any) -> bool:
     return bool(tags) and tags <= {"planning", "planningUpdate"}
 
 
-def _stopped(release: Mapping[str, Any], tender: Mapping[str, Any]) -> str | None:
-    """Why a release is of a procurement stopped before award (cancelled, withdrawn), if it is: not advised, so
-    that it is not counted among the contracts to come."""
+def _stopped(release: Mapping[str, Any], tender: Mapping[str, Any], cancelled: bool) -> str | None:
+    """The note on a procurement stopped before award (cancelled, withdrawn), if it is: advised as it was planned,
+    but the review's summary does not count it among the contracts that could be reserved (it will not be let)."""
     status = _text(tender.get("status"))
     if status.lower() in STOPPED:
-        return f"the procurement was {status.lower()} (tender.status {status!r}): nothing to advise on"
-    if "tenderCancellation" in _tags(release.get("tag")):
-        return "the procurement was cancelled (a release tagged tenderCancellation): nothing to advise on"
-    return None
+        said = f"tender.status {status!r}"
+    elif cancelled or "tenderCancellation" in _tags(release.get("tag")):
+        said = "a release tagged tenderCancellation"
+    else:
+        return None
+    return (f"{PROCUREMENT_STOPPED} ({said}): advised as it was planned, and not counted in the summary's "
+            "Section 16 view")
 
 
 def _notice_published(tender: Mapping[str, Any]) -> str | None:
@@ -604,7 +610,7 @@ def _legal_basis(tender: Mapping[str, Any], start: str, problems: list[str]) -> 
     procurement's commencement (a later notice of a procurement commenced under PCR 2015), or the regime is one
     s16advisor does not encode (the Provider Selection Regime)."""
     basis = _dict(tender.get("legalBasis"))
-    key = (_text(basis.get("scheme")).upper(), _text(basis.get("id")))
+    key = (_text(basis.get("scheme")).upper(), _text(basis.get("id")).upper())
     if key == PSR_BASIS:
         problems.append("tender.legalBasis is the Health Care Services (Provider Selection Regime) Regulations 2023 "
                         "(UKSI 2023/1348), which s16advisor does not encode")
@@ -619,8 +625,9 @@ def _legal_basis(tender: Mapping[str, Any], start: str, problems: list[str]) -> 
                         "when the procurement commenced (give the tender notice's date as tender.datePublished)")
 
 
-def _authority_type(release: Mapping[str, Any], options: OcdsOptions, notes: list[str]) -> str:
-    """The buyer's own classification (UK_CA_TYPE, TED_CA_TYPE), else ``--ocds-authority-type``."""
+def _authority_type(release: Mapping[str, Any], options: OcdsOptions, notes: list[str]) -> tuple[str, str]:
+    """The buyer's own classification (UK_CA_TYPE, TED_CA_TYPE), else ``--ocds-authority-type``; and which gave it
+    (the scheme, or "option")."""
     for c in _list(_dict(_buyer(release).get("details")).get("classifications")):
         if not isinstance(c, dict):
             continue
@@ -629,8 +636,8 @@ def _authority_type(release: Mapping[str, Any], options: OcdsOptions, notes: lis
         if found is not None:
             if key[1] == "nationalagency":
                 notes.append(NATIONAL_AGENCY_NOTE)
-            return found
-    return options.authority_type
+            return found, key[0]
+    return options.authority_type, "option"
 
 
 def _buyer(release: Mapping[str, Any]) -> dict[str, Any]:
@@ -651,6 +658,7 @@ def _buyer_name(release: Mapping[str, Any]) -> str:
 
 
 LOTS_RESERVED_DIFFERENTLY = "the lots are reserved differently"  # the note's start (the summary reads it)
+PROCUREMENT_STOPPED = "the procurement was cancelled or withdrawn"  # likewise
 NATION_ASSUMED = "the buyer's address does not say which nation"  # the note's start (the review summary counts them)
 
 
@@ -674,11 +682,16 @@ def _delivery_nation(release: Mapping[str, Any]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _nation(release: Mapping[str, Any], authority_type: str, options: OcdsOptions, notes: list[str],
-            problems: list[str]) -> str:
+def _nation(release: Mapping[str, Any], authority_type: str, given_by: str, options: OcdsOptions,
+            notes: list[str], problems: list[str]) -> str:
     nation = _address_nation(_dict(_buyer(release).get("address")))
-    if nation == "scotland" and authority_type == "central_government":
-        # A UK government body in Scotland: the Act (and PCR 2015 before it) applies to it, as to one in England.
+    if nation == "wales" and authority_type == "central_government" and given_by != "option":
+        notes.append(f"the buyer, in Wales, classifies itself as central government ({given_by}): right for a UK "
+                     "government body there (the DVLA, say), but the Welsh Government, Welsh councils and NHS "
+                     "Wales bodies are sub-central, whose thresholds are higher")
+    if nation == "scotland" and authority_type == "central_government" and given_by == "UK_CA_TYPE":
+        # A UK government body in Scotland, as its Procurement Act notice classifies it (UK_CA_TYPE): the Act
+        # applies to it, as to one in England. (TED_CA_TYPE MINISTRY is also the Scottish Government's.)
         notes.append("the buyer is a central government body in Scotland: advised as a UK-wide authority (nation "
                      "england: no rule for Wales or Northern Ireland applies)")
         return "england"

@@ -45,6 +45,7 @@ from .errors import InputError, S16Error
 from .ocds import (
     LOTS_RESERVED_DIFFERENTLY,
     NATION_ASSUMED,
+    PROCUREMENT_STOPPED,
     OcdsOptions,
     kind_of,
     package_items,
@@ -52,7 +53,7 @@ from .ocds import (
     release_to_contract,
     slim_record,
 )
-from .yamlio import MAX_DEPTH, Document, file_key, os_error_words, parse_text
+from .yamlio import MAX_DEPTH, Document, block_list_starts, file_key, os_error_words, parse_text
 
 OUTPUT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
 Paths = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]  # one input path, or several
@@ -568,6 +569,8 @@ class Reader:
                 yield Record(Source(name, line=lineno), "error",
                              f"{name}:{lineno}: line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB")
                 continue
+            if line.startswith(codecs.BOM_UTF8) and _is_utf8(self.line_encoding):
+                line = line[3:]  # a byte order mark on a later line: files joined by cat, each written with one
             if not line.strip():
                 self.blank += 1
                 continue
@@ -705,7 +708,7 @@ class Reader:
             doc = parse_text("".join(chunk), "\0")
         except InputError as e:  # (its paths are of a one-item list: [0] is item i)
             yield Record(source, "error", "; ".join(
-                re.sub(r"^(\S*:\d+: )\[0\]", lambda m: f"{m.group(1)}[{i}]", _shift(p, name, first_line - 1))
+                _shift(re.sub(r"^(\0:\d+: )\[0\]", lambda m: f"{m.group(1)}[{i}]", p), name, first_line - 1)
                 for p in e.lines()))
             return
         if not isinstance(doc.data, list) or len(doc.data) != 1:  # (cannot be: the chunk is one "- " item)
@@ -1170,17 +1173,29 @@ _ITEM_START = re.compile(r"-(?:[ \t]|\r?\n|$)")  # a top-level block list item (
 
 
 def _block_list_items(lines: list[str]) -> list[tuple[int, list[str]]] | None:
-    """A document that is a top-level block list, cut into its items: (the index of the item's first line, its
-    lines), an item running to the next line starting ``- `` at the first column (its own content is indented);
-    None for any other document, or a list of one item."""
-    starts = []
-    for k, line in enumerate(lines):
+    """A document that is a top-level block list of two items or more, cut into its items as YAML's parser sees
+    them: (the index of the line of the item's ``- ``, its lines); None for any other document, one the parser
+    cannot read at all (then it is one error), or one whose list carries a tag, an anchor or a directive (which
+    must not be lost with the document)."""
+    head = []
+    for line in lines:
         if _ITEM_START.match(line):
-            starts.append(k)
-        elif not starts and line.strip() and not line.startswith(("#", "%", "---")):
-            return None  # content before the first item: not a top-level block list
-    if len(starts) < 2:
+            break
+        head.append(line)
+    for line in head:  # before the first item: comments, blank lines and a bare "---" only
+        text = line.strip()
+        if text and not text.startswith("#") and not re.fullmatch(r"---\s*(#.*)?", text):
+            return None
+    items = block_list_starts("".join(lines))
+    if items is None or len(items) < 2:
         return None
+    starts: list[int] = []
+    for k in items:  # each item's "- ": the last such line at or before where the item starts
+        while k > 0 and not _ITEM_START.match(lines[k]):
+            k -= 1
+        if not _ITEM_START.match(lines[k]) or (starts and k <= starts[-1]):
+            return None
+        starts.append(k)
     ends = [*starts[1:], len(lines)]
     return [(a, lines[a:b]) for a, b in zip(starts, ends, strict=True)]
 
@@ -1500,8 +1515,9 @@ def _stats(o: Any, contract: Any, notes: tuple[str, ...]) -> Stats:
     reservation = contract.reservation._value_  # (.value is a Python property)
     reservation = reservation if reservation != "none" else None
     _, psm, sb, refused, errors, warnings = _of_shape(o)
-    if (psm or sb) and notes and any(note.startswith(LOTS_RESERVED_DIFFERENTLY) for note in notes):
-        psm = sb = False  # (some lots are reserved already: a reservation per lot, which no description can say)
+    if (psm or sb) and notes and any(note.startswith((LOTS_RESERVED_DIFFERENTLY, PROCUREMENT_STOPPED))
+                                     for note in notes):
+        psm = sb = False  # (some lots are reserved already, which no description can say; or it will not be let)
     return Stats(
         o.regime, o.value, o.recommended, declared,
         declared is not None and statuses.get(declared) == "unavailable", reservation,

@@ -167,12 +167,15 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
         else:
             doc = Document(data, source)
             try:  # JSON is (almost always) YAML: reuse the YAML node tree for line numbers and duplicate keys
-                # (YAML refuses \ud800-\udfff escapes, which JSON writes an emoji with: each is read as another
-                # escape of the same length, so that the lines, and the keys but such escapes, are the same)
-                node = yaml.compose(_SURROGATE_ESCAPE.sub(r"\1\\uFFFD", text) if "\\u" in text else text,
-                                    Loader=_NoDatesLoader)
+                # (YAML refuses \ud800-\udfff escapes, which JSON writes an emoji with: each is read as the private
+                # use escape \ue800-\uefff of the same length, so that the lines are the same, and two keys differ
+                # as they did)
+                masked = _SURROGATE_ESCAPE.sub(r"\1\\uE\2", text) if "\\u" in text else text
+                node = yaml.compose(masked, Loader=_NoDatesLoader)
                 if node is not None:
                     _record_lines(node, (), doc.lines, source)
+                if masked is not text:  # the keys as JSON reads them, so that a key with an emoji has its line
+                    doc.lines = {tuple(map(_unmasked, path)): line for path, line in doc.lines.items()}
             except yaml.YAMLError:
                 pass
             return doc
@@ -203,7 +206,28 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
 
 
 # A \uD800-\uDFFF escape (not one whose backslash is itself escaped: an odd number of backslashes before the u)
-_SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u[dD]([89a-fA-F][0-9a-fA-F]{2})")
+
+
+def block_list_starts(text: str) -> list[int] | None:
+    """Where each item of ``text`` starts (0-based lines), when it is a top-level block list without a tag of its
+    own, as YAML's parser reads it (keys given twice, tags and aliases are not checked); else None."""
+    try:
+        node = yaml.compose(text, Loader=_NoDatesLoader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None
+    if not isinstance(node, yaml.SequenceNode) or node.flow_style or node.tag != "tag:yaml.org,2002:seq":
+        return None
+    return [item.start_mark.line for item in node.value]
+
+
+def _unmasked(key: Any) -> Any:
+    """A key read from JSON whose \\ud800-\\udfff escapes were read as \\ue800-\\uefff: as JSON reads it (a
+    surrogate pair one character)."""
+    if not isinstance(key, str) or not any("\ue800" <= ch <= "\uefff" for ch in key):
+        return key
+    text = "".join(chr(ord(ch) - 0x1000) if "\ue800" <= ch <= "\uefff" else ch for ch in key)
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def _too_deep(text: str) -> bool:

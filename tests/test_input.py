@@ -991,6 +991,16 @@ def test_a_json_draft_with_an_emoji_escape_still_refuses_a_key_given_twice_with_
     names(invalid(advise(path)), path, line_of(path.read_text(), '"duration_months"'), "duration_months")
 
 
+def test_two_keys_differing_only_in_their_emoji_are_two_keys_each_at_its_line(tmp_path: Path) -> None:
+    text = json.dumps(example(), default=str, indent=1).replace(
+        '\n "title"', '\n "x\\ud83d\\ude00": 1,\n "x\\ud83d\\ude01": 2,\n "title"', 1)
+    path = tmp_path / "draft.json"
+    path.write_text(text, encoding="utf-8")
+    lines = invalid(advise(path), problems=2)
+    names(lines, path, line_of(text, "ude00"), "x\U0001F600", "is not a field")
+    names(lines, path, line_of(text, "ude01"), "x\U0001F601", "is not a field")
+
+
 def test_a_lone_surrogate_is_named_at_its_field_or_key_in_plain_words(tmp_path: Path) -> None:
     path = tmp_path / "draft.json"
     data = example() | {"title": "a\ud800b"}

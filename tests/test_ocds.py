@@ -620,13 +620,32 @@ def test_a_planning_notice_is_dated_by_its_planned_tender_notice() -> None:
     ("cancelled", ["tender"], True), ("withdrawn", ["tender"], True), ("Cancelled", ["tender"], True),
     ("active", ["tenderCancellation"], True), ("active", ["tender"], False), ("complete", ["award"], False),
 ])
-def test_a_cancelled_procurement_is_not_advised(status: str, tag: list[str], stopped: bool) -> None:
+def test_a_cancelled_procurement_is_advised_with_a_note(status: str, tag: list[str], stopped: bool) -> None:
     rel = release(status=status)
     rel["tag"] = tag
     m = release_to_contract(rel)
-    assert (m.contract is None) == stopped
-    if stopped:
-        assert "the procurement was cancelled" in (m.error or "") or "withdrawn" in (m.error or "")
+    assert m.contract is not None and m.error is None
+    said = [n for n in m.notes if n.startswith("the procurement was cancelled or withdrawn")]
+    assert bool(said) == stopped, m.notes
+
+
+def test_a_cancelled_procurement_is_not_counted_among_those_that_could_be_reserved_nor_fails_the_run(
+        tmp_path: Path) -> None:
+    """A cancelled notice was an error row: exit 3 and 'could not be read' for a normal notice. It is advised, and
+    left out of the Section 16 view (it will not be let); so is a record whose releases include a cancellation."""
+    from s16advisor.review import review_to_file
+
+    live = release(value={"amount": 900000, "currency": "GBP"})
+    cancelled = copy.deepcopy(live) | {"ocid": "ocds-test-2"}
+    cancelled["tender"]["status"] = "cancelled"
+    record = {"ocid": "ocds-test-3", "releases": [{"date": "2024-06-03T10:00:00Z", "tag": ["tender"]},
+                                                  {"date": "2024-07-01T10:00:00Z", "tag": ["tenderCancellation"]}],
+              "compiledRelease": copy.deepcopy(live) | {"ocid": "ocds-test-3", "tag": ["compiled"]}}
+    path = tmp_path / "notices.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in (live, cancelled, record)) + "\n")
+    s = review_to_file([str(path)], str(tmp_path / "out.jsonl"))
+    assert (s.advised, s.errors) == (3, 0)
+    assert s.reservable["either"].count == 1  # the live one only
 
 
 def test_a_cancelled_lot_is_still_counted_with_a_note() -> None:
@@ -683,3 +702,37 @@ def test_a_contract_with_a_lot_reserved_already_is_not_counted_as_one_that_could
     assert s.advised == 2 and s.reservable["either"].count == 1  # the plain one only
     notes = [json.loads(line).get("notes", []) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert any(n.startswith("the lots are reserved differently") for n in notes[0]) and not notes[1]
+
+
+def test_only_a_procurement_act_classification_makes_a_buyer_in_scotland_a_uk_government_body() -> None:
+    """TED_CA_TYPE MINISTRY is also the Scottish Government's (devolved), and --ocds-authority-type applies to
+    every buyer: neither turns a Scottish buyer's error into advice for England."""
+    for details, options in (({"classifications": [{"scheme": "TED_CA_TYPE", "id": "MINISTRY"}]}, OcdsOptions()),
+                             ({}, OcdsOptions(authority_type="central_government"))):
+        rel = release()
+        rel["parties"][0].update(address={"region": "UKM75"}, details=details)
+        m = release_to_contract(rel, options)
+        assert m.contract is None and "devolved Scottish authorities" in (m.error or "")
+
+
+def test_a_buyer_in_wales_that_classifies_itself_as_central_government_is_noted() -> None:
+    rel = buyer_classified("TED_CA_TYPE", "MINISTRY", region="UKL22")
+    m = release_to_contract(rel)
+    assert m.contract is not None and m.contract["authority"]["type"] == "central_government"
+    assert any("the Welsh Government, Welsh councils and NHS Wales bodies are sub-central" in n for n in m.notes)
+    m = release_to_contract(buyer_classified("UK_CA_TYPE", "publicAuthoritySubCentralGovernment", region="UKL22"))
+    assert not any("sub-central, whose" in n for n in m.notes)
+
+
+def test_a_planned_procurement_is_advised_whatever_legal_basis_its_prior_notice_had() -> None:
+    """A prior information notice under PCR 2015 for a tender planned after go-live: the procurement will
+    commence under the Act (a PIN does not commence it), so it is advised, not an error."""
+    planned = release(communication={"futureNoticeDate": "2025-03-15"},
+                      legalBasis={"scheme": "CELEX", "id": "32014l0024"})
+    planned.update(tag=["planning"], date="2024-11-01T00:00:00Z")
+    m = release_to_contract(planned)
+    assert m.contract is not None and m.contract["procurement_start"] == "2025-03-15", m.error
+    award = copy.deepcopy(planned)
+    award.update(tag=["award"], date="2025-04-01T00:00:00Z")  # (lower-case CELEX is still PCR 2015)
+    del award["tender"]["communication"]
+    assert "tender.legalBasis is the Public Contracts Regulations 2015" in (release_to_contract(award).error or "")

@@ -412,6 +412,19 @@ def test_a_yaml_list_one_of_whose_items_yaml_refuses_is_one_error_row_and_the_ot
     broken = tmp_path / "broken.yaml"  # not a list: one error, as before
     broken.write_text(yaml.safe_dump(contract(1)) + "title: twice\n")
     assert [r.ok for r in results([broken])] == [False]
+    tagged = tmp_path / "tagged.yaml"  # a tag on the list itself: the document is refused, not the tag lost
+    tagged.write_text("--- !!seq\n" + item(1) + item(2, "id: again"))
+    assert [(r.ok, "YAML tags are not allowed" in (r.error or "")) for r in results([tagged])] == [(False, True)]
+    # A quoted text going on at the first column with "- " is the item's, as YAML reads it (not an item of its
+    # own); and the item is named [1] in a file whose name has a space.
+    spaced = tmp_path / "my pipeline.yaml"
+    quoted = item(1).replace(f"title: {contract(1)['title']}", 'title: "Supported living\n- Furzy Park"')
+    assert "\n- Furzy Park" in quoted
+    spaced.write_text(quoted + item(2, "id: again") + item(3))
+    out = results([spaced])
+    assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, False), (2, True)], [r.error for r in out]
+    assert out[0].advice["title"] == "Supported living - Furzy Park"
+    assert f"{spaced}:" in out[1].error and ": [1].id: duplicate key" in out[1].error, out[1].error
 
 
 # --------------------------------------------------------------------------------------------------------- JSON
@@ -1477,6 +1490,16 @@ def test_text_that_is_not_utf8_says_which_option_reads_another_encoding(tmp_path
     for out in (results([path]), results([tmp_path / "w.jsonl"])):
         assert "needs --encoding, e.g. cp1252" in out[0].error, out[0].error
     assert results([path], encoding="cp1252")[0].ok
+
+
+def test_json_lines_files_joined_by_cat_each_with_a_byte_order_mark_are_read_line_by_line(tmp_path: Path) -> None:
+    """A byte order mark on a later line (files joined, each written with one) made its record an error."""
+    path = tmp_path / "joined.jsonl"
+    one = json.dumps(contract(1)).encode() + b"\n"
+    two = json.dumps(contract(2)).encode() + b"\n"
+    path.write_bytes(codecs.BOM_UTF8 + one + codecs.BOM_UTF8 + b"\n" + codecs.BOM_UTF8 + two)
+    out = results([path])
+    assert [(r.source.line, r.ok) for r in out] == [(1, True), (3, True)], [r.error for r in out]
 
 
 def test_a_csv_file_that_begins_with_a_utf8_byte_order_mark_is_read_as_utf8_whatever_encoding_is_given(
