@@ -82,8 +82,8 @@ LEGAL_BASES = {
 }
 PSR_BASIS = ("UKSI", "2023/1348")  # The Health Care Services (Provider Selection Regime) Regulations 2023 (England)
 
-# tender.status of a procurement stopped before award: nothing to advise on.
-STOPPED = {"cancelled", "withdrawn"}
+# tender.status of a procurement ended without award (lots' status too): it will not be let.
+STOPPED = {"cancelled", "withdrawn", "unsuccessful"}
 
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_TOLERANCE = 3  # a duration in days this close above a whole number of months is that number of months
@@ -235,8 +235,8 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
     lots_in = [lot for lot in _list(tender.get("lots")) if isinstance(lot, dict)]
     ended = [str(lot.get("id", k)) for k, lot in enumerate(lots_in) if _text(lot.get("status")).lower() in STOPPED]
     if ended:
-        notes.append(f"lot{'s' if len(ended) > 1 else ''} {', '.join(ended)} cancelled or withdrawn since: still "
-                     "counted, as a procurement is valued when it commences")
+        notes.append(f"lot{'s' if len(ended) > 1 else ''} {', '.join(ended)} cancelled, withdrawn or unsuccessful "
+                     "since: still counted, as a procurement is valued when it commences")
     value = _value(tender, lots_in, options, notes, problems)
     if value is None and not problems:
         missing.append("value (tender.value.amount, or a value.amount on every lot)")
@@ -658,7 +658,7 @@ def _buyer_name(release: Mapping[str, Any]) -> str:
 
 
 LOTS_RESERVED_DIFFERENTLY = "the lots are reserved differently"  # the note's start (the summary reads it)
-PROCUREMENT_STOPPED = "the procurement was cancelled or withdrawn"  # likewise
+PROCUREMENT_STOPPED = "the procurement ended without award"  # likewise
 NATION_ASSUMED = "the buyer's address does not say which nation"  # the note's start (the review summary counts them)
 
 

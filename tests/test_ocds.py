@@ -619,13 +619,14 @@ def test_a_planning_notice_is_dated_by_its_planned_tender_notice() -> None:
 @pytest.mark.parametrize(("status", "tag", "stopped"), [
     ("cancelled", ["tender"], True), ("withdrawn", ["tender"], True), ("Cancelled", ["tender"], True),
     ("active", ["tenderCancellation"], True), ("active", ["tender"], False), ("complete", ["award"], False),
+    ("unsuccessful", ["award"], True),
 ])
 def test_a_cancelled_procurement_is_advised_with_a_note(status: str, tag: list[str], stopped: bool) -> None:
     rel = release(status=status)
     rel["tag"] = tag
     m = release_to_contract(rel)
     assert m.contract is not None and m.error is None
-    said = [n for n in m.notes if n.startswith("the procurement was cancelled or withdrawn")]
+    said = [n for n in m.notes if n.startswith("the procurement ended without award")]
     assert bool(said) == stopped, m.notes
 
 
@@ -653,7 +654,7 @@ def test_a_cancelled_lot_is_still_counted_with_a_note() -> None:
                                     {"id": "2", "status": "active", "value": {"amount": 120000}}])
     m = release_to_contract(rel)
     assert m.contract is not None and m.contract["value"]["amount"] == 270000
-    assert any("lot 1 cancelled or withdrawn since: still counted" in n for n in m.notes)
+    assert any("lot 1 cancelled, withdrawn or unsuccessful since: still counted" in n for n in m.notes)
 
 
 @pytest.mark.parametrize(("details", "nation", "error"), [
