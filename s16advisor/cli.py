@@ -354,12 +354,31 @@ def review(
             kept = (f" after every result was written{f' to {output}' if to_file else ''}: the summary was not "
                     "made")
         typer.echo(f"interrupted{kept}", err=True)
-        raise typer.Exit(130) from None
+        _exit_now(130)
     finally:
         signal.signal(signal.SIGTERM, previous)
     display.finish()
     render_summary(summary, sys.stderr, color=color, rich=err_tty)
     raise typer.Exit(summary.exit_code(fail_on))
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End an interrupted review at once, its output and temporary files seen to: a worker terminated while it
+    wrote a result leaves half a message in the pool's results pipe, and Python, at exit, joins the pool's
+    thread that waits for the rest (the run hung there in 6 of 30 interrupted runs on a loaded machine)."""
+    if not _RUN_AS_COMMAND:  # (the app called in a process that goes on: a test's CliRunner)
+        raise typer.Exit(code)
+    from .review import remove_private_dirs
+
+    with contextlib.suppress(Exception):
+        remove_private_dirs()  # (the finalizers that would have at exit: the duplicate ids' folder)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+_RUN_AS_COMMAND: list[bool] = []  # set by main(): the process is the command, and ends with it
 
 
 def _terminated(signum: int, frame: object) -> NoReturn:
@@ -655,6 +674,7 @@ def main() -> None:
 
     from . import STARTING
 
+    _RUN_AS_COMMAND.append(True)
     if STARTING and signal.getsignal(signal.SIGINT) is STARTING[0]:  # (Ctrl-C quiet while the modules loaded)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if sys.stderr is None:

@@ -91,8 +91,8 @@ CSV_INPUT_COLUMNS: dict[str, str] = {
     "waivers": "json",
 }
 # The CSV output: the advice in columns (one per route: its status).
-CSV_ADVICE_COLUMNS = ("regime", "value", "vat_basis", "threshold", "threshold_amount", "above_threshold",
-                      "recommended", *ROUTE_IDS, "blockers", "findings")
+CSV_ADVICE_COLUMNS = ("procurement_start", "authority_type", "nation", "regime", "value", "vat_basis", "threshold",
+                      "threshold_amount", "above_threshold", "recommended", *ROUTE_IDS, "blockers", "findings")
 CSV_OUTPUT_COLUMNS = ("id", "source", *CSV_ADVICE_COLUMNS, "error", "notes")
 
 
@@ -451,6 +451,15 @@ class _DuplicateIds:
             self.dir = None
 
 
+_REMOVALS: list[weakref.finalize[Any, Any]] = []  # the private folders' removals not yet done (and a few done)
+
+
+def remove_private_dirs() -> None:
+    """Remove every private folder not yet removed (``os._exit`` runs no finalizer): a run that ends at once."""
+    for remove in list(_REMOVALS):
+        remove()  # (a removal already done does nothing)
+
+
 def _private_dir(owner: object, base: str, prefix: str) -> tuple[str, weakref.finalize[Any, Any]]:
     """A new private folder in ``base``, and its removal: when called, or when ``owner`` goes, or at exit. The
     removal is arranged before the folder is made, so that an interrupt (Ctrl-C, SIGTERM) at any moment cannot
@@ -458,6 +467,7 @@ def _private_dir(owner: object, base: str, prefix: str) -> tuple[str, weakref.fi
     while True:
         path = os.path.join(base, f"{prefix}{os.urandom(6).hex()}")
         remove = weakref.finalize(owner, shutil.rmtree, path, True)  # (no folder yet: nothing to remove)
+        _REMOVALS[:] = [*(r for r in _REMOVALS if r.alive), remove]
         try:
             os.mkdir(path, 0o700)
         except FileExistsError:
@@ -1351,7 +1361,7 @@ class _Worker:
                 contract = self._validate(obj, label, file, lines, kind == "csv")
             if self.config.mode == "csv":  # a CSV row needs only the advice's outline: no Advice is made
                 outline = self._advise(self.advisor.outline, contract, label, file, kind == "csv", lines)
-                payload = _outline_cells(outline)
+                payload = _outline_cells(outline, contract)
             else:  # its JSON, written without making the Advice
                 payload, outline = self._advise(self.advise_json, contract, label, file, kind == "csv", lines)
                 if self.config.mode == "dict":
@@ -1495,9 +1505,11 @@ def _column_of(path: str) -> str:
     return best or path
 
 
-def _outline_cells(o: Any) -> list[str]:
-    """An advice's cells of a CSV row, from its ``Outline``."""
+def _outline_cells(o: Any, contract: ContractDescription) -> list[str]:
+    """An advice's cells of a CSV row, from its ``Outline`` (and the contract's date, authority type and nation,
+    which an OCDS record's mapping may have assumed)."""
     return [
+        contract.procurement_start.isoformat(), contract.authority.type._value_, contract.authority.nation._value_,
         o.regime, _num(o.value), o.vat_basis, o.threshold or "",
         "" if o.threshold_amount is None else _num(o.threshold_amount),
         "true" if o.above_threshold else "false", *_of_shape(o)[0],

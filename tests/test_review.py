@@ -765,6 +765,10 @@ def test_csv_output_read_back_agrees_with_the_jsonl_output(tmp_path: Path) -> No
             continue
         a = res  # the line is the Advice (with the record's source and id in front)
         assert row["error"] == "" and a["schema"] == "s16advisor/advice/1"
+        assert row["procurement_start"] == a["procurement_start"]
+        given = next(r for r in records if isinstance(r, dict) and r["id"] == rid)
+        assert row["authority_type"] == given.get("authority", {}).get("type", "sub_central")
+        assert row["nation"] == given.get("authority", {}).get("nation", "wales")
         assert row["regime"] == a["regime"]["id"]
         assert float(row["value"]) == a["valuation"]["value"]
         assert row["vat_basis"] == a["valuation"]["vat_basis"]
@@ -1046,7 +1050,7 @@ def test_cli_to_standard_output_and_from_standard_input() -> None:
              "S-1,Cleaning,2024-05-01,services,5000,12,90910000-9\n"
     result = cli("-", "--format", "csv", input=csv_in)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[1].startswith("S-1,<stdin>:row 2,pcr2015,")
+    assert result.stdout.splitlines()[1].startswith("S-1,<stdin>:row 2,2024-05-01,sub_central,wales,pcr2015,")
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:
