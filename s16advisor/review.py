@@ -611,8 +611,9 @@ class Reader:
         if csv.field_size_limit() < MAX_LINE_BYTES:
             csv.field_size_limit(MAX_LINE_BYTES)  # (the default is 128 KiB)
         # (lines read at most a cell's limit at a time: a line of 1 GB, or /dev/zero, was read whole first)
-        reader = csv.reader(_bounded_lines(text, MAX_LINE_BYTES), strict=True)  # a malformed row is an error of
-        # its own, and reading goes on
+        cuts: list[int] = []  # lines cut at the limit (their rest skipped)
+        reader = csv.reader(_bounded_lines(text, MAX_LINE_BYTES, cuts), strict=True)  # a malformed row is an error
+        # of its own, and reading goes on
         header: tuple[str, ...] | None = None
         header_info: tuple[tuple[str, ...], frozenset[str], bool] | None = None
         header_problem: str | None = None
@@ -620,6 +621,7 @@ class Reader:
         last_line = 0
         try:
             while True:
+                cut = len(cuts)
                 try:
                     row = next(reader)
                 except StopIteration:
@@ -639,6 +641,12 @@ class Reader:
                 row_no += 1
                 first_line, last_line = last_line + 1, reader.line_num
                 source = Source(name, line=first_line, row=row_no)
+                if len(cuts) > cut:  # a line longer than the limit, its cells cut short: not read as they stand
+                    problem = f"a line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
+                    if header is None and header_problem is None:
+                        header_problem = f"the header row (row {row_no}) is malformed CSV: {problem}"
+                    yield Record(source, "error", f"{name}:row {row_no}: malformed CSV: {problem}")
+                    continue
                 if not any(c.strip() for c in row):
                     self.blank += 1
                     continue
@@ -740,9 +748,13 @@ class Reader:
             yield Record(Source(name), "error", f"{name}: a JSON document larger than "
                          f"{MAX_JSON_BYTES // (1024 * 1024)} MiB: use JSON Lines (one record per line) instead")
             return
+        codec = "utf-8-sig" if _is_utf8(self.line_encoding) else self.line_encoding
         try:
-            text = raw.decode("utf-8-sig" if _is_utf8(self.line_encoding) else self.line_encoding)
+            text = raw.decode(codec)
         except UnicodeDecodeError as e:
+            if _json_lines_text(raw.decode(codec, "replace")):  # JSON Lines, a line of which is not text: that
+                yield from self._jsonl(_Replay(raw, None), name)  # line is an error, and the others are read
+                return
             self.bytes_read += len(raw)
             yield Record(Source(name), "error",
                          f"{name}: {_not_text(self.options.encoding, self.line_encoding, e.start, '')}")
@@ -760,7 +772,7 @@ class Reader:
             extra = e.msg == "Extra data"
             # one document per line: the first a whole line, and more after it (documents over several lines,
             # one after another, are no more JSON Lines than JSON)
-            if (e.lineno > 1 and "\n" not in text[:e.pos].strip()) if extra else _json_lines(text):
+            if _json_lines_error(text, e):
                 yield from self._jsonl(_Replay(raw, None), name)
                 return
             self.bytes_read += len(raw)
@@ -1079,6 +1091,26 @@ def _json_value(line: bytes) -> bool:
     return True
 
 
+def _json_lines_text(text: str) -> bool:
+    """Whether a text is JSON Lines, not one JSON document: it does not parse whole, and the reason says so."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        return _json_lines_error(text, e)
+    except (RecursionError, ValueError):
+        return False
+    return False
+
+
+def _json_lines_error(text: str, e: json.JSONDecodeError) -> bool:
+    """Whether the error of parsing ``text`` as one document shows it is JSON Lines: a second value begins on a
+    later line after a first one on a line of its own (documents written over several lines, one after another,
+    are no more JSON Lines than JSON), or it is JSON Lines with broken lines."""
+    if e.msg == "Extra data":
+        return e.lineno > 1 and "\n" not in text[:e.pos].strip()
+    return _json_lines(text)
+
+
 def _json_lines(text: str) -> bool:
     """Whether a text that is not one JSON document is JSON Lines with broken lines: it starts with an object,
     and another line, not indented (as in a document written over several lines), is one whole object."""
@@ -1093,14 +1125,18 @@ _DOC_START = re.compile(r"^---(\s|$)")
 _DOC_END = re.compile(r"^\.\.\.(\s|$)")
 
 
-def _bounded_lines(text: IO[str], limit: int) -> Iterator[str]:
-    """The lines of ``text``, each at most ``limit + 1`` characters: of a longer one, the first ``limit + 1`` (the
-    CSV reader then finds a cell over its limit, an error row) and the rest skipped, a part at a time."""
+def _bounded_lines(text: IO[str], limit: int, cuts: list[int]) -> Iterator[str]:
+    """The lines of ``text``, each at most ``limit + 1`` characters: of a longer one, the first ``limit + 1`` and
+    the rest skipped, a part at a time, with a mark in ``cuts`` (its row is an error: a cell cut short, a 10 MiB
+    title and a route after it, was read as the row)."""
     readline = text.readline
     while line := readline(limit + 1):
         if len(line) > limit and line[-1] not in "\r\n":
             while (rest := readline(1024 * 1024)) and rest[-1] not in "\r\n":
                 pass
+            cuts.append(1)
+            # The line ends here (its rest skipped), outside quotes, so the next line is a row of its own.
+            line += '"\n' if line.count('"') % 2 else "\n"
         yield line
 
 

@@ -210,15 +210,35 @@ _SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u[dD]([89a-fA-F][0-9a-fA-F]
 
 
 def block_list_starts(text: str) -> list[int] | None:
-    """Where each item of ``text`` starts (0-based lines), when it is a top-level block list without a tag of its
-    own, as YAML's parser reads it (keys given twice, tags and aliases are not checked); else None."""
+    """Where each item of ``text`` starts (0-based lines), when it is a top-level block list without a tag or an
+    anchor of its own, as YAML's parser reads it (its events: keys given twice, tags, anchors and aliases are not
+    looked at); else None."""
+    starts: list[int] = []
+    depth = 0  # 1 inside the top-level list, more inside its items
+    ended = False
     try:
-        node = yaml.compose(text, Loader=_NoDatesLoader)
+        for event in yaml.parse(text, Loader=_NoDatesLoader):
+            if isinstance(event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentStartEvent
+                          | yaml.DocumentEndEvent):
+                continue
+            if depth == 0:
+                if ended or not isinstance(event, yaml.SequenceStartEvent) or event.flow_style \
+                        or event.tag is not None or event.anchor is not None:
+                    return None
+                depth = 1
+                continue
+            if depth == 1:
+                if isinstance(event, yaml.SequenceEndEvent):
+                    depth, ended = 0, True
+                    continue
+                starts.append(event.start_mark.line)
+            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                depth += 1
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                depth -= 1
     except (yaml.YAMLError, RecursionError, ValueError):
         return None
-    if not isinstance(node, yaml.SequenceNode) or node.flow_style or node.tag != "tag:yaml.org,2002:seq":
-        return None
-    return [item.start_mark.line for item in node.value]
+    return starts if ended else None
 
 
 def _unmasked(key: Any) -> Any:

@@ -425,6 +425,14 @@ def test_a_yaml_list_one_of_whose_items_yaml_refuses_is_one_error_row_and_the_ot
     assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, False), (2, True)], [r.error for r in out]
     assert out[0].advice["title"] == "Supported living - Furzy Park"
     assert f"{spaced}:" in out[1].error and ": [1].id: duplicate key" in out[1].error, out[1].error
+    # Items sharing an anchor (defined twice, or used by another item): each is an error of its own.
+    anchored = tmp_path / "anchored.yaml"
+    anchored.write_text(item(1).replace("title: ", "title: &t ", 1) + item(2).replace(
+        f"title: {contract(2)['title']}", "title: *t") + item(3).replace("title: ", "title: &t ", 1) + item(4))
+    out = results([anchored])
+    assert [(r.source.index, r.ok) for r in out] == [(0, False), (1, False), (2, False), (3, True)], \
+        [r.error for r in out]
+    assert all("YAML anchors and aliases are not allowed" in r.error for r in out[:3])
 
 
 # --------------------------------------------------------------------------------------------------------- JSON
@@ -993,6 +1001,21 @@ def test_a_csv_line_of_100_mb_is_one_error_row_read_a_part_at_a_time(tmp_path: P
     assert peak_mib < 180, peak_mib  # (about 90 MiB: the program; with the line read whole, 238)
 
 
+@pytest.mark.parametrize("quote", ["", '"'])
+def test_a_csv_line_over_10_mib_whose_cells_are_each_under_it_is_an_error_row_not_cut_short(
+        tmp_path: Path, quote: str) -> None:
+    """Cut at the limit, a 10 MiB title after other cells was no cell over the limit: the row was advised with its
+    title cut short and its route lost ('route read as empty')."""
+    path = tmp_path / "long.csv"
+    title = quote + "t" * (10 * 1024 * 1024 + 10) + quote
+    path.write_text("id,title,procurement_start,contract_type,value.amount,duration_months,cpv,route\n"
+                    f"R-1,{title},2024-06-03,services,50000,12,90910000-9,open\n"
+                    "R-2,Cleaning,2024-06-03,services,50000,12,90910000-9,below_threshold\n")
+    out = results([path])
+    assert [(r.source.row, r.ok) for r in out] == [(2, False), (3, True)], [(r.error or "")[:200] for r in out]
+    assert out[0].error == f"{path}:row 2: malformed CSV: a line longer than 10 MiB"
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_temporary_folder_that_cannot_be_written_leaves_the_ids_unchecked_not_the_run_failed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
@@ -1504,6 +1527,25 @@ def test_json_lines_files_joined_by_cat_each_with_a_byte_order_mark_are_read_lin
     path.write_bytes(codecs.BOM_UTF8 + one + codecs.BOM_UTF8 + b"\n" + codecs.BOM_UTF8 + two)
     out = results([path])
     assert [(r.source.line, r.ok) for r in out] == [(1, True), (3, True)], [r.error for r in out]
+
+
+@pytest.mark.parametrize("first", ["bad", "null"])
+def test_json_lines_in_a_json_file_with_a_line_that_is_not_text_lose_only_that_line(tmp_path: Path,
+                                                                                  first: str) -> None:
+    """The whole file was decoded before JSON Lines were looked for: one bad byte made one error of every line."""
+    good = [json.dumps(contract(i)).encode() for i in (2, 3)]
+    head = json.dumps(contract(1)).encode().replace(b"Office", b"Caf\xe9") if first == "bad" else b"null"
+    lines = [head, *good] if first == "bad" else [head, good[0], json.dumps(contract(9)).encode()
+                                                  .replace(b"Office", b"\xff"), good[1]]
+    path = tmp_path / "lines.json"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    out = results([path])
+    assert len(out) == len(lines), [r.error for r in out]
+    assert [r.ok for r in out] == ([False, True, True] if first == "bad" else [False, True, False, True])
+    assert all(r.source.line == k for k, r in enumerate(out, 1))
+    one = tmp_path / "one.json"  # one document over several lines with a bad byte: one error, as before
+    one.write_bytes(json.dumps(contract(1), indent=2).encode().replace(b"Office", b"Caf\xe9"))
+    assert [r.ok for r in results([one])] == [False]
 
 
 def test_a_csv_file_that_begins_with_a_utf8_byte_order_mark_is_read_as_utf8_whatever_encoding_is_given(
