@@ -927,9 +927,14 @@ def advise_read(path: str) -> tuple[Advice, ContractDescription]:
 
 def compare_file(path: str) -> list[Advice]:
     """One contract description under every regime, the one in force on its commencement date first."""
+    return compare_read(path)[0]
+
+
+def compare_read(path: str) -> tuple[list[Advice], ContractDescription]:
+    """``compare_file``, and the contract description it read."""
     contract, doc = read_contract(path)
     try:
-        return default_advisor().compare(contract)
+        return default_advisor().compare(contract), contract
     except InputError as e:
         raise locate(e, doc) from None
 

@@ -138,7 +138,7 @@ def advise(
 
       cat draft.json | s16advisor advise - --format markdown
     """
-    from .advisor import advise_read, compare_file
+    from .advisor import advise_read, compare_read
     from .render import AdviceFormat, render_advice
 
     fmt = _choice(format, AdviceFormat, "--format", "s16advisor advise [OPTIONS] FILE")
@@ -146,10 +146,11 @@ def advise(
         _fail(["--explain and --compare-regimes cannot be used together: --explain shows the rule trace of the "
                "regime in force (for the other's, use --format json --compare-regimes, which holds both traces)"],
               EXIT_USAGE)
-    contract = None
+    result: Any = None
+    contract: Any = None
     try:
         if compare_regimes:
-            result: Any = compare_file(file)
+            result, contract = compare_read(file)
         else:
             result, contract = advise_read(file)
     except InputError as e:
@@ -159,7 +160,7 @@ def advise(
     if compare_regimes:
         from .render.compare import render as render_comparison
 
-        render_comparison(result, fmt.value, sys.stdout, _color(no_color))  # type: ignore[arg-type]
+        render_comparison(result, fmt.value, sys.stdout, _color(no_color), contract=contract)  # type: ignore[arg-type]
     else:
         render_advice(result, fmt, sys.stdout, explain=explain, color=_color(no_color),  # type: ignore[arg-type]
                       contract=contract)

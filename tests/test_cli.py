@@ -985,6 +985,12 @@ def test_compared_values_say_their_vat_basis_net_before_2022_inclusive_under_the
                                                "£204,000 inclusive of VAT below supplies_services_sub_central £214,904")
 
 
+def test_a_compared_vat_exempt_value_says_no_vat_is_charged_as_the_advice_does() -> None:
+    text = " ".join(done(run("advise", str(EXAMPLE), "--compare-regimes", "--no-color")).split())
+    assert text.count("£1,450,000 with no VAT charged at or above") == 2  # (each regime's column)
+    assert "inclusive of VAT" not in text
+
+
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
 def test_the_thresholds_table_says_what_it_leaves_out_and_where_it_is(fmt: str) -> None:
     """The table headed 'Thresholds in force' left out the small-lot values and the Community Benefits figure

@@ -67,7 +67,8 @@ def basis(vat: str) -> str:
     return "inclusive of VAT" if vat == "inclusive" else "net of VAT"
 
 
-def _words(vat: str, rate: float | None) -> str:
+def value_words(vat: str, rate: float | None) -> str:
+    """How a value on ``vat`` basis is stated: "with no VAT charged" at a rate of 0 (when the rate is known)."""
     return basis_words(vat, rate) if rate is not None else basis(vat)
 
 
@@ -93,10 +94,10 @@ def valuation_line(advice: Advice, contract: ContractDescription | None = None) 
     th = v.threshold
     rate = contract.value.vat_rate if contract is not None else None
     if th is None:
-        return f"{money(v.value)} {_words(v.vat_basis, rate)}: no threshold applies."
+        return f"{money(v.value)} {value_words(v.vat_basis, rate)}: no threshold applies."
     verdict = "at or above it" if v.above_threshold else "below it"
-    return (f"{money(th.value)} {_words(th.vat_basis, rate)} against the {th.title} threshold of {money(th.amount)} "
-            f"({th.regulation}, in force from {th.in_force_from.isoformat()}): {verdict}.")
+    return (f"{money(th.value)} {value_words(th.vat_basis, rate)} against the {th.title} threshold of "
+            f"{money(th.amount)} ({th.regulation}, in force from {th.in_force_from.isoformat()}): {verdict}.")
 
 
 def next_steps(advice: Advice) -> list[str]:

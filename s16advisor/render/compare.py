@@ -9,23 +9,25 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advice import Advice
-from .common import STATUS_STYLE, basis, make_console, money, printable_advice
+from ..contract import ContractDescription
+from .common import STATUS_STYLE, make_console, money, printable_advice, value_words
 
 
-def _threshold(a: Advice) -> str:
+def _threshold(a: Advice, rate: float | None) -> str:
     th = a.valuation.threshold
     if th is None:
         return "none"
     side = "at or above" if a.valuation.above_threshold else "below"
-    return f"{money(th.value)} {basis(th.vat_basis)} {side} {th.name} {money(th.amount)}"  # (pre-2022: net)
+    return f"{money(th.value)} {value_words(th.vat_basis, rate)} {side} {th.name} {money(th.amount)}"  # (pre-2022: net)
 
 
-def comparison_rows(advices: list[Advice]) -> list[dict[str, Any]]:
-    """One row per aspect (regime, valuation, each route, plan, findings) with each regime's answer."""
+def comparison_rows(advices: list[Advice], rate: float | None = None) -> list[dict[str, Any]]:
+    """One row per aspect (regime, valuation, each route, plan, findings) with each regime's answer; ``rate``,
+    the contract's VAT rate, says how its value is stated ("with no VAT charged" at 0)."""
     rows: list[dict[str, Any]] = [
         {"aspect": "applies on the commencement date", "values": ["yes" if a.regime.applies else "no"
                                                                   for a in advices]},
-        {"aspect": "value and threshold", "values": [_threshold(a) for a in advices]},
+        {"aspect": "value and threshold", "values": [_threshold(a, rate) for a in advices]},
     ]
     for rid in [r.id for r in advices[0].routes]:
         values = []
@@ -54,8 +56,8 @@ def evaluated_on(a: Advice) -> str:
     return day.isoformat()
 
 
-def comparison_json(advices: list[Advice]) -> dict[str, Any]:
-    rows = comparison_rows(advices)
+def comparison_json(advices: list[Advice], rate: float | None = None) -> dict[str, Any]:
+    rows = comparison_rows(advices, rate)
     return {
         "schema": "s16advisor/comparison/1",
         "contract_id": advices[0].contract_id,
@@ -68,14 +70,17 @@ def comparison_json(advices: list[Advice]) -> dict[str, Any]:
     }
 
 
-def render(advices: list[Advice], fmt: str, out: TextIO, color: bool | None) -> None:
+def render(advices: list[Advice], fmt: str, out: TextIO, color: bool | None, *,
+           contract: ContractDescription | None = None) -> None:
+    """The regimes' advices side by side; ``contract``, the contract compared, says how its value is stated."""
+    rate = contract.value.vat_rate if contract is not None else None
     if fmt != "json":  # as render_advice: escape codes are shown, not sent to the terminal
         advices = [printable_advice(a) for a in advices]
-    rows = comparison_rows(advices)
+    rows = comparison_rows(advices, rate)
     ids = [a.regime.id for a in advices]
     first = advices[0]
     if fmt == "json":
-        json.dump(comparison_json(advices), out, indent=2, ensure_ascii=False)
+        json.dump(comparison_json(advices, rate), out, indent=2, ensure_ascii=False)
         out.write("\n")
         return
     if fmt == "markdown":
