@@ -349,6 +349,9 @@ def review(
         display.close()
         _fail(str(e).splitlines())
     except KeyboardInterrupt as e:
+        if _RUN_AS_COMMAND:  # (a second Ctrl-C or SIGTERM now would take the exit path _exit_now avoids)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         display.close()
         kept = f": {output} was left as it was" if to_file else ""
         if isinstance(e, InterruptedAfterWriting):

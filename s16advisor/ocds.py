@@ -344,8 +344,9 @@ def _planning_only(tag: Any) -> bool:
 
 
 def _stopped(release: Mapping[str, Any], tender: Mapping[str, Any], cancelled: bool) -> str | None:
-    """The note on a procurement stopped before award (cancelled, withdrawn), if it is: advised as it was planned,
-    but the review's summary does not count it among the contracts that could be reserved (it will not be let)."""
+    """The note on a procurement ended without award (cancelled, withdrawn, unsuccessful), if it is: advised as it
+    was planned, but the review's summary does not count it among the contracts that could be reserved (it will
+    not be let)."""
     status = _text(tender.get("status"))
     if status.lower() in STOPPED:
         said = f"tender.status {status!r}"

@@ -611,9 +611,9 @@ class Reader:
         if csv.field_size_limit() < MAX_LINE_BYTES:
             csv.field_size_limit(MAX_LINE_BYTES)  # (the default is 128 KiB)
         # (lines read at most a cell's limit at a time: a line of 1 GB, or /dev/zero, was read whole first)
-        cuts: list[int] = []  # lines cut at the limit (their rest skipped)
-        reader = csv.reader(_bounded_lines(text, MAX_LINE_BYTES, cuts), strict=True)  # a malformed row is an error
-        # of its own, and reading goes on
+        reader = csv.reader(_bounded_lines(text, MAX_LINE_BYTES), strict=True)  # a malformed row is an error of
+        # its own, and reading goes on
+        offset = 0  # the lines read by the readers before this one (a line too long ends a reader: see below)
         header: tuple[str, ...] | None = None
         header_info: tuple[tuple[str, ...], frozenset[str], bool] | None = None
         header_problem: str | None = None
@@ -621,14 +621,26 @@ class Reader:
         last_line = 0
         try:
             while True:
-                cut = len(cuts)
                 try:
                     row = next(reader)
                 except StopIteration:
                     break
+                except _LineTooLong:  # its row is an error, whatever the csv reader made of it so far (a quoted
+                    # cell begun on an earlier line, say): a new reader starts on the next line
+                    row_no += 1
+                    first_line, last_line = last_line + 1, offset + reader.line_num + 1
+                    offset = last_line
+                    problem = f"a line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
+                    if header is None and header_problem is None:
+                        header_problem = f"the header row (row {row_no}) is malformed CSV: {problem}"
+                    yield Record(Source(name, line=first_line, row=row_no), "error",
+                                 f"{name}:row {row_no}: malformed CSV: {problem}")
+                    reader = csv.reader(_bounded_lines(text, MAX_LINE_BYTES), strict=True)
+                    continue
                 except csv.Error as e:
                     row_no += 1
-                    first_line, stuck, last_line = last_line + 1, last_line == reader.line_num, reader.line_num
+                    line_num = offset + reader.line_num
+                    first_line, stuck, last_line = last_line + 1, last_line == line_num, line_num
                     problem = _csv_problem(str(e), first_line, last_line)
                     if header is None and header_problem is None:
                         header_problem = f"the header row (row {row_no}) is malformed CSV: {problem}"
@@ -639,14 +651,8 @@ class Reader:
                         break
                     continue
                 row_no += 1
-                first_line, last_line = last_line + 1, reader.line_num
+                first_line, last_line = last_line + 1, offset + reader.line_num
                 source = Source(name, line=first_line, row=row_no)
-                if len(cuts) > cut:  # a line longer than the limit, its cells cut short: not read as they stand
-                    problem = f"a line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
-                    if header is None and header_problem is None:
-                        header_problem = f"the header row (row {row_no}) is malformed CSV: {problem}"
-                    yield Record(source, "error", f"{name}:row {row_no}: malformed CSV: {problem}")
-                    continue
                 if not any(c.strip() for c in row):
                     self.blank += 1
                     continue
@@ -752,8 +758,10 @@ class Reader:
         try:
             text = raw.decode(codec)
         except UnicodeDecodeError as e:
-            if _json_lines_text(raw.decode(codec, "replace")):  # JSON Lines, a line of which is not text: that
-                yield from self._jsonl(_Replay(raw, None), name)  # line is an error, and the others are read
+            if _json_lines_text(raw[:MAX_LINE_BYTES].decode(codec, "replace")):  # JSON Lines, a line of which is
+                # not text (its head is enough to tell, and a 500 MB document is not parsed again): that line is an
+                # error, and the others are read
+                yield from self._jsonl(_Replay(raw, None), name)
                 return
             self.bytes_read += len(raw)
             yield Record(Source(name), "error",
@@ -1092,7 +1100,8 @@ def _json_value(line: bytes) -> bool:
 
 
 def _json_lines_text(text: str) -> bool:
-    """Whether a text is JSON Lines, not one JSON document: it does not parse whole, and the reason says so."""
+    """Whether a text (a file's head) is JSON Lines, not one JSON document: it does not parse whole, and the
+    reason says so."""
     try:
         json.loads(text)
     except json.JSONDecodeError as e:
@@ -1125,18 +1134,20 @@ _DOC_START = re.compile(r"^---(\s|$)")
 _DOC_END = re.compile(r"^\.\.\.(\s|$)")
 
 
-def _bounded_lines(text: IO[str], limit: int, cuts: list[int]) -> Iterator[str]:
-    """The lines of ``text``, each at most ``limit + 1`` characters: of a longer one, the first ``limit + 1`` and
-    the rest skipped, a part at a time, with a mark in ``cuts`` (its row is an error: a cell cut short, a 10 MiB
-    title and a route after it, was read as the row)."""
+class _LineTooLong(Exception):
+    """A CSV line longer than the limit (read a part at a time, and skipped)."""
+
+
+def _bounded_lines(text: IO[str], limit: int) -> Iterator[str]:
+    """The lines of ``text``; a line longer than ``limit`` is skipped, a part at a time, and ends the lines with
+    ``_LineTooLong`` (its row is an error: cut short, a 10 MiB title and the route after it were read as the row,
+    and a cut inside quotes took the next rows into its cell)."""
     readline = text.readline
     while line := readline(limit + 1):
         if len(line) > limit and line[-1] not in "\r\n":
             while (rest := readline(1024 * 1024)) and rest[-1] not in "\r\n":
                 pass
-            cuts.append(1)
-            # The line ends here (its rest skipped), outside quotes, so the next line is a row of its own.
-            line += '"\n' if line.count('"') % 2 else "\n"
+            raise _LineTooLong
         yield line
 
 

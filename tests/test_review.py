@@ -997,7 +997,7 @@ def test_a_csv_line_of_100_mb_is_one_error_row_read_a_part_at_a_time(tmp_path: P
     exit_code, peak_mib = map(int, r.stdout.split())
     assert exit_code == 3, r.stderr
     rows = (tmp_path / "out.csv").read_text().splitlines()
-    assert rows[1].endswith(f"{path}:row 2: malformed CSV: a cell larger than 10 MiB,") and rows[2].startswith("R-2,")
+    assert rows[1].endswith(f"{path}:row 2: malformed CSV: a line longer than 10 MiB,") and rows[2].startswith("R-2,")
     assert peak_mib < 180, peak_mib  # (about 90 MiB: the program; with the line read whole, 238)
 
 
@@ -1014,6 +1014,15 @@ def test_a_csv_line_over_10_mib_whose_cells_are_each_under_it_is_an_error_row_no
     out = results([path])
     assert [(r.source.row, r.ok) for r in out] == [(2, False), (3, True)], [(r.error or "")[:200] for r in out]
     assert out[0].error == f"{path}:row 2: malformed CSV: a line longer than 10 MiB"
+    # A quoted cell begun on an earlier line, or a quote inside a cell that is not quoted: the rows after the
+    # long line are still rows of their own, at their lines.
+    row = "R-{},Cleaning,2024-06-03,services,50000,12,90910000-9\n"
+    for start in ('R-2,"abc\ndef",', 'R-2,12" pipe,'):
+        path.write_text("id,title,procurement_start,contract_type,value.amount,duration_months,cpv\n" + row.format(1)
+                        + start + "x," * (5 * 1024 * 1024 + 100) + "\n" + row.format(3) + row.format(4))
+        out = results([path])
+        assert [(r.source.row, r.source.line, r.ok) for r in out] == \
+            [(2, 2, True), (3, 3, False), (4, 3 + start.count("\n") + 1, True), (5, 4 + start.count("\n") + 1, True)]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
