@@ -557,6 +557,12 @@ class Reader:
                     fmt = INPUT_SUFFIXES.get(os.path.splitext(path)[1].lower()) or _sniff(*_first_lines(stream, 2))
                 if fmt == "json" and _sniff(_first_line(stream)) == "jsonl":
                     fmt = "jsonl"  # JSON Lines (or one JSON document on one line) in a .json file: streamed
+                if fmt != "csv" and not _is_utf8(self.line_encoding) and stream.peek(3)[:3] == codecs.BOM_UTF8:
+                    # (a CSV file is read as UTF-8 then: see _csv; JSON Lines and YAML are decoded line by line
+                    # as --encoding says)
+                    self.warnings.append(f"{name}: begins with a UTF-8 byte order mark but is read as "
+                                         f"{self.options.encoding} (--encoding): its text may be garbled; read it "
+                                         "without --encoding")
                 if fmt == "csv":
                     yield from self._csv(stream, name)
                 elif fmt == "jsonl":

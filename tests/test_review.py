@@ -1557,6 +1557,22 @@ def test_json_lines_in_a_json_file_with_a_line_that_is_not_text_lose_only_that_l
     assert [r.ok for r in results([one])] == [False]
 
 
+@pytest.mark.parametrize("name", ["x.jsonl", "x.yaml", "x.json"])
+def test_a_json_or_yaml_file_with_a_utf8_byte_order_mark_read_as_another_encoding_is_warned_of(
+        tmp_path: Path, name: str) -> None:
+    """Decoded as cp1252, its text was garbled ('CafÃ©') without a word."""
+    path = tmp_path / name
+    text = json.dumps(contract(1, title="Caf\u00e9"), ensure_ascii=False) if name != "x.yaml" else \
+        yaml.safe_dump(contract(1, title="Caf\u00e9"), allow_unicode=True)
+    path.write_bytes(codecs.BOM_UTF8 + text.encode() + b"\n")
+    reader = read_records([str(path)], ReadOptions(encoding="cp1252"))
+    list(Review(reader))
+    assert reader.warnings == [f"{path}: begins with a UTF-8 byte order mark but is read as cp1252 (--encoding): "
+                               "its text may be garbled; read it without --encoding"]
+    reader = read_records([str(path)])
+    assert [r.advice["title"] for r in Review(reader)] == ["Caf\u00e9"] and reader.warnings == []
+
+
 def test_a_csv_file_that_begins_with_a_utf8_byte_order_mark_is_read_as_utf8_whatever_encoding_is_given(
         tmp_path: Path) -> None:
     """Excel's "CSV UTF-8" begins with a byte order mark: given --encoding cp1252, its header's first column was
