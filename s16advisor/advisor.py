@@ -918,11 +918,7 @@ def advise_file(path: str) -> Advice:
 
 def advise_read(path: str) -> tuple[Advice, ContractDescription]:
     """``advise_file``, and the contract description it read."""
-    contract, doc = read_contract(path)
-    try:
-        return advise(contract), contract
-    except InputError as e:  # found after validation (a date no regime covers): give it the field's line
-        raise locate(e, doc) from None
+    return _read_and(path, advise)
 
 
 def compare_file(path: str) -> list[Advice]:
@@ -932,10 +928,18 @@ def compare_file(path: str) -> list[Advice]:
 
 def compare_read(path: str) -> tuple[list[Advice], ContractDescription]:
     """``compare_file``, and the contract description it read."""
+    return _read_and(path, lambda contract: default_advisor().compare(contract))
+
+
+_R = TypeVar("_R")
+
+
+def _read_and(path: str, work: Callable[[ContractDescription], _R]) -> tuple[_R, ContractDescription]:
+    """``work`` on the contract description read from ``path``, and the description."""
     contract, doc = read_contract(path)
     try:
-        return default_advisor().compare(contract), contract
-    except InputError as e:
+        return work(contract), contract
+    except InputError as e:  # found after validation (a date no regime covers): give it the field's line
         raise locate(e, doc) from None
 
 

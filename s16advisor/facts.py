@@ -183,9 +183,10 @@ _BASIS_WORDS = {"inclusive": "inclusive of VAT", "net": "net of VAT"}
 NO_VAT_WORDS = "with no VAT charged"  # a value at a VAT rate of 0 (exempt care, zero-rated supplies): either basis
 
 
-def basis_words(basis: str, rate: float) -> str:
+def basis_words(basis: str, rate: float | None = None) -> str:
     """How a value on ``basis`` is described: "inclusive of VAT", "net of VAT", or, at a rate of 0, that no VAT
-    is charged (VAT-exempt social care is most of what Section 16 reserves: "inclusive of VAT" misled)."""
+    is charged (VAT-exempt social care is most of what Section 16 reserves: "inclusive of VAT" misled); with no
+    rate (a threshold's amount, or a rate not known), its basis."""
     return NO_VAT_WORDS if rate == 0 else _BASIS_WORDS[basis]
 # The details build_facts fills for every contract (besides the prior-award bars, prior.<basis>.barred and
 # prior.<basis>.awarded): a test checks it against what build_facts fills.

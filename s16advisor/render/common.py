@@ -64,12 +64,7 @@ def _printable(x: Any) -> Any:
 
 
 def basis(vat: str) -> str:
-    return "inclusive of VAT" if vat == "inclusive" else "net of VAT"
-
-
-def value_words(vat: str, rate: float | None) -> str:
-    """How a value on ``vat`` basis is stated: "with no VAT charged" at a rate of 0 (when the rate is known)."""
-    return basis_words(vat, rate) if rate is not None else basis(vat)
+    return basis_words(vat)
 
 
 def main_thresholds(advice: Advice) -> list[ThresholdRef]:
@@ -94,9 +89,9 @@ def valuation_line(advice: Advice, contract: ContractDescription | None = None) 
     th = v.threshold
     rate = contract.value.vat_rate if contract is not None else None
     if th is None:
-        return f"{money(v.value)} {value_words(v.vat_basis, rate)}: no threshold applies."
+        return f"{money(v.value)} {basis_words(v.vat_basis, rate)}: no threshold applies."
     verdict = "at or above it" if v.above_threshold else "below it"
-    return (f"{money(th.value)} {value_words(th.vat_basis, rate)} against the {th.title} threshold of "
+    return (f"{money(th.value)} {basis_words(th.vat_basis, rate)} against the {th.title} threshold of "
             f"{money(th.amount)} ({th.regulation}, in force from {th.in_force_from.isoformat()}): {verdict}.")
 
 
@@ -140,8 +135,8 @@ def declared_route_line(advice: Advice, contract: ContractDescription | None) ->
     declared = contract.route if contract is not None else None
     if not declared or declared in advice.recommended:
         return None
-    route = next((r for r in advice.routes if r.id == declared), None)
-    if route is None or route.status != "available":
+    route = advice.route(declared)  # (every advice lists every route id, and a draft declares one of them)
+    if route.status != "available":
         return None
     if advice.has_errors():  # (a reservation that cannot be combined with it, say: the draft fails as it stands)
         return (f"The draft declares {declared} ({route.title}): not blocked on its own, but the draft as it stands "

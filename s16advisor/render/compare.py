@@ -10,7 +10,8 @@ from rich.text import Text
 
 from ..advice import Advice
 from ..contract import ContractDescription
-from .common import STATUS_STYLE, make_console, money, printable_advice, value_words
+from ..facts import basis_words
+from .common import STATUS_STYLE, make_console, money, printable_advice
 
 
 def _threshold(a: Advice, rate: float | None) -> str:
@@ -18,7 +19,7 @@ def _threshold(a: Advice, rate: float | None) -> str:
     if th is None:
         return "none"
     side = "at or above" if a.valuation.above_threshold else "below"
-    return f"{money(th.value)} {value_words(th.vat_basis, rate)} {side} {th.name} {money(th.amount)}"  # (pre-2022: net)
+    return f"{money(th.value)} {basis_words(th.vat_basis, rate)} {side} {th.name} {money(th.amount)}"  # (pre-2022: net)
 
 
 def comparison_rows(advices: list[Advice], rate: float | None = None) -> list[dict[str, Any]]:
