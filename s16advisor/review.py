@@ -1239,16 +1239,7 @@ def _block_list_items(lines: list[str]) -> list[tuple[int, list[str]]] | None:
     """A document that is a top-level block list of two items or more, cut into its items as YAML's parser sees
     them: (the index of the line of the item's ``- ``, its lines); None for any other document, one the parser
     cannot read at all (then it is one error), or one whose list carries a tag, an anchor or a directive (which
-    must not be lost with the document)."""
-    head = []
-    for line in lines:
-        if _ITEM_START.match(line):
-            break
-        head.append(line)
-    for line in head:  # before the first item: comments, blank lines and a bare "---" only
-        text = line.strip()
-        if text and not text.startswith("#") and not re.fullmatch(r"---\s*(#.*)?", text):
-            return None
+    must not be lost with the document: see ``block_list_starts``)."""
     items = block_list_starts("".join(lines))
     if items is None or len(items) < 2:
         return None

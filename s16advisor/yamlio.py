@@ -210,14 +210,16 @@ _SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u[dD]([89a-fA-F][0-9a-fA-F]
 
 
 def block_list_starts(text: str) -> list[int] | None:
-    """Where each item of ``text`` starts (0-based lines), when it is a top-level block list without a tag or an
-    anchor of its own, as YAML's parser reads it (its events: keys given twice, tags, anchors and aliases are not
-    looked at); else None."""
+    """Where each item of ``text`` starts (0-based lines), when it is a top-level block list without a tag, an
+    anchor or a directive of its own, as YAML's parser reads it (its events: keys given twice, tags, anchors and
+    aliases are not looked at); else None."""
     starts: list[int] = []
     depth = 0  # 1 inside the top-level list, more inside its items
     ended = False
     try:
         for event in yaml.parse(text, Loader=_NoDatesLoader):
+            if isinstance(event, yaml.DocumentStartEvent) and (event.version or event.tags):
+                return None  # (%YAML, %TAG: the document's, not to be lost with it)
             if isinstance(event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentStartEvent
                           | yaml.DocumentEndEvent):
                 continue

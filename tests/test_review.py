@@ -415,6 +415,9 @@ def test_a_yaml_list_one_of_whose_items_yaml_refuses_is_one_error_row_and_the_ot
     tagged = tmp_path / "tagged.yaml"  # a tag on the list itself: the document is refused, not the tag lost
     tagged.write_text("--- !!seq\n" + item(1) + item(2, "id: again"))
     assert [(r.ok, "YAML tags are not allowed" in (r.error or "")) for r in results([tagged])] == [(False, True)]
+    directed = tmp_path / "directed.yaml"  # so with a directive: refused whole, as before, not lost
+    directed.write_text("%YAML 1.1\n---\n" + item(1) + item(2, "id: again"))
+    assert [r.ok for r in results([directed])] == [False]
     # A quoted text going on at the first column with "- " is the item's, as YAML reads it (not an item of its
     # own); and the item is named [1] in a file whose name has a space.
     spaced = tmp_path / "my pipeline.yaml"
