@@ -407,8 +407,21 @@ def escape_controls(text: str) -> str:
     """``text`` (a key quoted in an error) with its control characters, bidirectional overrides and lone
     surrogates written as escapes: an error is one line, and must not move the cursor or write a CI log's
     workflow commands (a key "x\\n::error ..." printed a second line of its own)."""
-    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                         else f"\\u{ord(m.group()):04x}", text)
+    return escaped(text, _CONTROLS)
+
+
+def escaped(text: str, characters: re.Pattern[str]) -> str:
+    """``text`` with each of ``characters`` written as its code (``\\x1b``, ``\\u202e``); a byte of a file name
+    that is not UTF-8 (Python holds byte 0xff as the lone surrogate U+DCFF) as that byte (``\\xff``), so that the
+    output is UTF-8 and names the file as ``ls`` does."""
+    return characters.sub(_code, text)
+
+
+def _code(m: re.Match[str]) -> str:
+    n = ord(m.group())
+    if 0xDC80 <= n <= 0xDCFF:
+        return f"\\x{n - 0xDC00:02x}"
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
 
 
 def _texts(data: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from ..advice import Advice, ThresholdRef
 from ..contract import ContractDescription, reservation_planned, unplanned_reservations
 from ..facts import basis_words, money, newer_figures_note
+from ..yamlio import escaped
 
 STATUS_WORDS = {"recommended": "recommended", "available": "available", "unavailable": "unavailable"}
 # The thresholds the advice's table leaves out (by their id's start), as its note names them
@@ -32,18 +33,6 @@ def printable(text: str, one_line: bool = False) -> str:
     if one_line:
         text = text.replace("\r\n", "\n").replace("\n", "\\n")
     return escaped(text, _CONTROL)
-
-
-def escaped(text: str, characters: re.Pattern[str]) -> str:
-    """``text`` with each of ``characters`` written as its code (``\\x1b``); a byte of a file name that is not
-    UTF-8 (Python holds byte 0xff as the lone surrogate U+DCFF) as that byte (``\\xff``), so that the output is
-    UTF-8 and names the file as ``ls`` does."""
-    return characters.sub(_code, text)
-
-
-def _code(m: re.Match[str]) -> str:
-    n = ord(m.group())
-    return f"\\x{n - 0xDC00:02x}" if 0xDC80 <= n <= 0xDCFF else f"\\x{n:02x}"
 
 
 def printable_advice(advice: Advice) -> Advice:
