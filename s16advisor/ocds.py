@@ -564,6 +564,12 @@ def _codes(value: Any) -> tuple[str, ...]:
     return tuple(x if isinstance(x, str) else json.dumps(x, sort_keys=True, default=str) for x in items)
 
 
+def _letters(code: Any) -> str:
+    """A code as its letters, lower-cased: the spellings of one code alike (shelteredWorkshop, SHELTERED_WORKSHOP;
+    NATIONAL_AGENCY, nationalAgency)."""
+    return re.sub(r"[^a-z]", "", str(code).lower())
+
+
 def _reservation(tender: Mapping[str, Any], lots: list[dict[str, Any]], notes: list[str]) -> str | None:
     codes = _dict(tender.get("otherRequirements")).get("reservedParticipation")
     where = "tender.otherRequirements.reservedParticipation"
@@ -581,7 +587,7 @@ def _reservation(tender: Mapping[str, Any], lots: list[dict[str, Any]], notes: l
         return None
     found = []
     for code in codes:
-        key = re.sub(r"[^a-z]", "", str(code).lower())
+        key = _letters(code)
         if key in RESERVATIONS:
             found.append(RESERVATIONS[key])
         elif key in NOT_SECTION_16:
@@ -632,7 +638,7 @@ def _authority_type(release: Mapping[str, Any], options: OcdsOptions, notes: lis
     for c in _list(_dict(_buyer(release).get("details")).get("classifications")):
         if not isinstance(c, dict):
             continue
-        key = (_text(c.get("scheme")).upper(), re.sub(r"[^a-z]", "", str(c.get("id", "")).lower()))
+        key = (_text(c.get("scheme")).upper(), _letters(c.get("id", "")))
         found = AUTHORITY_TYPES.get(key)
         if found is not None:
             if key[1] == "nationalagency":
