@@ -502,6 +502,9 @@ class Reader:
         self.paths = self._once(_path_list(paths))
         self.options = options or ReadOptions()
         self.line_encoding = _line_encoding(self.options.encoding)  # what the lines are decoded as (_open)
+        self.file_encoding = self.options.encoding  # the file being read: what it is in (its byte order mark's
+        # encoding, or --encoding) ...
+        self.encoding = self.line_encoding  # ... and what its lines are decoded as (_open)
         self._count_from_0()
         self.bytes_total: int | None = None  # unknown when reading standard input
         if "-" not in self.paths:
@@ -546,10 +549,15 @@ class Reader:
     def _file(self, path: str) -> Iterator[Record]:
         name = "<stdin>" if path == "-" else path
         try:
-            stream: Any = _open(path, self.options.encoding)
+            stream, self.file_encoding = _open(path, self.options.encoding)
         except OSError as e:
             yield Record(Source(name), "error", f"{name}: cannot be read: {os_error_words(e)}", _UNOPENED)
             return
+        self.encoding = _line_encoding(self.file_encoding)
+        if self.encoding != self.line_encoding:  # a byte order mark says what the file is (as Excel and editors
+            # take it), whatever --encoding says: read so, not garbled ("CafÃ©") or every record an error
+            self.warnings.append(f"{name}: begins with a {self.file_encoding.upper()} byte order mark: read as "
+                                 f"{self.file_encoding.upper()}, not {self.options.encoding}")
         with stream:
             fmt = self.options.input_format
             try:
@@ -557,12 +565,6 @@ class Reader:
                     fmt = INPUT_SUFFIXES.get(os.path.splitext(path)[1].lower()) or _sniff(*_first_lines(stream, 2))
                 if fmt == "json" and _sniff(_first_line(stream)) == "jsonl":
                     fmt = "jsonl"  # JSON Lines (or one JSON document on one line) in a .json file: streamed
-                if fmt != "csv" and not _is_utf8(self.line_encoding) and stream.peek(3)[:3] == codecs.BOM_UTF8:
-                    # (a CSV file is read as UTF-8 then: see _csv; JSON Lines and YAML are decoded line by line
-                    # as --encoding says)
-                    self.warnings.append(f"{name}: begins with a UTF-8 byte order mark but is read as "
-                                         f"{self.options.encoding} (--encoding): its text may be garbled; read it "
-                                         "without --encoding")
                 if fmt == "csv":
                     yield from self._csv(stream, name)
                 elif fmt == "jsonl":
@@ -574,8 +576,12 @@ class Reader:
             except OSError as e:  # an I/O error half-way: what was read stands, the rest is one error record
                 yield Record(Source(name), "error", f"{name}: reading stopped: {os_error_words(e)}", _STOPPED)
             except UnicodeError as e:  # (a decoder that gives up on a whole stream)
-                yield Record(Source(name), "error", f"{name}: reading stopped: not {self.options.encoding} text: {e}",
+                yield Record(Source(name), "error", f"{name}: reading stopped: not {self.file_encoding} text: {e}",
                              _STOPPED)
+
+    def not_text(self, start: int, where: str = " of the line") -> str:
+        """Bytes of the file being read that are not text in its encoding, from ``start``."""
+        return _not_text(self.file_encoding, self.encoding, start, where, self.encoding != self.line_encoding)
 
     # JSON Lines: one record per non-blank line; a line holding an OCDS package is expanded here.
     def _jsonl(self, stream: Any, name: str) -> Iterator[Record]:
@@ -585,7 +591,7 @@ class Reader:
                 yield Record(Source(name, line=lineno), "error",
                              f"{name}:{lineno}: line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB")
                 continue
-            if line.startswith(codecs.BOM_UTF8) and _is_utf8(self.line_encoding):
+            if line.startswith(codecs.BOM_UTF8) and _is_utf8(self.encoding):
                 line = line[3:]  # a byte order mark on a later line: files joined by cat, each written with one
             if not line.strip():
                 self.blank += 1
@@ -593,24 +599,27 @@ class Reader:
             if b'"releases"' in line or b'"records"' in line:
                 yield from self._maybe_package(line, Source(name, line=lineno))
                 continue
+            if self.encoding != self.line_encoding:  # (the workers decode lines as --encoding says: this file's
+                # are decoded here)
+                try:
+                    yield Record(Source(name, line=lineno), "json", line.decode(self.encoding))
+                except UnicodeDecodeError as e:
+                    yield Record(Source(name, line=lineno), "error",
+                                 f"{name}:{lineno}: {self.not_text(e.start)}")
+                continue
             yield Record(Source(name, line=lineno), "json", line)
 
     def _maybe_package(self, line: bytes, source: Source) -> Iterator[Record]:
         try:
-            obj = json.loads(line.decode(self.line_encoding), object_pairs_hook=_object)
+            obj = json.loads(line.decode(self.encoding), object_pairs_hook=_object)
         except (UnicodeDecodeError, ValueError, RecursionError):
             yield Record(source, "json", line)  # the worker reports what is wrong with it
             return
         yield from _objects(obj, source, warn=self.warnings.append)
 
     def _csv(self, stream: Any, name: str) -> Iterator[Record]:
-        encoding = self.line_encoding
+        encoding = self.encoding
         raw = io.BufferedReader(_Counting(stream, self))
-        if not _is_utf8(encoding) and raw.peek(3)[:3] == codecs.BOM_UTF8:
-            # A UTF-8 byte order mark says what the file is (as Excel and editors take it), whatever --encoding
-            # says: read so, not as a first column named "ï»¿id" and every row an error.
-            self.warnings.append(f"{name}: begins with a UTF-8 byte order mark: read as UTF-8, not {encoding}")
-            encoding = "utf-8"
         if _is_utf8(encoding):
             encoding = "utf-8-sig"  # a byte order mark (Excel writes one) is not part of the first column's name
         text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
@@ -752,7 +761,7 @@ class Reader:
         release, or a list of releases). JSON Lines in a .json file are read as JSON Lines."""
         raw = stream.read(MAX_JSON_BYTES + 1)
         if len(raw) > MAX_JSON_BYTES:
-            head = raw[:MAX_LINE_BYTES].decode(self.line_encoding, "replace")
+            head = raw[:MAX_LINE_BYTES].decode(self.encoding, "replace")
             if _json_lines(head.rsplit("\n", 1)[0]):  # JSON Lines with a broken first line: read on as lines
                 yield from self._jsonl(_Replay(raw, stream), name)
                 return
@@ -760,7 +769,7 @@ class Reader:
             yield Record(Source(name), "error", f"{name}: a JSON document larger than "
                          f"{MAX_JSON_BYTES // (1024 * 1024)} MiB: use JSON Lines (one record per line) instead")
             return
-        codec = "utf-8-sig" if _is_utf8(self.line_encoding) else self.line_encoding
+        codec = "utf-8-sig" if _is_utf8(self.encoding) else self.encoding
         try:
             text = raw.decode(codec)
         except UnicodeDecodeError as e:
@@ -771,7 +780,7 @@ class Reader:
                 return
             self.bytes_read += len(raw)
             yield Record(Source(name), "error",
-                         f"{name}: {_not_text(self.options.encoding, self.line_encoding, e.start, '')}")
+                         f"{name}: {self.not_text(e.start, '')}")
             return
         if not text.strip():
             self.bytes_read += len(raw)
@@ -853,9 +862,10 @@ def _objects(obj: Any, source: Source, lines: dict[tuple[Any, ...], int] | None 
     yield Record(source, "obj", obj, lines)
 
 
-def _open(path: str, encoding: str = "utf-8") -> Any:
-    """A file (or standard input) as bytes: as they are, or in UTF-8 when ``encoding`` does not write JSON's,
-    YAML's and CSV's punctuation and line ends as ASCII does (UTF-16, UTF-32: see ``_line_encoding``)."""
+def _open(path: str, encoding: str = "utf-8") -> tuple[Any, str]:
+    """A file (or standard input) as bytes, and the encoding it is in (``encoding``, or its byte order mark's:
+    see ``_file_encoding``): its bytes as they are, or in UTF-8 when that encoding does not write JSON's, YAML's
+    and CSV's punctuation and line ends as ASCII does (UTF-16, UTF-32: see ``_line_encoding``)."""
     if path == "-":
         stdin = sys.stdin
         if stdin is None:
@@ -872,32 +882,36 @@ def _open(path: str, encoding: str = "utf-8") -> Any:
         stream = _Replay(head, stream)
     encoding = _file_encoding(stream, encoding)
     if _line_encoding(encoding) != encoding:
-        return _Replay(b"", _Utf8(stream, encoding))
-    return stream
+        return _Replay(b"", _Utf8(stream, encoding)), encoding
+    return stream, encoding
 
 
 _MARKS = {"utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)}
 
 
 def _file_encoding(stream: Any, encoding: str) -> str:
-    """The encoding to read a file in, by its byte order mark (its first bytes, peeked): UTF-32 or UTF-16 when it
-    starts with their mark and UTF-8 was given (PowerShell and Excel's "Unicode text" write UTF-16); UTF-16 or
-    UTF-32 given for a file without a mark is little-endian, as ``bytes.decode`` reads it (the stream decoder
-    refuses it); else the encoding as given."""
+    """The encoding to read a file in, by its byte order mark (its first bytes, peeked), as Excel and editors
+    take it: UTF-32, UTF-16 or UTF-8 when it starts with their mark, unless a UTF-16 or UTF-32 encoding was given
+    (PowerShell and Excel's "Unicode text" write UTF-16; Excel's "CSV UTF-8" writes the UTF-8 mark, whatever
+    --encoding says); UTF-16 or UTF-32 given for a file without a mark is little-endian, as ``bytes.decode`` reads
+    it (the stream decoder refuses it); else the encoding as given."""
     name = codecs.lookup(encoding).name
     head = stream.peek(4)[:4]
-    if name == "utf-8":
-        return next((marked for marked, marks in _MARKS.items() if head.startswith(marks)), encoding)
-    if name in _MARKS and not head.startswith(_MARKS[name]):
-        return name + "-le"
-    return encoding
+    if name in _MARKS or name.startswith(tuple(_MARKS)):  # (UTF-16 or UTF-32, in a byte order or not)
+        return name + "-le" if name in _MARKS and not head.startswith(_MARKS[name]) else encoding
+    marked = next((marked for marked, marks in _MARKS.items() if head.startswith(marks)), None)
+    if marked is None and head.startswith(codecs.BOM_UTF8) and name not in ("utf-8", "utf-8-sig"):
+        marked = "utf-8"
+    return marked or encoding
 
 
-def _not_text(encoding: str, decoded_as: str, start: int, where: str = " of the line") -> str:
+def _not_text(encoding: str, decoded_as: str, start: int, where: str = " of the line", marked: bool = False) -> str:
     """Bytes that are not text in ``encoding``, and where they start when the text was decoded as it is (a file
-    in UTF-16 is read through UTF-8, whose byte count would not be the file's)."""
-    hint = f"; {_ENCODING_HINT}" if codecs.lookup(encoding).name == "utf-8" else ""
-    return f"not {encoding} text" + (f" (byte {start + 1}{where}{hint})" if decoded_as == encoding else "")
+    in UTF-16 is read through UTF-8, whose byte count would not be the file's); ``marked``: the encoding is the
+    file's byte order mark's, not the one given."""
+    hint = f"; {_ENCODING_HINT}" if codecs.lookup(encoding).name == "utf-8" and not marked else ""
+    return f"not {encoding} text" + (" as its byte order mark says" if marked else "") + \
+        (f" (byte {start + 1}{where}{hint})" if decoded_as == encoding else "")
 
 
 _ENCODING_HINT = "a file in another encoding needs --encoding, e.g. cp1252 for Excel's CSV"
@@ -1195,7 +1209,7 @@ def _numbered_lines(stream: Any, reader: Reader) -> Iterator[tuple[int, bytes]]:
 def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str], tuple[int, str] | None]]:
     """(first line, lines, problem) per YAML document (lines empty for an empty one); a problem is (line,
     message) for a document that is too large or not text in the expected encoding."""
-    encoding = reader.line_encoding
+    encoding = reader.encoding
     lines: list[str] = []
     size = 0
     first = 1
@@ -1206,7 +1220,7 @@ def _yaml_documents(stream: Any, reader: Reader) -> Iterator[tuple[int, list[str
         except UnicodeDecodeError as e:
             line = raw.decode(encoding, "replace")
             if problem is None:
-                problem = (lineno, _not_text(reader.options.encoding, encoding, e.start))
+                problem = (lineno, reader.not_text(e.start))
         starts = _DOC_START.match(line)
         if starts and lines and _yaml_content("".join(lines)):
             yield first, lines, problem
@@ -1376,7 +1390,8 @@ class _Worker:
         try:
             if kind == "error":
                 return None, payload, None, None, ()
-            if kind == "json" and self.validate_json is not None and b'"ocid"' not in payload:
+            if kind == "json" and self.validate_json is not None and isinstance(payload, bytes) \
+                    and b'"ocid"' not in payload:  # (a str: a line the reader decoded, see Reader._jsonl)
                 try:
                     contract = self.validate_json(payload)
                     # pydantic keeps the last of a repeated key: a line with no more colons than the keys the
@@ -1420,9 +1435,9 @@ class _Worker:
             return rid, f"{label}: internal error: {type(e).__name__}: {e}", None, None, notes
         return rid, None, payload, _stats(outline, contract, notes), notes
 
-    def _json(self, raw: bytes, label: str) -> Any:
+    def _json(self, raw: bytes | str, label: str) -> Any:
         try:
-            text = raw.decode(self.decode_as)
+            text = raw if isinstance(raw, str) else raw.decode(self.decode_as)
         except UnicodeDecodeError as e:
             raise _RecordError(f"{label}: {_not_text(self.config.encoding, self.decode_as, e.start)}") from None
         try:

@@ -1560,20 +1560,41 @@ def test_json_lines_in_a_json_file_with_a_line_that_is_not_text_lose_only_that_l
     assert [r.ok for r in results([one])] == [False]
 
 
-@pytest.mark.parametrize("name", ["x.jsonl", "x.yaml", "x.json"])
-def test_a_json_or_yaml_file_with_a_utf8_byte_order_mark_read_as_another_encoding_is_warned_of(
-        tmp_path: Path, name: str) -> None:
-    """Decoded as cp1252, its text was garbled ('CafÃ©') without a word."""
+@pytest.mark.parametrize("name", ["x.jsonl", "x.yaml", "x.json", "x.csv"])
+@pytest.mark.parametrize("mark", ["utf-8", "utf-16", "utf-32"])
+def test_a_file_with_a_byte_order_mark_is_read_in_its_encoding_whatever_encoding_is_given(
+        tmp_path: Path, name: str, mark: str) -> None:
+    """Decoded as cp1252, a JSON Lines, JSON or YAML file in UTF-8 with its mark was garbled ('CafÃ©', and Welsh
+    letters such as 'ŵ' worse), and one in UTF-16 an error; Excel's "CSV UTF-8" and editors write the mark."""
     path = tmp_path / name
-    text = json.dumps(contract(1, title="Caf\u00e9"), ensure_ascii=False) if name != "x.yaml" else \
-        yaml.safe_dump(contract(1, title="Caf\u00e9"), allow_unicode=True)
-    path.write_bytes(codecs.BOM_UTF8 + text.encode() + b"\n")
+    title = "Caf\u00e9 \u0175yr"
+    text = json.dumps(contract(1, title=title), ensure_ascii=False) + "\n" if name in ("x.jsonl", "x.json") else \
+        yaml.safe_dump([contract(1, title=title)], allow_unicode=True) if name == "x.yaml" else \
+        SHORT_HEADER + _csv_row(1, title)
+    if name == "x.jsonl":
+        text += json.dumps(contract(2, title=title), ensure_ascii=False) + "\n"
+    data = text.encode(mark)  # (Python writes the UTF-16 and UTF-32 marks)
+    path.write_bytes(codecs.BOM_UTF8 + data if mark == "utf-8" else data)
     reader = read_records([str(path)], ReadOptions(encoding="cp1252"))
-    list(Review(reader))
-    assert reader.warnings == [f"{path}: begins with a UTF-8 byte order mark but is read as cp1252 (--encoding): "
-                               "its text may be garbled; read it without --encoding"]
-    reader = read_records([str(path)])
-    assert [r.advice["title"] for r in Review(reader)] == ["Caf\u00e9"] and reader.warnings == []
+    out = list(Review(reader))
+    assert [(r.ok, r.advice and r.advice["title"]) for r in out] == [(True, title)] * (2 if name == "x.jsonl" else 1), \
+        [r.error for r in out]
+    assert reader.warnings == [f"{path}: begins with a {mark.upper()} byte order mark: read as {mark.upper()}, "
+                               "not cp1252"]
+    reader = read_records([str(path)])  # (UTF-8, the default: the mark is dropped, and nothing said)
+    assert [(r.ok, r.advice["title"]) for r in Review(reader)] == [(True, title)] * len(out)
+    assert reader.warnings == []
+
+
+def test_a_line_that_is_not_text_in_its_byte_order_marks_encoding_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    lines = [json.dumps(contract(i)).encode() for i in range(3)]
+    path.write_bytes(codecs.BOM_UTF8 + b"\n".join([lines[0], lines[1].replace(b"Office", b"Caf\xe9"), lines[2]]))
+    out = list(Review(read_records([str(path)], ReadOptions(encoding="cp1252"))))
+    assert [r.ok for r in out] == [True, False, True]
+    at = lines[1].index(b"Office") + 4
+    assert out[1].error == f"{path}:2: not utf-8 text as its byte order mark says (byte {at} of the line)", \
+        out[1].error
 
 
 def test_a_csv_file_that_begins_with_a_utf8_byte_order_mark_is_read_as_utf8_whatever_encoding_is_given(
