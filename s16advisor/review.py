@@ -1251,11 +1251,21 @@ _ITEM_START = re.compile(r"-(?:[ \t]|\r?\n|$)")  # a top-level block list item (
 
 def _block_list_items(lines: list[str]) -> list[tuple[int, list[str]]] | None:
     """A document that is a top-level block list of two items or more, cut into its items as YAML's parser sees
-    them: (the index of the line of the item's ``- ``, its lines); None for any other document, one the parser
-    cannot read at all (then it is one error), or one whose list carries a tag, an anchor or a directive (which
-    must not be lost with the document: see ``block_list_starts``)."""
-    items = block_list_starts("".join(lines))
-    if items is None or len(items) < 2:
+    them: (the index of the line of the item's ``- ``, its lines); None for any other document, or one whose list
+    carries a tag, an anchor or a directive (which must not be lost with the document: see
+    ``block_list_starts``). Where the parser stops on malformed YAML, the rest is cut at each line that begins
+    with ``- ``, so that only the malformed item is an error (a quoted text going on at the first column with
+    ``- `` is cut there too, past that point only: into items that are errors)."""
+    found = block_list_starts("".join(lines))
+    if found is None:
+        return None
+    items, broken = found
+    if broken:  # the items the parser ended, then each "- " line from the one it stopped in
+        tail = items[-1] if items else 0
+        while tail > 0 and not _ITEM_START.match(lines[tail]):
+            tail -= 1
+        items = items[:-1] + [k for k in range(tail, len(lines)) if _ITEM_START.match(lines[k])]
+    if len(items) < 2:
         return None
     starts: list[int] = []
     for k in items:  # each item's "- ": the last such line at or before where the item starts

@@ -209,10 +209,11 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
 _SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u[dD]([89a-fA-F][0-9a-fA-F]{2})")
 
 
-def block_list_starts(text: str) -> list[int] | None:
+def block_list_starts(text: str) -> tuple[list[int], bool] | None:
     """Where each item of ``text`` starts (0-based lines), when it is a top-level block list without a tag, an
     anchor or a directive of its own, as YAML's parser reads it (its events: keys given twice, tags, anchors and
-    aliases are not looked at); else None."""
+    aliases are not looked at), and whether the parser stopped on malformed YAML (then the items from the last
+    one found on are not known: that one, or one after it, is malformed); else None."""
     starts: list[int] = []
     depth = 0  # 1 inside the top-level list, more inside its items
     ended = False
@@ -238,9 +239,11 @@ def block_list_starts(text: str) -> list[int] | None:
                 depth += 1
             elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
                 depth -= 1
-    except (yaml.YAMLError, RecursionError, ValueError):
+    except yaml.YAMLError:
+        return (starts, True) if depth > 0 else None
+    except (RecursionError, ValueError):
         return None
-    return starts if ended else None
+    return (starts, False) if ended else None
 
 
 def _unmasked(key: Any) -> Any:

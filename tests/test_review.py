@@ -438,6 +438,42 @@ def test_a_yaml_list_one_of_whose_items_yaml_refuses_is_one_error_row_and_the_ot
     assert all("YAML anchors and aliases are not allowed" in r.error for r in out[:3])
 
 
+@pytest.mark.parametrize("bad", ["cpv: [85312100-0, 85311000-2", "title: \"Supported living", "title: a: b",
+                                 "title: @home", "cpv: {85312100-0", "title: \"Caf\\x\""])
+def test_a_yaml_list_one_of_whose_items_is_malformed_yaml_is_one_error_row_and_the_other_items_are_advised(
+        tmp_path: Path, bad: str) -> None:
+    """An unclosed bracket or quote, or any other malformed YAML, in one item made the whole list one error row:
+    records in were not results out, and the good items were never advised."""
+    def item(i: int, extra: str = "") -> str:
+        lines = yaml.safe_dump(contract(i), sort_keys=False).splitlines()
+        return "- " + "\n  ".join(lines[:1] + [extra] * bool(extra) + lines[1:]) + "\n"
+
+    path = tmp_path / "l.yaml"
+    items = [item(1), item(2), item(3, bad), item(4), item(5)]
+    path.write_text("# a pipeline\n" + "".join(items))
+    out = results([path])
+    assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, True), (2, False), (3, True), (4, True)], \
+        [r.error for r in out]
+    assert [r.source.line for r in out] == [2 + sum(len(x.splitlines()) for x in items[:k]) for k in range(5)]
+    assert re.match(rf"{re.escape(str(path))}:(\d+): malformed YAML", out[2].error), out[2].error
+    first, last = out[2].source.line, out[3].source.line - 1  # (an unclosed text may be found at its item's end)
+    assert first <= int(out[2].error.split(":")[1]) <= last, out[2].error
+    assert [r.advice["contract_id"] for r in out if r.ok] == [contract(i)["id"] for i in (1, 2, 4, 5)]
+
+
+def test_a_malformed_yaml_list_item_does_not_cut_the_items_before_it_at_a_quoted_text(tmp_path: Path) -> None:
+    def item(i: int, extra: str = "") -> str:
+        lines = yaml.safe_dump(contract(i), sort_keys=False).splitlines()
+        return "- " + "\n  ".join(lines[:1] + [extra] * bool(extra) + lines[1:]) + "\n"
+
+    quoted = item(1).replace(f"title: {contract(1)['title']}", 'title: "Supported living\n- Furzy Park"')
+    path = tmp_path / "q.yaml"
+    path.write_text(quoted + item(2, "cpv: [unclosed") + item(3))
+    out = results([path])
+    assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, False), (2, True)], [r.error for r in out]
+    assert out[0].advice["title"] == "Supported living - Furzy Park"
+
+
 # --------------------------------------------------------------------------------------------------------- JSON
 
 
