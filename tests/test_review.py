@@ -391,20 +391,22 @@ def test_yaml_list_in_one_document(tmp_path: Path) -> None:
     assert [(r.source.index, r.source.line, r.ok) for r in out] == [(0, 1, True), (1, 2, True)]
 
 
+def _list_item(i: int, extra: str = "") -> str:
+    """Contract ``i`` as an item of a YAML block list, with the line ``extra`` after its first."""
+    lines = yaml.safe_dump(contract(i), sort_keys=False).splitlines()
+    return "- " + "\n  ".join(lines[:1] + [extra] * bool(extra) + lines[1:]) + "\n"
+
+
 def test_a_yaml_list_one_of_whose_items_yaml_refuses_is_one_error_row_and_the_other_items_are_advised(
         tmp_path: Path) -> None:
     """A key given twice in one item, or a tag, made the whole list one error row: records in were not results
     out, and the good items were never advised."""
-    def item(i: int, extra: str = "") -> str:
-        body = yaml.safe_dump(contract(i), sort_keys=False)
-        lines = body.splitlines()
-        return "- " + "\n  ".join(lines[:1] + [extra] * bool(extra) + lines[1:]) + "\n"
-
     path = tmp_path / "l.yaml"
-    path.write_text("# a pipeline\n" + item(1) + item(2, "id: again") + item(3, "title: !!str tagged") + item(4))
+    path.write_text("# a pipeline\n" + _list_item(1) + _list_item(2, "id: again") + _list_item(3, "title: !!str tagged")
+                    + _list_item(4))
     out = results([path])
     assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, False), (2, False), (3, True)]
-    assert out[1].source.line == 1 + 1 + len(item(1).splitlines())
+    assert out[1].source.line == 1 + 1 + len(_list_item(1).splitlines())
     assert re.match(rf"{re.escape(str(path))}:\d+: \[1\]\.id: duplicate key \(already given on line \d+\)$",
                     out[1].error), out[1].error
     assert "YAML tags are not allowed" in out[2].error
@@ -413,25 +415,26 @@ def test_a_yaml_list_one_of_whose_items_yaml_refuses_is_one_error_row_and_the_ot
     broken.write_text(yaml.safe_dump(contract(1)) + "title: twice\n")
     assert [r.ok for r in results([broken])] == [False]
     tagged = tmp_path / "tagged.yaml"  # a tag on the list itself: the document is refused, not the tag lost
-    tagged.write_text("--- !!seq\n" + item(1) + item(2, "id: again"))
+    tagged.write_text("--- !!seq\n" + _list_item(1) + _list_item(2, "id: again"))
     assert [(r.ok, "YAML tags are not allowed" in (r.error or "")) for r in results([tagged])] == [(False, True)]
     directed = tmp_path / "directed.yaml"  # so with a directive: refused whole, as before, not lost
-    directed.write_text("%YAML 1.1\n---\n" + item(1) + item(2, "id: again"))
+    directed.write_text("%YAML 1.1\n---\n" + _list_item(1) + _list_item(2, "id: again"))
     assert [r.ok for r in results([directed])] == [False]
     # A quoted text going on at the first column with "- " is the item's, as YAML reads it (not an item of its
     # own); and the item is named [1] in a file whose name has a space.
     spaced = tmp_path / "my pipeline.yaml"
-    quoted = item(1).replace(f"title: {contract(1)['title']}", 'title: "Supported living\n- Furzy Park"')
+    quoted = _list_item(1).replace(f"title: {contract(1)['title']}", 'title: "Supported living\n- Furzy Park"')
     assert "\n- Furzy Park" in quoted
-    spaced.write_text(quoted + item(2, "id: again") + item(3))
+    spaced.write_text(quoted + _list_item(2, "id: again") + _list_item(3))
     out = results([spaced])
     assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, False), (2, True)], [r.error for r in out]
     assert out[0].advice["title"] == "Supported living - Furzy Park"
     assert f"{spaced}:" in out[1].error and ": [1].id: duplicate key" in out[1].error, out[1].error
     # Items sharing an anchor (defined twice, or used by another item): each is an error of its own.
     anchored = tmp_path / "anchored.yaml"
-    anchored.write_text(item(1).replace("title: ", "title: &t ", 1) + item(2).replace(
-        f"title: {contract(2)['title']}", "title: *t") + item(3).replace("title: ", "title: &t ", 1) + item(4))
+    anchored.write_text(_list_item(1).replace("title: ", "title: &t ", 1) + _list_item(2).replace(
+        f"title: {contract(2)['title']}", "title: *t") + _list_item(3).replace("title: ", "title: &t ", 1)
+        + _list_item(4))
     out = results([anchored])
     assert [(r.source.index, r.ok) for r in out] == [(0, False), (1, False), (2, False), (3, True)], \
         [r.error for r in out]
@@ -444,12 +447,8 @@ def test_a_yaml_list_one_of_whose_items_is_malformed_yaml_is_one_error_row_and_t
         tmp_path: Path, bad: str) -> None:
     """An unclosed bracket or quote, or any other malformed YAML, in one item made the whole list one error row:
     records in were not results out, and the good items were never advised."""
-    def item(i: int, extra: str = "") -> str:
-        lines = yaml.safe_dump(contract(i), sort_keys=False).splitlines()
-        return "- " + "\n  ".join(lines[:1] + [extra] * bool(extra) + lines[1:]) + "\n"
-
     path = tmp_path / "l.yaml"
-    items = [item(1), item(2), item(3, bad), item(4), item(5)]
+    items = [_list_item(1), _list_item(2), _list_item(3, bad), _list_item(4), _list_item(5)]
     path.write_text("# a pipeline\n" + "".join(items))
     out = results([path])
     assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, True), (2, False), (3, True), (4, True)], \
@@ -462,13 +461,9 @@ def test_a_yaml_list_one_of_whose_items_is_malformed_yaml_is_one_error_row_and_t
 
 
 def test_a_malformed_yaml_list_item_does_not_cut_the_items_before_it_at_a_quoted_text(tmp_path: Path) -> None:
-    def item(i: int, extra: str = "") -> str:
-        lines = yaml.safe_dump(contract(i), sort_keys=False).splitlines()
-        return "- " + "\n  ".join(lines[:1] + [extra] * bool(extra) + lines[1:]) + "\n"
-
-    quoted = item(1).replace(f"title: {contract(1)['title']}", 'title: "Supported living\n- Furzy Park"')
+    quoted = _list_item(1).replace(f"title: {contract(1)['title']}", 'title: "Supported living\n- Furzy Park"')
     path = tmp_path / "q.yaml"
-    path.write_text(quoted + item(2, "cpv: [unclosed") + item(3))
+    path.write_text(quoted + _list_item(2, "cpv: [unclosed") + _list_item(3))
     out = results([path])
     assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, False), (2, True)], [r.error for r in out]
     assert out[0].advice["title"] == "Supported living - Furzy Park"
