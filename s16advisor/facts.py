@@ -129,9 +129,16 @@ def versus(value: float, threshold: float) -> str:
 
 
 def uk_today(now: dt.datetime | None = None) -> dt.date:
-    """Today in the UK, whose law's days these are, whatever the machine's time zone: GMT, or BST (UTC+1) from
-    01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October (Summer Time Order 2002)."""
-    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    """Today in the UK, whose law's days these are, whatever the machine's time zone (see ``uk_time``)."""
+    return uk_time(now or dt.datetime.now(dt.UTC)).date()
+
+
+def uk_time(moment: dt.datetime) -> dt.datetime:
+    """The UK's civil time (naive) at a moment, whatever the machine's time zone and without its tz database: GMT,
+    or BST (UTC+1) from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October (Summer
+    Time Order 2002). A naive ``moment`` is the machine's local time, as ``datetime.astimezone`` reads it;
+    OverflowError for a moment whose UTC time falls outside years 1 to 9999."""
+    now = moment.astimezone(dt.UTC)
 
     def changes(month: int) -> dt.datetime:
         last = dt.date(now.year, month, 31)
@@ -139,7 +146,7 @@ def uk_today(now: dt.datetime | None = None) -> dt.date:
         return dt.datetime.combine(sunday, dt.time(1), dt.UTC)
 
     summer = changes(3) <= now < changes(10)
-    return (now + dt.timedelta(hours=1) if summer else now).date()
+    return (now + dt.timedelta(hours=1) if summer else now).replace(tzinfo=None)
 
 
 # The thresholds revised every two years (the GPA's, in sterling): the others (light touch, Welsh figures) are not.

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .contract import MAX_DURATION_MONTHS
+from .facts import uk_time
 
 # mainProcurementCategory (OCDS procurementCategory codelist) -> contract_type
 CATEGORIES = {"goods": "supplies", "works": "works", "services": "services"}
@@ -314,18 +315,33 @@ def _text(x: Any) -> str:
     return x.strip() if isinstance(x, str) else ""
 
 
-def _date(x: Any) -> str | None:
-    """The calendar date of an OCDS date-time, as written (``2025-02-24T00:00:00+01:00`` is 2025-02-24)."""
+def _when(x: Any) -> tuple[dt.date, dt.time | None] | None:
+    """An OCDS date or date-time: its UK calendar date and, when it has a time, the UK time of day. A time with an
+    offset (or Z) is a moment, read in UK time (``2025-02-24T00:30:00+01:00`` is 23:30 GMT on 2025-02-23), as the
+    law's days are the UK's; a date, or a time without an offset, is read as written."""
     if not isinstance(x, str):
         return None
-    m = _DATE_RX.match(x.strip())
+    text = x.strip()
+    m = _DATE_RX.match(text)
     if not m:
         return None
     try:
-        dt.date.fromisoformat(m.group(1))
+        day = dt.date.fromisoformat(m.group(1))
     except ValueError:
         return None
-    return m.group(1)
+    try:
+        moment = dt.datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
+        if moment.tzinfo is not None:
+            moment = uk_time(moment)
+    except (ValueError, OverflowError):  # (a time Python does not read; a moment beyond the year 9999 in UTC)
+        return day, None
+    return moment.date(), (moment.time() if len(text) > 10 else None)
+
+
+def _date(x: Any) -> str | None:
+    """The UK calendar date of an OCDS date or date-time (see ``_when``), as ISO text."""
+    when = _when(x)
+    return when[0].isoformat() if when else None
 
 
 def _tags(tag: Any) -> set[str]:
@@ -491,15 +507,19 @@ def _anniversary(day: dt.date, months: int) -> dt.date | None:
         return None
 
 
-def _months_between(start: str, end: str) -> int | None:
-    """The calendar months of a term from ``start`` to ``end`` (OCDS end dates are the last day), a part month
-    counting as a month: the fewest whose anniversary comes after ``end`` (2024-03-01 to 2027-02-28, and
-    2024-02-29 to 2027-02-28, are 36; 2025-01-31 to 2025-02-28 is 1)."""
-    a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+def _months_between(start: tuple[dt.date, dt.time | None], end: tuple[dt.date, dt.time | None]) -> int | None:
+    """The calendar months of a term from ``start`` to ``end`` (OCDS end dates are the last day; ``_when``'s UK
+    dates and times), a part month counting as a month: the fewest whose anniversary comes after ``end``
+    (2024-03-01 to 2027-02-28, and 2024-02-29 to 2027-02-28, are 36; 2025-01-31 to 2025-02-28 is 1). A time
+    moves the anniversary with it: 00:00 UTC on 1 April 2024 (01:00 BST) to 23:59:59 UTC on 31 March 2027 (00:59:59
+    BST on 1 April) is 36 months, not 37."""
+    a = dt.datetime.combine(start[0], start[1] or dt.time.min)
+    b = dt.datetime.combine(end[0], end[1] or dt.time.max)  # (a date is its whole day)
     if b < a:
         return None
     months = max(1, (b.year - a.year) * 12 + (b.month - a.month) - 1)
-    while (anniversary := _anniversary(a, months)) is not None and anniversary <= b:
+    while (anniversary := _anniversary(a.date(), months)) is not None and \
+            dt.datetime.combine(anniversary, a.time()) <= b:
         months += 1
     return months
 
@@ -516,8 +536,8 @@ def _duration(period: Any) -> int | None:
     days = p.get("durationInDays")
     if isinstance(days, int | float) and not isinstance(days, bool) and math.isfinite(days) and days > 0:
         found.append(max(1, math.ceil((days - DAYS_TOLERANCE) / DAYS_PER_MONTH)))
-    start = _date(p.get("startDate"))
-    end = _date(p.get("maxExtentDate")) or _date(p.get("endDate"))
+    start = _when(p.get("startDate"))
+    end = _when(p.get("maxExtentDate")) or _when(p.get("endDate"))
     if start and end:
         between = _months_between(start, end)
         if between is not None:

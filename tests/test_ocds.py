@@ -737,3 +737,93 @@ def test_a_planned_procurement_is_advised_whatever_legal_basis_its_prior_notice_
     award.update(tag=["award"], date="2025-04-01T00:00:00Z")  # (lower-case CELEX is still PCR 2015)
     del award["tender"]["communication"]
     assert "tender.legalBasis is the Public Contracts Regulations 2015" in (release_to_contract(award).error or "")
+
+
+# ------------------------------------------------------------------------------------- dates in UK time
+
+
+def _dated(where: str, when: str) -> dict[str, Any]:
+    """A release whose commencement is ``when``, given in the field ``where`` (each a field the mapping reads)."""
+    rel = release()
+    tender = rel["tender"]
+    if where == "tender.datePublished":
+        tender["datePublished"] = when
+    elif where == "tender.documents":
+        tender["documents"] = [{"id": "1", "documentType": "tenderNotice", "datePublished": when}]
+    elif where == "date":  # a tender release's own date
+        rel["date"] = when
+    elif where == "tender.tenderPeriod.startDate":
+        rel.update(tag=["award"], date="2025-06-01T00:00:00+01:00")
+        tender["tenderPeriod"] = {"startDate": when}
+    elif where == "tender.communication.futureNoticeDate":
+        rel.update(tag=["planning"], date="2024-06-01T00:00:00+01:00")
+        tender["communication"] = {"futureNoticeDate": when}
+    elif where == "award date":  # no tender date: the release's
+        rel.update(tag=["award"], date=when)
+    return rel
+
+
+DATE_FIELDS = ("tender.datePublished", "tender.documents", "date", "tender.tenderPeriod.startDate",
+               "tender.communication.futureNoticeDate", "award date", "record")
+
+
+@pytest.mark.parametrize("where", DATE_FIELDS)
+@pytest.mark.parametrize(("when", "day"), [
+    ("2025-02-24T00:30:00+01:00", "2025-02-23"),  # 23:30 GMT: the day before the Act's go-live
+    ("2025-02-23T23:30:00Z", "2025-02-23"),  # the same moment written in UTC
+    ("2025-02-24T00:30:00Z", "2025-02-24"),
+    ("2024-01-01T00:30:00+01:00", "2023-12-31"),  # before the thresholds of 1 January 2024
+    ("2023-12-31T19:30:00-05:00", "2024-01-01"),  # 00:30 GMT on 1 January
+    ("2025-06-30T23:30:00Z", "2025-07-01"),  # BST: 00:30 on 1 July
+    ("2025-03-30T00:59:59Z", "2025-03-30"), ("2025-03-29T23:30:00Z", "2025-03-29"),  # GMT until 01:00 UTC
+    ("2025-10-25T23:30:00Z", "2025-10-26"), ("2025-10-26T23:30:00Z", "2025-10-26"),  # BST until 01:00 UTC
+    ("2025-06-30t23:30:00z", "2025-07-01"),  # (RFC 3339 allows a lower-case t and z)
+    ("2025-02-24", "2025-02-24"), ("2025-02-24T00:30:00", "2025-02-24"),  # a date, a time without offset: as written
+])
+def test_a_time_with_an_offset_is_read_on_the_uk_calendar(where: str, when: str, day: str) -> None:
+    """The law's days are the UK's: a notice published at 00:30 on 24 February 2025 in UTC+1 was published at
+    23:30 on the 23rd in the UK, before the Act's go-live (and 00:30 on 1 January in UTC+1 is still 31 December,
+    under the old thresholds), whichever field gives the date."""
+    if where == "record":
+        record = {"ocid": "ocds-test-1", "releases": [{"url": "u1", "date": when, "tag": ["tender"]}],
+                  "compiledRelease": release() | {"tag": ["compiled"], "date": "2025-06-01T00:00:00Z"}}
+        m = record_to_contract(slim_record(record))
+    else:
+        m = release_to_contract(_dated(where, when))
+    assert m.contract is not None, m.error
+    assert m.contract["procurement_start"] == day
+
+
+def test_the_same_moment_with_and_without_an_offset_is_advised_alike_around_the_acts_go_live() -> None:
+    """A PCR 2015 tender notice published at 23:30 GMT on 23 February 2025, written in UTC+1: commenced before
+    the go-live, under PCR 2015 (not an error row saying its date is not its commencement)."""
+    for when in ("2025-02-24T00:30:00+01:00", "2025-02-23T23:30:00Z"):
+        rel = release(datePublished=when, legalBasis={"scheme": "CELEX", "id": "32014L0024"})
+        [result] = list(Review([rel]))
+        assert result.advice is not None and result.advice["regime"]["id"] == "pcr2015", (when, result.error)
+
+
+def test_the_thresholds_of_1_january_are_chosen_by_the_uk_date() -> None:
+    it = {"items": [{"id": "1", "classification": {"scheme": "CPV", "id": "72000000"}}]}
+    amounts = {}
+    for when in ("2024-01-01T00:30:00+01:00", "2023-12-31T23:30:00Z", "2024-01-01T00:30:00Z"):
+        [result] = list(Review([release(datePublished=when, **it)]))
+        amounts[when] = result.advice["valuation"]["threshold"]["in_force_from"]
+    assert amounts == {"2024-01-01T00:30:00+01:00": "2022-01-01", "2023-12-31T23:30:00Z": "2022-01-01",
+                       "2024-01-01T00:30:00Z": "2024-01-01"}
+
+
+@pytest.mark.parametrize(("period", "months"), [
+    # 00:00 BST on 1 April 2025 to 23:59:59 BST on 31 March 2028, written in UTC: three years
+    ({"startDate": "2025-03-31T23:00:00Z", "endDate": "2028-03-31T22:59:59Z"}, 36),
+    ({"startDate": "2025-04-01T00:00:00+01:00", "endDate": "2028-03-31T23:59:59+01:00"}, 36),
+    # written in UTC with the times of a UK day: 01:00 BST on 1 April to 00:59:59 BST on 1 April, three years
+    ({"startDate": "2024-04-01T00:00:00Z", "endDate": "2027-03-31T23:59:59Z"}, 36),
+    ({"startDate": "2024-07-01T00:00:00+01:00", "endDate": "2026-12-31T23:59:59Z"}, 30),  # (BST to GMT)
+    ({"startDate": "2024-07-01T00:00:00+01:00", "endDate": "2027-06-30"}, 36),  # (a date is its whole day)
+    ({"startDate": "2024-07-01T00:00:00+01:00", "endDate": "2027-07-01T00:00:00+01:00"}, 37),
+])
+def test_a_contract_period_in_uk_time_is_counted_from_its_moments(period: dict[str, Any], months: int) -> None:
+    """A term's months from its start to its end in UK time: a period written in UTC is not a month longer
+    (reg 77 allows 36 months: a 37th would be a false finding)."""
+    assert mapped(release(contractPeriod=period))["duration_months"] == months
