@@ -374,38 +374,51 @@ def _stopped(release: Mapping[str, Any], tender: Mapping[str, Any], cancelled: b
             "Section 16 view")
 
 
-def _notice_published(tender: Mapping[str, Any]) -> str | None:
+def _given_date(x: Any, where: str, notes: list[str]) -> str | None:
+    """``_date``, with a note when a date is given that is not one (the mapping falls back on another field)."""
+    day = _date(x)
+    if day is None and x is not None and x != "":
+        notes.append(f"{where} {x!r} is not a date: ignored")
+    return day
+
+
+def _notice_published(tender: Mapping[str, Any], notes: list[str]) -> str | None:
     """The earliest date a tender notice among the tender's documents was published (Find a Tender lists its
     notices as documents of type tenderNotice)."""
-    days = [d for doc in _list(tender.get("documents")) if isinstance(doc, dict)
-            and _text(doc.get("documentType")) == "tenderNotice" for d in [_date(doc.get("datePublished"))] if d]
+    days = [d for k, doc in enumerate(_list(tender.get("documents")))
+            if isinstance(doc, dict) and _text(doc.get("documentType")) == "tenderNotice"
+            for d in [_given_date(doc.get("datePublished"), f"tender.documents[{k}].datePublished (a tenderNotice)",
+                                  notes)] if d]
     return min(days) if days else None
 
 
 def _commencement(release: Mapping[str, Any], tender: Mapping[str, Any], tender_date: str | None,
                   notes: list[str]) -> str | None:
-    """The tender's date: when the procurement was commenced (the tender notice was published)."""
-    published = _date(tender.get("datePublished")) or _notice_published(tender)
+    """The tender's date: when the procurement was commenced (the tender notice was published). A date given in
+    a field it reads but not a date is noted, as the next field is read instead."""
+    published = _given_date(tender.get("datePublished"), "tender.datePublished", notes) or \
+        _notice_published(tender, notes)
     if published:
         return published
     if tender_date:
         return tender_date
-    if _tagged_tender(release.get("tag")) and _date(release.get("date")):
-        return _date(release.get("date"))
-    start = _date(_dict(tender.get("tenderPeriod")).get("startDate"))
+    released = _given_date(release.get("date"), "the release date", notes)
+    if _tagged_tender(release.get("tag")) and released:
+        return released
+    start = _given_date(_dict(tender.get("tenderPeriod")).get("startDate"), "tender.tenderPeriod.startDate", notes)
     if start:
         return start
     if _planning_only(release.get("tag")):  # (its date is the plan's, before the procurement commences)
-        planned = _date(_dict(tender.get("communication")).get("futureNoticeDate"))
+        planned = _given_date(_dict(tender.get("communication")).get("futureNoticeDate"),
+                              "tender.communication.futureNoticeDate", notes)
         if planned:
             notes.append(f"a planning release: procurement_start is the planned date of the tender notice {planned} "
                          "(tender.communication.futureNoticeDate)")
         return planned
-    day = _date(release.get("date"))
-    if day:
-        notes.append(f"no tender date: procurement_start is the release date {day}, which may be later than the "
-                     "tender notice")
-    return day
+    if released:
+        notes.append(f"no tender date: procurement_start is the release date {released}, which may be later than "
+                     "the tender notice")
+    return released
 
 
 def _cpv(code: Any) -> str | None:

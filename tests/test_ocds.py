@@ -827,3 +827,29 @@ def test_a_contract_period_in_uk_time_is_counted_from_its_moments(period: dict[s
     """A term's months from its start to its end in UK time: a period written in UTC is not a month longer
     (reg 77 allows 36 months: a 37th would be a false finding)."""
     assert mapped(release(contractPeriod=period))["duration_months"] == months
+
+
+@pytest.mark.parametrize("given", ["24/02/2025", "2025-02-30T09:00:00Z", 20250224, {"date": "2025-02-24"}])
+def test_a_tender_notice_whose_date_is_not_a_date_is_noted_not_silently_ignored(given: Any) -> None:
+    """Find a Tender's tender notice among the documents dates the commencement: one whose datePublished cannot be
+    read is named in a note, as the mapping then dates the procurement by another field (here the release's)."""
+    rel = release(documents=[{"id": "d0", "documentType": "biddingDocuments", "datePublished": "junk"},
+                             {"id": "d1", "documentType": "tenderNotice", "datePublished": given}])
+    m = release_to_contract(rel)
+    assert m.contract is not None and m.contract["procurement_start"] == "2024-06-03"
+    assert [n for n in m.notes if "not a date" in n] == [
+        f"tender.documents[1].datePublished (a tenderNotice) {given!r} is not a date: ignored"]
+    undated = release(documents=[{"id": "d1", "documentType": "tenderNotice"}])  # (no date given: nothing to say)
+    assert not [n for n in release_to_contract(undated).notes if "not a date" in n]
+
+
+@pytest.mark.parametrize(("field", "where"), [
+    ({"datePublished": "24 Feb 2025"}, "tender.datePublished"),
+    ({"tenderPeriod": {"startDate": "2025-13-01"}}, "tender.tenderPeriod.startDate"),
+])
+def test_a_tender_date_that_is_not_a_date_is_noted(field: dict[str, Any], where: str) -> None:
+    rel = release(**field)
+    rel["tag"] = ["award"]  # (the release's own date comes last)
+    m = release_to_contract(rel)
+    assert m.contract is not None
+    assert any(n.startswith(f"{where} ") and n.endswith("is not a date: ignored") for n in m.notes), m.notes
