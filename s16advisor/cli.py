@@ -251,7 +251,8 @@ def review(
     encoding: Annotated[str, typer.Option("--encoding", metavar="NAME",
                                           help="Text encoding of the inputs (utf-8, cp1252, utf-16, ...).")] = "utf-8",
     ocds_vat: Annotated[str, typer.Option("--ocds-vat", help="OCDS values are exclusive (default: notices state "
-                                          "values excluding VAT) or inclusive of VAT.", metavar="BASIS")]
+                                          "values excluding VAT) or inclusive of VAT; a value that also gives "
+                                          "its amountGross is exclusive.", metavar="BASIS")]
     = "exclusive",
     ocds_vat_rate: Annotated[float, typer.Option("--ocds-vat-rate", help="VAT rate for OCDS values (0 for "
                                                  "VAT-exempt services); a notice's amountGross wins.",

@@ -478,6 +478,10 @@ def _amount(value: Any) -> tuple[float | None, str | None, float | None]:
             float(gross) if ok(gross) else None)
 
 
+def _money(amount: float) -> str:
+    return f"£{amount:,.2f}".removesuffix(".00")
+
+
 def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsOptions, notes: list[str],
            problems: list[str]) -> dict[str, Any] | None:
     amount, currency, gross = _amount(tender.get("value"))
@@ -494,6 +498,11 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
             gross = sum(g for g in grosses if g is not None) if all(g is not None for g in grosses) else None
             where = "the lots' values"
             notes.append(f"{unusable or 'no tender.value'}: the value is the sum of the lots' values")
+    vat = options.vat
+    if amount is None and gross is not None and gross > 0 and not unusable:
+        amount, gross, vat = gross, None, "inclusive"  # (OCDS 1.2: a value known only including VAT)
+        notes.append(f"no {where}.amount: the value is {where}.amountGross {_money(amount)}, including VAT at "
+                     f"{options.vat_rate:g}")
     if amount is None:
         if unusable:  # no lots' values to fall back on: the notice's value is unusable, not missing
             problems.append(unusable)
@@ -501,12 +510,20 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
     if currency not in (None, "GBP"):
         problems.append(f"{where} is in {currency}: only pounds sterling (GBP) can be compared with UK thresholds")
         return None
-    value: dict[str, Any] = {"amount": amount, "vat": options.vat, "vat_rate": options.vat_rate}
-    if gross is not None and options.vat == "exclusive" and amount > 0 and amount <= gross <= 2 * amount:
+    value: dict[str, Any] = {"amount": amount, "vat": vat, "vat_rate": options.vat_rate}
+    if gross is not None and amount > 0 and amount <= gross <= 2 * amount:
+        # amountGross is the value including VAT (OCDS 1.2; Find a Tender): amount is then the value without it,
+        # whatever --ocds-vat assumed, and the two give the rate
         rate = round(gross / amount - 1, 4)
+        if vat == "inclusive" and rate > 0:
+            value["vat"] = "exclusive"
+            notes.append(f"{where}.amountGross {_money(gross)} is the value including VAT: {where}.amount is read as "
+                         "exclusive of VAT (not inclusive, as --ocds-vat said)")
         if rate != options.vat_rate:
             value["vat_rate"] = rate
             notes.append(f"VAT rate {rate:g} from {where}.amountGross")
+    elif gross is not None and gross != amount:
+        notes.append(f"{where}.amountGross {_money(gross)} is not between {where}.amount and twice it: ignored")
     return value
 
 

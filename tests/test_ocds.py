@@ -853,3 +853,39 @@ def test_a_tender_date_that_is_not_a_date_is_noted(field: dict[str, Any], where:
     m = release_to_contract(rel)
     assert m.contract is not None
     assert any(n.startswith(f"{where} ") and n.endswith("is not a date: ignored") for n in m.notes), m.notes
+
+
+@pytest.mark.parametrize(("given", "options", "value", "note"), [
+    # amountGross is the value including VAT: amount is then without it, whatever --ocds-vat assumed
+    ({"amount": 100000, "amountGross": 120000}, OcdsOptions(vat="inclusive"),
+     {"amount": 100000.0, "vat": "exclusive", "vat_rate": 0.2}, "is read as exclusive of VAT"),
+    ({"amount": 100000, "amountGross": 100000}, OcdsOptions(vat="inclusive"),  # VAT-exempt: no VAT either way
+     {"amount": 100000.0, "vat": "inclusive", "vat_rate": 0}, "VAT rate 0 from tender.value.amountGross"),
+    ({"amount": 100000, "amountGross": 105000}, OcdsOptions(vat="inclusive"),
+     {"amount": 100000.0, "vat": "exclusive", "vat_rate": 0.05}, "VAT rate 0.05"),
+    ({"amount": 100000, "amountGross": 105000}, OcdsOptions(),
+     {"amount": 100000.0, "vat": "exclusive", "vat_rate": 0.05}, "VAT rate 0.05"),
+    # only the value including VAT (OCDS 1.2 puts it in amountGross, and no amount)
+    ({"amountGross": 120000}, OcdsOptions(), {"amount": 120000.0, "vat": "inclusive", "vat_rate": 0.2},
+     "no tender.value.amount: the value is tender.value.amountGross £120,000, including VAT at 0.2"),
+    # not a gross of the amount (less, or more than twice): ignored, with a note
+    ({"amount": 100000, "amountGross": 90000}, OcdsOptions(vat="inclusive"),
+     {"amount": 100000.0, "vat": "inclusive", "vat_rate": 0.2}, "is not between tender.value.amount and twice it"),
+])
+def test_amount_gross_is_the_value_including_vat_whatever_the_vat_option(given: dict[str, Any], options: OcdsOptions,
+                                                                          value: dict[str, Any], note: str) -> None:
+    m = release_to_contract(release(value={**given, "currency": "GBP"}), options)
+    assert m.contract is not None, m.error
+    assert m.contract["value"] == value
+    assert any(note in n for n in m.notes), m.notes
+
+
+def test_with_ocds_vat_inclusive_a_notice_stating_its_value_with_and_without_vat_is_advised_on_it() -> None:
+    """£180,000 without VAT, £216,000 with it: under PCR 2015 from 2024 (sub-central services £214,904 including
+    VAT) it is above the threshold; read as £180,000 including VAT (--ocds-vat inclusive, amountGross ignored), it
+    was below."""
+    rel = release(datePublished="2024-06-03", value={"amount": 180000, "amountGross": 216000, "currency": "GBP"},
+                  items=[{"id": "1", "classification": {"scheme": "CPV", "id": "72000000"}}])
+    [result] = list(Review([rel], ocds=OcdsOptions(vat="inclusive")))
+    assert result.advice["valuation"]["threshold"]["above"] is True
+    assert result.advice["valuation"]["threshold"]["value"] == pytest.approx(216000)
