@@ -158,8 +158,15 @@ def slim_record(record: dict[str, Any]) -> dict[str, Any]:
         if "compiledRelease" not in record:
             embedded = [r for r in releases if isinstance(r, dict) and "tender" in r]
             if embedded:
-                out["lastRelease"] = max(embedded, key=lambda r: str(r.get("date") or ""))
+                out["lastRelease"] = max(embedded, key=_latest)
     return out
+
+
+def _latest(release: dict[str, Any]) -> tuple[dt.date, dt.time]:
+    """A release's moment in UK time, to find the latest (its date as text compared moments written with different
+    offsets wrongly): a release without a readable date is the earliest."""
+    when = _when(release.get("date"))
+    return (when[0], when[1] or dt.time.min) if when else (dt.date.min, dt.time.min)
 
 
 def record_to_contract(record: dict[str, Any], options: OcdsOptions = OcdsOptions()) -> Mapped:

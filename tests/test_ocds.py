@@ -889,3 +889,14 @@ def test_with_ocds_vat_inclusive_a_notice_stating_its_value_with_and_without_vat
     [result] = list(Review([rel], ocds=OcdsOptions(vat="inclusive")))
     assert result.advice["valuation"]["threshold"]["above"] is True
     assert result.advice["valuation"]["threshold"]["value"] == pytest.approx(216000)
+
+
+def test_a_record_without_a_compiled_release_uses_its_latest_release_by_the_moment_not_the_text() -> None:
+    """00:30 UTC on 30 March 2025 is after 01:15 BST (00:15 UTC) that day, though its text sorts first."""
+    earlier = release(title="Earlier") | {"date": "2025-03-30T01:15:00+01:00"}
+    later = release(title="Later") | {"date": "2025-03-30T00:30:00Z"}
+    undated = release(title="Undated") | {"date": "soon"}
+    for releases in ([earlier, later, undated], [later, undated, earlier]):
+        record = slim_record({"ocid": "ocds-test-1", "releases": releases})
+        m = record_to_contract(record)
+        assert m.contract is not None and m.contract["title"] == "Later"
