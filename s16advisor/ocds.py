@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .contract import MAX_DURATION_MONTHS
-from .facts import uk_time
+from .facts import money, uk_time
 
 # mainProcurementCategory (OCDS procurementCategory codelist) -> contract_type
 CATEGORIES = {"goods": "supplies", "works": "works", "services": "services"}
@@ -485,10 +485,6 @@ def _amount(value: Any) -> tuple[float | None, str | None, float | None]:
             float(gross) if ok(gross) else None)
 
 
-def _money(amount: float) -> str:
-    return f"£{amount:,.2f}".removesuffix(".00")
-
-
 def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsOptions, notes: list[str],
            problems: list[str]) -> dict[str, Any] | None:
     amount, currency, gross = _amount(tender.get("value"))
@@ -508,7 +504,7 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
     vat = options.vat
     if amount is None and gross is not None and gross > 0 and not unusable:
         amount, gross, vat = gross, None, "inclusive"  # (OCDS 1.2: a value known only including VAT)
-        notes.append(f"no {where}.amount: the value is {where}.amountGross {_money(amount)}, including VAT at "
+        notes.append(f"no {where}.amount: the value is {where}.amountGross {money(amount)}, including VAT at "
                      f"{options.vat_rate:g}")
     if amount is None:
         if unusable:  # no lots' values to fall back on: the notice's value is unusable, not missing
@@ -524,13 +520,13 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
         rate = round(gross / amount - 1, 4)
         if vat == "inclusive" and rate > 0:
             value["vat"] = "exclusive"
-            notes.append(f"{where}.amountGross {_money(gross)} is the value including VAT: {where}.amount is read as "
+            notes.append(f"{where}.amountGross {money(gross)} is the value including VAT: {where}.amount is read as "
                          "exclusive of VAT (not inclusive, as --ocds-vat said)")
         if rate != options.vat_rate:
             value["vat_rate"] = rate
             notes.append(f"VAT rate {rate:g} from {where}.amountGross")
     elif gross is not None and gross != amount:
-        notes.append(f"{where}.amountGross {_money(gross)} is not between {where}.amount and twice it: ignored")
+        notes.append(f"{where}.amountGross {money(gross)} is not between {where}.amount and twice it: ignored")
     return value
 
 
