@@ -10,6 +10,7 @@ import time
 from typing import Any, TextIO
 
 from ..review import Reader, ReviewSummary, Total
+from .common import own_width
 
 
 def money(x: float) -> str:
@@ -150,6 +151,7 @@ def _render_rich(s: ReviewSummary, out: TextIO, color: bool | None) -> None:
 
     console = Console(file=out, force_terminal=color is not False, no_color=True if color is False else None,
                       highlight=False)
+    own_width(console, out)
     console.print(Text(headline(s), style="bold"))
     if s.advised:
         rows: list[tuple[Text, str, str] | None] = []  # (None: a line between sections)
@@ -213,6 +215,12 @@ class ProgressDisplay:
         self.shown = 0
         if self.rich:
             from rich.console import Console
+
+            console = Console(file=out, force_terminal=True,
+                              no_color=True if color is False else None, highlight=False)
+            # rich draws no live bar on a dumb terminal (TERM=dumb), nor anything: the plain lines there instead
+            self.rich = not console.is_dumb_terminal
+        if self.rich:
             from rich.progress import (
                 BarColumn,
                 Progress,
@@ -222,8 +230,6 @@ class ProgressDisplay:
                 TimeRemainingColumn,
             )
 
-            console = Console(file=out, force_terminal=True,
-                              no_color=True if color is False else None, highlight=False)
             # The terminal's width when the run starts: narrower, the bar and then the words go first, and the
             # share done, records, rate and time left stay (at 40 columns all were cut to slivers).
             wide, middle = console.width >= 80, console.width >= 50
