@@ -78,8 +78,11 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *,
     refs = references(advice)
     if refs:
         console.print(Text("References", style="bold"))
-        for ref in refs:
-            console.print(Text(f"  {ref}", style="dim"))
+        for ref in refs:  # each web address whole on its line, to be copied or clicked: wider than the terminal,
+            # it is written unbroken at the line's start (the terminal wraps it), not folded with a line end and
+            # an indent inserted in it
+            shown = f"  {ref}" if len(ref) + 2 <= console.width else ref
+            console.print(Text(shown, style="dim"), overflow="ignore", no_wrap=True, crop=False)
 
     if explain:
         _trace(console, advice)
