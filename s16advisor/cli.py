@@ -21,8 +21,103 @@ from .errors import InputError, S16Error
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
 MAX_JOBS = 256  # (each a process with the rulebook compiled: tens of MiB)
 
+_ClickContext: Any = typer.core.TyperCommand.context_class  # (click's, vendored by typer or not)
+
+
+class _HelpFormatter(_ClickContext.formatter_class):  # type: ignore[misc]
+    """click's help formatter, for terminals under 52 columns too, where click draws every help 50 columns wide (the
+    terminal then broke each line anywhere). Its words are wrapped between words only: click cut a word longer than
+    a line ("(decla" "red_route_unavailable,") and broke words at their hyphens ("co-" "operatives"). An option's
+    or a command's words go under it when the column beside it is too narrow for them, and an example command (an
+    indented paragraph of one line, or a line of a ``\\b`` block, whose words after two spaces or more say what it
+    does) too wide for its line is continued on the next after a backslash, as a shell reads it, its words under it:
+    click rewrapped it into two commands (``... --format json >`` then ``advice.json``)."""
+
+    MIN_BESIDE = 20  # the narrowest the words beside an option or a command may be
+
+    def __init__(self, indent_increment: int = 2, width: int | None = None, max_width: int | None = None) -> None:
+        super().__init__(indent_increment, width, max_width)
+        if width is None:
+            import shutil
+
+            columns = shutil.get_terminal_size().columns
+            if columns < 52:  # (from 52 columns click's own width, columns - 2, holds)
+                self.width = max(columns - 2, 20)
+
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first = min(max((len(term) for term, _ in rows), default=0), col_max) + col_spacing
+        beside = self.width - self.current_indent - first
+        for term, words in rows:
+            margin = " " * self.current_indent
+            if beside >= self.MIN_BESIDE:  # as click lays it out: the words beside the term, or beside under it
+                lines = _wrapped_words(words, beside)
+                if len(term) <= first - col_spacing:
+                    self.write(f"{margin}{term:{first}}{lines[0] if lines else ''}".rstrip() + "\n")
+                    lines = lines[1:]
+                else:
+                    self.write(f"{margin}{term}\n")
+                under = " " * (self.current_indent + first)
+            else:  # each term on its line, its words under it
+                self.write(f"{margin}{term}\n")
+                under = " " * (self.current_indent + 4)
+                lines = _wrapped_words(words, self.width - len(under))
+            for line in lines:
+                self.write(f"{under}{line}\n")
+
+    def write_text(self, text: str) -> None:
+        import re
+
+        room = self.width + 2 - self.current_indent  # (a command to the terminal's edge: click's 80-column help did)
+        out: list[str] = []
+        for paragraph in re.split(r"\n\s*\n", text.expandtabs().strip("\n")):
+            lines = paragraph.split("\n")
+            indent = len(lines[0]) - len(lines[0].lstrip())
+            if lines[0].strip() != "\b" and not (len(lines) == 1 and indent):  # prose
+                margin = " " * (self.current_indent + indent)
+                out += ["\n".join(_wrapped_words(" ".join(lines), self.width - len(margin), margin)), ""]
+                continue
+            for line in lines[1:] if lines[0].strip() == "\b" else lines:
+                if len(line) <= room:
+                    out.append(" " * self.current_indent + line)
+                    continue
+                margin = " " * (self.current_indent + len(line) - len(line.lstrip()))
+                said = re.fullmatch(r"(\S.*?\S) {2,}(\S.*)", line.strip())  # a command, then what it does
+                command, words = said.groups() if said else (line.strip(), "")
+                out += [margin + x for x in _continued(command, room + self.current_indent - len(margin))]
+                out += _wrapped_words(words, room + self.current_indent - len(margin) - 4, margin + "    ")
+            out.append("")
+        self.write("\n".join(out[:-1]) + "\n")
+
+
+def _continued(command: str, width: int) -> list[str]:
+    """A shell command in lines of at most ``width``: each but the last ends with `` \\``, the others indented."""
+    import textwrap
+
+    lines = textwrap.wrap(command, max(width - 2, 10), subsequent_indent="  ", break_long_words=False,
+                          break_on_hyphens=False)
+    return [line + " \\" for line in lines[:-1]] + lines[-1:]
+
+
+def _wrapped_words(words: str, width: int, indent: str = "") -> list[str]:
+    """``words`` in lines of at most ``width`` (after ``indent``), broken between words only."""
+    import textwrap
+
+    return textwrap.wrap(words, max(width, 10) + len(indent), initial_indent=indent, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+class _Context(_ClickContext):  # type: ignore[misc]
+    formatter_class = _HelpFormatter
+
+
+class _Group(typer.core.TyperGroup):
+    context_class = _Context
+
+
 app = typer.Typer(
     name="s16advisor",
+    cls=_Group,
     help=(
         "Which UK public procurement routes are lawful for a planned contract, which to use, and why - "
         "with the routes that let Welsh councils buy from social enterprises, co-operatives, mutuals and "
@@ -43,9 +138,12 @@ app = typer.Typer(
 
 
 class _Command(typer.core.TyperCommand):
-    """A command whose arguments read as their metavar, as in the usage lines of this module's own errors:
-    ``advise [OPTIONS] FILE`` and ``FILE  Contract description ...`` (typer 0.2x shows ``{FILE}`` and
-    ``FILE <str>``, ``{PATH...}...`` and ``PATH... <list[str]>``). Parsing is typer's, unchanged."""
+    """A command whose help fits the terminal (``_HelpFormatter``) and whose arguments read as their metavar, as in
+    the usage lines of this module's own errors: ``advise [OPTIONS] FILE`` and ``FILE  Contract description ...``
+    (typer 0.2x shows ``{FILE}`` and ``FILE <str>``, ``{PATH...}...`` and ``PATH... <list[str]>``). Parsing is
+    typer's, unchanged."""
+
+    context_class = _Context
 
     @staticmethod
     def _shown(param: Any) -> str:

@@ -77,3 +77,74 @@ def test_every_reference_is_a_whole_web_address_on_a_line_of_its_own(monkeypatch
     refs = references(advise_file(str(example)))
     assert refs and [line.strip() for line in shown[:len(refs)]] == refs
     assert all(len(line) <= width for line in shown[:len(refs)] if line.startswith("  "))  # indented when it fits
+
+
+def _commands() -> list[str]:
+    import typer
+
+    from s16advisor.cli import app
+
+    return sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def _help(args: list[str], width: int) -> str:
+    from typer.testing import CliRunner
+
+    from s16advisor.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _examples(text: str) -> list[str]:
+    """The example commands of a help, each whole: its lines continued with a backslash joined, and the words after
+    it (two spaces or more on), or under it, left out."""
+    joined = re.sub(r" \\\n\s*", " ", text)
+    return [re.split(r" {2,}", line.strip())[0] for line in joined.splitlines()
+            if re.match(r" {4,}(s16advisor|cat) ", line)]
+
+
+@pytest.mark.parametrize("width", [30, 40, 49])
+@pytest.mark.parametrize("command", ["", *_commands()])
+def test_help_fits_a_terminal_under_50_columns_and_says_all_it_says_at_80(command: str, width: int) -> None:
+    """click draws help at least 50 columns wide: at 40 columns 27 lines of `advise --help` (88 of `review --help`)
+    were wider than the terminal, which broke them anywhere. Only a word longer than a line may stick out."""
+    args = [command] if command else []
+    text, wide = _help(args, width), _help(args, 80)
+    long = [line for line in text.splitlines() if len(line) > width and max(map(len, line.split())) < width - 6]
+    assert not long, long
+
+    def words(t: str) -> list[str]:
+        return re.sub(r"-\s+", "-", re.sub(r" \\\n", " ", t)).split()
+
+    assert words(text) == words(wide)
+
+
+def _help_drawn(command: str, width: int) -> str:
+    """The help of ``command`` (the top level for "") as drawn ``width`` columns wide (click draws a terminal of
+    60 columns 58 wide), by the formatter its context makes, whatever the test runner forces."""
+    import typer
+
+    from s16advisor.cli import app
+
+    group = typer.main.get_command(app)
+    parent = group.context_class(group, info_name="s16advisor")
+    cmd = group.commands[command] if command else group  # type: ignore[attr-defined]
+    ctx = cmd.context_class(cmd, info_name=command, parent=parent, terminal_width=width) if command else \
+        group.context_class(group, info_name="s16advisor", terminal_width=width)
+    formatter = ctx.make_formatter()
+    cmd.format_help(ctx, formatter)
+    return formatter.getvalue()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("width", [28, 38, 47, 58, 70])
+@pytest.mark.parametrize("command", ["", *_commands()])
+def test_an_example_command_in_the_help_is_never_cut_in_two(command: str, width: int) -> None:
+    """Rewrapped by click, `s16advisor advise draft.yaml --format json > advice.json` became a line ending in `>`
+    and a line `advice.json` (on a 60-column terminal `check ... --output` then `s16advisor.sarif`): two broken
+    commands to copy. Too wide, a command goes on the next line after a backslash, as a shell reads it."""
+    wanted = _examples(_help_drawn(command, 200))
+    assert wanted
+    shown = _help_drawn(command, width)
+    assert _examples(shown) == wanted, shown
