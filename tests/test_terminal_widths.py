@@ -148,3 +148,48 @@ def test_an_example_command_in_the_help_is_never_cut_in_two(command: str, width:
     assert wanted
     shown = _help_drawn(command, width)
     assert _examples(shown) == wanted, shown
+
+
+@pytest.mark.parametrize("width", [30, 40, 49])
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_on_a_narrow_terminal_no_route_status_or_compared_answer_starts_a_line_of_its_own(
+        monkeypatch: pytest.MonkeyPatch, example: Path, width: int) -> None:
+    """At 40 columns 'competitive_procedure_with_negotiation  available' folded its status to the margin, where it
+    read as a heading; in --compare-regimes an answer's second line ('charged at or above light_touch £663,540',
+    '(duration_over_limit)') and 'differs' started at the margin, where each read as an aspect of its own."""
+    from s16advisor.advisor import advise_file
+    from s16advisor.render.compare import comparison_rows
+    from s16advisor.render.compare import render as compare
+
+    advice = advise_file(str(example))
+    lines = _advise_text(monkeypatch, example, width).splitlines()
+    routes = lines[lines.index("Routes") + 1:lines.index("References")]
+    assert all(line.startswith("  ") for line in routes), [x for x in routes if not x.startswith("  ")]
+    heads, i = [], 0  # each route's lines at the margin of the routes (its id, folded if it must be), the next
+    while i < len(routes):
+        j = i
+        while j < len(routes) and re.match(r"  \S", routes[j]):
+            j += 1
+        if j > i:
+            heads.append(("".join(x.strip() if " " not in x.strip() else x for x in routes[i:j]).split(),
+                          routes[j].strip() if j < len(routes) else ""))
+        i = max(j, i + 1)
+    assert [h[0][0] for h in heads] == [r.id for r in advice.routes], heads
+    for (words, after), r in zip(heads, advice.routes, strict=True):  # its status beside its id, or under it
+        assert words[1:] == [r.status] or (words[1:] == [] and after == r.status), (words, after)
+
+    out = Terminal()
+    compare([advice, advice.model_copy(update={"recommended": []})], "text", out, False)
+    lines = out.getvalue().splitlines()
+    rows = comparison_rows([advice, advice])
+    start = next(i for i, line in enumerate(lines) if line.startswith("applies on"))
+    runs, run = [], []  # the lines at the margin, a run of them (an aspect wrapped) joined
+    for line in [*lines[start:-1], "  "]:
+        if line.startswith(" "):
+            if run:  # (words wrapped, or an id folded)
+                aspect = " ".join(run).removesuffix("  differs")
+                runs.append(aspect if aspect in {r["aspect"] for r in rows} else "".join(run))
+            run = []
+        else:
+            run.append(line)
+    assert set(runs) <= {r["aspect"] for r in rows}, set(runs) - {r["aspect"] for r in rows}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -113,14 +114,22 @@ _TABLE_WIDTH = 114
 
 
 def _stacked(console: Any, rows: list[dict[str, Any]], ids: list[str]) -> None:
-    width = max(len(rid) for rid in ids)
+    """Each aspect on its line, then a line per regime, its answer wrapped under itself: at 40 columns an answer's
+    second line started at the margin, where it read as an aspect of its own, and so did "differs"."""
     for r in rows:
+        mark = "  differs" if r["differs"] else ""
+        fits = len(r["aspect"]) + len(mark) <= console.width
         console.print(Text.assemble((r["aspect"], "bold" if r["differs"] else ""),
-                                    ("  differs", "bold yellow") if r["differs"] else ""))
+                                    (mark if fits else "", "bold yellow")), overflow="fold")
+        if mark and not fits:  # (under the aspect, not folded beside it)
+            console.print(Text(mark, style="bold yellow"))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
         for rid, v in zip(ids, r["values"], strict=True):
             style = STATUS_STYLE.get(v.split(" ")[0], "") if r.get("route") else ""
-            line = Text.assemble(f"  {rid:<{width}}  ", (v, style))
-            console.print(line, overflow="fold")
+            grid.add_row(rid, Text(v, style=style))
+        console.print(Padding(grid, (0, 0, 0, 2)))
 
 
 def _table(console: Any, rows: list[dict[str, Any]], ids: list[str]) -> None:

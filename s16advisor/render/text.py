@@ -149,8 +149,12 @@ def _routes(console: Console, advice: Advice) -> None:
     if console.width - id_width - len("unavailable") - 2 * 3 < REASONS_MIN_WIDTH:
         console.print(Text("Routes", style="italic"))
         for r in advice.routes:
-            console.print(Text.assemble("  ", (r.id, "bold"), "  ", (r.status, STATUS_STYLE[r.status])),
-                          overflow="fold")
+            status = Text(r.status, style=STATUS_STYLE[r.status])
+            if len(f"  {r.id}  {r.status}") <= console.width:
+                console.print(Text.assemble("  ", (r.id, "bold"), "  ", status))
+            else:  # the status under the id (folded beside it, it started a line at the margin, like a heading)
+                console.print(Padding(Text(r.id, style="bold"), (0, 0, 0, 2)), overflow="fold")
+                console.print(Padding(status, (0, 0, 0, 4)))
             _items(console, [("", x) for x in _why(r)], indent=3)
         return
     rt = Table(title="Routes", title_justify="left", show_edge=False, pad_edge=False, show_lines=False)
