@@ -535,7 +535,10 @@ def explain(
                       *([("limits", _line(r.limits))] if r.limits else []),
                       *([("verify", _line(r.verify))] if r.verify else []),
                       ("source", str(where))]
-            typer.echo(f"{r.id}: {_line(r.title)}")
+            narrow = len(r.id) + 20 > _columns()  # (a terminal too narrow for the title beside the id: under it)
+            for line in ([f"{r.id}:"] if narrow else []) + _wrapped(_line(r.title), "  ", first="  " if narrow
+                                                                     else f"{r.id}: "):
+                typer.echo(line)
             for label, text in fields:  # wrapped under the text, not under the label, on a terminal
                 for line in _wrapped(text, " " * 14, first=f"  {label + ':':12}"):
                     typer.echo(line)
@@ -581,7 +584,8 @@ def list_rules(
         dates = f"{r.in_force.from_.isoformat()}..{to:10}  "
         lines = _wrapped(_line(r.title), "    ", first=f"{r.id:{width}} {dates}")
         if len(lines) > 1:  # too wide for the terminal: the dates and title under the id, not folded beside it
-            lines = [r.id, *_wrapped(_line(r.title), " " * 28, first=f"    {dates}")]
+            lines = [r.id, *_wrapped(_line(r.title), " " * 28, first=f"    {dates}")] if _columns() > 28 + 20 \
+                else [r.id, f"    {dates.rstrip()}", *_wrapped(_line(r.title), "    ")]  # (narrower: one under another)
         for line in lines:
             typer.echo(line)
 
@@ -616,14 +620,19 @@ def thresholds(
     if regime is None:
         _fail([f"--on: no regime covers {day.isoformat()} (the rulebook starts on 2015-02-26)"], EXIT_USAGE)
     data = _rulebook_or_fail(load_data)
-    typer.echo(f"{day.isoformat()}: {regime.title}")
+    for line in _wrapped(regime.title, "  ", first=f"{day.isoformat()}: "):
+        typer.echo(line)
     # One line of figures under the threshold's id (as a trace or `--format json` names it), then what `advise`
     # calls it and its legal reference on lines of their own: on one line they were wider than a terminal.
     in_force = data.thresholds_in_force(regime.id, day, regime.in_force.to).values()
     width = max((len(th.name) for th in in_force), default=0)
     for th in in_force:
         vat = "inclusive of VAT" if th.vat == "inclusive" else "net of VAT"
-        typer.echo(f"  {th.name:{width}}  {f'£{th.amount:,.0f}':>11} {vat:16}  from {th.in_force_from.isoformat()}")
+        line = f"  {th.name:{width}}  {f'£{th.amount:,.0f}':>11} {vat:16}  from {th.in_force_from.isoformat()}"
+        if len(line) > _columns():  # a narrow terminal: the id, then its figures wrapped under it
+            line = "\n".join([f"  {th.name}", *_wrapped(f"£{th.amount:,.0f} {vat} from {th.in_force_from.isoformat()}",
+                                                         "    ")])
+        typer.echo(line)
         for line in _wrapped(f"{_line(th.title)} - {th.regulation}", "    "):
             typer.echo(line)
         typer.echo(f"    {th.reference}")  # (a reference is one web address: data.URL_PATTERN)
@@ -636,6 +645,13 @@ def thresholds(
             typer.echo(line)
 
 
+def _columns() -> int:
+    """The terminal's width, past which a line is broken anywhere by it; in a file or a pipe, no limit."""
+    import shutil
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else sys.maxsize
+
+
 def _wrapped(text: str, indent: str, first: str | None = None) -> list[str]:
     """``text`` in lines that fit the terminal, each after ``indent`` (the first after ``first``, when given); in a
     file or a pipe, one line (for grep)."""
@@ -645,7 +661,7 @@ def _wrapped(text: str, indent: str, first: str | None = None) -> list[str]:
     first = indent if first is None else first
     if not sys.stdout.isatty():
         return [first + text]
-    width = max(shutil.get_terminal_size().columns - 1, len(first) + 20)
+    width = max(shutil.get_terminal_size().columns - 1, len(indent) + 10)  # (a long ``first``: one word after it)
     return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=indent, break_long_words=False,
                          break_on_hyphens=False) or [first]
 
