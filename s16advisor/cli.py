@@ -99,11 +99,13 @@ def _continued(command: str, width: int) -> list[str]:
     return [line + " \\" for line in lines[:-1]] + lines[-1:]
 
 
-def _wrapped_words(words: str, width: int, indent: str = "") -> list[str]:
-    """``words`` in lines of at most ``width`` (after ``indent``), broken between words only."""
+def _wrapped_words(words: str, width: int, indent: str = "", first: str | None = None) -> list[str]:
+    """``words`` in lines of at most ``width`` after ``indent`` (the first line after ``first``, when given), broken
+    between words only: none is cut, nor broken at its hyphens."""
     import textwrap
 
-    return textwrap.wrap(words, max(width, 10) + len(indent), initial_indent=indent, subsequent_indent=indent,
+    first = indent if first is None else first
+    return textwrap.wrap(words, max(width, 10) + len(indent), initial_indent=first, subsequent_indent=indent,
                          break_long_words=False, break_on_hyphens=False)
 
 
@@ -656,14 +658,12 @@ def _wrapped(text: str, indent: str, first: str | None = None) -> list[str]:
     """``text`` in lines that fit the terminal, each after ``indent`` (the first after ``first``, when given); in a
     file or a pipe, one line (for grep)."""
     import shutil
-    import textwrap
 
     first = indent if first is None else first
     if not sys.stdout.isatty():
         return [first + text]
-    width = max(shutil.get_terminal_size().columns - 1, len(indent) + 10)  # (a long ``first``: one word after it)
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=indent, break_long_words=False,
-                         break_on_hyphens=False) or [first]
+    width = shutil.get_terminal_size().columns - 1 - len(indent)  # (a long ``first``: one word after it)
+    return _wrapped_words(text, width, indent, first) or [first]
 
 
 def _line(text: str) -> str:
