@@ -2035,11 +2035,26 @@ def _stop(executor: Any, *, finished: bool) -> None:
         executor.shutdown(wait=True)
         return
     workers = list((getattr(executor, "_processes", None) or {}).values())
+    # (taken before shutdown, which lets go of them)
+    manager = getattr(executor, "_executor_manager_thread", None)
+    tasks = getattr(executor, "_call_queue", None)
+    results = getattr(executor, "_result_queue", None)
+    if tasks is not None:  # its feeder thread may be blocked writing a chunk no worker will read: not joined
+        tasks.cancel_join_thread()
     executor.shutdown(wait=False, cancel_futures=True)
     for w in workers:
         w.terminate()
     for w in workers:
         w.join(5)
+    # A worker terminated while it sent a result leaves half a message in the results pipe, and the pool's thread
+    # that reads it waits for the rest, for ever: Python joins that thread at exit (a library's caller hung there,
+    # and its workers' pipes stayed open in a process that goes on). With the workers gone, this process holds the
+    # pipe's last write end: closed, the read meets the end of the file, and the thread ends.
+    if results is not None:
+        with suppress(OSError):
+            results._writer.close()
+    if manager is not None:
+        manager.join(5)
 
 
 def _evaluate(records: Iterable[Record], config: _Config, jobs: int,
