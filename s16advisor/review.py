@@ -1970,6 +1970,7 @@ class _Pool:
         linux = sys.platform.startswith("linux")
         self.context = multiprocessing.get_context("fork") if linux else multiprocessing.get_context()
         self.executor = self._new(jobs)
+        _close_open_reviews_at_exit()
 
     def _new(self, jobs: int) -> Any:
         from concurrent.futures import ProcessPoolExecutor
@@ -2140,6 +2141,11 @@ class Review:
         self.summary = ReviewSummary()
 
     def __iter__(self) -> Iterator[ReviewResult]:
+        results = self._results()
+        _OPEN_REVIEWS.add(results)
+        return results
+
+    def _results(self) -> Iterator[ReviewResult]:
         self.summary = ReviewSummary()  # (iterated again: the figures of that pass)
         dups = _DuplicateIds()
         results = _evaluate(_as_records(self.records), self.config, self.jobs, self.chunk_size)
@@ -2164,6 +2170,39 @@ class Review:
                 results.close()
             finally:
                 dups.close()
+
+
+# Reviews being iterated: a program that ends with one not finished (kept in a variable, or in the traceback
+# of an interrupt) has it closed before Python joins the process pools' threads, so that its workers are
+# stopped at once, not left to finish the chunks in flight; closed later, as Python's modules were torn down,
+# its cleanup failed ("Exception ignored in: <generator object ...>: ImportError: sys.meta_path is None").
+_OPEN_REVIEWS: weakref.WeakSet[Iterator[ReviewResult]] = weakref.WeakSet()
+_AT_EXIT: list[bool] = []
+
+
+def _close_open_reviews_at_exit() -> None:
+    """Arrange, once worker processes are used, for the reviews still open at exit to be closed first."""
+    if _AT_EXIT:
+        return
+    _AT_EXIT.append(True)
+    import threading
+
+    # (run before the threads are joined, and before concurrent.futures' own hook, registered earlier: in reverse)
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        if register is None:
+            raise RuntimeError
+        register(_close_open_reviews)
+    except RuntimeError:  # (no such hook, or the interpreter is already shutting down)
+        import atexit
+
+        atexit.register(_close_open_reviews)
+
+
+def _close_open_reviews() -> None:
+    for results in list(_OPEN_REVIEWS):
+        with suppress(Exception):  # (ValueError: one being iterated by another thread)
+            results.close()  # type: ignore[attr-defined]
 
 
 def review(records: Iterable[Any], *, jobs: int = 1, trace: bool = False, ocds: OcdsOptions | None = None,

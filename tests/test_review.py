@@ -1295,6 +1295,26 @@ def test_review_interrupted_while_a_worker_sends_a_result_neither_hangs_nor_leak
     assert not list(scratch.iterdir())
 
 
+def test_a_review_with_workers_left_open_at_exit_is_closed_quietly(tmp_path: Path) -> None:
+    """A program that ends with ``review(records, jobs=2)`` not finished (kept in a variable) had it closed as
+    Python tore its modules down: 'Exception ignored in: <generator object ...>' and an ImportError, after the
+    workers were left to finish the chunks in flight."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    script = tmp_path / "open.py"
+    script.write_text(
+        "import s16advisor\n"
+        f"records = [{contract(0)!r} | {{'id': f'R-{{i % 50}}'}} for i in range(400)]\n"
+        "results = s16advisor.review(records, jobs=2, chunk_size=5)\n"
+        "for _ in range(120):\n"
+        "    next(results)\n"
+        "print('left open')\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert (done.returncode, done.stdout, done.stderr) == (0, "left open\n", "")
+    assert not list(scratch.iterdir())
+
+
 def test_a_signal_as_the_workers_start_stops_the_run_cleanly(tmp_path: Path) -> None:
     """A signal inside concurrent.futures' start of the workers hung the run, printed a traceback, or was lost
     (the run went on): it is held until the workers are started."""
