@@ -2129,15 +2129,23 @@ class Review:
                  ocds: OcdsOptions | None = None, chunk_size: int = CHUNK_SIZE, encoding: str = "utf-8"):
         if isinstance(records, Mapping | ContractDescription):  # one record (an OCDS package: its releases)
             records = [records]
-        elif isinstance(records, str | bytes) or not isinstance(records, Iterable):
+        elif isinstance(records, str | bytes | os.PathLike) or not isinstance(records, Iterable):
+            path = " (to read a file: review(read_records(path)))" if isinstance(records, str | os.PathLike) else ""
             raise TypeError(f"review() takes an iterable of records (mappings, ContractDescriptions, OCDS packages) "
-                            f"or read_records(paths), not {type(records).__name__}")
+                            f"or read_records(paths), not {type(records).__name__}{path}")
+        elif hasattr(records, "columns") and hasattr(records, "to_dict"):  # (iterated, its column names: not records)
+            raise TypeError(f"review() takes an iterable of records, not a table ({type(records).__name__}): a "
+                            f"DataFrame's rows are df.to_dict('records')")
+        _positive("jobs", jobs)
+        _positive("chunk_size", chunk_size)
+        if ocds is not None and not isinstance(ocds, OcdsOptions):
+            raise TypeError(f"review(): ocds must be an s16advisor.ocds.OcdsOptions, not {type(ocds).__name__}")
         self.records = records
         if isinstance(records, Reader):
             encoding = records.options.encoding
         self.config = _Config("dict", trace, ocds or OcdsOptions(), encoding)
-        self.jobs = max(1, jobs)
-        self.chunk_size = max(1, chunk_size)
+        self.jobs = jobs
+        self.chunk_size = chunk_size
         self.summary = ReviewSummary()
 
     def __iter__(self) -> Iterator[ReviewResult]:
@@ -2170,6 +2178,13 @@ class Review:
                 results.close()
             finally:
                 dups.close()
+
+
+def _positive(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"review(): {name} must be a whole number, not {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"review(): {name} must be at least 1, not {value}")
 
 
 # Reviews being iterated: a program that ends with one not finished (kept in a variable, or in the traceback
@@ -2207,13 +2222,27 @@ def _close_open_reviews() -> None:
 
 def review(records: Iterable[Any], *, jobs: int = 1, trace: bool = False, ocds: OcdsOptions | None = None,
            chunk_size: int = CHUNK_SIZE) -> Iterator[ReviewResult]:
-    """One ``ReviewResult`` per record, in input order (see ``Review``, which also keeps the summary)::
+    """One ``ReviewResult`` per record, lazily and in input order (see ``Review``, which also keeps the summary)::
 
         from s16advisor import review
         from s16advisor.review import read_records
 
         for result in review(read_records(["pipeline.csv", "notices.json"]), jobs=2):
             print(result.source, result.id, result.error or result.advice["recommended"])
+
+        rows = [r.to_json_dict() for r in review([{"id": "C-1", ...}, contract_description])]
+
+    ``records``: ``read_records(paths)``, or Python objects (a list, a generator): contract description mappings,
+    ``ContractDescription`` models, OCDS releases, records or packages; one mapping or model is one record. A
+    record that cannot be read, mapped or validated is a result with ``error`` set, naming the field at fault (as
+    ``"<records> [3]: value.amount: must be a number"``), never an exception: records in = results out.
+    ``jobs``: worker processes (1, the default: this process). ``trace``: keep each advice's rule trace.
+    ``ocds``: how OCDS values and buyers are read (``s16advisor.ocds.OcdsOptions``). ``chunk_size``: records per
+    task sent to a worker.
+
+    Raises ``TypeError`` (``ValueError``) at once for arguments of the wrong type (value), as a path in place of
+    records. With ``jobs`` > 1, the workers are stopped, and the review's temporary folder removed, when the
+    iteration ends, stops on an exception (Ctrl-C), or is closed (``.close()``, or the iterator dropped).
     """
     return iter(Review(records, jobs=jobs, trace=trace, ocds=ocds, chunk_size=chunk_size))
 

@@ -1868,6 +1868,37 @@ def test_the_python_api_takes_one_record_refuses_what_is_no_records_and_counts_a
         assert (rv.summary.read, rv.summary.advised, rv.summary.errors) == figures
 
 
+class _Table:
+    """As a pandas DataFrame is to review(): iterated, its column names."""
+
+    columns = ["id", "title"]
+
+    def __iter__(self) -> Any:
+        return iter(self.columns)
+
+    def to_dict(self, orient: str = "dict") -> Any:
+        return [contract(1)]
+
+
+@pytest.mark.parametrize(("kw", "error", "message"), [
+    ({"jobs": "2"}, TypeError, "review\\(\\): jobs must be a whole number, not str '2'"),  # (was: '>' not supported)
+    ({"jobs": 2.5}, TypeError, "jobs must be a whole number, not float 2.5"),  # (was: a TypeError deep in the pool)
+    ({"jobs": 0}, ValueError, "jobs must be at least 1, not 0"),  # (as --jobs 0; was: one job, silently)
+    ({"chunk_size": 0}, ValueError, "chunk_size must be at least 1, not 0"),
+    ({"ocds": {"vat": "inclusive"}}, TypeError, "ocds must be an s16advisor.ocds.OcdsOptions, not dict"),
+    ({"records": _Table()}, TypeError, "not a table \\(_Table\\): a DataFrame's rows are df.to_dict\\('records'\\)"),
+    ({"records": Path("pipeline.csv")}, TypeError, "not PosixPath \\(to read a file: review\\(read_records\\(path"),
+])
+def test_the_python_api_names_an_argument_at_fault_at_once(kw: dict[str, Any], error: type, message: str) -> None:
+    """Wrong arguments were taken silently (a dict of OCDS options failed each OCDS record with 'internal error:
+    AttributeError', a DataFrame gave an error result per column name) or failed deep in the code."""
+    import s16advisor
+
+    records = kw.pop("records", [contract(1)])
+    with pytest.raises(error, match=message):
+        s16advisor.review(records, **kw)
+
+
 def test_the_advisor_takes_a_mapping_as_advise_does() -> None:
     import s16advisor
 
