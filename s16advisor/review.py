@@ -1863,30 +1863,34 @@ def _join(fmt: str, chunks: list[_Chunk]) -> _Chunk:
 _WORKER: _Worker | None = None
 
 
-def _init_worker(config: _Config) -> None:
+def _init_worker(config: _Config, parent: int | None = None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the run; workers are stopped
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # (forked while the parent held them: see _signals_held)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    _die_with_parent()
+    _die_with_parent(parent)
     global _WORKER
     _WORKER = _Worker(config)
 
 
-def _die_with_parent() -> None:
-    """Linux: a worker gets SIGTERM when the review process dies, even by SIGKILL (otherwise it would wait for
-    work forever)."""
+def _die_with_parent(parent: int | None = None) -> None:
+    """Linux: a worker gets SIGTERM when the review process (``parent``, its pid as the worker was started) dies,
+    even by SIGKILL (otherwise it would wait for work forever). A worker whose parent died before this ran ends."""
     if not sys.platform.startswith("linux"):
         return
     try:
         import ctypes
         import signal
 
-        parent = os.getppid()
+        if parent is None:
+            parent = os.getppid()
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the parent died before prctl
+        # The parent died before prctl: the pid is the one the pool was made in, not the worker's getppid() once
+        # running, which is already init's (or a subreaper's) when the parent died as the worker started (killed
+        # as it started 300 workers, 3 of them were left waiting for work, for ever).
+        if os.getppid() != parent:
             os._exit(1)
     except (OSError, AttributeError):
         pass
@@ -1975,7 +1979,8 @@ class _Pool:
     def _new(self, jobs: int) -> Any:
         from concurrent.futures import ProcessPoolExecutor
 
-        return ProcessPoolExecutor(jobs, mp_context=self.context, initializer=_init_worker, initargs=(self.config,))
+        return ProcessPoolExecutor(jobs, mp_context=self.context, initializer=_init_worker,
+                                   initargs=(self.config, os.getpid()))
 
     def submit(self, tasks: list[Task], start: int) -> Any:
         from concurrent.futures.process import BrokenProcessPool

@@ -1315,6 +1315,50 @@ def test_a_review_with_workers_left_open_at_exit_is_closed_quietly(tmp_path: Pat
     assert not list(scratch.iterdir())
 
 
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # (a zombie no one reaps has ended)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_whose_review_process_died_as_they_started_end(tmp_path: Path) -> None:
+    """A worker checked that its parent was alive by comparing getppid() before and after arming the parent-death
+    signal; when the parent had already died, both were init's pid, and the worker waited for work for ever (3 of
+    300 workers were left so when the review process was killed as it started them)."""
+    pids = tmp_path / "workers"
+    script = tmp_path / "orphans.py"
+    script.write_text(
+        "import os, sys, threading, time\n"
+        "import s16advisor\n"
+        "module = sys.modules['s16advisor.review']\n"
+        "init, me = module._init_worker, os.getpid()\n"
+        "def late(*args):\n"
+        "    while os.getppid() == me:  # the review process dies as this worker starts\n"
+        "        time.sleep(0.01)\n"
+        "    init(*args)\n"
+        "module._init_worker = late\n"
+        "def die():\n"
+        "    children = f'/proc/{me}/task/{me}/children'\n"
+        "    while len(open(children).read().split()) < 2:\n"
+        "        time.sleep(0.01)\n"
+        f"    open({str(pids)!r}, 'w').write(open(children).read())\n"
+        "    os._exit(0)\n"
+        "threading.Thread(target=die, daemon=True).start()\n"
+        f"next(s16advisor.review([{contract(0)!r}] * 20, jobs=2, chunk_size=5))\n", encoding="utf-8")
+    subprocess.run([sys.executable, str(script)], timeout=120, check=True)
+    workers = [int(p) for p in pids.read_text().split()]
+    assert len(workers) == 2
+    try:
+        _wait_for(lambda: not any(_running(p) for p in workers), timeout=60)
+    finally:
+        for p in workers:
+            if _running(p):
+                os.kill(p, signal.SIGKILL)
+
+
 def test_a_signal_as_the_workers_start_stops_the_run_cleanly(tmp_path: Path) -> None:
     """A signal inside concurrent.futures' start of the workers hung the run, printed a traceback, or was lost
     (the run went on): it is held until the workers are started."""
