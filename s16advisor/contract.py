@@ -417,6 +417,10 @@ def _friendly(err: dict[str, Any]) -> str:
         return "is required"
     if "input" in err and err["input"] is None and kind not in ("extra_forbidden", "invalid_key"):
         return f"is empty (null): it must be {_expected(err)}"  # (an optional field left empty is left out)
+    got = err.get("input")
+    if isinstance(got, float) and got != got and kind not in ("extra_forbidden", "invalid_key"):
+        # (pandas' missing value: df.to_dict("records") gives NaN for each cell left blank)
+        return f"is NaN (a missing value in a table? leave the field out): it must be {_expected(err)}"
     if kind == "extra_forbidden":
         if str(err["loc"][-1]).isdigit():  # {amount: 1,000} is {amount: 1, 000: null}
             return f"is not a field: {_COMMA_HINT}"

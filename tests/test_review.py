@@ -1943,6 +1943,19 @@ def test_the_python_api_names_an_argument_at_fault_at_once(kw: dict[str, Any], e
         s16advisor.review(records, **kw)
 
 
+def test_a_nan_from_a_table_is_named_as_such() -> None:
+    """pandas' df.to_dict('records') gives NaN for a blank cell: 'reservation: must be 'none', ...' did not say
+    that the value given was NaN, nor what to do."""
+    import s16advisor
+
+    records = [contract(1, reservation=float("nan")), contract(2, value={"amount": float("nan")})]
+    assert [r.error for r in s16advisor.review(records)] == [
+        "<records> [0]: reservation: is NaN (a missing value in a table? leave the field out): it must be 'none', "
+        "'supported_business' or 'public_service_mutual'",
+        "<records> [1]: value.amount: is NaN (a missing value in a table? leave the field out): it must be a finite "
+        "number"]
+
+
 def test_the_advisor_takes_a_mapping_as_advise_does() -> None:
     import s16advisor
 
