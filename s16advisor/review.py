@@ -2229,8 +2229,7 @@ def review(records: Iterable[Any], *, jobs: int = 1, trace: bool = False, ocds: 
            chunk_size: int = CHUNK_SIZE) -> Iterator[ReviewResult]:
     """One ``ReviewResult`` per record, lazily and in input order (see ``Review``, which also keeps the summary)::
 
-        from s16advisor import review
-        from s16advisor.review import read_records
+        from s16advisor import read_records, review
 
         for result in review(read_records(["pipeline.csv", "notices.json"]), jobs=2):
             print(result.source, result.id, result.error or result.advice["recommended"])

@@ -2056,3 +2056,17 @@ def test_an_ocds_package_with_no_releases_gives_no_result_and_a_warning_that_say
             f"{lines}:1: an OCDS release package with no releases: nothing to advise",
             f"{document}:1: an OCDS record package with no records: nothing to advise",  # (one line: JSON Lines)
             f"{table}: unknown columns ignored: colour"]
+
+
+def test_the_python_api_needs_no_submodule_import_for_a_batch_from_files(tmp_path: Path) -> None:
+    """``s16advisor.review`` is the function, so ``import s16advisor.review as m`` gives it, not the module: what a
+    batch from files needs (read_records, its options, the summary's Review) is exported beside it."""
+    import s16advisor
+
+    assert {"read_records", "ReadOptions", "Review", "ReviewResult", "OcdsOptions"} <= set(s16advisor.__all__)
+    path = jsonl(tmp_path / "a.jsonl", [contract(1), contract(2)])
+    batch = s16advisor.Review(s16advisor.read_records([str(path)], s16advisor.ReadOptions(encoding="utf-8")),
+                              ocds=s16advisor.OcdsOptions())
+    out = list(batch)
+    assert all(isinstance(r, s16advisor.ReviewResult) and r.ok for r in out) and len(out) == 2
+    assert batch.summary.records == 2
