@@ -19,7 +19,6 @@ from . import __version__
 from .errors import InputError, S16Error
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
-MAX_JOBS = 256  # (each a process with the rulebook compiled: tens of MiB)
 
 _ClickContext: Any = typer.core.TyperCommand.context_class  # (click's, vendored by typer or not)
 
@@ -393,6 +392,7 @@ def review(
     from .render.review import ProgressDisplay, render_summary
     from .review import (
         INPUT_FORMATS,
+        MAX_JOBS,
         OUTPUT_FORMATS,
         InterruptedAfterWriting,
         OutputError,

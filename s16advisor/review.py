@@ -64,6 +64,7 @@ INPUT_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonli
 MAX_LINE_BYTES = 10 * 1024 * 1024  # one JSON line, one YAML document
 MAX_JSON_BYTES = 512 * 1024 * 1024  # a whole .json file (an OCDS package is one JSON document)
 CHUNK_SIZE = 200  # records per task sent to a worker
+MAX_JOBS = 256  # worker processes a review starts at most (each a process with the rulebook compiled: tens of MiB)
 
 
 # The CSV input: one column per field of the contract description v1, named by its path.
@@ -2142,6 +2143,9 @@ class Review:
             raise TypeError(f"review() takes an iterable of records, not a table ({type(records).__name__}): a "
                             f"DataFrame's rows are df.to_dict('records')")
         _positive("jobs", jobs)
+        if jobs > MAX_JOBS:  # (every worker starts at once: jobs=300 sat for minutes)
+            raise ValueError(f"review(): jobs={jobs} is more worker processes than a review starts (at most "
+                             f"{MAX_JOBS}; this machine has {default_jobs()} cores)")
         _positive("chunk_size", chunk_size)
         if ocds is not None and not isinstance(ocds, OcdsOptions):
             raise TypeError(f"review(): ocds must be an s16advisor.ocds.OcdsOptions, not {type(ocds).__name__}")

@@ -1929,6 +1929,8 @@ class _Table:
     ({"jobs": 2.5}, TypeError, "jobs must be a whole number, not float 2.5"),  # (was: a TypeError deep in the pool)
     ({"jobs": 0}, ValueError, "jobs must be at least 1, not 0"),  # (as --jobs 0; was: one job, silently)
     ({"chunk_size": 0}, ValueError, "chunk_size must be at least 1, not 0"),
+    ({"jobs": 300}, ValueError, "jobs=300 is more worker processes than a review starts \\(at most 256;"),  # (as
+    # --jobs 300; was: 300 workers started at once, minutes before the first result)
     ({"ocds": {"vat": "inclusive"}}, TypeError, "ocds must be an s16advisor.ocds.OcdsOptions, not dict"),
     ({"records": _Table()}, TypeError, "not a table \\(_Table\\): a DataFrame's rows are df.to_dict\\('records'\\)"),
     ({"records": Path("pipeline.csv")}, TypeError, "not PosixPath \\(to read a file: review\\(read_records\\(path"),
