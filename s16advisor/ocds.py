@@ -162,11 +162,12 @@ def slim_record(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _latest(release: dict[str, Any]) -> tuple[dt.date, dt.time]:
-    """A release's moment in UK time, to find the latest (its date as text compared moments written with different
-    offsets wrongly): a release without a readable date is the earliest."""
-    when = _when(release.get("date"))
-    return (when[0], when[1] or dt.time.min) if when else (dt.date.min, dt.time.min)
+def _latest(release: dict[str, Any]) -> dt.datetime:
+    """A release's moment, to find the latest (its date as text compared moments written with different offsets
+    wrongly; UK time, the hour repeated when the clocks go back): in UTC, a date or a time without an offset as
+    written; a release without a readable date is the earliest."""
+    when = _when(release.get("date"), utc=True)
+    return dt.datetime.combine(when[0], when[1] or dt.time.min) if when else dt.datetime.min
 
 
 def record_to_contract(record: dict[str, Any], options: OcdsOptions = OcdsOptions()) -> Mapped:
@@ -322,10 +323,11 @@ def _text(x: Any) -> str:
     return x.strip() if isinstance(x, str) else ""
 
 
-def _when(x: Any) -> tuple[dt.date, dt.time | None] | None:
+def _when(x: Any, utc: bool = False) -> tuple[dt.date, dt.time | None] | None:
     """An OCDS date or date-time: its UK calendar date and, when it has a time, the UK time of day. A time with an
     offset (or Z) is a moment, read in UK time (``2025-02-24T00:30:00+01:00`` is 23:30 GMT on 2025-02-23), as the
-    law's days are the UK's; a date, or a time without an offset, is read as written."""
+    law's days are the UK's (``utc``: in UTC, to order moments); a date, or a time without an offset, is read as
+    written."""
     if not isinstance(x, str):
         return None
     text = x.strip()
@@ -339,7 +341,7 @@ def _when(x: Any) -> tuple[dt.date, dt.time | None] | None:
     try:
         moment = dt.datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
         if moment.tzinfo is not None:
-            moment = uk_time(moment)
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None) if utc else uk_time(moment)
     except (ValueError, OverflowError):  # (a time Python does not read; a moment beyond the year 9999 in UTC)
         return day, None
     return moment.date(), (moment.time() if len(text) > 10 else None)
@@ -544,17 +546,27 @@ def _months_between(start: tuple[dt.date, dt.time | None], end: tuple[dt.date, d
     """The calendar months of a term from ``start`` to ``end`` (OCDS end dates are the last day; ``_when``'s UK
     dates and times), a part month counting as a month: the fewest whose anniversary comes after ``end``
     (2024-03-01 to 2027-02-28, and 2024-02-29 to 2027-02-28, are 36; 2025-01-31 to 2025-02-28 is 1). A time
-    moves the anniversary with it: 00:00 UTC on 1 April 2024 (01:00 BST) to 23:59:59 UTC on 31 March 2027 (00:59:59
-    BST on 1 April) is 36 months, not 37."""
+    moves the anniversary with it, and an end less than an hour past an anniversary is a clock change's, not a part
+    month (``_past``): 00:00 UTC on 1 April 2024 (01:00 BST) to 23:59:59 UTC on 31 March 2027 (00:59:59 BST on 1
+    April) is 36 months, not 37, and so is 00:00 UTC on 29 March 2025 (GMT) to 23:59:59 UTC on 28 March 2028 (BST)."""
     a = dt.datetime.combine(start[0], start[1] or dt.time.min)
     b = dt.datetime.combine(end[0], end[1] or dt.time.max)  # (a date is its whole day)
     if b < a:
         return None
     months = max(1, (b.year - a.year) * 12 + (b.month - a.month) - 1)
     while (anniversary := _anniversary(a.date(), months)) is not None and \
-            dt.datetime.combine(anniversary, a.time()) <= b:
+            _past(dt.datetime.combine(anniversary, a.time()), b):
         months += 1
     return months
+
+
+def _past(anniversary: dt.datetime, end: dt.datetime) -> bool:
+    """Whether a term ending at ``end`` goes on past ``anniversary``: an end at it (midnight, as dates are often
+    written) does, one less than an hour after it is a clock change's (a term written in UTC across GMT and BST)."""
+    return end == anniversary or end >= anniversary + _CLOCK_CHANGE
+
+
+_CLOCK_CHANGE = dt.timedelta(hours=1)  # (GMT to BST and back: what a term written in UTC moves by)
 
 
 def _duration(period: Any) -> int | None:

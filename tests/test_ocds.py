@@ -822,6 +822,11 @@ def test_the_thresholds_of_1_january_are_chosen_by_the_uk_date() -> None:
     ({"startDate": "2024-07-01T00:00:00+01:00", "endDate": "2026-12-31T23:59:59Z"}, 30),  # (BST to GMT)
     ({"startDate": "2024-07-01T00:00:00+01:00", "endDate": "2027-06-30"}, 36),  # (a date is its whole day)
     ({"startDate": "2024-07-01T00:00:00+01:00", "endDate": "2027-07-01T00:00:00+01:00"}, 37),
+    # written in UTC across a clock change: GMT to BST, and back (23:59:59 UTC is 00:59:59 BST the next day)
+    ({"startDate": "2025-03-29T00:00:00Z", "endDate": "2028-03-28T23:59:59Z"}, 36),
+    ({"startDate": "2025-12-01T00:00:00Z", "endDate": "2028-05-31T23:59:59Z"}, 30),
+    ({"startDate": "2025-06-01T00:00:00+01:00", "endDate": "2028-11-30T23:59:59+00:00"}, 42),
+    ({"startDate": "2025-12-01T00:00:00Z", "endDate": "2028-06-01T01:00:00+01:00"}, 31),  # (an hour into June)
 ])
 def test_a_contract_period_in_uk_time_is_counted_from_its_moments(period: dict[str, Any], months: int) -> None:
     """A term's months from its start to its end in UK time: a period written in UTC is not a month longer
@@ -899,4 +904,10 @@ def test_a_record_without_a_compiled_release_uses_its_latest_release_by_the_mome
     for releases in ([earlier, later, undated], [later, undated, earlier]):
         record = slim_record({"ocid": "ocds-test-1", "releases": releases})
         m = record_to_contract(record)
+        assert m.contract is not None and m.contract["title"] == "Later"
+    # When the clocks go back, 01:15 UTC is after 00:30 UTC, though both are between 01:00 and 02:00 in UK time
+    fall = [release(title="Later") | {"date": "2025-10-26T01:15:00Z"}, release(title="Earlier") | {
+        "date": "2025-10-26T00:30:00Z"}]
+    for releases in (fall, fall[::-1]):
+        m = record_to_contract(slim_record({"ocid": "ocds-test-1", "releases": releases}))
         assert m.contract is not None and m.contract["title"] == "Later"
