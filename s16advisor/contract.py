@@ -420,7 +420,7 @@ def _friendly(err: dict[str, Any]) -> str:
     got = err.get("input")
     if isinstance(got, float) and got != got and kind not in ("extra_forbidden", "invalid_key"):
         # (pandas' missing value: df.to_dict("records") gives NaN for each cell left blank)
-        return f"is NaN (a missing value in a table? leave the field out): it must be {_expected(err)}"
+        return f"is NaN (a missing value in a table?): it must be {_expected(err)}"
     if kind == "extra_forbidden":
         if str(err["loc"][-1]).isdigit():  # {amount: 1,000} is {amount: 1, 000: null}
             return f"is not a field: {_COMMA_HINT}"

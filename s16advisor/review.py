@@ -22,6 +22,7 @@ import codecs
 import csv
 import io
 import json
+import operator
 import os
 import re
 import shutil
@@ -506,6 +507,7 @@ class Reader:
         self.file_encoding = self.options.encoding  # the file being read: what it is in (its byte order mark's
         # encoding, or --encoding) ...
         self.encoding = self.line_encoding  # ... and what its lines are decoded as (_open)
+        self.marked = False  # whether that is its byte order mark's, not --encoding's
         self._count_from_0()
         self.bytes_total: int | None = None  # unknown when reading standard input
         if "-" not in self.paths:
@@ -555,7 +557,8 @@ class Reader:
             yield Record(Source(name), "error", f"{name}: cannot be read: {os_error_words(e)}", _UNOPENED)
             return
         self.encoding = _line_encoding(self.file_encoding)
-        if self.encoding != self.line_encoding:  # a byte order mark says what the file is (as Excel and editors
+        self.marked = codecs.lookup(self.encoding).name != codecs.lookup(self.line_encoding).name
+        if self.marked:  # a byte order mark says what the file is (as Excel and editors
             # take it), whatever --encoding says: read so, not garbled ("CafÃ©") or every record an error
             self.warnings.append(f"{name}: begins with a {self.file_encoding.upper()} byte order mark: read as "
                                  f"{self.file_encoding.upper()}, not {self.options.encoding}")
@@ -582,7 +585,7 @@ class Reader:
 
     def not_text(self, start: int, where: str = " of the line") -> str:
         """Bytes of the file being read that are not text in its encoding, from ``start``."""
-        return _not_text(self.file_encoding, self.encoding, start, where, self.encoding != self.line_encoding)
+        return _not_text(self.file_encoding, self.encoding, start, where, self.marked)
 
     # JSON Lines: one record per non-blank line; a line holding an OCDS package is expanded here.
     def _jsonl(self, stream: Any, name: str) -> Iterator[Record]:
@@ -597,22 +600,21 @@ class Reader:
             if not line.strip():
                 self.blank += 1
                 continue
-            if b'"releases"' in line or b'"records"' in line:
-                yield from self._maybe_package(line, Source(name, line=lineno))
-                continue
-            if self.encoding != self.line_encoding:  # (the workers decode lines as --encoding says: this file's
-                # are decoded here)
+            payload: bytes | str = line
+            if self.marked:  # (the workers decode lines as --encoding says: this file's are decoded here)
                 try:
-                    yield Record(Source(name, line=lineno), "json", line.decode(self.encoding))
+                    payload = line.decode(self.encoding)
                 except UnicodeDecodeError as e:
-                    yield Record(Source(name, line=lineno), "error",
-                                 f"{name}:{lineno}: {self.not_text(e.start)}")
+                    yield Record(Source(name, line=lineno), "error", f"{name}:{lineno}: {self.not_text(e.start)}")
+                    continue
+            if b'"releases"' in line or b'"records"' in line:
+                yield from self._maybe_package(payload, Source(name, line=lineno))
                 continue
-            yield Record(Source(name, line=lineno), "json", line)
+            yield Record(Source(name, line=lineno), "json", payload)
 
-    def _maybe_package(self, line: bytes, source: Source) -> Iterator[Record]:
+    def _maybe_package(self, line: bytes | str, source: Source) -> Iterator[Record]:
         try:
-            obj = json.loads(line.decode(self.encoding), object_pairs_hook=_object)
+            obj = json.loads(line if isinstance(line, str) else line.decode(self.encoding), object_pairs_hook=_object)
         except (UnicodeDecodeError, ValueError, RecursionError):
             yield Record(source, "json", line)  # the worker reports what is wrong with it
             return
@@ -2142,11 +2144,10 @@ class Review:
         elif hasattr(records, "columns") and hasattr(records, "to_dict"):  # (iterated, its column names: not records)
             raise TypeError(f"review() takes an iterable of records, not a table ({type(records).__name__}): a "
                             f"DataFrame's rows are df.to_dict('records')")
-        _positive("jobs", jobs)
+        jobs, chunk_size = _positive("jobs", jobs), _positive("chunk_size", chunk_size)
         if jobs > MAX_JOBS:  # (every worker starts at once: jobs=300 sat for minutes)
             raise ValueError(f"review(): jobs={jobs} is more worker processes than a review starts (at most "
                              f"{MAX_JOBS}; this machine has {default_jobs()} cores)")
-        _positive("chunk_size", chunk_size)
         if ocds is not None and not isinstance(ocds, OcdsOptions):
             raise TypeError(f"review(): ocds must be an s16advisor.ocds.OcdsOptions, not {type(ocds).__name__}")
         self.records = records
@@ -2189,11 +2190,17 @@ class Review:
                 dups.close()
 
 
-def _positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"review(): {name} must be a whole number, not {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"review(): {name} must be at least 1, not {value}")
+def _positive(name: str, value: Any) -> int:
+    """``value`` as an int (a whole number of any integer type, such as numpy's), at least 1."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"review(): {name} must be a whole number, not {type(value).__name__} {value!r}") from None
+    if number < 1:
+        raise ValueError(f"review(): {name} must be at least 1, not {number}")
+    return number
 
 
 # Reviews being iterated: a program that ends with one not finished (kept in a variable, or in the traceback

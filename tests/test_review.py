@@ -1735,6 +1735,23 @@ def test_a_line_that_is_not_text_in_its_byte_order_marks_encoding_is_one_error(t
         out[1].error
 
 
+def test_a_byte_order_mark_of_the_encoding_given_however_spelt_is_not_warned_of_and_a_bad_package_line_is_named(
+        tmp_path: Path) -> None:
+    """'--encoding UTF8' on a UTF-16 file warned "read as UTF-16, not UTF8"; and a JSON Lines line holding a
+    package, not text in the mark's encoding, was decoded as --encoding by a worker ("a package in a package")."""
+    path = tmp_path / "x.jsonl"
+    path.write_bytes((json.dumps(contract(1)) + "\n").encode("utf-16"))
+    for spelt in ("UTF8", "utf_8", "utf-8"):
+        reader = read_records([str(path)], ReadOptions(encoding=spelt))
+        assert [r.ok for r in Review(reader)] == [True] and reader.warnings == [], (spelt, reader.warnings)
+    package = json.dumps({"uri": "x", "releases": [{"ocid": "ocds-1", "tender": {"title": "Office"}}]}).encode()
+    bad = package.replace(b"Office", b"Caf\xe9")
+    path.write_bytes(codecs.BOM_UTF8 + json.dumps(contract(1)).encode() + b"\n" + bad)
+    out = list(Review(read_records([str(path)], ReadOptions(encoding="cp1252"))))
+    assert [r.ok for r in out] == [True, False]
+    assert out[1].error.startswith(f"{path}:2: not utf-8 text as its byte order mark says (byte "), out[1].error
+
+
 def test_a_csv_file_that_begins_with_a_utf8_byte_order_mark_is_read_as_utf8_whatever_encoding_is_given(
         tmp_path: Path) -> None:
     """Excel's "CSV UTF-8" begins with a byte order mark: given --encoding cp1252, its header's first column was
@@ -1952,9 +1969,9 @@ def test_a_nan_from_a_table_is_named_as_such() -> None:
 
     records = [contract(1, reservation=float("nan")), contract(2, value={"amount": float("nan")})]
     assert [r.error for r in s16advisor.review(records)] == [
-        "<records> [0]: reservation: is NaN (a missing value in a table? leave the field out): it must be 'none', "
+        "<records> [0]: reservation: is NaN (a missing value in a table?): it must be 'none', "
         "'supported_business' or 'public_service_mutual'",
-        "<records> [1]: value.amount: is NaN (a missing value in a table? leave the field out): it must be a finite "
+        "<records> [1]: value.amount: is NaN (a missing value in a table?): it must be a finite "
         "number"]
 
 
@@ -2058,6 +2075,17 @@ def test_an_ocds_package_with_no_releases_gives_no_result_and_a_warning_that_say
             f"{lines}:1: an OCDS release package with no releases: nothing to advise",
             f"{document}:1: an OCDS record package with no records: nothing to advise",  # (one line: JSON Lines)
             f"{table}: unknown columns ignored: colour"]
+
+
+def test_the_python_api_takes_a_whole_number_of_any_integer_type_for_jobs() -> None:
+    """numpy's integers (np.int64(2), from a DataFrame's shape) were refused: 'must be a whole number'."""
+    class Whole:  # (an integer type that is not int, as numpy's are)
+        def __index__(self) -> int:
+            return 1
+
+    batch = Review(iter([contract(1)]), jobs=Whole(), chunk_size=Whole())
+    assert (batch.jobs, batch.chunk_size) == (1, 1) and type(batch.jobs) is int
+    assert [r.ok for r in batch] == [True]
 
 
 def test_the_python_api_needs_no_submodule_import_for_a_batch_from_files(tmp_path: Path) -> None:
