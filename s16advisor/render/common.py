@@ -52,10 +52,6 @@ def _printable(x: Any) -> Any:
     return x
 
 
-def basis(vat: str) -> str:
-    return basis_words(vat)
-
-
 def main_thresholds(advice: Advice) -> list[ThresholdRef]:
     return [t for t in advice.valuation.thresholds_in_force if not t.name.startswith(MAIN_THRESHOLDS_EXCLUDE)]
 

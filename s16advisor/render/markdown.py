@@ -6,8 +6,8 @@ from typing import TextIO
 
 from ..advice import Advice
 from ..contract import ContractDescription
+from ..facts import basis_words
 from .common import (
-    basis,
     declared_route_line,
     main_thresholds,
     money,
@@ -56,7 +56,7 @@ def render(advice: Advice, out: TextIO, explain: bool, color: bool | None, *,
     w(f"\n## Thresholds in force on {advice.procurement_start.isoformat()}\n\n")
     w("| threshold | amount | in force from | contract value | reference |\n|---|---:|---|---:|---|\n")
     for t in main_thresholds(advice):
-        w(f"| {_cell(t.title)} | {money(t.amount)} {basis(t.vat_basis)} | {t.in_force_from.isoformat()} | "
+        w(f"| {_cell(t.title)} | {money(t.amount)} {basis_words(t.vat_basis)} | {t.in_force_from.isoformat()} | "
           f"{money(t.value)} | <{t.reference}> |\n")
     note = thresholds_note(advice)
     if note:

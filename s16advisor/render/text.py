@@ -11,9 +11,9 @@ from rich.text import Text
 
 from ..advice import Advice, RouteAdvice
 from ..contract import ContractDescription
+from ..facts import basis_words
 from .common import (
     STATUS_STYLE,
-    basis,
     declared_route_line,
     main_thresholds,
     make_console,
@@ -104,7 +104,7 @@ def _thresholds(console: Console, advice: Advice) -> None:
             mark = t.name == applicable
             console.print(Padding(Text.assemble((t.title, "bold" if mark else ""), ("  applies" if mark else "")),
                                   (0, 0, 0, 2)))
-            console.print(Padding(Text(f"{money(t.amount)} {basis(t.vat_basis).split()[0]} from "
+            console.print(Padding(Text(f"{money(t.amount)} {basis_words(t.vat_basis).split()[0]} from "
                                        f"{t.in_force_from.isoformat()}; the contract's value {money(t.value)}"),
                                   (0, 0, 0, 4)))
         _left_out(console, advice)
@@ -119,8 +119,8 @@ def _thresholds(console: Console, advice: Advice) -> None:
     th.add_column("", overflow="fold")
     for t in main_thresholds(advice):
         mark = "applies" if t.name == applicable else ""
-        th.add_row(Text(t.title), f"{money(t.amount)} {basis(t.vat_basis).split()[0]}", t.in_force_from.isoformat(),
-                   money(t.value), mark, style="bold" if mark else None)
+        th.add_row(Text(t.title), f"{money(t.amount)} {basis_words(t.vat_basis).split()[0]}",
+                   t.in_force_from.isoformat(), money(t.value), mark, style="bold" if mark else None)
     console.print(th)
     _left_out(console, advice)
 
