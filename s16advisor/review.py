@@ -1263,17 +1263,19 @@ def _block_list_items(lines: list[str]) -> list[tuple[int, list[str]]] | None:
     if found is None:
         return None
     items, broken = found
+
+    def dash(k: int) -> int:  # an item's "- ": the last such line at or before where the item starts
+        while k > 0 and not _ITEM_START.match(lines[k]):
+            k -= 1
+        return k
+
     if broken:  # the items the parser ended, then each "- " line from the one it stopped in
-        tail = items[-1] if items else 0
-        while tail > 0 and not _ITEM_START.match(lines[tail]):
-            tail -= 1
+        tail = dash(items[-1]) if items else 0
         items = items[:-1] + [k for k in range(tail, len(lines)) if _ITEM_START.match(lines[k])]
     if len(items) < 2:
         return None
     starts: list[int] = []
-    for k in items:  # each item's "- ": the last such line at or before where the item starts
-        while k > 0 and not _ITEM_START.match(lines[k]):
-            k -= 1
+    for k in map(dash, items):
         if not _ITEM_START.match(lines[k]) or (starts and k <= starts[-1]):
             return None
         starts.append(k)
