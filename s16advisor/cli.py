@@ -630,10 +630,10 @@ def thresholds(
     width = max((len(th.name) for th in in_force), default=0)
     for th in in_force:
         vat = "inclusive of VAT" if th.vat == "inclusive" else "net of VAT"
-        line = f"  {th.name:{width}}  {f'£{th.amount:,.0f}':>11} {vat:16}  from {th.in_force_from.isoformat()}"
+        amount, since = f"£{th.amount:,.0f}", f"from {th.in_force_from.isoformat()}"
+        line = f"  {th.name:{width}}  {amount:>11} {vat:16}  {since}"
         if len(line) > _columns():  # a narrow terminal: the id, then its figures wrapped under it
-            line = "\n".join([f"  {th.name}", *_wrapped(f"£{th.amount:,.0f} {vat} from {th.in_force_from.isoformat()}",
-                                                         "    ")])
+            line = "\n".join([f"  {th.name}", *_wrapped(f"{amount} {vat} {since}", "    ")])
         typer.echo(line)
         for line in _wrapped(f"{_line(th.title)} - {th.regulation}", "    "):
             typer.echo(line)
@@ -657,12 +657,11 @@ def _columns() -> int:
 def _wrapped(text: str, indent: str, first: str | None = None) -> list[str]:
     """``text`` in lines that fit the terminal, each after ``indent`` (the first after ``first``, when given); in a
     file or a pipe, one line (for grep)."""
-    import shutil
-
     first = indent if first is None else first
-    if not sys.stdout.isatty():
+    columns = _columns()
+    if columns == sys.maxsize:
         return [first + text]
-    width = shutil.get_terminal_size().columns - 1 - len(indent)  # (a long ``first``: one word after it)
+    width = columns - 1 - len(indent)  # (a long ``first``: one word after it)
     return _wrapped_words(text, width, indent, first) or [first]
 
 
