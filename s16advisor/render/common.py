@@ -142,19 +142,23 @@ def references(advice: Advice) -> list[str]:
     return refs
 
 
-def own_width(console: Any, out: TextIO) -> None:
-    """Give a rich console on a dumb terminal (TERM=dumb) that terminal's width: rich takes any dumb terminal to be
-    80 columns wide, and at 40 columns the lines it drew for 80 broke anywhere."""
+def terminal_size(out: TextIO, fallback: int) -> Any:
+    """The size of the terminal ``out`` writes to, as rich and shutil read it: COLUMNS and LINES where set, else
+    the terminal's own; ``fallback`` columns (and 24 lines) where neither says. Given to every rich console: a
+    console given no size takes any dumb terminal (TERM=dumb) to be 80 columns wide, and at 40 columns the lines
+    it drew for 80 broke anywhere."""
     import os
 
-    if not console.is_dumb_terminal:
-        return
-    columns = os.environ.get("COLUMNS", "")
     try:
         size = os.get_terminal_size(out.fileno())
     except (AttributeError, ValueError, OSError):  # (io.UnsupportedOperation is an OSError)
-        size = os.terminal_size((80, 25))
-    console.size = (int(columns) if columns.isdigit() and int(columns) > 0 else size.columns or 80, size.lines or 25)
+        size = os.terminal_size((0, 0))
+
+    def env(name: str) -> int:
+        value = os.environ.get(name, "")
+        return int(value) if value.isdigit() else 0
+
+    return os.terminal_size((env("COLUMNS") or size.columns or fallback, env("LINES") or size.lines or 24))
 
 
 def make_console(out: TextIO, color: bool | None, width: int = 120) -> tuple[Any, Any]:
@@ -162,14 +166,12 @@ def make_console(out: TextIO, color: bool | None, width: int = 120) -> tuple[Any
     rich leaves at line ends (so the text pipes cleanly into files and diffs)."""
     import io
     import os
-    import shutil
 
     from rich.console import Console
 
     tty = out.isatty()
     buffer = io.StringIO()
-    size = shutil.get_terminal_size((width, 24)) if tty else os.terminal_size((width, 24))
-    # (the height too: given a width alone, rich takes a dumb terminal, TERM=dumb, to be 80 columns wide)
+    size = terminal_size(out, width) if tty else os.terminal_size((width, 24))  # (a file: the same width always)
     console = Console(file=buffer, force_terminal=tty if color is None else color,
                       no_color=True if color is False else None,  # None: rich honours NO_COLOR
                       highlight=False, width=size.columns, height=size.lines)

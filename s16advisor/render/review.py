@@ -10,7 +10,7 @@ import time
 from typing import Any, TextIO
 
 from ..review import Reader, ReviewSummary, Total
-from .common import own_width
+from .common import terminal_size
 
 
 def money(x: float) -> str:
@@ -149,9 +149,9 @@ def _render_rich(s: ReviewSummary, out: TextIO, color: bool | None) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    size = terminal_size(out, 80)
     console = Console(file=out, force_terminal=color is not False, no_color=True if color is False else None,
-                      highlight=False)
-    own_width(console, out)
+                      highlight=False, width=size.columns, height=size.lines)
     console.print(Text(headline(s), style="bold"))
     if s.advised:
         rows: list[tuple[Text, str, str] | None] = []  # (None: a line between sections)
