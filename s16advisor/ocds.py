@@ -91,6 +91,8 @@ DAYS_TOLERANCE = 3  # a duration in days this close above a whole number of mont
 
 _CPV_RX = re.compile(r"^([0-9]{8})(?:-([0-9]))?\Z")
 _DATE_RX = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})")
+_END_OF_DAY = dt.timedelta(days=1, microseconds=-1)
+_END_OF_DAY_RX = re.compile(r"(?<=^[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]24:00(?::00(?:[.,]0+)?)?(?=[Zz+-]|$)")
 
 
 @dataclass(frozen=True)
@@ -181,8 +183,8 @@ def record_to_contract(record: dict[str, Any], options: OcdsOptions = OcdsOption
             return Mapped(None, missing=["compiledRelease (and no embedded release to use instead)"])
         notes.append("the record has no compiled release: its latest embedded release was used")
     tender_dates = sorted(
-        d for r in _list(record.get("releases")) if isinstance(r, dict)
-        for d in [_date(r.get("date"))] if d and _tagged_tender(r.get("tag"))
+        d for k, r in enumerate(_list(record.get("releases"))) if isinstance(r, dict) and _tagged_tender(r.get("tag"))
+        for d in [_given_date(r.get("date"), f"releases[{k}].date (a tender release)", notes)] if d
     )
     release = {"ocid": record.get("ocid"), **release}
     cancelled = any("tenderCancellation" in _tags(r.get("tag")) for r in _list(record.get("releases"))
@@ -250,9 +252,10 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
     if value is None and not problems:
         missing.append("value (tender.value.amount, or a value.amount on every lot)")
 
-    months = _duration(tender.get("contractPeriod"))
+    months = _duration(tender.get("contractPeriod"), "tender.contractPeriod", notes)
     if months is None and lots_in:
-        lot_months = [_duration(lot.get("contractPeriod")) for lot in lots_in]
+        lot_months = [_duration(lot.get("contractPeriod"), f"lot {lot.get('id', k)}'s contractPeriod", notes)
+                      for k, lot in enumerate(lots_in)]
         if lot_months and all(m is not None for m in lot_months):
             months = max(m for m in lot_months if m is not None)
             notes.append("duration_months is the longest of the lots' contract periods")
@@ -338,8 +341,15 @@ def _when(x: Any, utc: bool = False) -> tuple[dt.date, dt.time | None] | None:
         day = dt.date.fromisoformat(m.group(1))
     except ValueError:
         return None
+    # ISO 8601's 24:00, which Python does not read: the end of the day, a microsecond before the next midnight
+    # (so a term written to 24:00 ends on its day, as one written to 23:59:59 does)
+    end_of_day = _END_OF_DAY_RX.search(text)
+    if end_of_day:
+        text = text[:end_of_day.start()] + "T00:00:00" + text[end_of_day.end():]
     try:
         moment = dt.datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
+        if end_of_day:
+            moment += _END_OF_DAY
         if moment.tzinfo is not None:
             moment = moment.astimezone(dt.UTC).replace(tzinfo=None) if utc else uk_time(moment)
     except (ValueError, OverflowError):  # (a time Python does not read; a moment beyond the year 9999 in UTC)
@@ -383,12 +393,21 @@ def _stopped(release: Mapping[str, Any], tender: Mapping[str, Any], cancelled: b
             "Section 16 view")
 
 
-def _given_date(x: Any, where: str, notes: list[str]) -> str | None:
-    """``_date``, with a note when a date is given that is not one (the mapping falls back on another field)."""
-    day = _date(x)
-    if day is None and x is not None and x != "":
+def _given_when(x: Any, where: str, notes: list[str]) -> tuple[dt.date, dt.time | None] | None:
+    """``_when``, with a note when a date is given that is not one (the mapping falls back on another field), or
+    with a time that is not one (its date is read as written, not as a UK day)."""
+    when = _when(x)
+    if when is None and x is not None and x != "":
         notes.append(f"{where} {x!r} is not a date: ignored")
-    return day
+    elif when is not None and when[1] is None and len(x.strip()) > 10:
+        notes.append(f"{where} {x!r} has a time that is not one: the date {when[0].isoformat()} is read as written")
+    return when
+
+
+def _given_date(x: Any, where: str, notes: list[str]) -> str | None:
+    """``_date``, with the notes of ``_given_when``."""
+    when = _given_when(x, where, notes)
+    return when[0].isoformat() if when else None
 
 
 def _notice_published(tender: Mapping[str, Any], notes: list[str]) -> str | None:
@@ -569,11 +588,13 @@ def _past(anniversary: dt.datetime, end: dt.datetime) -> bool:
 _CLOCK_CHANGE = dt.timedelta(hours=1)  # (GMT to BST and back: what a term written in UTC moves by)
 
 
-def _duration(period: Any) -> int | None:
+def _duration(period: Any, where: str = "contractPeriod", notes: list[str] | None = None) -> int | None:
     """The maximum term in months, extensions included: the longest of durationInMonths (UK extension),
     durationInDays and the months from startDate to maxExtentDate (which includes extensions) or endDate (OCDS
-    says durationInDays is from startDate to endDate: without the extensions)."""
+    says durationInDays is from startDate to endDate: without the extensions). A date given that is not one, or
+    an end before the start, is noted in ``notes``: the term is then read from the other fields, or is missing."""
     p = _dict(period)
+    said = notes if notes is not None else []
     found = []
     months = p.get("durationInMonths")
     if isinstance(months, int | float) and not isinstance(months, bool) and math.isfinite(months) and months >= 1:
@@ -581,12 +602,15 @@ def _duration(period: Any) -> int | None:
     days = p.get("durationInDays")
     if isinstance(days, int | float) and not isinstance(days, bool) and math.isfinite(days) and days > 0:
         found.append(max(1, math.ceil((days - DAYS_TOLERANCE) / DAYS_PER_MONTH)))
-    start = _when(p.get("startDate"))
-    end = _when(p.get("maxExtentDate")) or _when(p.get("endDate"))
+    start = _given_when(p.get("startDate"), f"{where}.startDate", said)
+    ends = [(name, _given_when(p.get(name), f"{where}.{name}", said)) for name in ("maxExtentDate", "endDate")]
+    name, end = next(((name, end) for name, end in ends if end), ("", None))
     if start and end:
         between = _months_between(start, end)
         if between is not None:
             found.append(between)
+        else:
+            said.append(f"{where}.{name} {p[name]!r} is before its startDate {p['startDate']!r}: ignored")
     return max(found) if found else None
 
 

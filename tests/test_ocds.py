@@ -834,6 +834,71 @@ def test_a_contract_period_in_uk_time_is_counted_from_its_moments(period: dict[s
     assert mapped(release(contractPeriod=period))["duration_months"] == months
 
 
+@pytest.mark.parametrize(("period", "months"), [
+    # ISO 8601's 24:00 is the end of the day: a term to 24:00 on 31 March ends on 31 March, as one to 23:59:59 does
+    ({"startDate": "2024-04-01T00:00:00Z", "endDate": "2027-03-31T24:00:00Z"}, 36),
+    ({"startDate": "2024-04-01", "endDate": "2027-03-31T24:00Z"}, 36),
+    ({"startDate": "2024-01-01T00:00:00+00:00", "endDate": "2026-12-31T24:00:00.000+00:00"}, 36),
+    ({"startDate": "2024-01-01", "endDate": "2027-01-01T24:00:00Z"}, 37),
+])
+def test_a_contract_period_ending_at_24_00_ends_on_its_day(period: dict[str, Any], months: int) -> None:
+    m = release_to_contract(release(contractPeriod=period))
+    assert m.contract is not None and m.contract["duration_months"] == months
+    assert not [n for n in m.notes if "contractPeriod" in n], m.notes
+
+
+def test_a_tender_notice_published_at_24_00_utc_in_summer_is_dated_the_next_uk_day() -> None:
+    """24:00 UTC on 31 March 2025 is 01:00 BST on 1 April: the UK day the notice commenced the procurement."""
+    m = release_to_contract(release(datePublished="2025-03-31T24:00:00Z"))
+    assert m.contract is not None and m.contract["procurement_start"] == "2025-04-01"
+    assert not [n for n in m.notes if "datePublished" in n], m.notes
+
+
+@pytest.mark.parametrize(("period", "note"), [
+    ({"startDate": "2024-04-01", "endDate": "31/03/2027"},
+     "tender.contractPeriod.endDate '31/03/2027' is not a date: ignored"),
+    ({"startDate": "2024-13-01", "endDate": "2027-03-31"},
+     "tender.contractPeriod.startDate '2024-13-01' is not a date: ignored"),
+    ({"startDate": "2024-04-01", "endDate": "2023-03-31"},
+     "tender.contractPeriod.endDate '2023-03-31' is before its startDate '2024-04-01': ignored"),
+    ({"startDate": "2024-04-01", "maxExtentDate": "2021-03-31", "endDate": "2027-03-31"},
+     "tender.contractPeriod.maxExtentDate '2021-03-31' is before its startDate '2024-04-01': ignored"),
+])
+def test_a_contract_period_that_cannot_be_read_says_why_the_duration_is_missing(period: dict[str, Any],
+                                                                                note: str) -> None:
+    """A term given only by dates, one of which cannot be read (or ends before it starts), was reported only as a
+    missing contract period, with no word of the date at fault."""
+    m = release_to_contract(release(contractPeriod=period))
+    assert m.contract is None and any("contract period" in x for x in m.missing), m.missing
+    assert note in m.notes, m.notes
+
+
+def test_a_lot_contract_period_that_cannot_be_read_is_named_by_its_lot() -> None:
+    value = {"amount": 50000, "currency": "GBP"}
+    lots = [{"id": "north", "value": value, "contractPeriod": {"durationInMonths": 24}},
+            {"id": "south", "value": value, "contractPeriod": {"startDate": "2024-04-01", "endDate": "soon"}}]
+    m = release_to_contract(release(contractPeriod=None, lots=lots))
+    assert "lot south's contractPeriod.endDate 'soon' is not a date: ignored" in m.notes, m.notes
+
+
+def test_a_date_whose_time_cannot_be_read_is_read_as_written_with_a_note() -> None:
+    """25:00 is no time: the date is read as written (not as a UK day, which a UTC time could move), and said so."""
+    m = release_to_contract(release(datePublished="2025-03-31T25:00:00Z"))
+    assert m.contract is not None and m.contract["procurement_start"] == "2025-03-31"
+    assert ("tender.datePublished '2025-03-31T25:00:00Z' has a time that is not one: the date 2025-03-31 is read "
+            "as written") in m.notes, m.notes
+
+
+def test_a_record_names_a_tender_release_whose_date_cannot_be_read() -> None:
+    """The first tender release dates a record's commencement: one whose date cannot be read is named, as the
+    record is then dated by another."""
+    first = release(title="First") | {"date": "3 June 2024"}
+    second = release(title="Second") | {"date": "2024-07-01T10:00:00+01:00"}
+    m = record_to_contract(slim_record({"ocid": "ocds-test-1", "releases": [first, second]}))
+    assert m.contract is not None and m.contract["procurement_start"] == "2024-07-01"
+    assert "releases[0].date (a tender release) '3 June 2024' is not a date: ignored" in m.notes, m.notes
+
+
 @pytest.mark.parametrize("given", ["24/02/2025", "2025-02-30T09:00:00Z", 20250224, {"date": "2025-02-24"}])
 def test_a_tender_notice_whose_date_is_not_a_date_is_noted_not_silently_ignored(given: Any) -> None:
     """Find a Tender's tender notice among the documents dates the commencement: one whose datePublished cannot be
