@@ -1987,22 +1987,23 @@ class _Pool:
         return ProcessPoolExecutor(jobs, mp_context=self.context, initializer=_init_worker,
                                    initargs=(self.config, os.getpid()))
 
-    def submit(self, tasks: list[Task], start: int) -> Any:
+    def submit(self, tasks: list[Task], start: int) -> tuple[Any, Any]:
+        """The chunk's work: its pool and its future, for ``result``."""
         from concurrent.futures.process import BrokenProcessPool
 
         with _signals_held():  # (the first submit starts the workers)
             try:
-                return self.executor.submit(_run_chunk, tasks, start)
+                return self.executor, self.executor.submit(_run_chunk, tasks, start)
             except BrokenProcessPool:
                 self.executor.shutdown(wait=False, cancel_futures=True)
                 self.executor = self._new(self.jobs)
-                return self.executor.submit(_run_chunk, tasks, start)
+                return self.executor, self.executor.submit(_run_chunk, tasks, start)
 
-    def result(self, future: Any, tasks: list[Task], start: int) -> Any:
+    def result(self, work: tuple[Any, Any], tasks: list[Task], start: int) -> Any:
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            return future.result()
+            return _outcome(*work)
         except BrokenProcessPool:
             return self._one_by_one(tasks, start)
 
@@ -2016,7 +2017,7 @@ class _Pool:
                 try:
                     with _signals_held():
                         future = alone.submit(_run_chunk, [task], start + k)
-                    parts.append(future.result())
+                    parts.append(_outcome(alone, future))
                 except BrokenProcessPool:
                     parts.append(_lost(self.config, [task], start + k))
                     alone.shutdown(wait=False, cancel_futures=True)
@@ -2038,6 +2039,27 @@ class _Pool:
         finally:
             if self._remove is not None:  # the chunks' files not yet copied (a run stopped)
                 self._remove()
+
+
+_ORPHAN_POLL = 0.5  # seconds between looks at whether a broken pool has left a future unsettled
+
+
+def _outcome(executor: Any, future: Any) -> Any:
+    """A future's result, or BrokenProcessPool for one its pool broke without settling. When a worker dies, the
+    pool's thread fails the work it holds; but Python 3.11's pool does so without its lock, so work submitted at
+    that moment can be missed and never settled (a review hung for ever waiting for such a chunk). Once the pool
+    is broken and its thread has ended, a future not yet settled never will be."""
+    from concurrent.futures import TimeoutError as Pending
+    from concurrent.futures.process import BrokenProcessPool
+
+    while True:
+        try:
+            return future.result(timeout=_ORPHAN_POLL)
+        except Pending:
+            manager = getattr(executor, "_executor_manager_thread", None)
+            if getattr(executor, "_broken", False) and not (manager is not None and manager.is_alive()) \
+                    and not future.done():
+                raise BrokenProcessPool("the process pool broke without settling this chunk") from None
 
 
 def _stop(executor: Any, *, finished: bool) -> None:
@@ -2088,18 +2110,18 @@ def _evaluate(records: Iterable[Record], config: _Config, jobs: int,
     pool = _Pool(config, jobs)
     finished = False
     try:
-        pending: deque[tuple[list[Record], list[Task], int, Any]] = deque()
+        pending: deque[tuple[list[Record], list[Task], int, tuple[Any, Any]]] = deque()
         start = 0
         for chunk in _prepend(first, _prepend(second, chunks)):
             tasks = _tasks(chunk)
             pending.append((chunk, tasks, start, pool.submit(tasks, start)))
             start += len(chunk)
             while len(pending) > 2 * jobs:
-                done, tasks, first_n, future = pending.popleft()
-                yield done, pool.result(future, tasks, first_n)
+                done, tasks, first_n, work = pending.popleft()
+                yield done, pool.result(work, tasks, first_n)
         while pending:
-            done, tasks, first_n, future = pending.popleft()
-            yield done, pool.result(future, tasks, first_n)
+            done, tasks, first_n, work = pending.popleft()
+            yield done, pool.result(work, tasks, first_n)
         finished = True
     finally:
         pool.close(finished=finished)
