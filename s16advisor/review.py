@@ -552,12 +552,14 @@ class Reader:
     def _file(self, path: str) -> Iterator[Record]:
         name = "<stdin>" if path == "-" else path
         try:
-            stream, self.file_encoding = _open(path, self.options.encoding)
+            stream, self.file_encoding, by_mark = _open(path, self.options.encoding)
         except OSError as e:
             yield Record(Source(name), "error", f"{name}: cannot be read: {os_error_words(e)}", _UNOPENED)
             return
         self.encoding = _line_encoding(self.file_encoding)
-        self.marked = codecs.lookup(self.encoding).name != codecs.lookup(self.line_encoding).name
+        # (read as its mark says, not as --encoding does; with UTF-8, the default, nothing to say: its lines are
+        # decoded as the workers do, a file in UTF-16 or UTF-32 read through UTF-8)
+        self.marked = by_mark and codecs.lookup(self.options.encoding).name != "utf-8"
         if self.marked:  # a byte order mark says what the file is (as Excel and editors
             # take it), whatever --encoding says: read so, not garbled ("CafÃ©") or every record an error
             self.warnings.append(f"{name}: begins with a {self.file_encoding.upper()} byte order mark: read as "
@@ -633,7 +635,7 @@ class Reader:
         # its own, and reading goes on
         offset = 0  # the lines read by the readers before this one (a line too long ends a reader: see below)
         header: tuple[str, ...] | None = None
-        header_info: tuple[tuple[str, ...], frozenset[str], bool] | None = None
+        header_info: tuple[tuple[str, ...], frozenset[str], bool, str] | None = None
         header_problem: str | None = None
         row_no = 0
         last_line = 0
@@ -691,7 +693,10 @@ class Reader:
                         elif unknown:
                             self.warnings.append(f"{name}: unknown columns (every row is an error): "
                                                  f"{', '.join(sorted(unknown))}")
-                        header_info = (header, unknown, self.options.ignore_unknown_columns)
+                        # (what a cell that is not text says of the encoding: a marked file is not read as
+                        # --encoding says, so that option is no help)
+                        said = f"{self.file_encoding}, as its byte order mark says" if self.marked else _ENCODING_HINT
+                        header_info = (header, unknown, self.options.ignore_unknown_columns, said)
                         continue
                 if header_problem is not None:
                     yield Record(source, "error", f"{source}: {header_problem}")
@@ -865,10 +870,11 @@ def _objects(obj: Any, source: Source, lines: dict[tuple[Any, ...], int] | None 
     yield Record(source, "obj", obj, lines)
 
 
-def _open(path: str, encoding: str = "utf-8") -> tuple[Any, str]:
-    """A file (or standard input) as bytes, and the encoding it is in (``encoding``, or its byte order mark's:
-    see ``_file_encoding``): its bytes as they are, or in UTF-8 when that encoding does not write JSON's, YAML's
-    and CSV's punctuation and line ends as ASCII does (UTF-16, UTF-32: see ``_line_encoding``)."""
+def _open(path: str, encoding: str = "utf-8") -> tuple[Any, str, bool]:
+    """A file (or standard input) as bytes, the encoding it is in (``encoding``, or its byte order mark's: see
+    ``_file_encoding``), and whether that is its mark's, not ``encoding``. Its bytes as they are, or in UTF-8
+    when that encoding does not write JSON's, YAML's and CSV's punctuation and line ends as ASCII does (UTF-16,
+    UTF-32: see ``_line_encoding``)."""
     if path == "-":
         stdin = sys.stdin
         if stdin is None:
@@ -883,29 +889,29 @@ def _open(path: str, encoding: str = "utf-8") -> tuple[Any, str]:
         while len(head) < 4 and (more := stream.read(4 - len(head))):
             head += more
         stream = _Replay(head, stream)
-    encoding = _file_encoding(stream, encoding)
+    encoding, by_mark = _file_encoding(stream, encoding)
     if _line_encoding(encoding) != encoding:
-        return _Replay(b"", _Utf8(stream, encoding)), encoding
-    return stream, encoding
+        return _Replay(b"", _Utf8(stream, encoding)), encoding, by_mark
+    return stream, encoding, by_mark
 
 
 _MARKS = {"utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)}
 
 
-def _file_encoding(stream: Any, encoding: str) -> str:
-    """The encoding to read a file in, by its byte order mark (its first bytes, peeked), as Excel and editors
-    take it: UTF-32, UTF-16 or UTF-8 when it starts with their mark, unless a UTF-16 or UTF-32 encoding was given
-    (PowerShell and Excel's "Unicode text" write UTF-16; Excel's "CSV UTF-8" writes the UTF-8 mark, whatever
-    --encoding says); UTF-16 or UTF-32 given for a file without a mark is little-endian, as ``bytes.decode`` reads
-    it (the stream decoder refuses it); else the encoding as given."""
+def _file_encoding(stream: Any, encoding: str) -> tuple[str, bool]:
+    """The encoding to read a file in, and whether its byte order mark (its first bytes, peeked) decided it, as
+    Excel and editors take it: UTF-8 when it starts with its mark, whatever --encoding says (Excel's "CSV UTF-8"
+    writes it); UTF-32 or UTF-16 when it starts with theirs, unless a UTF-16 or UTF-32 encoding was given
+    (PowerShell and Excel's "Unicode text" write UTF-16); UTF-16 or UTF-32 given for a file without a mark is
+    little-endian, as ``bytes.decode`` reads it (the stream decoder refuses it); else the encoding as given."""
     name = codecs.lookup(encoding).name
     head = stream.peek(4)[:4]
+    if head.startswith(codecs.BOM_UTF8) and name not in ("utf-8", "utf-8-sig"):  # (UTF-16 or UTF-32 given: no
+        return "utf-8", True  # CSV, JSON or YAML in those begins with these bytes, a Hangul syllable or no character)
     if name in _MARKS or name.startswith(tuple(_MARKS)):  # (UTF-16 or UTF-32, in a byte order or not)
-        return name + "-le" if name in _MARKS and not head.startswith(_MARKS[name]) else encoding
+        return (name + "-le" if name in _MARKS and not head.startswith(_MARKS[name]) else encoding), False
     marked = next((marked for marked, marks in _MARKS.items() if head.startswith(marks)), None)
-    if marked is None and head.startswith(codecs.BOM_UTF8) and name not in ("utf-8", "utf-8-sig"):
-        marked = "utf-8"
-    return marked or encoding
+    return marked or encoding, marked is not None
 
 
 def _not_text(encoding: str, decoded_as: str, start: int, where: str = " of the line", marked: bool = False) -> str:
@@ -1644,10 +1650,10 @@ def _of_shape(o: Any) -> tuple[Any, ...]:
 # CSV input cells -> a contract description mapping
 
 
-def _csv_mapping(row: list[str], header_info: tuple[tuple[str, ...], frozenset[str], bool]
+def _csv_mapping(row: list[str], header_info: tuple[tuple[str, ...], frozenset[str], bool, str]
                  ) -> tuple[dict[str, Any], list[str], tuple[str, ...]]:
     """A CSV row as a contract description mapping, the problems of its cells (row and column named), and notes."""
-    header, unknown, ignore_unknown = header_info
+    header, unknown, ignore_unknown, encoding_said = header_info
     problems: list[str] = []
     notes: tuple[str, ...] = ()
     if len(row) > len(header):
@@ -1672,7 +1678,7 @@ def _csv_mapping(row: list[str], header_info: tuple[tuple[str, ...], frozenset[s
         try:
             cell.encode("utf-8")
         except UnicodeEncodeError:
-            problems.append(f"column {col}: not valid text in the file's encoding ({_ENCODING_HINT})")
+            problems.append(f"column {col}: not valid text in the file's encoding ({encoding_said})")
             continue
         try:
             value = _cell(CSV_INPUT_COLUMNS[col], cell.strip())

@@ -1712,6 +1712,34 @@ def test_text_that_is_not_utf8_says_which_option_reads_another_encoding(tmp_path
     assert results([path], encoding="cp1252")[0].ok
 
 
+@pytest.mark.parametrize("given", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf8_byte_order_mark_wins_over_a_utf16_or_utf32_encoding_given(tmp_path: Path, given: str) -> None:
+    """Given --encoding utf-16 (for the team's PowerShell exports), Excel's "CSV UTF-8" was decoded as UTF-16:
+    its mark is no UTF-16 text, and every record was an error."""
+    path = tmp_path / "x.csv"
+    path.write_bytes(codecs.BOM_UTF8 + (SHORT_HEADER + _csv_row(1, "Caf\u00e9") + _csv_row(2)).encode())
+    reader = read_records([str(path)], ReadOptions(encoding=given))
+    out = list(Review(reader))
+    assert [(r.ok, r.advice and r.advice["title"]) for r in out] == [(True, "Caf\u00e9"), (True, out[1].advice
+                                                                                           and out[1].advice["title"])]
+    assert out[1].ok, out[1].error
+    assert reader.warnings == [f"{path}: begins with a UTF-8 byte order mark: read as UTF-8, not {given}"]
+
+
+def test_a_csv_cell_that_is_not_text_in_a_marked_file_names_the_mark_not_the_option(tmp_path: Path) -> None:
+    """A file's byte order mark decides its encoding whatever --encoding says, so a cell that is not UTF-8 in
+    Excel's "CSV UTF-8" told the user to give --encoding, which changes nothing: it names the mark, as a JSON
+    Lines record does."""
+    path = tmp_path / "m.csv"
+    text = (SHORT_HEADER + _csv_row(1, "Caf\u00e9") + _csv_row(2)).encode().replace("\u00e9".encode(), b"\xe9")
+    path.write_bytes(codecs.BOM_UTF8 + text)
+    bad, good = results([path], encoding="cp1252")
+    assert good.ok and not bad.ok
+    assert bad.error.endswith("column title: not valid text in the file's encoding (utf-8, as its byte order mark "
+                              "says)"), bad.error
+    assert "--encoding" not in bad.error
+
+
 def test_json_lines_files_joined_by_cat_each_with_a_byte_order_mark_are_read_line_by_line(tmp_path: Path) -> None:
     """A byte order mark on a later line (files joined, each written with one) made its record an error."""
     path = tmp_path / "joined.jsonl"
