@@ -248,6 +248,25 @@ def test_two_contracts_in_a_row_never_see_each_others_facts():
     assert "declared_route_unavailable" not in [f["code"] for f in again["findings"]]
 
 
+def test_durable_rules_fires_rules_without_a_deprecated_call():
+    """durable-rules timed its action leases with datetime.utcfromtimestamp, which Python 3.12 deprecates: a
+    warning at every rule that fired, an error under -W error. Its clock is replaced by the same count."""
+    import datetime as dt
+    import warnings
+
+    from durable import engine as durable
+
+    fresh = Advisor(engine=DurableEngine())
+    fresh.evaluator = Evaluator(DurableEngine(), memo_size=0)  # every contract goes through durable-rules
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        advice = fresh.advise(contract_from_mapping(CASES[0].contract))
+        counted = durable._unix_now()
+    assert advice.recommended
+    assert abs(counted - (dt.datetime.now() - dt.datetime(1970, 1, 1)).total_seconds()) < 5  # (its own count)
+    assert durable._unix_now.__module__ == "s16advisor.engine.durable_engine"
+
+
 @pytest.mark.parametrize("memo_size", [0, 8192])
 @pytest.mark.parametrize("engine", [DurableEngine, PythonEngine])
 def test_two_rules_asserting_different_values_for_a_fact_are_an_error(tmp_path, engine, memo_size):

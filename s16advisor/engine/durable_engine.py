@@ -28,6 +28,7 @@ Traps handled here (see DEVELOPERS.md):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -38,6 +39,19 @@ from ..rulebook import MAX_CONSTANT, MIN_CONSTANT, And, CompiledRule, Expr, Leaf
 
 _OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _SID = "contract"
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _unix_now() -> float:
+    """durable-rules' clock for its action leases, as it counts (the local time, in seconds from 1970), without
+    ``datetime.utcfromtimestamp``, which Python 3.12 deprecates: durable called it twice at every rule that fired
+    (120,000 DeprecationWarnings in a run of the suite under 3.12, and an error under ``-W error``)."""
+    return (dt.datetime.now() - _EPOCH).total_seconds()
+
+
+durable._unix_now = _unix_now
 
 
 class _QuietHost(durable.Host):
