@@ -588,13 +588,13 @@ def _past(anniversary: dt.datetime, end: dt.datetime) -> bool:
 _CLOCK_CHANGE = dt.timedelta(hours=1)  # (GMT to BST and back: what a term written in UTC moves by)
 
 
-def _duration(period: Any, where: str = "contractPeriod", notes: list[str] | None = None) -> int | None:
+def _duration(period: Any, where: str, notes: list[str]) -> int | None:
     """The maximum term in months, extensions included: the longest of durationInMonths (UK extension),
     durationInDays and the months from startDate to maxExtentDate (which includes extensions) or endDate (OCDS
     says durationInDays is from startDate to endDate: without the extensions). A date given that is not one, or
-    an end before the start, is noted in ``notes``: the term is then read from the other fields, or is missing."""
+    an end before the start, is noted (``where`` names the period): the term is then read from the other fields,
+    or is missing."""
     p = _dict(period)
-    said = notes if notes is not None else []
     found = []
     months = p.get("durationInMonths")
     if isinstance(months, int | float) and not isinstance(months, bool) and math.isfinite(months) and months >= 1:
@@ -602,15 +602,15 @@ def _duration(period: Any, where: str = "contractPeriod", notes: list[str] | Non
     days = p.get("durationInDays")
     if isinstance(days, int | float) and not isinstance(days, bool) and math.isfinite(days) and days > 0:
         found.append(max(1, math.ceil((days - DAYS_TOLERANCE) / DAYS_PER_MONTH)))
-    start = _given_when(p.get("startDate"), f"{where}.startDate", said)
-    ends = [(name, _given_when(p.get(name), f"{where}.{name}", said)) for name in ("maxExtentDate", "endDate")]
-    name, end = next(((name, end) for name, end in ends if end), ("", None))
-    if start and end:
-        between = _months_between(start, end)
-        if between is not None:
-            found.append(between)
-        else:
-            said.append(f"{where}.{name} {p[name]!r} is before its startDate {p['startDate']!r}: ignored")
+    start = _given_when(p.get("startDate"), f"{where}.startDate", notes)
+    for name in ("maxExtentDate", "endDate"):  # (the first that ends after the start)
+        end = _given_when(p.get(name), f"{where}.{name}", notes)
+        if start and end:
+            between = _months_between(start, end)
+            if between is not None:
+                found.append(between)
+                break
+            notes.append(f"{where}.{name} {p[name]!r} is before its startDate {p['startDate']!r}: ignored")
     return max(found) if found else None
 
 
