@@ -348,7 +348,8 @@ def review(
                                                          "that are not fields (warned about) instead of making "
                                                          "every row an error.")] = False,
     encoding: Annotated[str, typer.Option("--encoding", metavar="NAME",
-                                          help="Text encoding of the inputs (utf-8, cp1252, utf-16, ...).")] = "utf-8",
+                                          help="Text encoding of the inputs (utf-8, cp1252, utf-16, ...). A file that "
+                                               "begins with a byte order mark is read as the mark says.")] = "utf-8",
     ocds_vat: Annotated[str, typer.Option("--ocds-vat", help="OCDS values are exclusive (default: notices state "
                                           "values excluding VAT) or inclusive of VAT; a value that also gives "
                                           "its amountGross is exclusive.", metavar="BASIS")]
