@@ -103,6 +103,21 @@ def test_months_added_past_the_year_9999_give_the_last_date_there_is():
     assert add_months(dt.date(9999, 6, 1), 36) == dt.date.max
 
 
+def test_months_added_to_a_month_end_give_the_last_day_of_a_shorter_month_and_the_year_9999_itself():
+    import datetime as dt
+
+    from s16advisor.facts import add_months
+
+    assert add_months(dt.date(2024, 3, 31), 1) == dt.date(2024, 4, 30)  # a 30-day month: its 30th, not the 29th
+    assert add_months(dt.date(2021, 5, 31), 4) == dt.date(2021, 9, 30)
+    assert add_months(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
+    assert add_months(dt.date(2023, 1, 31), 1) == dt.date(2023, 2, 28)
+    assert add_months(dt.date(2021, 6, 4), 36) == dt.date(2024, 6, 4)
+    # a date in the year 9999 itself is a date, not the last one there is
+    assert add_months(dt.date(9996, 7, 1), 36) == dt.date(9999, 7, 1)
+    assert add_months(dt.date(9999, 1, 15), 11) == dt.date(9999, 12, 15)
+
+
 def test_lot_figures_are_the_exact_sums_and_share_rounded_once():
     import random
     from decimal import Decimal
