@@ -105,6 +105,20 @@ def test_the_threshold_in_force_on_a_date(data, day, name, amount, vat):
     assert (th.amount, th.vat) == (amount, vat)
 
 
+def test_a_threshold_value_is_in_force_from_its_day_to_the_day_before_the_next_one_or_the_regime_s_end(data):
+    end = dt.date(2025, 2, 23)
+    th = data.thresholds_in_force("pcr2015", dt.date(2021, 6, 1), end)["supplies_services_sub_central"]
+    assert (th.amount, th.in_force_from, th.in_force_to) == (189330, dt.date(2020, 1, 1), dt.date(2021, 12, 31))
+    th = data.thresholds_in_force("pcr2015", dt.date(2021, 12, 31), end)["works"]  # its last day
+    assert (th.amount, th.in_force_to) == (4733252, dt.date(2021, 12, 31))
+    th = data.thresholds_in_force("pcr2015", dt.date(2022, 1, 1), end)["works"]  # the next one's first
+    assert (th.amount, th.in_force_from) == (5336937, dt.date(2022, 1, 1))
+    th = data.thresholds_in_force("pcr2015", dt.date(2024, 6, 3), end)["light_touch"]  # the last: to the regime's end
+    assert (th.in_force_from, th.in_force_to) == (dt.date(2022, 1, 1), end)
+    assert data.thresholds_in_force("pa2023", dt.date(2026, 6, 1), None)["works"].in_force_to is None
+    assert data.thresholds_in_force("pcr2015", dt.date(2015, 2, 25), end) == {}  # before the first value
+
+
 def test_threshold_amounts_are_whole_pounds_written_as_json_integers_as_the_spec_shows():
     import json
     from pathlib import Path
