@@ -451,18 +451,3 @@ def test_a_threshold_whose_old_field_name_hashed_as_the_type_tag_changes_no_advi
         c = contract_from_mapping(case.contract)
         assert _json(durable.advise(c, regime_id=case.regime_as)) == \
             _json(python.advise(c, regime_id=case.regime_as)), case.name
-
-
-def test_a_draft_compared_under_another_regime_is_not_said_by_its_rules_to_be_commenced_under_it(advisor):
-    """A draft compared under a regime not in force on its commencement is evaluated on that regime's nearest day,
-    but the rule that says the regime governs reads the real commencement date, and does not fire."""
-    for start, regime in (("2024-06-03", "pa2023"), ("2026-03-01", "pcr2015")):
-        c = contract_from_mapping({"id": "X", "title": "Compared", "procurement_start": start,
-                                   "contract_type": "services", "value": {"amount": 300000}, "duration_months": 24,
-                                   "cpv": ["79340000-9"]})
-        a = advisor.advise(c, regime_id=regime)
-        fired = {t.rule: t.fired for t in a.trace}
-        assert fired[f"{regime}.scope.regime"] is False, (start, regime)
-        assert a.regime.applies is False
-        own = advisor.advise(c)  # under its own regime, the rule fires
-        assert {t.rule: t.fired for t in own.trace}[f"{own.regime.id}.scope.regime"] is True
