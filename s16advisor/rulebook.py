@@ -444,7 +444,13 @@ class Compiler:
             return self._leaf(fact, "eq", truth != negate, where)
         if isinstance(c, DeclaredRouteCond):
             # "the route the draft declares is (un)available": one branch per route id
-            want_blocked = (c.declared_route == "unavailable") != negate
+            want_blocked = c.declared_route == "unavailable"
+            if negate:
+                # not (any_r (declared_route==r and blocked.r==w)) == all_r (declared_route!=r or blocked.r!=w): true
+                # too when the draft declares no route (flipping w instead would need a route declared)
+                return And(tuple(Or((self._leaf("declared_route", "ne", r, where),
+                                     self._leaf(f"blocked.{r}", "eq", not want_blocked, where)))
+                                 for r in self.route_ids))
             return Or(tuple(And((self._leaf("declared_route", "eq", r, where),
                                  self._leaf(f"blocked.{r}", "eq", want_blocked, where)))
                             for r in self.route_ids))

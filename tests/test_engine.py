@@ -451,3 +451,62 @@ def test_a_threshold_whose_old_field_name_hashed_as_the_type_tag_changes_no_advi
         c = contract_from_mapping(case.contract)
         assert _json(durable.advise(c, regime_id=case.regime_as)) == \
             _json(python.advise(c, regime_id=case.regime_as)), case.name
+
+
+def test_a_negated_condition_holds_exactly_when_the_condition_does_not(advisor):
+    """Every kind of condition, compiled under ``not`` (negations are pushed down to the comparisons), holds on
+    exactly the facts the condition itself does not hold on; and comparisons meet their constant as they say."""
+    import itertools
+
+    from pydantic import TypeAdapter
+
+    from s16advisor.facts import build_facts, fact_catalogue
+    from s16advisor.rulebook import Compiler, Condition, evaluate_expr
+
+    regime = advisor.rulebook.regime("pcr2015")
+    data = advisor.data
+    compiler = Compiler(regime, fact_catalogue(regime, data), list(data.thresholds.regimes["pcr2015"]),
+                        list(data.cpv_lists))
+    lt, lte, gt, gte = ({"fact": "duration_months", op: 36} for op in ("lt", "lte", "gt", "gte"))
+    services = {"fact": "contract_type", "eq": "services"}
+    conditions = [
+        lt, lte, gt, gte, services, {"fact": "contract_type", "ne": "services"},
+        {"fact": "contract_type", "in": ["services", "works"]},
+        {"fact": "contract_type", "not_in": ["services", "works"]},
+        {"fact": "objectives", "includes": "innovation"},
+        {"cpv": {"all_in": "reg77_reservable"}}, {"cpv": {"any_in": "reg77_reservable"}},
+        {"cpv": {"none_in": "reg77_reservable"}},
+        {"threshold": "light_touch", "is": "at_or_above"}, {"threshold": "applicable", "is": "below"},
+        {"route": "open", "is": "available"}, {"route": "open", "is": "unavailable"},
+        {"route": "open", "is": "recommended"}, {"route": "open", "is": "not_recommended"},
+        {"declared_route": "available"}, {"declared_route": "unavailable"},
+        {"all": [lte, services]}, {"any": [gt, services]}, {"not": {"all": [gte, {"not": services}]}},
+    ]
+    c = contract_from_mapping({"id": "N", "title": "Negations", "procurement_start": "2024-06-03",
+                               "contract_type": "services", "value": {"amount": 100000}, "duration_months": 36,
+                               "cpv": ["85311200-4"]})
+    program = advisor.programs["pcr2015"]
+    base = {**program.defaults, **build_facts(c, regime, data).facts}
+    variations = itertools.product(
+        (35.0, 36.0, 37.0), ("services", "supplies"), (True, False), ("none", "light_touch", "works"),
+        ("below", "at_or_above"), ((True, True), (False, True), (False, False)), (True, False), (True, False),
+        ("none", "open", "restricted"))
+    facts_list = []
+    for months, kind, innovation, threshold, vs, (all_in, any_in), blocked, recommended, declared in variations:
+        facts_list.append({**base, "duration_months": months, "contract_type": kind,
+                           "objectives.innovation": innovation, "threshold": threshold,
+                           "vs.light_touch": vs, "vs.works": vs,
+                           "cpv.reg77_reservable.all": all_in, "cpv.reg77_reservable.any": any_in,
+                           "blocked.open": blocked, "recommended.open": recommended, "declared_route": declared})
+    adapter = TypeAdapter(Condition)
+    for cond in conditions:
+        positive = compiler.expr(adapter.validate_python(cond), "test")
+        negative = compiler.expr(adapter.validate_python({"not": cond}), "test")
+        for facts in facts_list:
+            assert evaluate_expr(negative, facts) is (not evaluate_expr(positive, facts)), (cond, facts)
+    for months, holds in ((35.0, (True, True, False, False)), (36.0, (False, True, False, True)),
+                          (37.0, (False, False, True, True))):
+        facts = {**base, "duration_months": months}
+        got = tuple(evaluate_expr(compiler.expr(adapter.validate_python(x), "test"), facts) for x in (lt, lte, gt, gte))
+        assert got == holds, months
+
