@@ -510,3 +510,15 @@ def test_a_negated_condition_holds_exactly_when_the_condition_does_not(advisor):
         got = tuple(evaluate_expr(compiler.expr(adapter.validate_python(x), "test"), facts) for x in (lt, lte, gt, gte))
         assert got == holds, months
 
+
+def test_the_plan_is_in_the_order_its_rules_give_not_the_order_they_are_written_in(tmp_path):
+    """A route's place in the recommended plan is its recommendation's ``order`` (ties: the rule written first),
+    not where the rule is written: reg 77 given order 0 comes before light touch (order 1), written before it."""
+    c = contract_from_mapping({"id": "P", "title": "Plan order", "procurement_start": "2024-06-03",
+                               "contract_type": "services", "duration_months": 36,
+                               "value": {"amount": 900000, "vat": "exclusive", "vat_rate": 0}, "cpv": ["85311200-4"],
+                               "reservation": "public_service_mutual", "reasons_for_not_lotting": "One care package."})
+    route = "        route: reserved_public_service_mutual\n        order: "
+    assert Advisor().advise(c).recommended == ["light_touch", "reserved_public_service_mutual"]
+    advisor = Advisor(_rulebook_changed(tmp_path, "pcr2015/recommend.yaml", route + "2", route + "0"))
+    assert advisor.advise(c).recommended == ["reserved_public_service_mutual", "light_touch"]
