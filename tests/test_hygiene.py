@@ -339,6 +339,25 @@ def test_a_data_file_with_a_threshold_of_true_or_a_control_character_is_refused(
             load_data(str(folder))
 
 
+def test_a_data_file_whose_threshold_values_are_out_of_date_order_or_start_on_one_day_is_refused(tmp_path):
+    """The value in force on a day is the last one starting on or before it: values out of order, or two from one
+    day, would put the wrong threshold in force, so the data is refused."""
+    import shutil
+
+    from s16advisor.data import load_data
+    from s16advisor.resources import data_dir
+
+    old = "{from: 2016-01-01, amount: 164176,"
+    for i, new in enumerate(("{from: 2015-01-01, amount: 164176,", "{from: 2015-02-26, amount: 164176,")):
+        folder = tmp_path / f"data-{i}"
+        shutil.copytree(data_dir(), folder)
+        path = folder / "thresholds.yaml"
+        assert path.read_text().count(old) == 1
+        path.write_text(path.read_text().replace(old, new))
+        with pytest.raises(RulebookError, match="values must be in date order with no two starting on the same day"):
+            load_data(str(folder))
+
+
 @pytest.mark.parametrize("constant", [".nan", ".inf", "-.inf", "1e400"])
 def test_a_constant_that_is_not_a_finite_number_is_refused(tmp_path, constant):
     # NaN among the constants a fact is compared with unsorted the memo's cuts: another rule's answers went wrong
