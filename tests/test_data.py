@@ -78,6 +78,14 @@ def test_a_range_covers_codes_between_its_ends_and_nothing_outside():
     assert "92500000" in lst and "92510000" not in lst  # a single code is not a subtree
 
 
+def test_a_range_inside_or_overlapping_another_does_not_shorten_it():
+    """Schedule 3 repeats some ranges: merged, the outer range still covers every code to its own end."""
+    lst = CpvList("t", [Entry.parse("85000000-9..85323000-9"), Entry.parse("85100000-0..85110000-3"),
+                        Entry.parse("85300000-2..85400000-9")])
+    assert "85200000" in lst and "85323000" in lst and "85399999" in lst and "85400000" in lst
+    assert "85400001" not in lst and "84999999" not in lst
+
+
 def test_an_entry_must_be_well_formed():
     for bad in ("8500000-9", "85000000", "85323000-9..85000000-9", "85000000-9..", "x"):
         with pytest.raises(ValueError):
