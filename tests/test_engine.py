@@ -522,3 +522,13 @@ def test_the_plan_is_in_the_order_its_rules_give_not_the_order_they_are_written_
     assert Advisor().advise(c).recommended == ["light_touch", "reserved_public_service_mutual"]
     advisor = Advisor(_rulebook_changed(tmp_path, "pcr2015/recommend.yaml", route + "2", route + "0"))
     assert advisor.advise(c).recommended == ["reserved_public_service_mutual", "light_touch"]
+
+
+def test_a_rule_runs_in_the_stage_after_the_last_rule_writing_a_fact_it_reads(advisor):
+    """Stages as the trace numbers them: 0 for a rule reading only the contract's facts, else one after the latest
+    stage of a rule that may assert a fact it reads."""
+    for program in advisor.programs.values():
+        for cr in program.rules:
+            writers = [w.stage for w in program.rules if set(w.writes) & cr.reads]
+            assert cr.stage == 1 + max(writers, default=-1), cr.rule.id
+        assert program.by_stage(0) and program.stages == 1 + max(cr.stage for cr in program.rules)
