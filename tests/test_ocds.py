@@ -246,6 +246,10 @@ def test_a_record_takes_the_date_of_its_first_tender_release() -> None:
         "compiledRelease": release() | {"tag": ["compiled"], "date": "2025-06-01T00:00:00Z"}}
     m = record_to_contract(slim_record(record))
     assert m.contract is not None and m.contract["procurement_start"] == "2025-02-24"
+    # a tender notice published again later (listed first) does not move the commencement
+    record["releases"].insert(0, {"url": "u4", "date": "2025-03-10T09:00:00Z", "tag": ["tender"]})
+    m = record_to_contract(slim_record(record))
+    assert m.contract is not None and m.contract["procurement_start"] == "2025-02-24"
 
 
 @pytest.mark.parametrize(("tender", "missing"), [
@@ -287,6 +291,10 @@ def test_kinds() -> None:
     assert kind_of({"ocid": "o", "compiledRelease": {}}) == "record"
     assert kind_of({"ocid": "o", "releases": [{"url": "u"}]}) == "record"
     assert kind_of(release()) == "release"
+    # a release is told by its tag or its tender, with or without a releases field (not a record without them)
+    assert kind_of({"ocid": "o", "tag": ["award"], "awards": []}) == "release"
+    assert kind_of({"ocid": "o", "releases": [{"url": "u"}], "tag": ["tender"]}) == "release"
+    assert kind_of({"ocid": "o", "releases": [{"url": "u"}], "tender": {}}) == "release"
     assert kind_of({"id": "C-1"}) == "contract"
     assert kind_of([1]) == "unknown"
 
@@ -976,9 +984,19 @@ def test_a_record_without_a_compiled_release_uses_its_latest_release_by_the_mome
         record = slim_record({"ocid": "ocds-test-1", "releases": releases})
         m = record_to_contract(record)
         assert m.contract is not None and m.contract["title"] == "Later"
+        assert m.notes[0] == "the record has no compiled release: its latest embedded release was used"
     # When the clocks go back, 01:15 UTC is after 00:30 UTC, though both are between 01:00 and 02:00 in UK time
     fall = [release(title="Later") | {"date": "2025-10-26T01:15:00Z"}, release(title="Earlier") | {
         "date": "2025-10-26T00:30:00Z"}]
     for releases in (fall, fall[::-1]):
         m = record_to_contract(slim_record({"ocid": "ocds-test-1", "releases": releases}))
         assert m.contract is not None and m.contract["title"] == "Later"
+
+
+def test_a_release_dated_by_its_day_alone_is_earlier_than_one_timed_on_that_day() -> None:
+    """A date without a time is the start of its day: a release timed later that day is the latest."""
+    dated = release(title="Dated") | {"date": "2025-05-01"}
+    timed = release(title="Timed") | {"date": "2025-05-01T09:00:00Z"}
+    for releases in ([dated, timed], [timed, dated]):
+        m = record_to_contract(slim_record({"ocid": "ocds-test-1", "releases": releases}))
+        assert m.contract is not None and m.contract["title"] == "Timed"
