@@ -1000,3 +1000,16 @@ def test_a_release_dated_by_its_day_alone_is_earlier_than_one_timed_on_that_day(
     for releases in ([dated, timed], [timed, dated]):
         m = record_to_contract(slim_record({"ocid": "ocds-test-1", "releases": releases}))
         assert m.contract is not None and m.contract["title"] == "Timed"
+
+
+def test_a_release_without_a_title_takes_the_first_100_characters_of_its_description_or_its_ocid() -> None:
+    described = release(title=None, description="  " + "x" * 99 + "yz  ")
+    m = release_to_contract(described)
+    assert m.contract is not None and m.contract["title"] == "x" * 99 + "y"
+    assert "no tender.title: the title is made from tender.description" in m.notes
+    titled = release(title=None)
+    titled["title"] = "The release's own title"
+    assert mapped(titled)["title"] == "The release's own title"
+    bare = release_to_contract(release(title=None))
+    assert bare.contract is not None and bare.contract["title"] == "OCDS ocds-test-1"
+    assert "no tender.title: the title is made from the ocid" in bare.notes
