@@ -95,6 +95,20 @@ def test_the_longest_lot_period_when_the_tender_has_none() -> None:
     lots = [{"id": "1", "value": {"amount": 40000}, "contractPeriod": {"durationInMonths": 12}},
             {"id": "2", "value": {"amount": 60000}, "contractPeriod": {"durationInMonths": 30}}]
     assert mapped(release(contractPeriod=None, lots=lots))["duration_months"] == 30
+    # a lot without a period: the longest is not known, so the contract period is missing (not the others' longest)
+    lots[1] = {"id": "2", "value": {"amount": 60000}}
+    m = release_to_contract(release(contractPeriod=None, lots=lots))
+    assert m.contract is None and [x.split(" (")[0] for x in m.missing] == ["contract period"]
+
+
+def test_a_term_of_exactly_the_longest_allowed_is_kept_without_a_note_and_a_longer_one_is_capped_with_one() -> None:
+    m = release_to_contract(release(contractPeriod={"durationInMonths": 1200}))
+    assert m.contract is not None and m.contract["duration_months"] == 1200
+    assert not any("months: duration_months is read as" in n for n in m.notes), m.notes
+    m = release_to_contract(release(contractPeriod={"durationInMonths": 1201}))
+    assert m.contract is not None and m.contract["duration_months"] == 1200
+    assert ("the contract period is 1,201 months: duration_months is read as 1,200 (100 years), the longest a "
+            "contract description may give") in m.notes
 
 
 @pytest.mark.parametrize(("details", "route"), [

@@ -487,6 +487,12 @@ def test_json_document_list_and_json_lines_in_a_json_file(tmp_path: Path) -> Non
         ("many.json", 2, None, True), ("lines.json", None, 1, True), ("lines.json", None, 2, True),
         ("broken.json", None, 3, False)]
     assert out[-1].error == f"{broken}:3: malformed JSON: Expecting value (column 12)"
+    # the first item of a list is index 0, written so (not left out as if it had no index)
+    assert out[1].to_json_dict()["source"] == {"file": str(many), "index": 0}
+    written = tmp_path / "out.jsonl"
+    review_to_file([str(many)], str(written))
+    assert [json.loads(line)["source"] for line in written.read_text().splitlines()] == [
+        {"file": str(many), "index": i} for i in range(3)]
 
 
 def test_json_documents_written_one_after_another_in_a_json_file_are_one_error_not_a_result_per_line(
