@@ -193,6 +193,14 @@ def test_a_lot_valued_in_another_currency_is_not_described() -> None:
     assert any(n.startswith("lot N is valued in EUR") for n in m.notes), m.notes
 
 
+def test_a_notice_of_one_lot_is_one_contract_with_no_reasons_for_not_lotting() -> None:
+    c = mapped(release(lots=[{"id": "1", "value": {"amount": 100000, "currency": "GBP"}}]))
+    assert "lots" not in c and "reasons_for_not_lotting" not in c
+    c = mapped(release(lots=[{"id": "1", "value": {"amount": 40000}}, {"id": "2"}]))
+    assert "lots" not in c and c["reasons_for_not_lotting"] == (
+        "Divided into 2 lots in the notice; lot values not stated or not adding up to the total.")
+
+
 def test_lots_with_values_that_add_up_keep_their_cpv() -> None:
     c = mapped(release(
         value={"amount": 100000, "currency": "GBP"},
