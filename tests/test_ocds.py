@@ -852,6 +852,7 @@ def test_the_thresholds_of_1_january_are_chosen_by_the_uk_date() -> None:
     ({"startDate": "2024-07-01T00:00:00+01:00", "endDate": "2026-12-31T23:59:59Z"}, 30),  # (BST to GMT)
     ({"startDate": "2024-07-01T00:00:00+01:00", "endDate": "2027-06-30"}, 36),  # (a date is its whole day)
     ({"startDate": "2024-07-01T00:00:00+01:00", "endDate": "2027-07-01T00:00:00+01:00"}, 37),
+    ({"startDate": "2024-07-01T12:00:00+01:00", "endDate": "2027-07-01"}, 37),  # (its whole day: past noon)
     # written in UTC across a clock change: GMT to BST, and back (23:59:59 UTC is 00:59:59 BST the next day)
     ({"startDate": "2025-03-29T00:00:00Z", "endDate": "2028-03-28T23:59:59Z"}, 36),
     ({"startDate": "2025-12-01T00:00:00Z", "endDate": "2028-05-31T23:59:59Z"}, 30),
@@ -947,6 +948,8 @@ def test_a_tender_notice_whose_date_is_not_a_date_is_noted_not_silently_ignored(
         f"tender.documents[1].datePublished (a tenderNotice) {given!r} is not a date: ignored"]
     undated = release(documents=[{"id": "d1", "documentType": "tenderNotice"}])  # (no date given: nothing to say)
     assert not [n for n in release_to_contract(undated).notes if "not a date" in n]
+    blank = release(datePublished="", documents=[{"id": "d1", "documentType": "tenderNotice", "datePublished": ""}])
+    assert not [n for n in release_to_contract(blank).notes if "not a date" in n]  # (empty: not given either)
 
 
 @pytest.mark.parametrize(("field", "where"), [
@@ -1035,3 +1038,16 @@ def test_a_release_without_a_title_takes_the_first_100_characters_of_its_descrip
     bare = release_to_contract(release(title=None))
     assert bare.contract is not None and bare.contract["title"] == "OCDS ocds-test-1"
     assert "no tender.title: the title is made from the ocid" in bare.notes
+
+
+def test_a_release_without_a_tag_is_not_a_planning_notice_and_a_planning_update_is_one() -> None:
+    untagged = release()
+    del untagged["tag"]
+    m = release_to_contract(untagged)
+    assert m.contract is not None and m.contract["procurement_start"] == "2024-06-03"
+    assert any(n.startswith("no tender date: procurement_start is the release date") for n in m.notes), m.notes
+    update = release(communication={"futureNoticeDate": "2025-09-01T09:00:00+01:00"})
+    update["tag"] = ["planningUpdate"]
+    m = release_to_contract(update)
+    assert m.contract is not None and m.contract["procurement_start"] == "2025-09-01"
+    assert any(n.startswith("a planning release: procurement_start is the planned date") for n in m.notes)
