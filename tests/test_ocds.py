@@ -305,6 +305,8 @@ def test_a_cpv_that_is_not_a_cpv_code_is_ignored_with_a_note() -> None:
                                            {"id": "2", "classification": {"scheme": "CPV", "id": "85311200"}}]))
     assert m.contract is not None and m.contract["cpv"] == ["85311200"]
     assert any("'8531' is not a CPV code" in n for n in m.notes)
+    spaced = mapped(release(items=[{"id": "1", "classification": {"scheme": "CPV", "id": " 8531 1200-4 "}}]))
+    assert spaced["cpv"] == ["85311200-4"]  # (spaces inside the code, as some notices group its digits)
 
 
 def test_kinds() -> None:

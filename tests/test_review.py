@@ -133,6 +133,21 @@ def test_advice_json_is_to_json_dict(advisor: Any) -> None:
     assert json.loads(advice_json(advice, trace=False)) == {k: v for k, v in full.items() if k != "trace"}
 
 
+def test_a_results_json_dict_is_its_line_of_the_json_lines_output(tmp_path: Path) -> None:
+    """ReviewResult.to_json_dict (the Python API) is what review writes to JSON Lines: the advice's fields, or the
+    error, and the OCDS mapping's notes."""
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(json.dumps(contract(1)) + "\n" + json.dumps(json.loads(
+        (FIXTURES / "release-package.json").read_text())) + "\n{not json\n", encoding="utf-8")
+    written = tmp_path / "out.jsonl"
+    review_to_file([str(path)], str(written))
+    lines = [json.loads(line) for line in written.read_text().splitlines()]
+    dicts = [r.to_json_dict() for r in results([path])]
+    assert dicts == lines
+    assert dicts[0]["schema"] == "s16advisor/advice/1" and dicts[0]["recommended"] == ["below_threshold"]
+    assert any(d.get("notes") for d in dicts) and "error" in dicts[-1]
+
+
 # ---------------------------------------------------------------------------------------------------------- CSV
 
 CSV_HEADER = ("id,title,authority.name,authority.type,authority.nation,procurement_start,contract_type,value.amount,"
@@ -1938,6 +1953,23 @@ def test_json_lines_with_a_broken_first_line_larger_than_a_json_document_are_rea
     assert path.stat().st_size > 2000
     out = results([path])
     assert len(out) == 21 and [r.ok for r in out] == [False] + [True] * 20
+
+
+def test_a_record_with_no_route_available_is_counted_and_named_in_the_summary() -> None:
+    from s16advisor.render.review import summary_text
+    from s16advisor.review import ReviewSummary, Stats
+
+    s = ReviewSummary()
+    stats = Stats("pa2023", 1000.0, (), None, False, None, False, False, False, True, True, False, False)
+    s.add(stats)
+    s.add(stats._replace(recommended=("open",)))
+    assert (s.records, s.advised, s.no_route) == (2, 2, 1)
+    assert {k: (v.count, v.value) for k, v in s.by_route.items()} == {"open": (1, 1000.0)}
+    whole = ReviewSummary()
+    whole.merge(s)
+    whole.merge(s)
+    assert (whole.records, whole.advised, whole.no_route, whole.with_error_findings) == (4, 4, 2, 4)
+    assert "  (no route available)          2" in summary_text(whole)
 
 
 def test_the_summary_as_a_dict_is_json_and_carries_its_figures() -> None:
