@@ -307,6 +307,10 @@ def test_a_cpv_that_is_not_a_cpv_code_is_ignored_with_a_note() -> None:
     assert any("'8531' is not a CPV code" in n for n in m.notes)
     spaced = mapped(release(items=[{"id": "1", "classification": {"scheme": "CPV", "id": " 8531 1200-4 "}}]))
     assert spaced["cpv"] == ["85311200-4"]  # (spaces inside the code, as some notices group its digits)
+    twice = mapped(release(items=[{"id": "1", "classification": {"scheme": "CPV", "id": "85311200"}},
+                                  {"id": "2", "classification": {"scheme": "CPV", "id": "85311200-4"},
+                                   "additionalClassifications": [{"scheme": "CPV", "id": "85312400-3"}]}]))
+    assert twice["cpv"] == ["85311200", "85312400-3"]  # (one code, with and without its check digit: once)
 
 
 def test_kinds() -> None:
