@@ -220,6 +220,11 @@ def test_lots_that_do_not_add_up_are_not_described() -> None:
     assert any("do not add up" in n for n in m.notes)
 
 
+def test_no_tender_value_and_a_lot_without_one_leaves_the_value_missing() -> None:
+    m = release_to_contract(release(value=None, lots=[{"id": "1", "value": {"amount": 40000}}, {"id": "2"}]))
+    assert m.contract is None and [x.split(" (")[0] for x in m.missing] == ["value"]
+
+
 def test_no_tender_value_is_the_sum_of_the_lots() -> None:
     c = mapped(release(value=None, lots=[{"id": "N", "value": {"amount": 40000}},
                                          {"id": "S", "value": {"amount": 60000}}]))
@@ -289,6 +294,9 @@ def test_too_thin_to_advise_names_what_is_missing(tender: dict[str, Any], missin
 
 
 def test_unusable_values_are_problems() -> None:
+    for amount in (float("nan"), float("inf")):  # (Python's json reads NaN and Infinity)
+        m = release_to_contract(release(value={"amount": amount, "currency": "GBP"}))
+        assert m.contract is None and m.error == f"tender.value.amount {amount!r} is not a number"
     euros = release_to_contract(release(value={"amount": 5, "currency": "EUR"}))
     assert euros.contract is None and euros.error == ("tender.value is in EUR: only pounds sterling (GBP) can be "
                                                       "compared with UK thresholds")

@@ -807,6 +807,7 @@ def test_records_in_equal_results_out(tmp_path_factory: Any, kinds: list[str], f
     assert review.summary.errors == sum(not ok for _, ok in expected)
     assert [r.id for r in out if r.id is not None] == tracked
     assert review.summary.duplicates.records == len(tracked) - len(set(tracked))
+    assert review.summary.blank == kinds.count("blank")
 
 
 def test_csv_output_read_back_agrees_with_the_jsonl_output(tmp_path: Path) -> None:
@@ -1970,6 +1971,28 @@ def test_a_record_with_no_route_available_is_counted_and_named_in_the_summary() 
     whole.merge(s)
     assert (whole.records, whole.advised, whole.no_route, whole.with_error_findings) == (4, 4, 2, 4)
     assert "  (no route available)          2" in summary_text(whole)
+
+
+def test_ids_whose_hashes_collide_are_not_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The duplicate ids are found by hash, then by the ids themselves: ids sharing a hash are not duplicates."""
+    import builtins
+
+    review_module = sys.modules["s16advisor.review"]  # (s16advisor.review is also the function)
+    monkeypatch.setattr(review_module._DuplicateIds, "BUCKETS", 1)  # (every id in one bucket, two hashes)
+    monkeypatch.setattr(review_module, "hash", lambda text: builtins.hash(text) % 2, raising=False)
+    batch = Review([contract(1), contract(2), contract(3), contract(4, id="R-0001"), contract(5)])
+    assert all(r.ok for r in batch)
+    d = batch.summary.duplicates
+    assert (d.ids, d.records) == (1, 1)
+    assert d.examples == [("R-0001", ["<records> [0]", "<records> [3]"])]
+
+
+def test_the_exit_code_fails_on_findings_as_asked() -> None:
+    from s16advisor.review import ReviewSummary
+
+    assert [ReviewSummary(with_error_findings=1).exit_code(f) for f in ("none", "error", "warning")] == [0, 1, 1]
+    assert [ReviewSummary(with_warning_findings=1).exit_code(f) for f in ("none", "error", "warning")] == [0, 0, 1]
+    assert ReviewSummary(errors=1, with_warning_findings=1).exit_code("warning") == 3
 
 
 def test_the_summary_as_a_dict_is_json_and_carries_its_figures() -> None:
