@@ -225,6 +225,30 @@ def test_no_tender_value_and_a_lot_without_one_leaves_the_value_missing() -> Non
     assert m.contract is None and [x.split(" (")[0] for x in m.missing] == ["value"]
 
 
+
+def test_lots_summed_for_the_value_must_be_in_pounds_and_their_gross_is_summed_only_when_every_lot_gives_one() -> None:
+    mixed = [{"id": "1", "value": {"amount": 50000, "currency": "EUR"}},
+             {"id": "2", "value": {"amount": 50000, "currency": "GBP"}}]
+    m = release_to_contract(release(value=None, lots=mixed))
+    assert m.contract is None and m.error == ("the lots' values is in mixed: only pounds sterling (GBP) can be "
+                                              "compared with UK thresholds")
+    gross = [{"id": "1", "value": {"amount": 40000, "amountGross": 48000}},
+             {"id": "2", "value": {"amount": 60000, "amountGross": 63000}}]
+    m = release_to_contract(release(value=None, lots=gross))
+    assert m.contract is not None and m.contract["value"] == {"amount": 100000.0, "vat": "exclusive", "vat_rate": 0.11}
+    del gross[1]["value"]["amountGross"]  # (a part of the value's gross is not the gross of the value)
+    m = release_to_contract(release(value=None, lots=gross))
+    assert m.contract is not None and m.contract["value"] == {"amount": 100000.0, "vat": "exclusive", "vat_rate": 0.2}
+    assert not any("amountGross" in n for n in m.notes), m.notes
+
+
+def test_an_amount_gross_of_zero_or_beside_an_amount_that_is_not_a_number_is_not_the_value() -> None:
+    m = release_to_contract(release(value={"amountGross": 0, "currency": "GBP"}))
+    assert m.contract is None and [x.split(" (")[0] for x in m.missing] == ["value"]
+    m = release_to_contract(release(value={"amount": "100000", "amountGross": 120000, "currency": "GBP"}))
+    assert m.contract is None and m.error == "tender.value.amount '100000' is not a number"
+
+
 def test_no_tender_value_is_the_sum_of_the_lots() -> None:
     c = mapped(release(value=None, lots=[{"id": "N", "value": {"amount": 40000}},
                                          {"id": "S", "value": {"amount": 60000}}]))

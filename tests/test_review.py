@@ -1987,6 +1987,24 @@ def test_ids_whose_hashes_collide_are_not_duplicates(monkeypatch: pytest.MonkeyP
     assert d.examples == [("R-0001", ["<records> [0]", "<records> [3]"])]
 
 
+def test_the_duplicate_ids_shown_are_the_first_ten_in_input_order_with_up_to_five_sources_each() -> None:
+    from s16advisor.render.review import duplicate_lines
+
+    records = [contract(i, id="X") for i in range(7)]
+    records += [contract(100 + i, id=f"D-{k:02d}") for k in range(12) for i in range(2)]
+    batch = Review(records)
+    assert all(r.ok for r in batch)
+    d = batch.summary.duplicates
+    assert (d.ids, d.records) == (13, 6 + 12)
+    assert [rid for rid, _ in d.examples] == ["X"] + [f"D-{k:02d}" for k in range(9)]
+    assert d.examples[0][1] == [f"<records> [{i}]" for i in range(5)]
+    assert d.examples[1][1] == ["<records> [7]", "<records> [8]"]
+    line = duplicate_lines(batch.summary)[0]
+    assert "X (<records> [0], <records> [1], <records> [2], <records> [3], <records> [4], ...)" in line
+    assert "D-00 (<records> [7], <records> [8]); D-01" in line and "; and 3 more." in line
+    assert "13 ids used by more than one record (31 records)" in line
+
+
 def test_the_exit_code_fails_on_findings_as_asked() -> None:
     from s16advisor.review import ReviewSummary
 
