@@ -247,6 +247,8 @@ def test_an_amount_gross_of_zero_or_beside_an_amount_that_is_not_a_number_is_not
     assert m.contract is None and [x.split(" (")[0] for x in m.missing] == ["value"]
     m = release_to_contract(release(value={"amount": "100000", "amountGross": 120000, "currency": "GBP"}))
     assert m.contract is None and m.error == "tender.value.amount '100000' is not a number"
+    m = release_to_contract(release(value={"amount": 0, "amountGross": 0, "currency": "GBP"}))  # (no rate in it)
+    assert m.contract is not None and m.contract["value"] == {"amount": 0.0, "vat": "exclusive", "vat_rate": 0.2}
 
 
 def test_no_tender_value_is_the_sum_of_the_lots() -> None:
