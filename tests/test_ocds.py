@@ -1020,6 +1020,12 @@ def test_a_tender_date_that_is_not_a_date_is_noted(field: dict[str, Any], where:
     # not a gross of the amount (less, or more than twice): ignored, with a note
     ({"amount": 100000, "amountGross": 90000}, OcdsOptions(vat="inclusive"),
      {"amount": 100000.0, "vat": "inclusive", "vat_rate": 0.2}, "is not between tender.value.amount and twice it"),
+    ({"amount": 100000, "amountGross": 250000}, OcdsOptions(),
+     {"amount": 100000.0, "vat": "exclusive", "vat_rate": 0.2}, "is not between tender.value.amount and twice it"),
+    ({"amount": 100000, "amountGross": 200000}, OcdsOptions(),  # (twice it: a rate of 100%, still a rate)
+     {"amount": 100000.0, "vat": "exclusive", "vat_rate": 1.0}, "VAT rate 1 from tender.value.amountGross"),
+    ({"amount": 100000, "amountGross": 112340}, OcdsOptions(),  # (the rate to four places)
+     {"amount": 100000.0, "vat": "exclusive", "vat_rate": 0.1234}, "VAT rate 0.1234 from tender.value.amountGross"),
 ])
 def test_amount_gross_is_the_value_including_vat_whatever_the_vat_option(given: dict[str, Any], options: OcdsOptions,
                                                                           value: dict[str, Any], note: str) -> None:

@@ -370,6 +370,20 @@ def test_yaml_stream_of_documents_and_lists(tmp_path: Path) -> None:
     assert reader.blank == 1
 
 
+def test_a_yaml_stream_with_a_byte_order_mark_before_a_comment_numbers_its_documents_as_without_one(
+        tmp_path: Path) -> None:
+    text = "# pipeline export\n---\n" + yaml.safe_dump(contract(1)) + "---\n" + yaml.safe_dump(contract(2))
+    second = [k for k, line in enumerate(text.splitlines(), 1) if line == "---"][1]
+    for mark in (b"", codecs.BOM_UTF8):
+        path = tmp_path / "s.yaml"
+        path.write_bytes(mark + text.encode())
+        reader = read_records([str(path)])
+        out = list(Review(reader))
+        assert [(r.id, r.ok, r.source.document, r.source.line) for r in out] == [
+            ("R-0001", True, 1, 1), ("R-0002", True, 2, second)]
+        assert reader.blank == 0
+
+
 @pytest.mark.parametrize("between", ["---\n---\n", "---\n# only a comment\n---\n", "---\n...\n---\n",
                                      "---\n---\n---\n"])
 def test_an_empty_yaml_document_is_skipped_and_the_next_one_read(tmp_path: Path, between: str) -> None:
