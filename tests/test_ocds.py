@@ -86,6 +86,11 @@ def test_contract_type_from_the_cpv_division_when_no_category(cpv: str, expected
     ({"startDate": "2025-04-01", "endDate": "9999-12-31"}, 1200),  # a placeholder end: the longest allowed, noted
     ({"durationInMonths": 36.0}, 36),  # a whole number written as a float is still the duration, not "no period"
     ({"durationInMonths": 6.5}, 7),  # a part month counts as a month
+    ({"durationInMonths": 1}, 1),
+    ({"startDate": "2025-01-01T09:00:00Z", "endDate": "2025-01-01T09:00:00Z"}, 1),  # (a moment: a part month)
+    ({"startDate": "2025-01-01T09:00:00Z", "endDate": "2025-01-01T09:30:00Z"}, 1),
+    ({"startDate": "2025-01-31", "endDate": "2025-03-02"}, 1),  # (31 January + 1 month is 3 March)
+    ({"startDate": "2025-01-31", "endDate": "2025-03-03"}, 2),
 ])
 def test_contract_period_in_months(period: dict[str, Any], months: int) -> None:
     assert mapped(release(contractPeriod=period))["duration_months"] == months

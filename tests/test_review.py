@@ -300,6 +300,17 @@ def test_csv_needs_a_header_row(tmp_path: Path) -> None:
     assert all("no header row" in r.error for r in out)
 
 
+
+def test_a_csv_header_naming_a_column_twice_makes_every_row_an_error_but_is_not_a_record_itself(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("id,title,id\nU-1,Cleaning,U-2\nU-3,Cleaning,U-4\n")
+    reader = read_records([str(path)])
+    out = list(Review(reader))
+    assert [(r.source.row, r.source.line) for r in out] == [(2, 2), (3, 3)]
+    assert all(r.error == f"{path}:row {r.source.row}: the header names id more than once" for r in out)
+    assert reader.records == 2
+
+
 def test_every_csv_input_column_is_a_field_of_the_contract_description() -> None:
     from s16advisor.contract import ContractDescription
 
