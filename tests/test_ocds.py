@@ -76,6 +76,8 @@ def test_contract_type_from_the_cpv_division_when_no_category(cpv: str, expected
 @pytest.mark.parametrize(("period", "months"), [
     ({"durationInDays": 1095}, 36),  # three years
     ({"durationInDays": 1096}, 36),  # three years with a 29 February
+    ({"durationInDays": 1098}, 36),  # (within 3 days of 36 months: 36)
+    ({"durationInDays": 1099}, 37),
     ({"durationInDays": 1100}, 37),
     ({"durationInDays": 30}, 1),
     ({"startDate": "2024-04-01T00:00:00Z", "endDate": "2027-03-31T23:59:59Z"}, 36),

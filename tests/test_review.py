@@ -469,6 +469,15 @@ def test_a_yaml_list_one_of_whose_items_yaml_refuses_is_one_error_row_and_the_ot
     spaced.write_text(quoted + _list_item(2, "id: again") + _list_item(3))
     out = results([spaced])
     assert [(r.source.index, r.ok) for r in out] == [(0, True), (1, False), (2, True)], [r.error for r in out]
+    # an item parsed alone names the file's line of its field at fault
+    located = tmp_path / "located.yaml"
+    bad = _list_item(3).replace("amount: 50003", "amount: lots")
+    text = "# a pipeline\n" + _list_item(1) + _list_item(2, "id: again") + bad
+    located.write_text(text)
+    line = text.splitlines().index("    amount: lots") + 1
+    alone = results([located])
+    assert [(r.source.index, r.ok) for r in alone] == [(0, True), (1, False), (2, False)]
+    assert alone[2].error == f"{located}:{line}: value.amount: must be a number (not a string or a boolean)"
     assert out[0].advice["title"] == "Supported living - Furzy Park"
     assert f"{spaced}:" in out[1].error and ": [1].id: duplicate key" in out[1].error, out[1].error
     # Items sharing an anchor (defined twice, or used by another item): each is an error of its own.
