@@ -627,7 +627,8 @@ def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]
         name = lot_id if lot_id not in (None, "") else k
         if amount is None or lot_id in (None, ""):
             given = _dict(lot.get("value")).get("amount")
-            said = f"has a value.amount that is not a number ({given!r})" if given is not None else "has no value"
+            said = "has no id" if amount is not None else \
+                f"has a value.amount that is not a number ({given!r})" if given is not None else "has no value"
             notes.append(f"lot {name} {said}: the lots are not described, the contract is advised on its total value")
             return None
         if currency not in (None, "GBP"):

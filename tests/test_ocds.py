@@ -227,6 +227,18 @@ def test_lots_that_do_not_add_up_are_not_described() -> None:
     assert any("do not add up" in n for n in m.notes)
 
 
+@pytest.mark.parametrize("lot_id", [None, ""])
+def test_a_lot_without_an_id_is_not_described_and_the_note_says_so_not_that_its_value_is_not_a_number(
+        lot_id: str | None) -> None:
+    """The note said 'lot 0 has a value.amount that is not a number (40000)'."""
+    first = {"value": {"amount": 40000}} if lot_id is None else {"id": lot_id, "value": {"amount": 40000}}
+    m = release_to_contract(release(lots=[first, {"id": "S", "value": {"amount": 60000}}]))
+    assert m.contract is not None and "lots" not in m.contract
+    assert m.contract["reasons_for_not_lotting"].startswith("Divided into 2 lots in the notice")
+    assert "lot 0 has no id: the lots are not described, the contract is advised on its total value" in m.notes, \
+        m.notes
+
+
 def test_no_tender_value_and_a_lot_without_one_leaves_the_value_missing() -> None:
     m = release_to_contract(release(value=None, lots=[{"id": "1", "value": {"amount": 40000}}, {"id": "2"}]))
     assert m.contract is None and [x.split(" (")[0] for x in m.missing] == ["value"]
