@@ -220,6 +220,14 @@ def test_lots_with_values_that_add_up_keep_their_cpv() -> None:
     assert c["cpv"] == ["85311200", "85312400-3"]
 
 
+def test_lots_adding_up_to_the_value_within_a_pound_are_described() -> None:
+    c = mapped(release(lots=[{"id": "N", "value": {"amount": 40000}}, {"id": "S", "value": {"amount": 59999}}]))
+    assert c["lots"] == [{"id": "N", "value": 40000.0}, {"id": "S", "value": 59999.0}]
+    m = release_to_contract(release(lots=[{"id": "N", "value": {"amount": 40000}},
+                                          {"id": "S", "value": {"amount": 59998.99}}]))
+    assert m.contract is not None and "lots" not in m.contract
+
+
 def test_lots_that_do_not_add_up_are_not_described() -> None:
     m = release_to_contract(release(lots=[{"id": "N", "value": {"amount": 1}}, {"id": "S", "value": {"amount": 2}}]))
     assert m.contract is not None and "lots" not in m.contract
@@ -464,6 +472,17 @@ def test_ocds_in_json_lines_and_yaml(tmp_path: Path) -> None:
     got = _review(as_yaml)
     assert [r.source.path for r in got] == ["records[0]", "records[1]"]
     assert got[0].advice == _review(RECORDS)[0].advice
+    # each record of the package is located at its own line of the YAML file, and named by its ocid
+    text = as_yaml.read_text().splitlines()
+    starts = [k for k, line in enumerate(text, 1) if line.startswith("- ocid: ")]
+    assert [r.source.line for r in got] == starts
+    assert [r.source.ocid for r in got] == [r["ocid"] for r in records["records"]]
+    # a file holding one release (not in a package) is named by its ocid too
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(package["releases"][1], indent=2))  # (a document: not one JSON line)
+    single = _review(one)
+    assert [(r.source.ocid, r.source.path) for r in single] == [(package["releases"][1]["ocid"], None)]
+    assert str(single[0].source) == f"{one} {package['releases'][1]['ocid']}"
 
 
 def test_a_release_without_an_ocid_in_a_release_package_is_still_a_release(tmp_path: Path) -> None:
