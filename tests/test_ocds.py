@@ -145,6 +145,28 @@ def test_reserved_participation_to_the_reservation(codes: list[str], reservation
         assert any("not a Section 16 reservation" in n for n in m.notes)
 
 
+
+def test_one_reservation_spelt_twice_is_one_and_two_reservations_are_noted() -> None:
+    m = release_to_contract(release(otherRequirements={"reservedParticipation": ["shelteredWorkshop",
+                                                                                "SHELTERED_WORKSHOP"]}))
+    assert m.contract is not None and m.contract["reservation"] == "supported_business"
+    assert not any("names both" in n for n in m.notes), m.notes
+    both = ["shelteredWorkshop", "publicService"]
+    m = release_to_contract(release(otherRequirements={"reservedParticipation": both}))
+    assert m.contract is not None and m.contract["reservation"] == "supported_business"
+    assert ("tender.otherRequirements.reservedParticipation names both reservations: supported_business is "
+            "described") in m.notes
+
+
+def test_a_buyer_without_an_id_is_the_party_with_the_buyer_role_not_the_first_party_without_an_id() -> None:
+    rel = release()
+    rel["buyer"] = {"name": "Cyngor"}
+    rel["parties"] = [{"name": "Supplier", "roles": ["supplier"], "address": {"region": "UKM75"}},
+                      {"name": "Cyngor", "roles": ["buyer"], "address": {"region": "UKL"}}]
+    m = release_to_contract(rel)
+    assert m.contract is not None and m.contract["authority"]["nation"] == "wales", m.error
+
+
 def test_a_category_that_is_not_one_is_named_in_the_note() -> None:
     m = release_to_contract(release(mainProcurementCategory="consultancy"))
     assert m.contract is not None and m.contract["contract_type"] == "services"
