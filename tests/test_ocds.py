@@ -318,6 +318,7 @@ def test_vat_options_and_amount_gross() -> None:
     ({"region": "UKL22"}, "wales"), ({"region": "TLL13"}, "wales"), ({"region": "UKI31"}, "england"),
     ({"region": "UKN06"}, "northern_ireland"), ({"countryName": "England"}, "england"),
     ({"countryName": "Wales"}, "wales"), ({"countryName": "United Kingdom"}, "wales"), ({}, "wales"),
+    ({"region": "UKK41"}, "england"), ({"region": "TLC"}, "england"),
 ])
 def test_buyer_nation_from_its_address(address: dict[str, Any], nation: str) -> None:
     rel = release()
@@ -813,6 +814,10 @@ def test_the_delivery_address_gives_the_nation_when_the_buyers_does_not() -> Non
     rel["tender"]["items"][0]["deliveryAddresses"].append({"region": "UKL"})  # two nations: the option
     m = release_to_contract(rel, OcdsOptions(nation="northern_ireland"))
     assert m.contract is not None and m.contract["authority"]["nation"] == "northern_ireland"
+    rel["tender"]["items"][0]["deliveryAddresses"] = [{"region": "UKM75"}]  # Scotland: not a nation to advise as
+    m = release_to_contract(rel)
+    assert m.contract is not None and m.contract["authority"]["nation"] == "wales"
+    assert "the buyer's address does not say which nation: wales assumed" in m.notes
 
 
 def test_a_contract_with_a_lot_reserved_already_is_not_counted_as_one_that_could_be_reserved(tmp_path: Path) -> None:

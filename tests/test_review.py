@@ -882,6 +882,31 @@ def test_csv_output_read_back_agrees_with_the_jsonl_output(tmp_path: Path) -> No
     assert rows[2]["id"] == "'=HYPERLINK(\"x\")"
 
 
+
+@pytest.mark.parametrize("rid", ["-2+3", "+2", "@SUM(A1)", "=1", "\tx"])
+def test_a_csv_result_cell_that_a_spreadsheet_would_run_as_a_formula_is_defused(tmp_path: Path, rid: str) -> None:
+    out = tmp_path / "out.csv"
+    review_to_file([str(jsonl(tmp_path / "in.jsonl", [contract(1, id=rid)]))], str(out))
+    with out.open(newline="", encoding="utf-8") as f:
+        assert next(csv.DictReader(f))["id"] == "'" + rid
+
+
+def test_a_csv_cell_of_spaces_is_an_empty_cell(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("id,title,procurement_start,contract_type,value.amount,value.vat_rate,duration_months,cpv,route\n"
+                    "S-1,Cleaning,2024-05-01,services,50000,   ,24,90910000-9, \n", encoding="utf-8")
+    out = results([path])
+    assert out[0].ok, out[0].error
+    assert out[0].advice["recommended"] == ["below_threshold"]
+
+
+def test_duplicate_ids_found_across_chunks_are_shown_in_input_order(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", [contract(i, id=rid) for i, rid in enumerate("PPQRRQ")])
+    s = review_to_file([str(path)], str(tmp_path / "out.jsonl"), options=ReviewOptions(chunk_size=3))
+    assert [rid for rid, _ in s.duplicates.examples] == ["P", "Q", "R"]
+    assert s.duplicates.examples[2] == ("R", [f"{path}:4", f"{path}:5"])
+
+
 def test_json_output_is_one_array(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "in.jsonl", [contract(1), "{x"])
     review_to_file([str(path)], str(tmp_path / "out.json"))
