@@ -914,6 +914,20 @@ def test_json_output_is_one_array(tmp_path: Path) -> None:
     assert [("schema" in d, "error" in d) for d in data] == [(True, False), (False, True)]
     review_to_file([str(tmp_path / "none.jsonl")], str(tmp_path / "empty.json"))
     assert len(json.loads((tmp_path / "empty.json").read_text())) == 1  # the missing file's error
+    (tmp_path / "blank.jsonl").write_text("\n")
+    review_to_file([str(tmp_path / "blank.jsonl")], str(tmp_path / "nothing.json"))
+    assert (tmp_path / "nothing.json").read_text() == "[\n]\n"  # no result: an empty array, as written for one
+    assert (tmp_path / "out.json").read_text().startswith("[\n{") and (tmp_path / "out.json").read_text().endswith(
+        "}\n]\n")
+
+
+def test_csv_result_values_are_written_as_whole_numbers_when_they_are(tmp_path: Path) -> None:
+    part = contract(0, id="P", value={"amount": 1000.5, "vat": "inclusive"})
+    path = jsonl(tmp_path / "in.jsonl", [contract(0), part])
+    review_to_file([str(path)], str(tmp_path / "out.csv"))
+    with (tmp_path / "out.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["value"], r["threshold_amount"]) for r in rows] == [("60000", "214904"), ("1000.5", "214904")]
 
 
 # ------------------------------------------------------------------------------------------------- the summary
@@ -1573,6 +1587,11 @@ def test_a_record_that_kills_its_worker_process_is_one_error_result(tmp_path: Pa
     assert out[17].error == f"{path}:18: not advised: the worker process advising it stopped unexpectedly"
     summary = review_to_file([str(path)], str(tmp_path / "o.csv"), options=ReviewOptions(jobs=2, chunk_size=4))
     assert (summary.records, summary.errors) == (30, 1)
+    # in JSON, the results of the chunk advised one record at a time are items of the array like the others
+    summary = review_to_file([str(path)], str(tmp_path / "o.json"), options=ReviewOptions(jobs=2, chunk_size=4))
+    items = json.loads((tmp_path / "o.json").read_text())
+    assert [item["source"]["line"] for item in items] == list(range(1, 31))
+    assert [i for i, item in enumerate(items) if "error" in item] == [17]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the patched worker is inherited through fork")
@@ -2309,3 +2328,10 @@ def test_the_python_api_needs_no_submodule_import_for_a_batch_from_files(tmp_pat
     out = list(batch)
     assert all(isinstance(r, s16advisor.ReviewResult) and r.ok for r in out) and len(out) == 2
     assert batch.summary.records == 2
+
+
+def test_totals_in_a_sentence_are_shortened_from_ten_thousand_pounds() -> None:
+    from s16advisor.render.review import short_money
+
+    assert [short_money(x) for x in (9999, 10000, 999_499, 1_250_000, 3_400_000_000)] == [
+        "£9,999", "£10k", "£999k", "£1.2m", "£3.4bn"]
