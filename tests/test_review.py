@@ -2335,3 +2335,20 @@ def test_totals_in_a_sentence_are_shortened_from_ten_thousand_pounds() -> None:
 
     assert [short_money(x) for x in (9999, 10000, 999_499, 1_250_000, 3_400_000_000)] == [
         "£9,999", "£10k", "£999k", "£1.2m", "£3.4bn"]
+
+
+def test_the_summary_says_a_contract_is_counted_both_ways_and_more_ids_only_when_so() -> None:
+    from s16advisor.render.review import duplicate_lines, section16_line
+    from s16advisor.review import Duplicates, ReviewSummary, Total
+
+    s = ReviewSummary()
+    s.reservable = {"public_service_mutual": Total(1, 100.0), "supported_business": Total(1, 200.0),
+                    "either": Total(2, 300.0), "either_wales": Total(2, 300.0)}
+    assert section16_line(s).endswith("1 to a supported business (£200, reg 20 / s.32).")
+    s.reservable["either"] = s.reservable["either_wales"] = Total(1, 200.0)
+    assert section16_line(s).endswith("(£200, reg 20 / s.32); a contract that could go either way is in both.")
+    s.duplicates = Duplicates(ids=1, records=1, examples=[("A", ["f:1", "f:2"])])
+    assert duplicate_lines(s) == ["Duplicate ids: 1 id used by more than one record (2 records): A (f:1, f:2). The "
+                                  "totals above count each of these records."]
+    s.duplicates = Duplicates(ids=2, records=1, examples=[("A", ["f:1", "f:2"])])
+    assert "A (f:1, f:2); and 1 more. The totals" in duplicate_lines(s)[0]
