@@ -119,3 +119,11 @@ def test_only_ascii_digits_name_a_descriptor() -> None:
 
     assert open_descriptor("/dev/fd/1") == 1 and open_descriptor("/proc/self/fd/2") == 2
     assert open_descriptor("/dev/fd/\u00b2") is None and open_descriptor("/dev/fd/\u0661") is None
+
+
+def test_only_what_is_not_a_regular_file_nor_a_folder_is_written_in_place(tmp_path: Path) -> None:
+    from s16advisor.atomic import output_is_stream
+
+    (tmp_path / "file").write_text("x")
+    assert [output_is_stream(str(p)) for p in (tmp_path, tmp_path / "file", tmp_path / "new")] == [False] * 3
+    assert output_is_stream(os.devnull) and output_is_stream("/dev/stdout")
