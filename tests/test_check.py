@@ -595,3 +595,87 @@ def test_500_drafts_are_checked_in_one_run_each_reported_once(tmp_path):
     assert [Path(x["path"]).name for x in drafts] == [f"d{i:03}.yaml" for i in range(500)]
     assert [i for i, x in enumerate(drafts) if x["status"] != "passed"] == list(range(0, 500, 3))
     assert {x["status"] for x in drafts} == {"passed", "failed"}
+
+
+# --- What a CI run reads off the report: the counts, the summary line and the exit code (pinned one by one) ---
+
+def _finding(code: str, severity: str, *, waived: bool = False, line: int | None = 3):
+    from s16advisor.check import CheckFinding
+
+    return CheckFinding(code, severity, f"{code} message", "https://example.org/ref", line, "route", waived=waived,
+                        waiver_reason="Agreed" if waived else None)
+
+
+def _report(*results, strict: bool = False):
+    from s16advisor.check import CheckReport
+
+    return CheckReport(list(results), strict)
+
+
+def test_the_counts_and_the_summary_count_each_status_and_each_unwaived_finding_once():
+    from s16advisor.check import DraftResult
+
+    report = _report(
+        DraftResult("a.yaml", "passed", [_finding("lots_not_considered", "warning"),
+                                          _finding("near_threshold", "warning", waived=True),
+                                          _finding("community_benefits", "info")]),
+        DraftResult("b.yaml", "failed", [_finding("declared_route_unavailable", "error"),
+                                          _finding("reservation_unavailable", "error", waived=True)]),
+        DraftResult("c.yaml", "failed", [_finding("declared_route_unavailable", "error")]),
+        DraftResult("d.yaml", "error", error="d.yaml:2: bad"))
+    assert report.counts == {"drafts": 4, "passed": 1, "failed": 2, "unreadable": 1, "errors": 2, "warnings": 1,
+                             "waived": 2}
+    assert report.summary() == "4 drafts, 1 passed, 2 failed, 1 unreadable, 1 warning, 2 waived"
+    assert report.exit_code == 3  # an unreadable draft outranks a failing one
+
+
+def test_the_summary_says_one_draft_and_no_warnings_in_words_and_leaves_out_no_unreadable_drafts():
+    from s16advisor.check import DraftResult
+
+    one = _report(DraftResult("a.yaml", "passed", []))
+    assert one.summary() == "1 draft, 1 passed, 0 failed, 0 warnings, 0 waived"
+    assert _report().summary() == "0 drafts, 0 passed, 0 failed, 0 warnings, 0 waived"
+    assert (one.exit_code, _report().exit_code) == (0, 0)
+    failed = _report(DraftResult("a.yaml", "passed", []), DraftResult("b.yaml", "failed", []))
+    assert failed.exit_code == 1
+
+
+def _checked(path: Path, today: str, strict: bool = False):
+    import datetime as dt
+
+    from s16advisor.check import check_document
+    from s16advisor.yamlio import load_document
+
+    return check_document(load_document(str(path)), today=dt.date.fromisoformat(today), strict=strict)
+
+
+def test_a_waiver_applies_through_its_expiry_day_and_expires_the_day_after(tmp_path):
+    p = _write(tmp_path, "w.yaml", _with_waiver("lots_not_considered", "One campaign", "2026-12-31"))
+    on_the_day = _checked(p, "2026-12-31", strict=True)
+    assert on_the_day.status == "passed" and [f.code for f in on_the_day.waived] == ["lots_not_considered"]
+    assert not any(f.code == "waiver_expired" for f in on_the_day.findings)
+    day_after = _checked(p, "2027-01-01", strict=True)
+    assert day_after.status == "failed" and not day_after.waived
+    expired = next(f for f in day_after.findings if f.code == "waiver_expired")
+    assert "lots_not_considered expired on 2026-12-31" in expired.message
+    assert (expired.severity, expired.line, expired.field) == ("warning", 9, "waivers[0]")
+
+
+def test_a_waiver_covers_its_own_code_only(tmp_path):
+    text = FAILING + "waivers:\n  - {code: declared_route_unavailable, reason: Agreed with legal}\n"
+    result = _checked(_write(tmp_path, "w.yaml", text), "2026-01-01")
+    assert result.status == "failed"
+    assert [f.code for f in result.waived] == ["declared_route_unavailable"]
+    assert [f.code for f in result.errors] == ["reservation_unavailable"]
+    assert result.waived[0].waiver_reason == "Agreed with legal"
+
+
+def test_each_expired_waiver_is_reported_at_its_own_line(tmp_path):
+    text = FAILING + ("waivers:\n"
+                      "  - {code: declared_route_unavailable, reason: Agreed, expires: 2025-01-01}\n"  # line 13
+                      "  - {code: near_threshold, reason: Fine, expires: 2099-01-01}\n"
+                      "  - {code: reservation_unavailable, reason: Agreed, expires: 2025-06-30}\n")  # line 15
+    result = _checked(_write(tmp_path, "w.yaml", text), "2026-01-01")
+    expired = [(f.line, f.field) for f in result.findings if f.code == "waiver_expired"]
+    assert expired == [(13, "waivers[0]"), (15, "waivers[2]")]
+    assert result.status == "failed" and not result.waived
