@@ -679,3 +679,43 @@ def test_each_expired_waiver_is_reported_at_its_own_line(tmp_path):
     expired = [(f.line, f.field) for f in result.findings if f.code == "waiver_expired"]
     assert expired == [(13, "waivers[0]"), (15, "waivers[2]")]
     assert result.status == "failed" and not result.waived
+
+
+def test_junit_attributes_a_ci_server_reads(drafts):
+    _write(drafts, "d-broken.yaml", UNREADABLE)
+    _write(drafts, "e-waived.yaml", _with_waiver("lots_not_considered", "One campaign", None))
+    root = ET.fromstring(run(str(drafts), "--format", "junit").stdout)
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("5", "1", "1")
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("skipped") == "0"
+    cases = {Path(c.get("name", "")).name: c for c in suite.findall("testcase")}
+    for case in cases.values():
+        assert case.get("classname") == "s16advisor.check" and case.get("file") == case.get("name")
+    failure = cases["b-failing.yaml"].find("failure")
+    assert failure is not None
+    assert failure.get("type") == "reservation_unavailable"  # (the first failing finding's code)
+    assert failure.get("message") == "2 finding(s): reservation_unavailable, declared_route_unavailable"
+    assert f"{drafts / 'b-failing.yaml'}:10: error declared_route_unavailable " in (failure.text or "")
+    error = cases["d-broken.yaml"].find("error")
+    assert error is not None and error.get("type") == "invalid_input"
+    message = error.get("message", "")
+    assert "\n" not in message and message.endswith("d-broken.yaml:1: duration_months: is required")
+    assert (error.text or "").startswith(message + "\n")  # the whole error, a problem a line: the typo too
+    assert "d-broken.yaml:6: duration_month: is not a field" in (error.text or "")
+    # a warning fails no build without --strict: it is the test case's output, not a failure; a waiver says so
+    warning = cases["c-warning.yml"]
+    assert warning.find("failure") is None
+    assert "warning lots_not_considered " in (warning.findtext("system-out") or "")
+    waived = cases["e-waived.yaml"]
+    assert waived.find("failure") is None
+    assert (waived.findtext("system-out") or "").endswith("(waived)")
+
+
+def test_junit_with_strict_makes_a_warning_a_failure(drafts):
+    root = ET.fromstring(run(str(drafts), "--format", "junit", "--strict").stdout)
+    assert root.get("failures") == "2"
+    case = next(c for c in root.iter("testcase") if c.get("name", "").endswith("c-warning.yml"))
+    failure = case.find("failure")
+    assert failure is not None and failure.get("type") == "lots_not_considered"
+    assert "warning lots_not_considered" in (failure.text or "") and case.find("system-out") is None
