@@ -719,3 +719,52 @@ def test_junit_with_strict_makes_a_warning_a_failure(drafts):
     failure = case.find("failure")
     assert failure is not None and failure.get("type") == "lots_not_considered"
     assert "warning lots_not_considered" in (failure.text or "") and case.find("system-out") is None
+
+
+def test_a_draft_on_standard_input_that_is_not_yaml_is_named_stdin_at_its_line():
+    r = CliRunner().invoke(app, ["check", "-", "--format", "json"], input="a: [\n", env={"GITHUB_ACTIONS": ""})
+    assert r.exit_code == 3
+    draft = json.loads(r.stdout)["drafts"][0]
+    assert (draft["path"], draft["status"], draft["line"]) == ("<stdin>", "error", 1)
+    assert draft["error"].startswith("<stdin>:1: malformed YAML")
+
+
+def test_a_route_not_in_the_regime_points_at_the_commencement_date_that_picks_the_regime(tmp_path):
+    out = json.loads(run(str(_write(tmp_path, "bad.yaml", FAILING)), "--format", "json").stdout)
+    declared = next(f for f in out["drafts"][0]["findings"] if f["code"] == "declared_route_unavailable")
+    assert (declared["line"], declared["field"]) == (10, "route")
+    assert [(x["code"], x["line"], x["field"]) for x in declared["related"]] == \
+        [("not_in_regime", 3, "procurement_start")]
+
+
+def test_a_json_draft_in_a_folder_is_checked(tmp_path):
+    import yaml
+
+    d = tmp_path / "drafts"
+    _write(d, "a.json", json.dumps(yaml.safe_load(FAILING), default=str))
+    _write(d, "b.yaml", PASSING)
+    r = run(str(d), "--format", "json")
+    assert r.exit_code == 1
+    assert [(Path(x["path"]).name, x["status"]) for x in json.loads(r.stdout)["drafts"]] == \
+        [("a.json", "failed"), ("b.yaml", "passed")]
+
+
+def test_a_blocker_about_a_lot_points_at_that_lot_not_one_whose_id_starts_its_id(tmp_path):
+    text = """\
+id: L-1
+title: Lots whose ids share a start
+procurement_start: 2024-06-03
+contract_type: services
+value: {amount: 900000, vat: exclusive, vat_rate: 0}
+duration_months: 24
+cpv: [79340000-9]
+lots:
+  - {id: a, value: 50000, small_lot: true}
+  - {id: ab, value: 850000, small_lot: true}
+route: small_lots
+"""
+    out = json.loads(run(str(_write(tmp_path, "l.yaml", text)), "--format", "json").stdout)
+    draft = out["drafts"][0]
+    related = [x for f in draft["findings"] for x in f["related"] if x["code"] == "lot_over_small_lot_value"]
+    assert related and all((x["line"], x["field"]) == (10, "lots[1]") for x in related), related
+    assert draft["advice"]["schema"] == "s16advisor/advice/1" and draft["advice"]["contract_id"] == "L-1"
