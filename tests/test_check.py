@@ -768,3 +768,131 @@ route: small_lots
     related = [x for f in draft["findings"] for x in f["related"] if x["code"] == "lot_over_small_lot_value"]
     assert related and all((x["line"], x["field"]) == (10, "lots[1]") for x in related), related
     assert draft["advice"]["schema"] == "s16advisor/advice/1" and draft["advice"]["contract_id"] == "L-1"
+
+
+def test_each_line_of_a_draft_error_in_text_names_the_draft(tmp_path, monkeypatch):
+    from s16advisor import check
+
+    def broken(doc, **kw):
+        raise RuntimeError("boom\nwhile reading the lots")
+
+    monkeypatch.setattr(check, "check_document", broken)
+    p = str(_write(tmp_path, "bad.yaml", FAILING))
+    r = run(p, "--format", "text")
+    assert r.exit_code == 3
+    assert r.stdout.splitlines() == [f"{p}: internal error: RuntimeError: boom", f"{p}: while reading the lots"]
+    github = run(p, "--format", "github").stdout
+    assert github == f"::error file={p},title=invalid_input::{p}: internal error: RuntimeError: boom%0Awhile " \
+                     "reading the lots\n"
+
+
+def test_github_annotations_escape_properties_and_data_as_workflow_commands_read_them(tmp_path, monkeypatch):
+    """GitHub's toolkit (escapeData, escapeProperty): % CR LF in a message; those and : , in a property too. A
+    waived finding is a notice, an info finding a notice, each blocker behind an error a notice at its line."""
+    text = (FAILING.replace("amount: 900000", "amount: 1200000").replace("reasons_for_not_lotting: One care package.\n",
+                                                                          "")
+            + 'waivers:\n  - {code: lots_not_considered, reason: "Agreed: 100%, see\\r\\nminutes"}\n')
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "a:b,c 100%.yaml", text)
+    _write(tmp_path, "x,y.yaml", UNREADABLE)
+    r = run("a:b,c 100%.yaml", "x,y.yaml", "--format", "github")
+    assert r.exit_code == 3
+    heads = [line.split("::", 2)[1] for line in r.stdout.splitlines()]
+    f = "file=a%3Ab%2Cc 100%25.yaml"
+    assert heads == [f"notice {f},line=5,title=community_benefits",
+                     f"error {f},line=9,title=reservation_unavailable",
+                     f"notice {f},line=6,title=duration_over_limit",
+                     f"notice {f},line=1,title=lots_not_considered",
+                     f"error {f},line=10,title=declared_route_unavailable",
+                     f"notice {f},line=3,title=not_in_regime",
+                     "error file=x%2Cy.yaml,line=1,title=invalid_input"]
+    lines = r.stdout.splitlines()
+    assert lines[3].endswith(" (waived: Agreed: 100%25, see%0D%0Aminutes)")
+    assert lines[2].endswith("::The maximum term is 48 months; a reg 77 contract may last at most 36 months (3 years), "
+                             "extensions included.")
+    assert lines[6].startswith("::error file=x%2Cy.yaml,line=1,title=invalid_input::x,y.yaml:1: ")
+    assert "%0Ax,y.yaml:6: duration_month: is not a field" in lines[6]
+
+
+def test_auto_is_github_only_when_github_actions_is_true():
+    from s16advisor.render.check_formats import CheckFormat, resolve
+
+    for value, fmt in (("true", CheckFormat.github), ("false", CheckFormat.text), ("", CheckFormat.text)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("GITHUB_ACTIONS", value)
+            assert resolve(CheckFormat.auto) is fmt
+            assert resolve(CheckFormat.junit) is CheckFormat.junit
+
+
+def test_sarif_results_rules_and_locations_in_detail(tmp_path, monkeypatch):
+    from s16advisor import __version__
+
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "bad.yaml", FAILING.replace("  - 85311200-4\n", "  - 85311200-4\n  - 79000000-4\n"))
+    _write(tmp_path, "again.yaml", FAILING)
+    _write(tmp_path, "broken.yaml", UNREADABLE)
+    _write(tmp_path, "waived.yaml", _with_waiver("lots_not_considered", "One campaign", None))
+    doc = json.loads(run("./bad.yaml", "again.yaml", "broken.yaml", "missing.yaml", "waived.yaml", "--format",
+                         "sarif").stdout)
+    assert doc["$schema"] == "https://json.schemastore.org/sarif-2.1.0.json" and doc["version"] == "2.1.0"
+    run0 = doc["runs"][0]
+    assert run0["columnKind"] == "unicodeCodePoints"
+    driver = run0["tool"]["driver"]
+    assert driver["version"] == driver["semanticVersion"] == __version__
+    rules = {x["id"]: x for x in driver["rules"]}
+    assert list(rules) == sorted(rules)
+    declared = rules["declared_route_unavailable"]
+    assert declared["name"] == "DeclaredRouteUnavailable"
+    assert declared["fullDescription"] == declared["shortDescription"] == \
+        {"text": "The draft's route is unavailable for this contract."}
+    assert rules["invalid_input"]["help"]["text"] == \
+        "The draft could not be read or validated as a contract description v1. See README.md#input."
+    # two drafts citing one reference: the rule names it once, as its help URI
+    assert declared["helpUri"] == "https://www.legislation.gov.uk/uksi/2015/102/regulation/26"
+    assert declared["help"]["text"] == "The draft's route is unavailable for this contract. Legal basis: " \
+        "https://www.legislation.gov.uk/uksi/2015/102/regulation/26"
+    by = {(Path(x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]).name, x["ruleId"]): x
+          for x in run0["results"]}
+    broken = by[("broken.yaml", "invalid_input")]
+    assert broken["level"] == "error" and broken["ruleIndex"] == list(rules).index("invalid_input")
+    assert broken["message"]["text"].startswith("broken.yaml:1: duration_months: is required\n")
+    assert broken["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "broken.yaml"},
+                                                          "region": {"startLine": 1}}
+    missing = by[("missing.yaml", "invalid_input")]  # no line to point at: no region (startLine must be 1 or more)
+    assert missing["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "missing.yaml"}}
+    reservation = by[("bad.yaml", "reservation_unavailable")]
+    assert reservation["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "bad.yaml"  # (not ./)
+    assert reservation["message"]["text"].endswith(" (https://www.legislation.gov.uk/uksi/2015/102/regulation/77)")
+    related = reservation["relatedLocations"]
+    assert [x["id"] for x in related] == [0, 1]  # (distinct within the result)
+    assert related[0]["message"]["text"].startswith("cpv_not_reservable: ")
+    assert related[0]["physicalLocation"]["region"] == {"startLine": 9}
+    assert related[1]["message"]["text"].startswith("duration_over_limit: The maximum term is 48 months")
+    assert related[1]["physicalLocation"]["region"] == {"startLine": 6}
+    assert "suppressions" not in reservation and "relatedLocations" not in by[("waived.yaml", "lots_not_considered")]
+    assert by[("waived.yaml", "lots_not_considered")]["suppressions"] == \
+        [{"kind": "inSource", "justification": "One campaign"}]
+
+
+def test_sarif_has_no_invalid_input_rule_when_every_draft_was_read(tmp_path):
+    doc = json.loads(run(str(_write(tmp_path, "bad.yaml", FAILING)), "--format", "sarif").stdout)
+    assert "invalid_input" not in {x["id"] for x in doc["runs"][0]["tool"]["driver"]["rules"]}
+
+
+def test_sarif_treats_a_folder_whose_name_starts_with_two_dots_below_the_working_directory_as_below_it(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = _write(tmp_path / "..drafts", "bad.yaml", FAILING)
+    doc = json.loads(run(str(p), "--format", "sarif").stdout)
+    assert {x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for x in doc["runs"][0]["results"]} \
+        == {"..drafts/bad.yaml"}
+
+
+def test_the_json_report_says_its_schema_whether_strict_and_each_waivers_reason(tmp_path):
+    p = str(_write(tmp_path, "w.yaml", _with_waiver("lots_not_considered", "One campaign", None)))
+    for args, strict in (((), False), (("--strict",), True)):
+        out = json.loads(run(p, "--format", "json", *args).stdout)
+        assert (out["schema"], out["strict"]) == ("s16advisor/check/1", strict)
+    waived = next(f for f in out["drafts"][0]["findings"] if f["code"] == "lots_not_considered")
+    assert (waived["waived"], waived["waiver_reason"], waived["severity"]) == (True, "One campaign", "warning")
+    assert out["drafts"][0]["advice"]["findings"][0]["code"] == "lots_not_considered"
