@@ -512,6 +512,17 @@ def test_explain_rule(rule_id: str) -> None:
     assert "rules/pcr2015/" in out  # where the rule comes from
 
 
+def test_explain_shows_what_a_rule_decides_why_its_limits_and_what_is_not_verified() -> None:
+    docs = {**rule_docs("pcr2015"), **rule_docs("pa2023")}
+    for rule_id in [i for i, d in docs.items() if d.get("verify")][:3] + [i for i, d in docs.items()
+                                                                        if d.get("limits")][:3]:
+        out = " ".join(done(run("explain", rule_id)).split())  # (one line in a pipe: each field's words whole)
+        for label in ("decides", "why", "limits", "verify"):
+            if docs[rule_id].get(label):
+                assert f"{label}: {' '.join(docs[rule_id][label].split())}" in out, (rule_id, label)
+    assert any(d.get("verify") for d in docs.values()) and any(d.get("limits") for d in docs.values())
+
+
 @pytest.mark.parametrize("rule_id", ["pcr2015.nope", "", "PCR2015.SCOPE.WORKZ"])
 def test_explain_unknown_rule_is_a_usage_error(rule_id: str) -> None:
     err = usage_error(run("explain", rule_id))
@@ -579,6 +590,22 @@ def test_check_refuses_to_write_its_report_over_one_of_the_drafts(tmp_path: Path
     err = usage_error(run("check", str(tmp_path), "--format", "json", "-o", str(draft)))
     assert f"--output: {draft} is one of the drafts" in err
     assert draft.read_bytes() == before
+
+
+def test_check_output_naming_standard_output_writes_the_report_there_not_to_a_file(tmp_path: Path,
+                                                                                  monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    draft = write(tmp_path, example())
+    result = run("check", str(draft), "--format", "json", "-o", "-")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert json.loads(result.stdout)["summary"]["passed"] == 1 and "1 passed" in result.stderr
+    assert not (tmp_path / "-").exists()
+
+
+def test_check_output_that_cannot_be_written_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    report = tmp_path / "no-such-folder" / "report.sarif"
+    err = usage_error(run("check", str(write(tmp_path, example())), "--format", "sarif", "-o", str(report)))
+    assert err.startswith(f"error: --output: cannot write {report}: ")
 
 
 def test_rules_for_an_unknown_regime_is_a_usage_error() -> None:
