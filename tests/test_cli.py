@@ -281,6 +281,41 @@ def test_a_line_break_in_a_title_or_a_supplier_does_not_break_the_markdown_out_o
     assert "Cartrefi - not a bullet" in out
 
 
+@pytest.mark.parametrize(("lot", "shown"), [("a|b", "Lot a\\|b ("), ("c\nd", "Lot c<br>d (")],
+                         ids=["pipe", "line-break"])
+def test_a_pipe_or_a_line_break_in_a_blocker_stays_in_its_markdown_table_cell(tmp_path: Path, lot: str,
+                                                                            shown: str) -> None:
+    data = {"id": "M-1", "title": "Lots", "procurement_start": "2024-06-03", "contract_type": "services",
+            "value": {"amount": 900000, "vat": "exclusive", "vat_rate": 0}, "duration_months": 24,
+            "cpv": ["79340000-9"], "route": "small_lots",
+            "lots": [{"id": lot, "value": 450000, "small_lot": True}, {"id": "z", "value": 450000}]}
+    out = done(run("advise", str(write(tmp_path, data)), "--format", "markdown"))
+    row = next(line for line in out.splitlines() if line.startswith("| `small_lots` |"))
+    assert shown in row
+    assert len(re.split(r"(?<!\\)\|", row)) == 5  # | route | status | why |: three cells, however the lot is named
+    assert re.search(r"^\| `\w+` \| \*\*recommended\*\* \|", out, re.M)  # (the plan's routes in bold)
+
+
+def test_the_references_are_the_plans_then_the_findings_each_once() -> None:
+    advice = json.loads(done(run("advise", str(EXAMPLE), "--format", "json")))
+    routes = {r["id"]: r for r in advice["routes"]}
+    expected = list(dict.fromkeys([*(x for rid in advice["recommended"] for x in routes[rid]["references"]),
+                                   *(f["reference"] for f in advice["findings"])]))
+    assert len(expected) < len([*(x for rid in advice["recommended"] for x in routes[rid]["references"]),
+                                *(f["reference"] for f in advice["findings"])])  # (one is cited twice)
+    markdown = done(run("advise", str(EXAMPLE), "--format", "markdown"))
+    assert markdown.split("## References\n\n", 1)[1].splitlines() == [f"- <{x}>" for x in expected]
+    text = done(run("advise", str(EXAMPLE), "--no-color"))
+    assert [line.strip() for line in text.split("\nReferences\n", 1)[1].splitlines()] == expected
+
+
+def test_a_reason_written_over_lines_with_windows_line_ends_is_one_report_line(tmp_path: Path) -> None:
+    data = example()
+    data["waivers"] = [{"code": "community_benefits", "reason": "Agreed\r\nby legal"}]
+    out = run("check", str(write(tmp_path, data)), "--format", "text").stdout
+    assert "(waived: Agreed\\nby legal)" in out and "\r" not in out and "\\x0d" not in out
+
+
 def test_formats_agree(tmp_path: Path) -> None:
     """The three formats render the same advice: the recommended plan of the JSON appears in text and markdown."""
     path = str(write(tmp_path, works_with_lots_2021()))
