@@ -896,3 +896,10 @@ def test_the_json_report_says_its_schema_whether_strict_and_each_waivers_reason(
     waived = next(f for f in out["drafts"][0]["findings"] if f["code"] == "lots_not_considered")
     assert (waived["waived"], waived["waiver_reason"], waived["severity"]) == (True, "One campaign", "warning")
     assert out["drafts"][0]["advice"]["findings"][0]["code"] == "lots_not_considered"
+
+
+def test_junit_escapes_the_noncharacters_xml_cannot_hold(tmp_path):
+    p = _write(tmp_path, "odd\ufffe\uffff.yaml", FAILING)
+    root = ET.fromstring(run(str(p), "--format", "junit").stdout.split("\n", 1)[1])  # well-formed XML 1.0
+    case = root.find("testsuite/testcase")
+    assert case is not None and case.get("name", "").endswith("odd\\ufffe\\uffff.yaml")
