@@ -745,10 +745,11 @@ def _cli(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess
     return subprocess.run([sys.executable, "-m", "s16advisor", *args], text=True, timeout=120, env=full_env, **kw)
 
 
-def test_a_pipe_closed_early_leaves_the_exit_code_and_the_summary_as_they_would_be() -> None:
+@pytest.mark.parametrize("output", [[], ["-o", "/dev/stdout"]], ids=["stdout", "-o /dev/stdout"])
+def test_a_pipe_closed_early_leaves_the_exit_code_and_the_summary_as_they_would_be(output: list[str]) -> None:
     drafts = [str(EXAMPLE), str(ROOT / "examples" / "supported-living-2026.yaml")]
     for _ in range(5):  # (whether the reader has gone before the first write is a matter of timing)
-        p = subprocess.Popen([sys.executable, "-m", "s16advisor", "check", *drafts, "--format", "json"],
+        p = subprocess.Popen([sys.executable, "-m", "s16advisor", "check", *drafts, "--format", "json", *output],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert p.stdout is not None and p.stderr is not None
         p.stdout.readline()
