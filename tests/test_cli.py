@@ -316,6 +316,13 @@ def test_a_reason_written_over_lines_with_windows_line_ends_is_one_report_line(t
     assert "(waived: Agreed\\nby legal)" in out and "\r" not in out and "\\x0d" not in out
 
 
+def test_the_wide_thresholds_table_marks_the_threshold_that_applies_and_no_other() -> None:
+    out = done(run("advise", str(EXAMPLE), "--no-color"))  # (not a terminal: 120 columns, the table)
+    table = out.split("Thresholds in force on ", 1)[1].split("\nRoutes", 1)[0]
+    marked = [line for line in table.splitlines() if line.rstrip().endswith(" applies")]
+    assert len(marked) == 1 and marked[0].startswith("Social and other specific services (light-touch regime,")
+
+
 def test_formats_agree(tmp_path: Path) -> None:
     """The three formats render the same advice: the recommended plan of the JSON appears in text and markdown."""
     path = str(write(tmp_path, works_with_lots_2021()))
@@ -1080,6 +1087,19 @@ def test_the_comparisons_json_says_the_day_each_regime_was_worked_out_for() -> N
         day = (act if a in act["advices"] else pcr)["evaluated_on"][a["regime"]["id"]]
         rows = a["valuation"]["thresholds_in_force"]
         assert rows and all(t["in_force_from"] <= day <= (t["in_force_to"] or "9999") for t in rows)
+
+
+def test_a_comparison_lists_as_differences_only_the_aspects_that_differ_and_bolds_only_them() -> None:
+    data = json.loads(done(run("advise", str(EXAMPLE), "--compare-regimes", "-f", "json")))
+    ids = data["regimes"]
+    differences = {d["aspect"]: d for d in data["differences"]}
+    assert differences and all(d[ids[0]] != d[ids[1]] for d in differences.values())
+    assert "light_touch" not in differences and "restricted" in differences  # (in both regimes; PCR 2015 only)
+    markdown = done(run("advise", str(EXAMPLE), "--compare-regimes", "-f", "markdown"))
+    rows = {line.split(" | ")[0][2:]: line for line in markdown.splitlines() if line.startswith("| ") and " | " in line}
+    assert set(differences) < set(rows)
+    for aspect, line in rows.items():
+        assert ("**" in line) is (aspect in differences), line
 
 
 def test_a_day_two_years_past_the_newest_revised_thresholds_says_newer_ones_may_be_in_force(tmp_path) -> None:
