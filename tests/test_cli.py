@@ -427,6 +427,27 @@ def test_explain_trace_marks_what_fired() -> None:
         assert f"| `{t['rule']}` | {'yes' if t['fired'] else 'no'} |" in out, t["rule"]
 
 
+def test_explain_in_text_marks_what_fired_and_what_did_not() -> None:
+    advice = json.loads(done(run("advise", str(EXAMPLE), "-f", "json")))
+    out = done(run("advise", str(EXAMPLE), "--explain", "--no-color"))
+    for t in advice["trace"]:
+        fired = "yes" if t["fired"] else "no"
+        assert re.search(rf"^\s+{t['stage']} │ {re.escape(t['rule'])}\s+│ {fired}$", out, re.M), t["rule"]
+
+
+def test_the_valuation_says_whether_the_value_is_at_or_above_the_threshold_or_below_it(tmp_path: Path) -> None:
+    below = write(tmp_path, below_threshold_supplies())
+    for fmt in ("text", "markdown"):
+        assert ": at or above it." in " ".join(done(run("advise", str(EXAMPLE), "-f", fmt)).split())
+        assert ": below it." in " ".join(done(run("advise", str(below), "-f", fmt)).split())
+
+
+def test_the_markdown_routes_table_gives_an_unavailable_routes_blockers() -> None:
+    out = done(run("advise", str(EXAMPLE), "-f", "markdown"))
+    row = next(line for line in out.splitlines() if line.startswith("| `competitive_flexible` |"))
+    assert row.startswith("| `competitive_flexible` | unavailable | `not_in_regime`: ")
+
+
 @pytest.mark.parametrize("columns", ["120", "200", "60"])
 def test_explain_in_text_keeps_every_fact_whole_for_grep(columns: str) -> None:
     """Piped, the facts column was 46 wide and folded recommended.reserved_public_service_mutual=True after 'Tru'."""
