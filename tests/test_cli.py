@@ -1065,6 +1065,11 @@ def test_a_reservation_lawful_but_not_planned_is_named_for_the_officer_as_the_re
            "The maximum term is 84 months; a s.33 contract may last at most 60 months" in markdown
     planned = done(run("advise", str(write(tmp_path, {**care, "reservation": "public_service_mutual"})), "--no-color"))
     assert "Reservations to consider" not in planned  # (a contract planned as reserved is not one that could be)
+    long = {**care, "duration_months": 84}
+    planned = done(run("advise", str(write(tmp_path, {**long, "reservation": "supported_business"})), "--no-color"))
+    assert "Reservations to consider" not in planned  # (nor is the term said to close the other reservation)
+    both = done(run("advise", str(write(tmp_path, {**long, "cpv": ["85312400-3", "79340000-9"]})), "--no-color"))
+    assert "closed by the term alone" not in both  # (the term and a code outside s.33's list close it)
 
 
 def test_compared_values_say_their_vat_basis_net_before_2022_inclusive_under_the_act(tmp_path):
