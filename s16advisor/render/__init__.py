@@ -5,7 +5,6 @@ imported when used: ``--format json`` never loads rich."""
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable
 from enum import Enum
 from typing import TextIO
@@ -26,8 +25,9 @@ Renderer = Callable[..., None]
 
 def _json(advice: Advice, out: TextIO, explain: bool, color: bool | None, *,
           contract: ContractDescription | None = None) -> None:
-    json.dump(advice.to_json_dict(), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    from .common import write_json
+
+    write_json(advice.to_json_dict(), out)
 
 
 # format -> the module (in this package) and function that render it

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from xml.etree import ElementTree as ET
 
 from .. import __version__
 from ..check import CheckFinding, CheckReport, DraftResult
-from .common import SURROGATES, escaped, printable
+from .common import SURROGATES, escaped, printable, write_json
 
 
 class CheckFormat(str, Enum):
@@ -89,9 +88,8 @@ def _json(report: CheckReport, out: TextIO) -> None:
         drafts.append({"path": _utf8(r.path), "status": r.status, "error": _utf8(r.error), "line": r.error_line,
                        "findings": [_finding_json(f) for f in r.findings],
                        "advice": r.advice.to_json_dict() if r.advice else None})
-    json.dump({"schema": "s16advisor/check/1", "summary": report.counts, "strict": report.strict,
-               "drafts": drafts}, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    write_json({"schema": "s16advisor/check/1", "summary": report.counts, "strict": report.strict,
+                "drafts": drafts}, out)
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -215,8 +213,7 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
 
 
 def _sarif(report: CheckReport, out: TextIO) -> None:
-    json.dump(sarif_document(report), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    write_json(sarif_document(report), out)
 
 
 def _gh_data(s: str) -> str:

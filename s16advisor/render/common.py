@@ -142,6 +142,15 @@ def references(advice: Advice) -> list[str]:
     return refs
 
 
+def write_json(data: Any, out: TextIO) -> None:
+    """``data`` as indented JSON and a line end, written at once: ``json.dump`` writes each token on its own (1.4
+    million writes for a check report of 500 drafts, each a system call when standard output is unbuffered, as
+    PYTHONUNBUFFERED makes it: 6.6 s against 2.6 s)."""
+    import json
+
+    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
 def terminal_size(out: TextIO, fallback: int) -> Any:
     """The size of the terminal ``out`` writes to, as rich and shutil read it: COLUMNS and LINES where set, else
     the terminal's own; ``fallback`` columns (and 24 lines) where neither says. Given to every rich console: a

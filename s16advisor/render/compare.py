@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from rich.padding import Padding
@@ -12,7 +11,7 @@ from rich.text import Text
 from ..advice import Advice
 from ..contract import ContractDescription
 from ..facts import basis_words
-from .common import STATUS_STYLE, make_console, money, printable_advice
+from .common import STATUS_STYLE, make_console, money, printable_advice, write_json
 
 
 def _threshold(a: Advice, rate: float | None) -> str:
@@ -82,8 +81,7 @@ def render(advices: list[Advice], fmt: str, out: TextIO, color: bool | None, *,
     ids = [a.regime.id for a in advices]
     first = advices[0]
     if fmt == "json":
-        json.dump(comparison_json(advices, rate), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json(comparison_json(advices, rate), out)
         return
     if fmt == "markdown":
         out.write(f"# {first.title} ({first.contract_id}): regimes compared\n\n")
