@@ -2054,18 +2054,17 @@ def _outcome(executor: Any, future: Any) -> Any:
     """A future's result, or BrokenProcessPool for one its pool broke without settling. When a worker dies, the
     pool's thread fails the work it holds; but Python 3.11's pool does so without its lock, so work submitted at
     that moment can be missed and never settled (a review hung for ever waiting for such a chunk). Once the pool
-    is broken and its thread has ended, a future not yet settled never will be."""
-    from concurrent.futures import TimeoutError as Pending
+    is broken and its thread has ended, a future not yet settled never will be. (Waited for with ``wait``, not
+    ``result(timeout=)``: the TimeoutError that raises is the built-in one, which the work itself may raise.)"""
+    from concurrent.futures import wait
     from concurrent.futures.process import BrokenProcessPool
 
-    while True:
-        try:
-            return future.result(timeout=_ORPHAN_POLL)
-        except Pending:
-            manager = getattr(executor, "_executor_manager_thread", None)
-            if getattr(executor, "_broken", False) and not (manager is not None and manager.is_alive()) \
-                    and not future.done():
-                raise BrokenProcessPool("the process pool broke without settling this chunk") from None
+    while not wait([future], timeout=_ORPHAN_POLL).done:
+        manager = getattr(executor, "_executor_manager_thread", None)
+        if getattr(executor, "_broken", False) and not (manager is not None and manager.is_alive()) \
+                and not future.done():
+            raise BrokenProcessPool("the process pool broke without settling this chunk")
+    return future.result()
 
 
 def _stop(executor: Any, *, finished: bool) -> None:

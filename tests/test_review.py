@@ -1636,6 +1636,39 @@ def test_a_chunk_its_broken_pool_never_settles_is_advised_again_not_waited_for(t
     assert got[21].ok and got[21].advice is not None
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the patched worker is inherited through fork")
+def test_a_chunk_that_raises_timeout_error_is_not_taken_for_one_still_running(tmp_path: Path,
+                                                                              monkeypatch: Any) -> None:
+    """concurrent.futures' TimeoutError is the built-in one (Python 3.11): a chunk whose work raised it was taken
+    for one not yet done, and ``_outcome`` asked for its result again and again, for ever, at full speed. It is
+    raised, as any other exception of a chunk's work is."""
+    module = sys.modules["s16advisor.review"]
+    original_call = module._Worker.call
+
+    def call(self: Any, tasks: Any, start: int) -> Any:
+        if any(b"TIMEOUT" in t[2] for t in tasks if isinstance(t[2], bytes)):
+            raise TimeoutError("the chunk's own")
+        return original_call(self, tasks, start)
+
+    monkeypatch.setattr(module._Worker, "call", call)
+    records = [contract(i) for i in range(12)]
+    records[5]["title"] = "TIMEOUT"
+    path = jsonl(tmp_path / "p.jsonl", records)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            list(Review(read_records([str(path)]), jobs=2, chunk_size=4))
+        except TimeoutError as e:
+            raised.append(e)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive(), "the review took a chunk's own TimeoutError for a result not yet come"
+    assert [str(e) for e in raised] == ["the chunk's own"]
+
+
 def test_rich_progress_and_summary_on_a_terminal(tmp_path: Path) -> None:
     from s16advisor.render.review import ProgressDisplay, render_summary
 
