@@ -508,6 +508,7 @@ class Reader:
         # encoding, or --encoding) ...
         self.encoding = self.line_encoding  # ... and what its lines are decoded as (_open)
         self.marked = False  # whether that is its byte order mark's, not --encoding's
+        self.by_mark = False  # whether its byte order mark decided its encoding (as it does whatever --encoding says)
         self._count_from_0()
         self.bytes_total: int | None = None  # unknown when reading standard input
         if "-" not in self.paths:
@@ -560,6 +561,7 @@ class Reader:
         # (read as its mark says, not as --encoding does; with UTF-8, the default, nothing to say: its lines are
         # decoded as the workers do, a file in UTF-16 or UTF-32 read through UTF-8)
         self.marked = by_mark and codecs.lookup(self.options.encoding).name != "utf-8"
+        self.by_mark = by_mark
         if self.marked:  # a byte order mark says what the file is (as Excel and editors
             # take it), whatever --encoding says: read so, not garbled ("CafÃ©") or every record an error
             self.warnings.append(f"{name}: begins with a {self.file_encoding.upper()} byte order mark: read as "
@@ -693,9 +695,9 @@ class Reader:
                         elif unknown:
                             self.warnings.append(f"{name}: unknown columns (every row is an error): "
                                                  f"{', '.join(sorted(unknown))}")
-                        # (what a cell that is not text says of the encoding: a marked file is not read as
-                        # --encoding says, so that option is no help)
-                        said = f"{self.file_encoding}, as its byte order mark says" if self.marked else _ENCODING_HINT
+                        # (what a cell that is not text says of the encoding: a file whose mark decided it is
+                        # not read as --encoding says, so that option is no help, the default utf-8 given too)
+                        said = f"{self.file_encoding}, as its byte order mark says" if self.by_mark else _ENCODING_HINT
                         header_info = (header, unknown, self.options.ignore_unknown_columns, said)
                         continue
                 if header_problem is not None:

@@ -1873,6 +1873,22 @@ def test_a_csv_cell_that_is_not_text_in_a_marked_file_names_the_mark_not_the_opt
     assert "--encoding" not in bad.error
 
 
+@pytest.mark.parametrize("given", ["utf-8", "cp1252"])
+def test_a_csv_cell_that_is_not_text_in_a_utf16_marked_file_names_the_mark_whatever_is_given(tmp_path: Path,
+                                                                                             given: str) -> None:
+    """A PowerShell export (UTF-16, with its mark) read with the default --encoding utf-8: a cell that is not text
+    told the user to give --encoding, e.g. cp1252, which changes nothing there (the mark decides)."""
+    path = tmp_path / "m.csv"
+    text = (SHORT_HEADER + _csv_row(1, "Caf\u00e9") + _csv_row(2)).encode("utf-16-le")
+    text = text.replace("\u00e9".encode("utf-16-le"), b"\x00\xd8")  # (a lone surrogate: not UTF-16 text)
+    path.write_bytes(codecs.BOM_UTF16_LE + text)
+    bad, good = results([path], encoding=given)
+    assert good.ok and not bad.ok
+    assert bad.error.endswith("column title: not valid text in the file's encoding (utf-16, as its byte order mark "
+                              "says)"), bad.error
+    assert "--encoding" not in bad.error
+
+
 def test_json_lines_files_joined_by_cat_each_with_a_byte_order_mark_are_read_line_by_line(tmp_path: Path) -> None:
     """A byte order mark on a later line (files joined, each written with one) made its record an error."""
     path = tmp_path / "joined.jsonl"
