@@ -558,9 +558,9 @@ class Reader:
             yield Record(Source(name), "error", f"{name}: cannot be read: {os_error_words(e)}", _UNOPENED)
             return
         self.encoding = _line_encoding(self.file_encoding)
-        # (read as its mark says, not as --encoding does; with UTF-8, the default, nothing to say: its lines are
-        # decoded as the workers do, a file in UTF-16 or UTF-32 read through UTF-8)
-        self.marked = by_mark and codecs.lookup(self.options.encoding).name != "utf-8"
+        # (read as its mark says, not as --encoding does; with UTF-8, the default, or utf-8-sig, nothing to say:
+        # its lines are decoded as the workers do, a file in UTF-16 or UTF-32 read through UTF-8)
+        self.marked = by_mark and codecs.lookup(self.options.encoding).name not in ("utf-8", "utf-8-sig")
         self.by_mark = by_mark
         if self.marked:  # a byte order mark says what the file is (as Excel and editors
             # take it), whatever --encoding says: read so, not garbled ("CafÃ©") or every record an error

@@ -1845,6 +1845,20 @@ def test_text_that_is_not_utf8_says_which_option_reads_another_encoding(tmp_path
     assert results([path], encoding="cp1252")[0].ok
 
 
+@pytest.mark.parametrize("given", ["utf-8", "utf-8-sig", "UTF8"])
+def test_a_utf16_or_utf32_file_with_its_mark_read_with_utf8_given_is_read_without_a_warning(tmp_path: Path,
+                                                                                            given: str) -> None:
+    """UTF-8 given (as the default, or as utf-8-sig, UTF-8 with or without its mark): a PowerShell export in
+    UTF-16 is read as its mark says with nothing to say, as before a UTF-8 mark won over UTF-16 given too."""
+    for encoding, mark in (("utf-16-le", codecs.BOM_UTF16_LE), ("utf-32-be", codecs.BOM_UTF32_BE)):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(mark + (SHORT_HEADER + _csv_row(1, "Caf\u00e9")).encode(encoding))
+        reader = read_records([str(path)], ReadOptions(encoding=given))
+        out = list(Review(reader))
+        assert [(r.ok, r.advice and r.advice["title"]) for r in out] == [(True, "Caf\u00e9")], out[0].error
+        assert reader.warnings == []
+
+
 @pytest.mark.parametrize("given", ["utf-16", "utf-16-be", "utf-32"])
 def test_a_utf8_byte_order_mark_wins_over_a_utf16_or_utf32_encoding_given(tmp_path: Path, given: str) -> None:
     """Given --encoding utf-16 (for the team's PowerShell exports), Excel's "CSV UTF-8" was decoded as UTF-16:
