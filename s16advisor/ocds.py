@@ -254,7 +254,7 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
 
     months = _duration(tender.get("contractPeriod"), "tender.contractPeriod", notes)
     if months is None and lots_in:
-        lot_months = [_duration(lot.get("contractPeriod"), f"lot {lot.get('id', k)}'s contractPeriod", notes)
+        lot_months = [_duration(lot.get("contractPeriod"), f"lot {_lot_name(lot, k)}'s contractPeriod", notes)
                       for k, lot in enumerate(lots_in)]
         if lot_months and all(m is not None for m in lot_months):
             months = max(m for m in lot_months if m is not None)
@@ -588,6 +588,12 @@ def _past(anniversary: dt.datetime, end: dt.datetime) -> bool:
 _CLOCK_CHANGE = dt.timedelta(hours=1)  # (GMT to BST and back: what a term written in UTC moves by)
 
 
+def _lot_name(lot: Mapping[str, Any], k: int) -> Any:
+    """What notes call a lot: its id, or its place in tender.lots when it has none."""
+    lot_id = lot.get("id")
+    return lot_id if lot_id not in (None, "") else k
+
+
 def _duration(period: Any, where: str, notes: list[str]) -> int | None:
     """The maximum term in months, extensions included: the longest of durationInMonths (UK extension),
     durationInDays and the months from startDate to maxExtentDate (which includes extensions) or endDate (OCDS
@@ -624,7 +630,7 @@ def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]
     for k, lot in enumerate(lots):
         amount, currency, _ = _amount(lot.get("value"))
         lot_id = lot.get("id")
-        name = lot_id if lot_id not in (None, "") else k
+        name = _lot_name(lot, k)
         if amount is None or lot_id in (None, ""):
             given = _dict(lot.get("value")).get("amount")
             said = "has no id" if amount is not None else \

@@ -1023,6 +1023,16 @@ def test_a_lot_contract_period_that_cannot_be_read_is_named_by_its_lot() -> None
     assert "lot south's contractPeriod.endDate 'soon' is not a date: ignored" in m.notes, m.notes
 
 
+@pytest.mark.parametrize("lot_id", [None, ""])
+def test_a_lot_contract_period_that_cannot_be_read_is_named_by_its_place_when_the_lot_has_no_id(lot_id: Any) -> None:
+    """As the lots' own notes name such a lot (``lot 1 has no id``), not ``lot 's`` or ``lot None's``."""
+    value = {"amount": 50000, "currency": "GBP"}
+    lots = [{"id": "north", "value": value, "contractPeriod": {"durationInMonths": 24}},
+            {"id": lot_id, "value": value, "contractPeriod": {"startDate": "2024-04-01", "endDate": "soon"}}]
+    m = release_to_contract(release(contractPeriod=None, lots=lots))
+    assert "lot 1's contractPeriod.endDate 'soon' is not a date: ignored" in m.notes, m.notes
+
+
 def test_a_date_whose_time_cannot_be_read_is_read_as_written_with_a_note() -> None:
     """25:00 is no time: the date is read as written (not as a UK day, which a UTC time could move), and said so."""
     m = release_to_contract(release(datePublished="2025-03-31T25:00:00Z"))
