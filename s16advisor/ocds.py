@@ -588,6 +588,13 @@ def _past(anniversary: dt.datetime, end: dt.datetime) -> bool:
 _CLOCK_CHANGE = dt.timedelta(hours=1)  # (GMT to BST and back: what a term written in UTC moves by)
 
 
+def _in_order(start: Any, end: Any) -> bool:
+    """Whether ``end`` is not before ``start`` as moments, in UTC (UK time repeats an hour when the clocks go back:
+    01:30 BST comes before 01:10 GMT)."""
+    a, b = _when(start, utc=True), _when(end, utc=True)
+    return a is not None and b is not None and _months_between(a, b) is not None
+
+
 def _lot_name(lot: Mapping[str, Any], k: int) -> Any:
     """What notes call a lot: its id, or its place in tender.lots when it has none."""
     lot_id = lot.get("id")
@@ -613,6 +620,8 @@ def _duration(period: Any, where: str, notes: list[str]) -> int | None:
         end = _given_when(p.get(name), f"{where}.{name}", notes)
         if start and end:
             between = _months_between(start, end)
+            if between is None and _in_order(p["startDate"], p[name]):
+                between = 1  # (in order as moments, not in UK time: the clocks went back between them)
             if between is not None:
                 found.append(between)
                 break

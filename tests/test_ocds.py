@@ -1007,6 +1007,21 @@ def test_a_contract_period_that_cannot_be_read_says_why_the_duration_is_missing(
     assert note in m.notes, m.notes
 
 
+def test_an_end_after_the_start_that_the_clocks_going_back_put_before_it_in_uk_time_is_not_before_it() -> None:
+    """00:30 UTC on 26 October 2025 is 01:30 BST, and 01:10 UTC, 40 minutes later, is 01:10 GMT: earlier in UK
+    time. The term was noted as an end before its start (and left missing): it is a part month, one month, as an
+    end less than an hour past an anniversary is the clock change's. An end an hour or more before its start is."""
+    m = release_to_contract(release(contractPeriod={"startDate": "2025-10-26T00:30:00Z",
+                                                    "endDate": "2025-10-26T01:10:00Z"}))
+    assert m.contract is not None and m.contract["duration_months"] == 1
+    assert not [n for n in m.notes if "contractPeriod" in n], m.notes
+    m = release_to_contract(release(contractPeriod={"startDate": "2025-10-26T01:30:00Z",
+                                                    "endDate": "2025-10-26T01:29:59Z"}))
+    assert m.contract is None
+    assert m.notes == ["tender.contractPeriod.endDate '2025-10-26T01:29:59Z' is before its startDate "
+                       "'2025-10-26T01:30:00Z': ignored"], m.notes
+
+
 def test_a_maximum_extent_before_the_start_gives_way_to_the_end_date() -> None:
     m = release_to_contract(release(contractPeriod={"startDate": "2024-04-01", "maxExtentDate": "2021-03-31",
                                                     "endDate": "2027-03-31"}))
