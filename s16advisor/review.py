@@ -589,7 +589,7 @@ class Reader:
 
     def not_text(self, start: int, where: str = " of the line") -> str:
         """Bytes of the file being read that are not text in its encoding, from ``start``."""
-        return _not_text(self.file_encoding, self.encoding, start, where, self.marked)
+        return _not_text(self.file_encoding, self.encoding, start, where, self.by_mark)
 
     # JSON Lines: one record per non-blank line; a line holding an OCDS package is expanded here.
     def _jsonl(self, stream: Any, name: str) -> Iterator[Record]:
@@ -908,8 +908,9 @@ def _file_encoding(stream: Any, encoding: str) -> tuple[str, bool]:
     little-endian, as ``bytes.decode`` reads it (the stream decoder refuses it); else the encoding as given."""
     name = codecs.lookup(encoding).name
     head = stream.peek(4)[:4]
-    if head.startswith(codecs.BOM_UTF8) and name not in ("utf-8", "utf-8-sig"):  # (UTF-16 or UTF-32 given: no
-        return "utf-8", True  # CSV, JSON or YAML in those begins with these bytes, a Hangul syllable or no character)
+    if head.startswith(codecs.BOM_UTF8):  # (UTF-16 or UTF-32 given: no CSV, JSON or YAML in those begins with
+        # these bytes, a Hangul syllable or no character; UTF-8 given: the mark decides still, --encoding cannot)
+        return ("utf-8" if name != "utf-8-sig" else encoding), True
     if name in _MARKS or name.startswith(tuple(_MARKS)):  # (UTF-16 or UTF-32, in a byte order or not)
         return (name + "-le" if name in _MARKS and not head.startswith(_MARKS[name]) else encoding), False
     marked = next((marked for marked, marks in _MARKS.items() if head.startswith(marks)), None)

@@ -1887,6 +1887,21 @@ def test_a_csv_cell_that_is_not_text_in_a_marked_file_names_the_mark_not_the_opt
     assert "--encoding" not in bad.error
 
 
+@pytest.mark.parametrize("given", ["utf-8", "UTF8"])
+def test_a_csv_cell_that_is_not_text_in_excels_csv_utf8_read_as_utf8_names_the_mark_not_the_option(
+        tmp_path: Path, given: str) -> None:
+    """Excel's "CSV UTF-8" (its mark) read with the default --encoding: a cell that is not UTF-8 told the user to
+    give --encoding, e.g. cp1252, after which the mark still decides and the cell is no better."""
+    path = tmp_path / "m.csv"
+    text = (SHORT_HEADER + _csv_row(1, "Caf\u00e9") + _csv_row(2)).encode().replace("\u00e9".encode(), b"\xe9")
+    path.write_bytes(codecs.BOM_UTF8 + text)
+    reader = read_records([str(path)], ReadOptions(encoding=given))
+    bad, good = Review(reader)
+    assert good.ok and not bad.ok and reader.warnings == []
+    assert bad.error.endswith("column title: not valid text in the file's encoding (utf-8, as its byte order mark "
+                              "says)"), bad.error
+
+
 @pytest.mark.parametrize("given", ["utf-8", "cp1252"])
 def test_a_csv_cell_that_is_not_text_in_a_utf16_marked_file_names_the_mark_whatever_is_given(tmp_path: Path,
                                                                                              given: str) -> None:
