@@ -91,7 +91,7 @@ DAYS_TOLERANCE = 3  # a duration in days this close above a whole number of mont
 
 _CPV_RX = re.compile(r"^([0-9]{8})(?:-([0-9]))?\Z")
 _DATE_RX = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})")
-_END_OF_DAY = dt.timedelta(days=1, microseconds=-1)
+_END_OF_DAY, _NEXT_DAY = dt.timedelta(days=1, microseconds=-1), dt.timedelta(days=1)
 _END_OF_DAY_RX = re.compile(r"(?<=^[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]24:00(?::00(?:[.,]0+)?)?(?=[Zz+-]|$)")
 
 
@@ -326,11 +326,12 @@ def _text(x: Any) -> str:
     return x.strip() if isinstance(x, str) else ""
 
 
-def _when(x: Any, utc: bool = False) -> tuple[dt.date, dt.time | None] | None:
+def _when(x: Any, utc: bool = False, end: bool = False) -> tuple[dt.date, dt.time | None] | None:
     """An OCDS date or date-time: its UK calendar date and, when it has a time, the UK time of day. A time with an
     offset (or Z) is a moment, read in UK time (``2025-02-24T00:30:00+01:00`` is 23:30 GMT on 2025-02-23), as the
     law's days are the UK's (``utc``: in UTC, to order moments); a date, or a time without an offset, is read as
-    written."""
+    written. ISO 8601's 24:00 is the next midnight, a notice published then is published on the next day; but
+    the end of a term (``end``) written so ends a microsecond before, on its day, as one written to 23:59:59 does."""
     if not isinstance(x, str):
         return None
     text = x.strip()
@@ -341,15 +342,13 @@ def _when(x: Any, utc: bool = False) -> tuple[dt.date, dt.time | None] | None:
         day = dt.date.fromisoformat(m.group(1))
     except ValueError:
         return None
-    # ISO 8601's 24:00, which Python does not read: the end of the day, a microsecond before the next midnight
-    # (so a term written to 24:00 ends on its day, as one written to 23:59:59 does)
-    end_of_day = _END_OF_DAY_RX.search(text)
+    end_of_day = _END_OF_DAY_RX.search(text)  # (24:00, which Python does not read)
     if end_of_day:
         text = text[:end_of_day.start()] + "T00:00:00" + text[end_of_day.end():]
     try:
         moment = dt.datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
         if end_of_day:
-            moment += _END_OF_DAY
+            moment += _END_OF_DAY if end else _NEXT_DAY
         if moment.tzinfo is not None:
             moment = moment.astimezone(dt.UTC).replace(tzinfo=None) if utc else uk_time(moment)
     except (ValueError, OverflowError):  # (a time Python does not read; a moment beyond the year 9999 in UTC)
@@ -393,10 +392,10 @@ def _stopped(release: Mapping[str, Any], tender: Mapping[str, Any], cancelled: b
             "Section 16 view")
 
 
-def _given_when(x: Any, where: str, notes: list[str]) -> tuple[dt.date, dt.time | None] | None:
+def _given_when(x: Any, where: str, notes: list[str], end: bool = False) -> tuple[dt.date, dt.time | None] | None:
     """``_when``, with a note when a date is given that is not one (the mapping falls back on another field), or
     with a time that is not one (its date is read as written, not as a UK day)."""
-    when = _when(x)
+    when = _when(x, end=end)
     if when is None and x is not None and x != "":
         notes.append(f"{where} {x!r} is not a date: ignored")
     elif when is not None and when[1] is None and len(x.strip()) > 10:
@@ -591,7 +590,7 @@ _CLOCK_CHANGE = dt.timedelta(hours=1)  # (GMT to BST and back: what a term writt
 def _in_order(start: Any, end: Any) -> bool:
     """Whether ``end`` is not before ``start`` as moments, in UTC (UK time repeats an hour when the clocks go back:
     01:30 BST comes before 01:10 GMT)."""
-    a, b = _when(start, utc=True), _when(end, utc=True)
+    a, b = _when(start, utc=True), _when(end, utc=True, end=True)
     return a is not None and b is not None and _months_between(a, b) is not None
 
 
@@ -617,7 +616,7 @@ def _duration(period: Any, where: str, notes: list[str]) -> int | None:
         found.append(max(1, math.ceil((days - DAYS_TOLERANCE) / DAYS_PER_MONTH)))
     start = _given_when(p.get("startDate"), f"{where}.startDate", notes)
     for name in ("maxExtentDate", "endDate"):  # (the first that ends after the start)
-        end = _given_when(p.get(name), f"{where}.{name}", notes)
+        end = _given_when(p.get(name), f"{where}.{name}", notes, end=True)
         if start and end:
             between = _months_between(start, end)
             if between is None and _in_order(p["startDate"], p[name]):

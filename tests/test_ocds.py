@@ -983,6 +983,19 @@ def test_a_contract_period_ending_at_24_00_ends_on_its_day(period: dict[str, Any
     assert not [n for n in m.notes if "contractPeriod" in n], m.notes
 
 
+@pytest.mark.parametrize(("published", "regime_day"), [
+    ("2025-02-23T24:00:00Z", "2025-02-24"),  # (the next midnight: the Act's go-live day, not PCR 2015's last)
+    ("2025-02-23T24:00Z", "2025-02-24"),
+    ("2025-02-23T23:59:59Z", "2025-02-23"),
+])
+def test_a_tender_notice_published_at_24_00_is_published_at_the_next_midnight(published: str, regime_day: str) -> None:
+    """24:00 on 23 February 2025 is the same moment as 00:00 on the 24th, the Act's go-live: reading it as the 23rd
+    (as the end of a term is read) put the procurement under PCR 2015."""
+    m = release_to_contract(release(datePublished=published))
+    assert m.contract is not None and m.contract["procurement_start"] == regime_day
+    assert not [n for n in m.notes if "datePublished" in n], m.notes
+
+
 def test_a_tender_notice_published_at_24_00_utc_in_summer_is_dated_the_next_uk_day() -> None:
     """24:00 UTC on 31 March 2025 is 01:00 BST on 1 April: the UK day the notice commenced the procurement."""
     m = release_to_contract(release(datePublished="2025-03-31T24:00:00Z"))
