@@ -1158,7 +1158,10 @@ def test_ctrl_c_while_the_command_starts_is_one_line_and_exit_130_not_a_tracebac
         proc.send_signal(signal.SIGINT)
         err = proc.communicate(timeout=60)[1].decode()
         assert "Traceback" not in err, (delay, err)
-        assert proc.returncode in (0, 130), (delay, proc.returncode, err)  # (0: it had finished)
+        # (0: it had finished; -SIGINT, with nothing said: the signal came before the interpreter had set up its own
+        # handling, which a loaded machine can delay past 0.35 s: a shell shows 130 for it too)
+        assert proc.returncode in (0, 130) or (proc.returncode == -signal.SIGINT and not err), \
+            (delay, proc.returncode, err)
 
 
 def test_importing_the_package_leaves_ctrl_c_as_python_handles_it() -> None:
