@@ -244,7 +244,7 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
                      f"{cpv[0]} (division 45 works, below 45 and 48 supplies, others services)")
 
     lots_in = [lot for lot in _list(tender.get("lots")) if isinstance(lot, dict)]
-    ended = [str(lot.get("id", k)) for k, lot in enumerate(lots_in) if _text(lot.get("status")).lower() in STOPPED]
+    ended = [str(_lot_name(lot, k)) for k, lot in enumerate(lots_in) if _text(lot.get("status")).lower() in STOPPED]
     if ended:
         notes.append(f"lot{'s' if len(ended) > 1 else ''} {', '.join(ended)} cancelled, withdrawn or unsuccessful "
                      "since: still counted, as a procurement is valued when it commences")

@@ -1200,3 +1200,11 @@ def test_a_release_without_a_tag_is_not_a_planning_notice_and_a_planning_update_
     m = release_to_contract(update)
     assert m.contract is not None and m.contract["procurement_start"] == "2025-09-01"
     assert any(n.startswith("a planning release: procurement_start is the planned date") for n in m.notes)
+
+
+def test_a_cancelled_lot_without_an_id_is_named_by_its_place() -> None:
+    """It was named 'lot ' (an empty id) or 'lot None', as the other lot notes no longer are."""
+    rel = release(value=None, lots=[{"id": "", "status": "cancelled", "value": {"amount": 150000}},
+                                    {"id": None, "status": "unsuccessful", "value": {"amount": 120000}}])
+    notes = release_to_contract(rel).notes
+    assert any(n.startswith("lots 0, 1 cancelled, withdrawn or unsuccessful since") for n in notes), notes
