@@ -16,7 +16,7 @@ import typer
 import typer.core
 
 from . import __version__
-from .errors import InputError, S16Error
+from .errors import InputError, S16Error, not_a_text_encoding
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
 
@@ -389,7 +389,7 @@ def review(
 
     from .atomic import output_is_stream
     from .contract import AuthorityType, Nation
-    from .ocds import OcdsOptions
+    from .ocds import VAT_BASES, OcdsOptions
     from .render.review import ProgressDisplay, render_summary
     from .review import (
         INPUT_FORMATS,
@@ -408,7 +408,7 @@ def review(
         _usage(message, "s16advisor review [OPTIONS] INPUT...")
 
     choices = {"--input-format": (input_format, INPUT_FORMATS), "--fail-on": (fail_on, ("none", "error", "warning")),
-               "--ocds-vat": (ocds_vat, ("exclusive", "inclusive")),
+               "--ocds-vat": (ocds_vat, VAT_BASES),
                "--ocds-authority-type": (ocds_authority_type, tuple(t.value for t in AuthorityType)),
                "--ocds-nation": (ocds_nation, tuple(n.value for n in Nation))}
     if format is not None:
@@ -423,10 +423,9 @@ def review(
               f"{default_jobs()} cores)")
     if not 0 <= ocds_vat_rate <= 1:
         usage(f"--ocds-vat-rate: {ocds_vat_rate} is not a rate between 0 and 1")
-    try:
-        "".encode(encoding)
-    except LookupError:
-        usage(f"--encoding: {encoding!r} is not an encoding Python knows")
+    problem = not_a_text_encoding(encoding)
+    if problem:
+        usage(f"--encoding: {problem}")
     fmt = output_format(output, format)
     options = ReviewOptions(
         read=ReadOptions(input_format, encoding, ignore_unknown_columns),

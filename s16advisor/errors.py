@@ -28,3 +28,19 @@ class RulebookError(S16Error):
 
 class EngineError(S16Error):
     """The inference engine failed while evaluating a contract."""
+
+
+def not_a_text_encoding(name: str) -> str | None:
+    """Why ``name`` cannot decode a file (unknown to Python, or a codec of bytes such as rot13), or None."""
+    try:
+        "".encode(name)
+    except LookupError as e:
+        return f"{name!r} is not a text encoding" if "text encoding" in str(e) else \
+            f"{name!r} is not an encoding Python knows"
+    return None
+
+
+def check_choice(owner: str, name: str, value: object, allowed: tuple[str, ...]) -> None:
+    """A ValueError naming ``owner``'s argument ``name`` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{owner}: {name} {value!r} is not one of {', '.join(allowed)}")

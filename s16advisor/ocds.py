@@ -19,7 +19,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .contract import MAX_DURATION_MONTHS
+from .contract import MAX_DURATION_MONTHS, AuthorityType, Nation
+from .errors import check_choice
 from .facts import money, uk_time
 
 # mainProcurementCategory (OCDS procurementCategory codelist) -> contract_type
@@ -95,6 +96,9 @@ _END_OF_DAY, _NEXT_DAY = dt.timedelta(days=1, microseconds=-1), dt.timedelta(day
 _END_OF_DAY_RX = re.compile(r"(?<=^[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]24:00(?::00(?:[.,]0+)?)?(?=[Zz+-]|$)")
 
 
+VAT_BASES: tuple[str, ...] = ("exclusive", "inclusive")  # what an OCDS notice's amount may be (--ocds-vat)
+
+
 @dataclass(frozen=True)
 class OcdsOptions:
     """The assumptions a user may change (``s16advisor review --ocds-...``)."""
@@ -103,6 +107,18 @@ class OcdsOptions:
     vat_rate: float = 0.2  # the rate used to gross a net value up, unless the notice gives amountGross
     authority_type: Literal["sub_central", "central_government"] = "sub_central"
     nation: Literal["wales", "england", "northern_ireland"] = "wales"  # when the buyer's address does not say
+
+    def __post_init__(self) -> None:  # (a value the mapping does not know made every OCDS record an error)
+        owner = "OcdsOptions"
+        check_choice(owner, "vat", self.vat, VAT_BASES)
+        rate = self.vat_rate
+        if isinstance(rate, bool) or not isinstance(rate, int | float):
+            raise TypeError(f"{owner}: vat_rate must be a number, not {type(rate).__name__} {rate!r}")
+        if not 0 <= rate <= 1:  # (NaN too)
+            percent = f" ({rate:g}% is {rate / 100:g})" if 1 < rate <= 100 else ""
+            raise ValueError(f"{owner}: vat_rate {rate:g} is not a rate between 0 and 1{percent}")
+        check_choice(owner, "authority_type", self.authority_type, tuple(t.value for t in AuthorityType))
+        check_choice(owner, "nation", self.nation, tuple(n.value for n in Nation))
 
 
 @dataclass

@@ -42,7 +42,7 @@ from typing import IO, Any, NamedTuple
 from .advisor import SHAPES_KEPT, default_advisor
 from .atomic import atomic_output, replaced_input
 from .contract import ROUTE_IDS, ContractDescription, contract_from_document, locate, unplanned_reservations
-from .errors import InputError, S16Error
+from .errors import InputError, S16Error, check_choice, not_a_text_encoding
 from .ocds import (
     LOTS_RESERVED_DIFFERENTLY,
     NATION_ASSUMED,
@@ -487,6 +487,16 @@ class ReadOptions:
     encoding: str = "utf-8"
     ignore_unknown_columns: bool = False  # CSV: ignore (and warn about) columns that are not fields
 
+    def __post_init__(self) -> None:  # (an unknown encoding raised LookupError at the first record)
+        check_choice("ReadOptions", "input_format", self.input_format, INPUT_FORMATS)
+        _check_encoding("ReadOptions", self.encoding)
+
+
+def _check_encoding(owner: str, name: str) -> None:
+    problem = not_a_text_encoding(name)
+    if problem:
+        raise ValueError(f"{owner}: encoding {problem}")
+
 
 _UNOPENED, _STOPPED = "unopened", "stopped"  # an error Record's extra: an input that failed, not a record of it
 
@@ -614,13 +624,20 @@ class Reader:
             if b'"releases"' in line or b'"records"' in line:
                 yield from self._maybe_package(payload, Source(name, line=lineno))
                 continue
-            yield Record(Source(name, line=lineno), "json", payload)
+            yield Record(Source(name, line=lineno), "json", payload, self.line_mark)
+
+    @property
+    def line_mark(self) -> str | None:
+        """A JSON line's ``extra``: _BY_MARK when the file's byte order mark decided the encoding its worker
+        decodes it in (--encoding utf-8 or utf-8-sig: the mark's), so that a line not in it is not sent to
+        --encoding, which cannot change it."""
+        return _BY_MARK if self.by_mark else None
 
     def _maybe_package(self, line: bytes | str, source: Source) -> Iterator[Record]:
         try:
             obj = json.loads(line if isinstance(line, str) else line.decode(self.encoding), object_pairs_hook=_object)
         except (UnicodeDecodeError, ValueError, RecursionError):
-            yield Record(source, "json", line)  # the worker reports what is wrong with it
+            yield Record(source, "json", line, self.line_mark)  # the worker reports what is wrong with it
             return
         yield from _objects(obj, source, warn=self.warnings.append)
 
@@ -926,6 +943,7 @@ def _not_text(encoding: str, decoded_as: str, start: int, where: str = " of the 
         (f" (byte {start + 1}{where}{hint})" if decoded_as == encoding else "")
 
 
+_BY_MARK = "by its byte order mark"  # a JSON line's Record.extra (see Reader.line_mark)
 _ENCODING_HINT = "a file in another encoding needs --encoding, e.g. cp1252 for Excel's CSV"
 
 
@@ -1429,7 +1447,7 @@ class _Worker:
                 rid = contract.id
             else:
                 if kind == "json":
-                    obj = self._json(payload, label)
+                    obj = self._json(payload, label, extra == _BY_MARK)
                 elif kind == "csv":
                     obj, problems, notes = _csv_mapping(payload, extra)
                     rid = obj.get("id") if isinstance(obj.get("id"), str) else None
@@ -1459,11 +1477,12 @@ class _Worker:
             return rid, f"{label}: internal error: {type(e).__name__}: {e}", None, None, notes
         return rid, None, payload, _stats(outline, contract, notes), notes
 
-    def _json(self, raw: bytes | str, label: str) -> Any:
+    def _json(self, raw: bytes | str, label: str, by_mark: bool = False) -> Any:
         try:
             text = raw if isinstance(raw, str) else raw.decode(self.decode_as)
         except UnicodeDecodeError as e:
-            raise _RecordError(f"{label}: {_not_text(self.config.encoding, self.decode_as, e.start)}") from None
+            said = _not_text(self.config.encoding, self.decode_as, e.start, marked=by_mark)
+            raise _RecordError(f"{label}: {said}") from None
         try:
             return json.loads(text.rstrip("\r\n"), object_pairs_hook=_object)  # (a line cut short ends there)
         except json.JSONDecodeError as e:
@@ -2177,6 +2196,7 @@ class Review:
             raise TypeError(f"review() takes an iterable of records, not a table ({type(records).__name__}): a "
                             f"DataFrame's rows are df.to_dict('records')")
         jobs, chunk_size = _positive("jobs", jobs), _positive("chunk_size", chunk_size)
+        _check_encoding("review()", encoding)
         if jobs > MAX_JOBS:  # (every worker starts at once: jobs=300 sat for minutes)
             raise ValueError(f"review(): jobs={jobs} is more worker processes than a review starts (at most "
                              f"{MAX_JOBS}; this machine has {default_jobs()} cores)")

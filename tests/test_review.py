@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from s16advisor.cli import app
+from s16advisor.ocds import OcdsOptions
 from s16advisor.review import (
     CSV_INPUT_COLUMNS,
     CSV_OUTPUT_COLUMNS,
@@ -1232,6 +1233,14 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("name", "said"), [("klingon", "'klingon' is not an encoding Python knows"),
+                                             ("rot13", "'rot13' is not a text encoding")])
+def test_cli_an_encoding_that_cannot_read_text_is_a_usage_error_that_says_why(tmp_path: Path, name: str,
+                                                                               said: str) -> None:
+    result = cli(str(jsonl(tmp_path / "in.jsonl", [contract(1)])), "--encoding", name)
+    assert result.exit_code == 2 and f"--encoding: {said}" in result.stderr, result.stderr
+
+
 def test_cli_progress_lines_when_asked(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(3)])
     result = cli(str(path), "-o", str(tmp_path / "o.jsonl"), "--progress")
@@ -1984,6 +1993,24 @@ def test_a_line_that_is_not_text_in_its_byte_order_marks_encoding_is_one_error(t
         out[1].error
 
 
+def test_a_line_that_is_not_utf8_in_a_file_with_a_utf8_byte_order_mark_does_not_send_the_user_to_encoding(
+        tmp_path: Path) -> None:
+    """With --encoding utf-8 (the default) the worker decoded the line and said "a file in another encoding needs
+    --encoding": no use, the mark wins over --encoding. The CLI says the same as the library."""
+    path = tmp_path / "x.jsonl"
+    lines = [json.dumps(contract(i)).encode() for i in range(3)]
+    path.write_bytes(codecs.BOM_UTF8 + b"\n".join([lines[0], lines[1].replace(b"Office", b"Caf\xe9"), lines[2]]))
+    at = lines[1].index(b"Office") + 4
+    want = f"{path}:2: not utf-8 text as its byte order mark says (byte {at} of the line)"
+    for jobs in (1, 2):
+        out = list(Review(read_records([str(path)]), jobs=jobs, chunk_size=1))
+        assert [r.ok for r in out] == [True, False, True]
+        assert out[1].error == want, (jobs, out[1].error)
+    result = cli(str(path), "-o", str(tmp_path / "out.jsonl"))
+    rows = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert result.exit_code == 3 and [r.get("error") for r in rows] == [None, want, None], result.output
+
+
 def test_a_byte_order_mark_of_the_encoding_given_however_spelt_is_not_warned_of_and_a_bad_package_line_is_named(
         tmp_path: Path) -> None:
     """'--encoding UTF8' on a UTF-16 file warned "read as UTF-16, not UTF8"; and a JSON Lines line holding a
@@ -2266,6 +2293,41 @@ def test_the_python_api_names_an_argument_at_fault_at_once(kw: dict[str, Any], e
     records = kw.pop("records", [contract(1)])
     with pytest.raises(error, match=message):
         s16advisor.review(records, **kw)
+
+
+@pytest.mark.parametrize(("make", "error", "message"), [
+    (lambda: ReadOptions(encoding="nope"), ValueError,
+     "ReadOptions: encoding 'nope' is not an encoding Python knows"),  # (was: LookupError at the first record)
+    (lambda: ReadOptions(encoding="rot13"), ValueError,
+     "ReadOptions: encoding 'rot13' is not a text encoding"),  # (was: every record an 'internal error')
+    (lambda: ReadOptions(input_format="xml"), ValueError,
+     "ReadOptions: input_format 'xml' is not one of auto, csv, jsonl, yaml, json"),  # (was: read by its extension)
+    (lambda: Review([contract(1)], encoding="nope"), ValueError, "review\\(\\): encoding 'nope' is not an encoding"),
+    (lambda: OcdsOptions(vat="gross"), ValueError,  # type: ignore[arg-type]
+     "OcdsOptions: vat 'gross' is not one of exclusive, inclusive"),  # (was: every OCDS record an error)
+    (lambda: OcdsOptions(vat_rate=20), ValueError,
+     "OcdsOptions: vat_rate 20 is not a rate between 0 and 1 \\(20% is 0.2\\)"),  # (was: values grossed up 21 times)
+    (lambda: OcdsOptions(vat_rate="0.2"), TypeError,  # type: ignore[arg-type]
+     "OcdsOptions: vat_rate must be a number, not str '0.2'"),
+    (lambda: OcdsOptions(authority_type="council"), ValueError,  # type: ignore[arg-type]
+     "OcdsOptions: authority_type 'council' is not one of sub_central, central_government"),
+    (lambda: OcdsOptions(nation="scotland"), ValueError,  # type: ignore[arg-type]
+     "OcdsOptions: nation 'scotland' is not one of wales, england, northern_ireland"),
+])
+def test_the_python_api_options_name_a_value_at_fault_when_made(make: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_the_python_api_options_take_what_the_cli_takes() -> None:
+    assert ReadOptions("csv", "UTF8").encoding == "UTF8"  # (spelt as the user likes: codecs knows it)
+    assert OcdsOptions(vat_rate=0).vat_rate == 0 and OcdsOptions(vat_rate=1).vat_rate == 1
+    assert OcdsOptions("inclusive", 0.05, "central_government", "england") == OcdsOptions(
+        vat="inclusive", vat_rate=0.05, authority_type="central_government", nation="england")
+    with pytest.raises(ValueError, match="vat_rate -0.01 is not a rate"):
+        OcdsOptions(vat_rate=-0.01)
+    with pytest.raises(TypeError, match="vat_rate must be a number, not bool True"):
+        OcdsOptions(vat_rate=True)
 
 
 def test_a_nan_from_a_table_is_named_as_such() -> None:
