@@ -388,6 +388,31 @@ def test_a_narrow_terminal_folds_what_does_not_fit_and_cuts_nothing(monkeypatch:
         assert all(t.rule in text for t in advice.trace)
 
 
+@pytest.mark.parametrize("width", [30, 45])
+def test_a_narrow_terminal_trace_says_of_each_rule_in_order_its_stage_and_whether_it_fired(
+        monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    """Too narrow for the table, each rule is followed by 'stage N, fired: yes|no' (a yes said for a rule that did
+    not fire was not caught: only the count of yes and no was)."""
+    import io
+
+    from s16advisor.advisor import advise_file
+    from s16advisor.render.text import render
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    for example in ("supported-living.yaml", "supported-living-2026.yaml"):
+        advice = advise_file(str(ROOT / "examples" / example))
+        out = Terminal()
+        render(advice, out, True, False)
+        trace = out.getvalue().split("Rule trace", 1)[1]
+        said = re.findall(r"^  stage (\d+), fired: (yes|no)$", trace, re.M)
+        assert said == [(str(e.stage), "yes" if e.fired else "no") for e in advice.trace]
+        assert {f for _, f in said} == {"yes", "no"}  # (both said: the test can tell them apart)
+
+
 @pytest.mark.parametrize("width", [80, 100, 160])
 def test_the_trace_shows_every_fact_whole_on_a_terminal(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
     """At 80 columns the facts column beside the rule ids was 7 characters wide: 'blocked.small_lots=True' came out
