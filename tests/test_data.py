@@ -191,3 +191,12 @@ def test_only_the_values_si_2023_1117_amended_cite_it(data):
     citing = {name for name, th in data.thresholds.regimes["pcr2015"].items()
               for v in th.values if v.reference.endswith("/uksi/2023/1117")}
     assert citing == {"works", "supplies_services_central", "supplies_services_sub_central"}
+
+
+def test_every_sub_central_value_says_that_welsh_bodies_being_sub_central_is_unverified(data, shared):
+    # legal-facts §2: "Welsh Government bodies, Welsh local authorities and NHS Wales bodies are sub-central (not in
+    # Schedule 1). [V]" - the threshold a Welsh council is judged against carries that note in every year, 2026 too.
+    assert "are sub-central (not in Schedule 1). [V]" in _legal_facts(shared)
+    for regime in ("pcr2015", "pa2023"):
+        for v in data.thresholds.regimes[regime]["supplies_services_sub_central"].values:
+            assert v.verify and "sub-central" in v.verify and "unverified" in v.verify, (regime, v.from_.isoformat())
