@@ -595,3 +595,12 @@ def test_no_link_under_rules_data_examples_or_the_behaviour_cases():
     linked = [str(p.relative_to(ROOT)) for top in ("rules", "data", "examples", "tests/cases")
               for p in (ROOT / top).rglob("*") if p.is_symlink()]
     assert not linked
+
+
+def test_the_pcr_below_threshold_rule_does_not_place_regs_6_and_20_inside_regs_26_to_84(advisor):
+    # Part 2 of PCR 2015 is regs 3-84 (legislation.gov.uk contents: reg 3 "Subject-matter and scope of Part 2"); reg 6
+    # (small lots) and reg 20 (reserved contracts) are in its Chapter 1, before the procedures of Chapter 2 (reg 26 on).
+    # legal-facts §3: reg 20 "Sits in Part 2". The why said "Part 2 (regs 26-84, including regs 20 and 77 ...)".
+    (rule,) = [r for r, _ in advisor.rulebook.rules["pcr2015"] if r.id == "pcr2015.scope.below_threshold"]
+    assert "regs 26-84, including" not in rule.why
+    assert "regs 3-84" in rule.why
