@@ -72,6 +72,16 @@ AUTHORITY_TYPES = {
     ("TED_CA_TYPE", "regionalagency"): "sub_central",
     ("TED_CA_TYPE", "bodypublic"): "sub_central",
 }
+# Sell2Wales writes a TED_CA_TYPE as its label, not its code ("Regional or local authority", "Body governed by
+# public law" in its releases of February 2025); Find a Tender writes the code, the label in the description.
+TED_CA_TYPE_LABELS = {
+    "ministryoranyothernationalorfederalauthority": "ministry",
+    "ministryoranyothernationalorfederalauthorityincludingtheirregionalorlocalsubdivisions": "ministry",
+    "nationalorfederalagencyoffice": "nationalagency",
+    "regionalorlocalauthority": "regionalauthority",
+    "regionalorlocalagencyoffice": "regionalagency",
+    "bodygovernedbypubliclaw": "bodypublic",
+}
 NATIONAL_AGENCY_NOTE = ("a national agency (TED_CA_TYPE NATIONAL_AGENCY) is read as central government, whose "
                         "thresholds are lower; PCR 2015 Schedule 1 lists the central government authorities")
 
@@ -759,6 +769,8 @@ def _authority_type(release: Mapping[str, Any], options: OcdsOptions, notes: lis
         if not isinstance(c, dict):
             continue
         key = (_text(c.get("scheme")).upper(), _letters(c.get("id", "")))
+        if key[0] == "TED_CA_TYPE":
+            key = (key[0], TED_CA_TYPE_LABELS.get(key[1], key[1]))
         found = AUTHORITY_TYPES.get(key)
         if found is not None:
             if key[1] == "nationalagency":

@@ -1208,3 +1208,71 @@ def test_a_cancelled_lot_without_an_id_is_named_by_its_place() -> None:
                                     {"id": None, "status": "unsuccessful", "value": {"amount": 120000}}])
     notes = release_to_contract(rel).notes
     assert any(n.startswith("lots 0, 1 cancelled, withdrawn or unsuccessful since") for n in notes), notes
+
+
+# ------------------------------------------------------------------------ real shapes from Sell2Wales and FTS
+
+
+def sell2wales_release() -> dict[str, Any]:
+    """A Sell2Wales tender release, in the shape its OCDS API published on 21 February 2025 (ocds-kuma6s-148149,
+    Wrexham County Borough Council's environmental improvement works framework, as copied in the public repository
+    apa999/CFServer1, CFServerTests/TestData/WelshData/WRel4.swift; long texts shortened): the buyer's TED_CA_TYPE
+    classification is the type's label, not its code; the term is the lot's durationInDays, and its renewal is told
+    in words only (the lots and renewal extensions: hasRenewal, renewal.description)."""
+    return {
+        "id": "ocds-kuma6s-148149-release-148149", "ocid": "ocds-kuma6s-148149", "date": "2025-02-21T00:00:00Z",
+        "tag": ["tender"], "initiationType": "tender",
+        "parties": [{
+            "name": "Wrexham County Borough Council", "id": "org-9",
+            "identifier": {"legalName": "Wrexham County Borough Council"},
+            "address": {"streetAddress": "Lampbit Street", "locality": "Wrexham", "region": "UKL23",
+                        "postalCode": "LL11 1AR"},
+            "roles": ["buyer", "centralPurchasingBody"],
+            "details": {"classifications": [{"id": "Regional or local authority", "scheme": "TED_CA_TYPE"},
+                                            {"id": "01", "description": "General public services",
+                                             "scheme": "COFOG"}]},
+        }],
+        "buyer": {"name": "Wrexham County Borough Council", "id": "org-9"},
+        "tender": {
+            "id": "ocds-kuma6s-148149-tender-148149-Proc 24-291",
+            "title": "Environmental Improvement Municipal Engineering Works On Housing Land",
+            "status": "active",
+            "items": [{"id": "1", "additionalClassifications": [{"id": "45100000", "scheme": "CPV"},
+                                                                {"id": "45220000", "scheme": "CPV"}],
+                       "deliveryAddresses": [{"region": "UKL23"}], "relatedLot": "1"}],
+            "value": {"amount": 6000000.0, "currency": "GBP"},
+            "procurementMethod": "open", "procurementMethodDetails": "Open procedure",
+            "mainProcurementCategory": "works",
+            "tenderPeriod": {"endDate": "2025-03-31T17:00:00Z"},
+            "documents": [{"id": "FEB497913", "documentType": "contractNotice", "format": "text/html",
+                           "url": "https://www.sell2wales.gov.wales/search/show/search_view.aspx?ID=FEB497913"}],
+            "lots": [{"id": "1", "status": "active", "hasOptions": False,
+                      "contractPeriod": {"durationInDays": 720}, "hasRenewal": True,
+                      "renewal": {"description": "Option to extend for a further two years in annual increments"}}],
+            "techniques": {"hasFrameworkAgreement": True, "frameworkAgreement": {"maximumParticipants": 7.0}},
+            "classification": {"id": "45000000", "scheme": "CPV"},
+            "legalBasis": {"id": "32014L0024", "scheme": "CELEX"},
+        },
+        "language": "EN",
+    }
+
+
+@pytest.mark.parametrize(("label", "expected"), [
+    ("Regional or local authority", "sub_central"),  # Sell2Wales: Wrexham, Swansea, Blaenau Gwent councils
+    ("Body governed by public law", "sub_central"),  # Sell2Wales: Creating Enterprise C.I.C
+    ("Regional or local agency/office", "sub_central"),
+    ("Ministry or any other national or federal authority, including their regional or local subdivisions",
+     "central_government"),
+    ("National or federal agency/office", "central_government"),
+])
+def test_a_ted_authority_type_given_by_its_label_as_sell2wales_publishes_it_is_read(label: str, expected: str) -> None:
+    """Sell2Wales writes the TED_CA_TYPE label as the id ("Regional or local authority"), where Find a Tender writes
+    the code (REGIONAL_AUTHORITY, the label in its description: the FTS API documentation's sample release). The
+    labels are TED's for the codes MINISTRY, NATIONAL_AGENCY, REGIONAL_AUTHORITY, REGIONAL_AGENCY, BODY_PUBLIC."""
+    rel = sell2wales_release()
+    rel["parties"][0]["details"]["classifications"][0]["id"] = label
+    for option in ("sub_central", "central_government"):
+        got = mapped(rel, OcdsOptions(authority_type=option))["authority"]["type"]  # type: ignore[arg-type]
+        assert got == expected, (label, option)
+    notes = release_to_contract(rel).notes
+    assert any("national agency" in n for n in notes) == label.startswith("National")
