@@ -289,6 +289,8 @@ def release_to_contract(release: dict[str, Any], options: OcdsOptions = OcdsOpti
         notes.append(f"the contract period is {months:,} months: duration_months is read as "
                      f"{MAX_DURATION_MONTHS:,} (100 years), the longest a contract description may give")
         months = MAX_DURATION_MONTHS
+    if months is not None:
+        _renewals(lots_in, months, notes)
     if months is None:
         missing.append("contract period (tender.contractPeriod: durationInMonths, durationInDays, or startDate with "
                        "endDate or maxExtentDate)")
@@ -652,6 +654,20 @@ def _duration(period: Any, where: str, notes: list[str]) -> int | None:
                 break
             notes.append(f"{where}.{name} {p[name]!r} is before its startDate {p['startDate']!r}: ignored")
     return max(found) if found else None
+
+
+def _renewals(lots: list[dict[str, Any]], months: int, notes: list[str]) -> None:
+    """A note for each lot that can be renewed (the renewal extension's hasRenewal, its renewal.description): Find a
+    Tender and Sell2Wales tell the renewal in words beside a contract period without it, so duration_months may
+    be shorter than the maximum term including renewals, which the contract description asks for."""
+    for k, lot in enumerate(lots):
+        if lot.get("hasRenewal") is not True:
+            continue
+        words = _text(_dict(lot.get("renewal")).get("description"))
+        said = f": {words[:120]!r}{'...' if len(words) > 120 else ''}" if words else ""
+        notes.append(f"lot {_lot_name(lot, k)} can be renewed (hasRenewal{said}): duration_months {months:,} does "
+                     "not count the renewal unless the contract period's maxExtentDate or durationInMonths does; "
+                     "give the maximum term including renewals if it is longer")
 
 
 def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]],

@@ -1276,3 +1276,18 @@ def test_a_ted_authority_type_given_by_its_label_as_sell2wales_publishes_it_is_r
         assert got == expected, (label, option)
     notes = release_to_contract(rel).notes
     assert any("national agency" in n for n in notes) == label.startswith("National")
+
+
+def test_a_lot_renewal_told_only_in_words_is_noted_as_not_counted_in_the_term() -> None:
+    """Sell2Wales and Find a Tender tell a lot's renewal as hasRenewal and renewal.description (the FTS API
+    documentation's sample: durationInDays 30, hasRenewal, "Sample renewals description"): a 720-day framework with
+    "a further two years" may last 48 months, which the mapping cannot read from the words; it says so rather than
+    advising on 24 months silently (a reservation's limit counts extensions: reg 77's 36 months, s.33's 60)."""
+    m = release_to_contract(sell2wales_release())
+    assert m.contract is not None and m.contract["duration_months"] == 24
+    (note,) = [n for n in m.notes if "renew" in n]
+    assert note.startswith("lot 1 can be renewed") and "Option to extend for a further two years" in note
+    assert "24" in note
+    rel = sell2wales_release()
+    rel["tender"]["lots"][0].update(hasRenewal=False, renewal=None)
+    assert not [n for n in release_to_contract(rel).notes if "renew" in n]
