@@ -1291,3 +1291,20 @@ def test_a_lot_renewal_told_only_in_words_is_noted_as_not_counted_in_the_term() 
     rel = sell2wales_release()
     rel["tender"]["lots"][0].update(hasRenewal=False, renewal=None)
     assert not [n for n in release_to_contract(rel).notes if "renew" in n]
+
+
+
+@pytest.mark.parametrize(("celex", "named"), [
+    ("32014L0025", "Utilities Contracts Regulations 2016"),
+    ("32014L0023", "Concession Contracts Regulations 2016"),
+    ("32009L0081", "Defence and Security Public Contracts Regulations 2011"),
+])
+def test_a_notice_under_a_pcr_2015_era_regime_s16advisor_does_not_encode_is_not_advised(celex: str, named: str) -> None:
+    """Find a Tender's PCR-era notices give tender.legalBasis CELEX 32014L0024 (public contracts) or 32014L0025
+    (utilities): a survey of its API in September 2026 measured both (a third-party research note found by the code
+    search; the FTS API documentation's sample has 32014L0024). A utilities notice was advised under PCR 2015's
+    public-contract thresholds; like the Provider Selection Regime, a regime s16advisor does not encode is an error."""
+    rel = sell2wales_release()
+    rel["tender"]["legalBasis"] = {"id": celex, "scheme": "CELEX"}
+    m = release_to_contract(rel)
+    assert m.contract is None and m.error is not None and named in m.error and celex in m.error
