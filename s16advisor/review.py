@@ -635,10 +635,12 @@ class Reader:
 
     def _maybe_package(self, line: bytes | str, source: Source) -> Iterator[Record]:
         try:
-            obj = json.loads(line if isinstance(line, str) else line.decode(self.encoding), object_pairs_hook=_object)
+            obj, zeros = _loads(line if isinstance(line, str) else line.decode(self.encoding))
         except (UnicodeDecodeError, ValueError, RecursionError):
             yield Record(source, "json", line, self.line_mark)  # the worker reports what is wrong with it
             return
+        if zeros:
+            self.warnings.append(f"{source}: {_zeros_said(zeros)}")
         yield from _objects(obj, source, warn=self.warnings.append)
 
     def _csv(self, stream: Any, name: str) -> Iterator[Record]:
@@ -813,7 +815,7 @@ class Reader:
             self.bytes_read += len(raw)
             return
         try:
-            obj = json.loads(text, object_pairs_hook=_object)
+            obj, zeros = _loads(text)
         except RecursionError:
             self.bytes_read += len(raw)
             yield Record(Source(name), "error", f"{name}: nested too deeply")
@@ -833,6 +835,8 @@ class Reader:
         del text
         self.bytes_read += len(raw)
         del raw
+        if zeros:
+            self.warnings.append(f"{name}: {_zeros_said(zeros)}")
         if isinstance(obj, list):
             for i, item in enumerate(obj):
                 yield from _objects(item, Source(name, index=i), warn=self.warnings.append)
@@ -1343,6 +1347,40 @@ class _Repeated(dict[str, Any]):
     repeated: list[str]
 
 
+# A JSON string (left as it is), or the leading zeros of a number (JSON allows none: "000", "-007", "00.5")
+_STRING_OR_ZEROS = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\w.+-])(-?)0+(?=\d)')
+
+
+def _loads(text: str) -> tuple[Any, int]:
+    """``json.loads(text)`` (objects by ``_object``), and how many numbers were written with leading zeros: Find
+    a Tender's API has published '"amount": 000' (open-contracting/kingfisher-collect#1270), which is not JSON,
+    and would lose every release of its package. Such numbers are read as numbers (000 is 0, 0150 is 150, never
+    octal); any other malformed JSON raises as json.loads does."""
+    try:
+        return json.loads(text, object_pairs_hook=_object), 0
+    except json.JSONDecodeError as e:
+        if not ("0" <= text[e.pos - 1:e.pos] <= "9" and "0" <= text[e.pos:e.pos + 1] <= "9"):
+            raise  # (at a leading zero, json stops after the first 0, before the next digit)
+        fixed = 0
+
+        def unzero(m: re.Match[str]) -> str:
+            nonlocal fixed
+            if m.group(0).startswith('"'):
+                return m.group(0)
+            fixed += 1
+            return m.group(1)
+
+        try:
+            return json.loads(_STRING_OR_ZEROS.sub(unzero, text), object_pairs_hook=_object), fixed
+        except json.JSONDecodeError:
+            raise e from None  # (malformed otherwise too: said where it first was)
+
+
+def _zeros_said(n: int) -> str:
+    return (f"{n:,} number{'s' if n != 1 else ''} written with leading zeros (such as 000, which JSON does not "
+            f"allow) read as {'numbers' if n != 1 else 'a number'}")
+
+
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """``object_pairs_hook`` for json.loads: a dict, which says which keys were repeated if any were."""
     obj = dict(pairs)
@@ -1447,7 +1485,9 @@ class _Worker:
                 rid = contract.id
             else:
                 if kind == "json":
-                    obj = self._json(payload, label, extra == _BY_MARK)
+                    obj, zeros = self._json(payload, label, extra == _BY_MARK)
+                    if zeros:
+                        notes += (_zeros_said(zeros),)
                 elif kind == "csv":
                     obj, problems, notes = _csv_mapping(payload, extra)
                     rid = obj.get("id") if isinstance(obj.get("id"), str) else None
@@ -1477,14 +1517,15 @@ class _Worker:
             return rid, f"{label}: internal error: {type(e).__name__}: {e}", None, None, notes
         return rid, None, payload, _stats(outline, contract, notes), notes
 
-    def _json(self, raw: bytes | str, label: str, by_mark: bool = False) -> Any:
+    def _json(self, raw: bytes | str, label: str, by_mark: bool = False) -> tuple[Any, int]:
+        """A JSON line parsed, and how many of its numbers had leading zeros (see _loads)."""
         try:
             text = raw if isinstance(raw, str) else raw.decode(self.decode_as)
         except UnicodeDecodeError as e:
             said = _not_text(self.config.encoding, self.decode_as, e.start, marked=by_mark)
             raise _RecordError(f"{label}: {said}") from None
         try:
-            return json.loads(text.rstrip("\r\n"), object_pairs_hook=_object)  # (a line cut short ends there)
+            return _loads(text.rstrip("\r\n"))  # (a line cut short ends there)
         except json.JSONDecodeError as e:
             raise _RecordError(f"{label}: malformed JSON: {e.msg} (column {e.colno})") from None
         except RecursionError:

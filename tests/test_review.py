@@ -237,6 +237,52 @@ def _csv_row(i: int, title: str = "t") -> str:
     return f"C-{i},{title},2024-05-01,services,50000,24,90910000-9\n"
 
 
+def test_numbers_with_leading_zeros_as_find_a_tender_has_published_them_lose_no_release(tmp_path: Path) -> None:
+    """Find a Tender's API published '"amountGross": 000, "amount": 000' (open-contracting/kingfisher-collect#1270,
+    April 2026): not JSON, so the whole package was one 'malformed JSON' error and every release in it was lost.
+    Such numbers are read as numbers, and the file or line is warned of; a string holding zeros is not changed."""
+    text = (FIXTURES / "release-package.json").read_text()
+    given = '"amount": 2400000, "amountGross": 2400000'
+    assert text.count(given) == 1
+    zeros = text.replace(given, '"amount": 02400000, "amountGross": 002400000').replace(
+        '"title": "Supported living, Furzy Park"', '"title": "Supported living, Furzy Park 007: 000"')
+    want = [(r.ok, r.id, r.advice and r.advice["valuation"]["value"], r.error and r.error.split(": ", 1)[1])
+            for r in Review(read_records([str(FIXTURES / "release-package.json")]))]
+    assert [ok for ok, *_ in want] == [True, True, False, True]
+    (tmp_path / "p.json").write_text(zeros)
+    (tmp_path / "p.jsonl").write_text(json.dumps(contract(1)) + "\n" + json.dumps(json.loads(
+        text)).replace(given, '"amount": 000, "amountGross": 000') + "\n")
+    reader = read_records([str(tmp_path / "p.json")])
+    out = list(Review(reader))
+    assert [(r.ok, r.id, r.advice and r.advice["valuation"]["value"], r.error and r.error.split(": ", 1)[1])
+            for r in out] == want
+    assert out[0].advice["title"] == "Supported living, Furzy Park 007: 000"
+    assert reader.warnings == [f"{tmp_path / 'p.json'}: 2 numbers written with leading zeros (such as 000, which "
+                               "JSON does not allow) read as numbers"]
+    reader = read_records([str(tmp_path / "p.jsonl")])
+    out = list(Review(reader, jobs=2, chunk_size=1))
+    assert [(r.source.line, r.id) for r in out] == [(1, "R-0001")] + [(2, w[1]) for w in want]
+    assert out[1].advice["valuation"]["value"] == 0  # ('000': nought, as published)
+    assert reader.warnings == [f"{tmp_path / 'p.jsonl'}:2: 2 numbers written with leading zeros (such as 000, "
+                               "which JSON does not allow) read as numbers"]
+
+
+def test_a_json_line_with_a_number_with_leading_zeros_is_read_and_noted_and_other_malformed_json_is_an_error(
+        tmp_path: Path) -> None:
+    good = json.dumps(contract(1))
+    amount = json.dumps(contract(1)["value"]["amount"])
+    zeros = good.replace(f'"amount": {amount}', f'"amount": 00{amount}')
+    assert zeros != good
+    path = tmp_path / "x.jsonl"
+    path.write_text("\n".join([zeros, zeros.replace(f'00{amount}', f'00{amount}x')]) + "\n")
+    for jobs in (1, 2):
+        out = list(Review(read_records([str(path)]), jobs=jobs, chunk_size=1))
+        assert out[0].ok and out[0].advice == next(iter(Review([json.loads(good)]))).advice, out[0].error
+        assert out[0].notes == ("1 number written with leading zeros (such as 000, which JSON does not allow) read "
+                                "as a number",)
+        assert not out[1].ok and "malformed JSON" in out[1].error, out[1].error
+
+
 def test_a_malformed_csv_row_is_one_error_and_the_rows_after_it_are_read(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     big = '"' + "x" * 200_000 + '"'  # over the csv module's default limit of a cell (128 KiB)
