@@ -546,6 +546,9 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
     where = "tender.value"
     given = _dict(tender.get("value")).get("amount")
     unusable = f"tender.value.amount {given!r} is not a number" if amount is None and given is not None else None
+    if amount is not None and amount < 1:  # (0.01 on Sell2Wales, 000 on Find a Tender: no estimate published)
+        unusable = f"tender.value.amount {money(amount)} is less than £1: a placeholder, not the estimated value"
+        amount = gross = None
     if amount is None and lots:
         lot_values = [_amount(lot.get("value")) for lot in lots]
         if all(a is not None for a, _, _ in lot_values):

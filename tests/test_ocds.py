@@ -296,8 +296,26 @@ def test_an_amount_gross_of_zero_or_beside_an_amount_that_is_not_a_number_is_not
     assert m.contract is None and [x.split(" (")[0] for x in m.missing] == ["value"]
     m = release_to_contract(release(value={"amount": "100000", "amountGross": 120000, "currency": "GBP"}))
     assert m.contract is None and m.error == "tender.value.amount '100000' is not a number"
-    m = release_to_contract(release(value={"amount": 0, "amountGross": 0, "currency": "GBP"}))  # (no rate in it)
-    assert m.contract is not None and m.contract["value"] == {"amount": 0.0, "vat": "exclusive", "vat_rate": 0.2}
+    m = release_to_contract(release(value={"amount": 0.5, "amountGross": 0.6, "currency": "GBP"}))
+    assert m.contract is None and m.error == ("tender.value.amount £0.50 is less than £1: a placeholder, not the "
+                                              "estimated value")  # (not a VAT rate worked out of them either)
+
+
+@pytest.mark.parametrize(("amount", "said"), [(0, "£0"), (0.01, "£0.01"), (0.99, "£0.99"), (-1200, "£-1,200")])
+def test_a_tender_value_under_a_pound_is_a_placeholder_not_a_value_to_advise_on(amount: float, said: str) -> None:
+    """Sell2Wales published a 24-month boiler contract at 0.01 (apa999/CFServer1 WelshData/WRel0) and Find a
+    Tender '"amount": 000' (kingfisher-collect#1270): advised as below the threshold, with a false
+    declared_route_unavailable. It is an error naming the value, unless the lots give one."""
+    m = release_to_contract(release(value={"amount": amount, "currency": "GBP"}))
+    assert m.contract is None and m.error == f"tender.value.amount {said} is less than £1: a placeholder, not the " \
+                                             "estimated value"
+    lots = [{"id": "N", "value": {"amount": 40000}}, {"id": "S", "value": {"amount": 60000}}]
+    m = release_to_contract(release(value={"amount": amount, "currency": "GBP"}, lots=lots))
+    assert m.contract is not None and m.contract["value"]["amount"] == 100000, m.error
+    assert f"tender.value.amount {said} is less than £1: a placeholder, not the estimated value: the value is the " \
+           "sum of the lots' values" in m.notes, m.notes
+    m = release_to_contract(release(value={"amount": 1, "currency": "GBP"}))  # (a pound is a value)
+    assert m.contract is not None and m.contract["value"]["amount"] == 1
 
 
 def test_no_tender_value_is_the_sum_of_the_lots() -> None:

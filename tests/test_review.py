@@ -262,7 +262,9 @@ def test_numbers_with_leading_zeros_as_find_a_tender_has_published_them_lose_no_
     reader = read_records([str(tmp_path / "p.jsonl")])
     out = list(Review(reader, jobs=2, chunk_size=1))
     assert [(r.source.line, r.id) for r in out] == [(1, "R-0001")] + [(2, w[1]) for w in want]
-    assert out[1].advice["valuation"]["value"] == 0  # ('000': nought, as published)
+    assert out[1].error.endswith(": OCDS tender.value.amount £0 is less than £1: a placeholder, not the estimated "
+                                 "value"), out[1].error  # ('000': read as nought, which is no estimate)
+    assert [r.ok for r in out[2:]] == [ok for _, ok, *_ in [(0, *w) for w in want[1:]]]
     assert reader.warnings == [f"{tmp_path / 'p.jsonl'}:2: 2 numbers written with leading zeros (such as 000, "
                                "which JSON does not allow) read as numbers"]
 
