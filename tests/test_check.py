@@ -709,7 +709,22 @@ def test_junit_attributes_a_ci_server_reads(drafts):
     assert "warning lots_not_considered " in (warning.findtext("system-out") or "")
     waived = cases["e-waived.yaml"]
     assert waived.find("failure") is None
-    assert (waived.findtext("system-out") or "").endswith("(waived)")
+    assert (waived.findtext("system-out") or "").endswith("(waived: One campaign)")
+
+
+def test_junit_gives_the_blockers_behind_a_finding_and_the_waivers_reason_as_text_does(drafts):
+    # a reservation_unavailable failure says "see the blockers of ...": a Jenkins or GitLab reader has only the
+    # report, so the blockers (the duration_months: line) are in it, as in the text, GitHub and SARIF reports
+    _write(drafts, "e-waived.yaml", _with_waiver("lots_not_considered", "One campaign", None))
+    text = run(str(drafts), "--format", "text").stdout
+    root = ET.fromstring(run(str(drafts), "--format", "junit").stdout)
+    cases = {Path(c.get("name", "")).name: c for c in root.iter("testcase")}
+    failure = cases["b-failing.yaml"].find("failure")
+    assert failure is not None
+    blocker = f"{drafts / 'b-failing.yaml'}:6:   duration_over_limit The maximum term is 48 months"
+    assert blocker in text and blocker in (failure.text or "")
+    waived = cases["e-waived.yaml"].findtext("system-out") or ""
+    assert waived.endswith("(waived: One campaign)") and waived in text
 
 
 def test_junit_with_strict_makes_a_warning_a_failure(drafts):

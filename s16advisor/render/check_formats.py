@@ -65,10 +65,16 @@ def _text(report: CheckReport, out: TextIO) -> None:
                 out.write(printable(line if line.startswith(r.path) else f"{r.path}: {line}", True) + "\n")
             continue
         for f in r.findings:
-            waived = f" (waived: {f.waiver_reason})" if f.waived else ""
-            out.write(printable(f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}{waived}", True) + "\n")
-            for rel in f.related:
-                out.write(printable(f"{_where(r, rel.line)}:   {rel.code} {rel.message}", True) + "\n")
+            for line in _finding_lines(r, f):
+                out.write(printable(line, True) + "\n")
+
+
+def _finding_lines(r: DraftResult, f: CheckFinding) -> list[str]:
+    """A finding as the text report gives it (the JUnit report's too): its line, with the waiver's reason, then
+    the blockers behind it, each at its own line."""
+    waived = f" (waived: {f.waiver_reason})" if f.waived else ""
+    return [f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}{waived}",
+            *(f"{_where(r, rel.line)}:   {rel.code} {rel.message}" for rel in f.related)]
 
 
 def _finding_json(f: CheckFinding) -> dict[str, Any]:
@@ -118,12 +124,11 @@ def _junit(report: CheckReport, out: TextIO) -> None:
         if failing:
             fail = ET.SubElement(case, "failure", message=f"{len(failing)} finding(s): "
                                  + ", ".join(f.code for f in failing), type=failing[0].code)
-            fail.text = _xml("\n".join(f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}" for f in failing))
+            fail.text = _xml("\n".join(line for f in failing for line in _finding_lines(r, f)))
         others = [f for f in r.findings if f not in failing]
         if others:
-            ET.SubElement(case, "system-out").text = _xml("\n".join(
-                f"{_where(r, f.line)}: {f.severity} {f.code} {f.message}" + (" (waived)" if f.waived else "")
-                for f in others))
+            ET.SubElement(case, "system-out").text = _xml("\n".join(line for f in others
+                                                                    for line in _finding_lines(r, f)))
     ET.indent(suites)
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(ET.tostring(suites, encoding="unicode"))
