@@ -188,6 +188,9 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
         # (the end of a text whose last line has no line feed is marked on the line after it: it is on the last)
         where = f"{source}:{min(mark.line + 1, max(1, len(text.splitlines())))}" if mark else source
         problem = _one_line(e.problem or str(e))
+        if e.problem_mark is not None and text[e.problem_mark.index:][:1] == "\t":
+            # (a tab is invisible: "found character that cannot start any token" does not say it is one)
+            problem = "found a tab where YAML allows only spaces: indent with spaces, not tabs"
         opened = e.context_mark if e.problem_mark and e.context else None
         if opened is not None and opened.line != e.problem_mark.line:  # say where the unclosed [, { or " began
             what = _one_line(e.context).removeprefix("while ")
@@ -331,8 +334,14 @@ def load_document(path: str) -> Document:
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as e:
-        name = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
-        raise InputError([(source, f"not {name} text (byte {e.start + 1})")]) from None
+        if encoding != "utf-8-sig":
+            raise InputError([(source, f"not {encoding.upper()} text (byte {e.start + 1})")]) from None
+        # (the line, and the byte of it, that an editor shows: "byte 19" of a file is not to be found)
+        start = e.start + (len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0)
+        line = raw.count(b"\n", 0, start) + 1
+        byte = start - (raw.rfind(b"\n", 0, start) + 1) + 1
+        raise InputError([(f"{source}:{line}", f"not UTF-8 text (byte {byte} of the line); save it as UTF-8")]) \
+            from None
     return parse_text(text, source, json_only=source.endswith(".json"))
 
 

@@ -130,6 +130,18 @@ def test_malformed_yaml(tmp_path: Path, text: str, line: int) -> None:
     names(lines, path, line, "", "malformed YAML")
 
 
+@pytest.mark.parametrize(("text", "line"), [
+    ("id: X-1\nvalue:\n\tamount: 100\n", 3),
+    ("id: X-1\ncpv:\n  -\t85311200-4\n", 3),
+    ("id: X-1\nvalue:\n  amount: 100\n\tvat: inclusive\n", 4),
+], ids=["indenting-a-key", "after-a-dash", "under-a-key"])
+def test_a_tab_where_yaml_wants_spaces_is_named(tmp_path: Path, text: str, line: int) -> None:
+    # PyYAML's "found character that cannot start any token" does not say which character: a tab, invisible
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    names(invalid(advise(path)), path, line, "", "malformed YAML", "tab", "spaces")
+
+
 @pytest.mark.parametrize(("text", "line", "begun"), [
     ("id: X-1\ntitle: Test\ncpv: [85311200-4, 85312400-3\nduration_months: 36\n", 4, "the list [...] begun at line 3"),
     ("id: X-1\nvalue: {amount: 1\ntitle: Test\n", 3, "the mapping {...} begun at line 2"),
@@ -701,14 +713,17 @@ def test_duplicate_key(tmp_path: Path, name: str) -> None:
 
 # --- bytes and files -------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", [
-    "id: Café\n".encode("latin-1"),
-    b"id: X\ntitle: \xff\xfe\n",
-], ids=["latin-1", "invalid-bytes"])
-def test_not_utf8(tmp_path: Path, raw: bytes) -> None:
+@pytest.mark.parametrize(("raw", "line", "byte"), [
+    ("id: Café\n".encode("latin-1"), 1, 8),
+    (b"id: X\ntitle: \xff\xfe\n", 2, 8),
+    (b"\xef\xbb\xbfid: X\r\ntitle: Caf\xe9\r\n", 2, 11),  # (Excel's mark and line ends: bytes of the line still)
+], ids=["latin-1", "invalid-bytes", "bom-crlf"])
+def test_not_utf8(tmp_path: Path, raw: bytes, line: int, byte: int) -> None:
+    # a procurement officer cannot find "byte 19" of a file: the line, the byte of the line and what to do, as
+    # review says it (where --encoding is the remedy; advise and check read UTF-8 only)
     path = tmp_path / "draft.yaml"
     path.write_bytes(raw)
-    names(invalid(advise(path)), path, None, "", "UTF-8")
+    names(invalid(advise(path)), path, line, "", "not UTF-8 text", f"(byte {byte} of the line", "save it as UTF-8")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-16-be"])
