@@ -402,6 +402,7 @@ def review(
         default_jobs,
         output_format,
         review_to_file,
+        unnamed_output_format,
     )
 
     def usage(message: str) -> NoReturn:
@@ -427,6 +428,10 @@ def review(
     if problem:
         usage(f"--encoding: {problem}")
     fmt = output_format(output, format)
+    suffix = unnamed_output_format(output, format)
+    if suffix:  # (-o review.xlsx: JSON Lines a spreadsheet refuses to open, without a word)
+        typer.echo(f"warning: --output {output}: {suffix} names no format s16advisor writes: writing JSON Lines "
+                   "(use .csv for a spreadsheet, or --format)", err=True)
     options = ReviewOptions(
         read=ReadOptions(input_format, encoding, ignore_unknown_columns),
         ocds=OcdsOptions(ocds_vat, ocds_vat_rate, ocds_authority_type, ocds_nation),  # type: ignore[arg-type]

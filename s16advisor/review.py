@@ -2368,6 +2368,15 @@ def output_format(output: str | None, fmt: str | None) -> str:
     return {".csv": "csv", ".json": "json"}.get(suffix, "jsonl")
 
 
+def unnamed_output_format(output: str | None, fmt: str | None) -> str | None:
+    """The extension of an output file that names no format (``.xlsx``, ``.txt``), written as JSON Lines when no
+    format is given: what to warn of; else None."""
+    suffix = os.path.splitext(output or "")[1]
+    if fmt or not suffix or suffix.lower() in (".csv", ".json", ".jsonl", ".ndjson"):
+        return None
+    return suffix
+
+
 @lru_cache(maxsize=64)
 def _json_text(value: str) -> str:
     return json.dumps(value)

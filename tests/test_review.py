@@ -697,6 +697,20 @@ def test_an_input_that_cannot_be_opened_is_an_error_result_but_no_record_read(tm
     assert (s.to_dict()["read"], s.to_dict()["unopened"]) == (2, 2)
 
 
+@pytest.mark.parametrize("name", ["review.xlsx", "review.tsv", "review.txt"])
+def test_an_output_whose_extension_names_no_format_is_warned_of(tmp_path: Path, name: str) -> None:
+    # -o review.xlsx wrote JSON Lines into it without a word: Excel then refused the file
+    good = jsonl(tmp_path / "in.jsonl", [contract(1)])
+    result = cli(str(good), "-o", str(tmp_path / name))
+    assert result.exit_code == 0, result.output
+    assert f"warning: --output {tmp_path / name}: " in result.stderr, result.stderr
+    assert "JSON Lines" in result.stderr and "--format" in result.stderr and ".csv" in result.stderr
+    assert json.loads((tmp_path / name).read_text())["id"] == "R-0001"  # (written as documented: JSON Lines)
+    for quiet in (["-o", str(tmp_path / "r.jsonl")], ["-o", str(tmp_path / "r.CSV")], ["-o", str(tmp_path / name),
+                                                                                         "-f", "jsonl"], []):
+        assert "warning" not in cli(str(good), *quiet).stderr
+
+
 def test_the_help_and_the_readme_say_an_input_that_cannot_be_opened_exits_3() -> None:
     # Both said exit 3 meant "a record could not be read" once such an input was no longer counted as a record.
     words = " ".join(cli("--help").stdout.split())
