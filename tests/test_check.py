@@ -301,6 +301,19 @@ def test_what_a_draft_says_cannot_forge_report_lines_or_break_the_report_files(t
     assert "\x1b" not in github and len(github.splitlines()) == 1
 
 
+def test_a_bidirectional_override_in_a_draft_is_shown_not_obeyed(tmp_path):
+    # Trojan Source: after U+202E a terminal or a web log shows the text reversed, so what a reviewer reads is not
+    # what the draft says; U+2028 starts a line in some viewers. The rulebook refuses both in its own texts
+    reason = "Approved by legal \u202e;devorppa TON\u202c\u2028fake.yaml:1: error x \u2066y\u2069"
+    p = _write(tmp_path, "w.yaml", _with_waiver("lots_not_considered", reason, "2999-12-31"))
+    for fmt in ("text", "github"):
+        out = run(str(p), "--format", fmt).stdout
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\u2028\u2029]", out), (fmt, out)
+        assert "legal \\u202e;devorppa TON\\u202c\\u2028fake.yaml:1: error x \\u2066y\\u2069" in out, (fmt, out)
+    as_json = json.loads(run(str(p), "--format", "json").stdout)  # (JSON keeps the data as it was)
+    assert as_json["drafts"][0]["findings"][0]["waiver_reason"] == reason
+
+
 def test_globs_are_expanded(drafts):
     r = run(str(drafts / "*.yaml"), "--format", "json")
     names = [Path(d["path"]).name for d in json.loads(r.stdout)["drafts"]]

@@ -870,6 +870,20 @@ def test_control_characters_in_a_draft_are_shown_not_sent_to_the_terminal(tmp_pa
     assert as_json["title"] == data["title"]  # JSON escapes them itself: the data stays as it was
 
 
+def test_a_bidirectional_override_in_a_draft_is_shown_not_obeyed(tmp_path: Path) -> None:
+    # U+202E reverses what follows it on a terminal that does bidi (and in a browser showing a CI log)
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    data["title"] = "Care \u202eevil\u202c \u2066x\u2069\u2028y"
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(data, default=str), encoding="utf-8")
+    for args in (["--format", "text"], ["--format", "markdown"], ["--compare-regimes"], ["--explain"]):
+        result = run("advise", str(path), "--no-color", *args)
+        assert result.exit_code == EXIT_OK, result.output
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\u2028\u2029]", result.stdout), args
+        assert "Care \\u202eevil\\u202c \\u2066x\\u2069\\u2028y" in result.stdout, args
+    assert json.loads(run("advise", str(path), "--format", "json").stdout)["title"] == data["title"]
+
+
 def test_json_stdout_is_clean() -> None:
     result = _cli("advise", str(EXAMPLE), "--format", "json")
     assert result.returncode == EXIT_OK, result.stderr

@@ -22,14 +22,17 @@ MAIN_THRESHOLDS_EXCLUDE = tuple(_LEFT_OUT)
 STATUS_STYLE = {"recommended": "bold green", "available": "cyan", "unavailable": "red"}
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # C0 but tab and line feed, DEL, C1; lone
-# surrogates: a file name's bytes that are not UTF-8 (see ``escaped``)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")  # C0 but tab
+# and line feed, DEL, C1; the line and paragraph separators and the bidirectional embeddings, overrides and
+# isolates (a title or a waiver's reason shown reversed is not what the draft says), as the rulebook refuses them;
+# lone surrogates: a file name's bytes that are not UTF-8 (see ``escaped``)
 SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def printable(text: str, one_line: bool = False) -> str:
-    """``text`` with control characters written as escapes (``\\x1b``), so that a title or a reason cannot move
-    the cursor, retitle the terminal or start a line of its own; ``one_line`` writes line ends as ``\\n`` too."""
+    """``text`` with control characters and bidirectional overrides written as escapes (``\\x1b``, ``\\u202e``),
+    so that a title or a reason cannot move the cursor, retitle the terminal, start a line of its own or be shown
+    reversed; ``one_line`` writes line ends as ``\\n`` too."""
     if one_line:
         text = text.replace("\r\n", "\n").replace("\n", "\\n")
     return escaped(text, _CONTROL)
