@@ -559,6 +559,9 @@ def explain(
     parent = rule.rsplit(".", 1)[0]  # (a rule id and more: pcr2015.scope.regime.x)
     close = close or ([parent] if parent in ids else []) or [i for i in ids if rule.split(".")[-1] in i] \
         or difflib.get_close_matches(rule, ids, n=5)
+    nearest = difflib.get_close_matches(rule, ids, n=1, cutoff=0.9)  # a letter or two off: that rule first
+    if nearest and not raising:
+        close = [*nearest, *(i for i in close if i != nearest[0])]
     shown = ", ".join(close[:5]) + (f" and {len(close) - 5} more" if len(close) > 5 else "")
     hint = (f" ({code} is a code: the rules that give it are {shown})" if raising else
             f" ({code} is a finding code that `check` gives, not a rule's: see the README)" if code == "waiver_expired"

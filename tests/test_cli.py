@@ -626,6 +626,11 @@ def test_explain_suggests_close_rule_ids() -> None:
     assert "did you mean pa2023.reservations.s33_duration" in err
     err = usage_error(run("explain", "pcr2015.scope.regime.x"))  # a rule id and more
     assert err.endswith("(did you mean pcr2015.scope.regime?)\n")
+    # a rule id a letter short: that rule first (it came last of five, after rules that merely hold "regim")
+    err = usage_error(run("explain", "pa2023.scope.regim"))
+    assert "(did you mean pa2023.scope.regime, " in err, err
+    err = usage_error(run("explain", "pa2023.findings.near_threshol"))  # (PCR 2015's came first)
+    assert "(did you mean pa2023.findings.near_threshold, pcr2015.findings.near_threshold?)" in err, err
 
 
 def test_explain_takes_an_id_as_pasted_and_names_the_rules_behind_a_code() -> None:
