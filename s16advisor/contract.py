@@ -454,11 +454,34 @@ def _friendly(err: dict[str, Any]) -> str:
         return f"must be a whole number, not the text {got!r}{hint}"
     if kind == "string_unicode":
         return _NOT_TEXT
+    if kind in ("string_type", "list_type", "bool_type", "bool_parsing"):  # (pydantic: "a valid string")
+        got = err.get("input")
+        said = f"must be {_EXPECTED.get(kind, 'true or false')}, not {_held(got)}"
+        if kind == "string_type" and isinstance(got, int | float) and not isinstance(got, bool):
+            return said + f' (quote it: "{got}")'  # (an id of digits is a number to YAML)
+        return said + (f" (write [{got}])" if kind == "list_type" and isinstance(got, str) else "")
+    if kind == "less_than_equal" and err["loc"][-1] == "vat_rate":
+        return _friendly_limit(err) + " (a rate: 0.2 for 20%)"
     if kind == "string_too_short" and err.get("ctx", {}).get("min_length") == 1:
         return "must not be empty"  # (pydantic's words: "String should have at least 1 character")
+    return _friendly_limit(err)
+
+
+def _friendly_limit(err: dict[str, Any]) -> str:
     msg: str = err["msg"]
     msg = msg.removeprefix("Value error, ")
     return msg.replace("Input should be", "must be")
+
+
+def _held(got: Any) -> str:
+    """What a file held, in a few words: ``true``, ``the number 36``, ``the text 'no'``, ``a list``."""
+    if isinstance(got, bool):
+        return str(got).lower()
+    if isinstance(got, int | float):
+        return f"the number {got!r}"
+    if isinstance(got, str):
+        return f"the text {got!r}"
+    return {dict: "a mapping", list: "a list"}.get(type(got), type(got).__name__)
 
 
 def contract_from_document(doc: Document) -> ContractDescription:

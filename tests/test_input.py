@@ -352,6 +352,30 @@ def test_a_duration_that_is_not_a_whole_number_says_what_the_file_held(tmp_path:
     names(invalid(advise(path)), path, line_of(text, f"duration_months: {written}"), "duration_months", words)
 
 
+@pytest.mark.parametrize(("pattern", "written", "field", "words"), [
+    (r"^id: .*$", "id: 2026014", "id", "must be text, not the number 2026014 (quote it: \"2026014\")"),
+    (r"^title: .*$", "title: 2026", "title", "must be text, not the number 2026 (quote it: \"2026\")"),
+    (r"^title: .*$", "title: [Care]", "title", "must be text, not a list"),
+    (r"^cpv:\n(  - .*\n)+", "cpv: 85311200-4\n", "cpv", "must be a list, not the text '85311200-4' "
+                                                            "(write [85311200-4])"),
+    (r"^title: .*$", "title: T\ninnovation: {research_and_development: 'no'}", "innovation.research_and_development",
+     "must be true or false, not the text 'no'"),
+    (r"^title: .*$", "title: T\nlots: [{id: a, value: 1450000, small_lot: 'Y'}]", "lots[0].small_lot",
+     "must be true or false, not the text 'Y'"),
+    (r"^  vat_rate: .*$", "  vat_rate: 20", "value.vat_rate", "must be less than or equal to 1 (a rate: 0.2 for 20%)"),
+], ids=["id-number", "title-number", "title-list", "cpv-text", "boolean-text", "lot-boolean-text", "vat-percent"])
+def test_a_value_of_the_wrong_type_is_named_in_the_users_words(tmp_path: Path, pattern: str, written: str,
+                                                              field: str, words: str) -> None:
+    """pydantic said 'must be a valid string', 'a valid list', 'a valid boolean': what the file held, and how to
+    write it, were not said (an id of digits is a number to YAML)."""
+    text = re.sub(pattern, written, EXAMPLE.read_text(encoding="utf-8"), count=1, flags=re.M)
+    assert written in text
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = line_of(text, written.strip().split("\n")[-1])
+    names(invalid(advise(path)), path, line, field, words)
+
+
 @pytest.mark.parametrize("written", ["1.45e6", "1.45E6", "1.45e+6", "145e4", "1_450_000"])
 def test_a_yaml_number_in_exponent_form_is_a_number(tmp_path: Path, written: str) -> None:
     text = EXAMPLE.read_text(encoding="utf-8").replace("amount: 1450000", f"amount: {written}")
