@@ -7,6 +7,7 @@ for, then a plain line every few seconds, and the summary is plain text with the
 from __future__ import annotations
 
 import time
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TextIO
 
 from ..review import Reader, ReviewSummary, Total
@@ -18,13 +19,12 @@ def money(x: float) -> str:
 
 
 def short_money(x: float) -> str:
-    """£12.3m, £1.2bn, £450k: a total in a sentence."""
-    if abs(x) >= 1e9:
-        return f"£{x / 1e9:,.1f}bn"
-    if abs(x) >= 1e6:
-        return f"£{x / 1e6:,.1f}m"
-    if abs(x) >= 1e4:
-        return f"£{x / 1e3:,.0f}k"
+    """£12.3m, £1.2bn, £450k: a total in a sentence, halves rounded up (away from zero), as money is: by the exact
+    value, not its float quotient (£1,450,000 / 1e6 is just under 1.45: it was '£1.4m')."""
+    for unit, places, suffix in ((10**9, 1, "bn"), (10**6, 1, "m"), (10**3, 0, "k")):
+        if abs(x) >= (unit if unit > 10**3 else 10**4):
+            scaled = (Decimal(x) / unit).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+            return f"£{scaled:,}{suffix}"
     return money(x)
 
 
