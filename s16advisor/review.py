@@ -550,6 +550,7 @@ class Reader:
     def __iter__(self) -> Iterator[Record]:
         self._count_from_0()  # (read again: the files once more, counted once)
         for path in self.paths:
+            before, warned = self.records + self.unopened + self.stopped, len(self.warnings)
             for record in self._file(path):
                 if record.kind == "error" and record.extra is not None:  # the input itself (_UNOPENED, _STOPPED)
                     if record.extra == _UNOPENED:
@@ -559,6 +560,9 @@ class Reader:
                 else:
                     self.records += 1
                 yield record
+            if self.records + self.unopened + self.stopped == before and len(self.warnings) == warned:
+                # (an empty file, blank lines, a CSV header alone: a wrong file named, an export that failed)
+                self.warnings.append(f"{'<stdin>' if path == '-' else path}: no record in it: nothing to advise")
 
     def _file(self, path: str) -> Iterator[Record]:
         name = "<stdin>" if path == "-" else path

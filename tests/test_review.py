@@ -2532,11 +2532,36 @@ def test_the_python_api_needs_no_submodule_import_for_a_batch_from_files(tmp_pat
     assert batch.summary.records == 2
 
 
+def test_an_input_that_holds_no_record_is_warned_of(tmp_path: Path) -> None:
+    """An empty file (or one of blank lines, or a CSV header alone) was reviewed as '0 records read' with no word,
+    and exit 0: a wrong file named, or an export that failed, went unseen."""
+    files = {"empty.yaml": "", "blank.jsonl": "\n\n  \n", "header.csv": SHORT_HEADER, "docs.yaml": "---\n---\n",
+             "list.json": "[]"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "one.jsonl").write_text(json.dumps(contract(1)) + "\n")
+    paths = [str(tmp_path / n) for n in [*files, "one.jsonl"]]
+    reader = read_records(paths)
+    assert [r.ok for r in Review(reader)] == [True]
+    assert reader.warnings == [f"{p}: no record in it: nothing to advise" for p in paths[:-1]]
+    result = cli(str(tmp_path / "empty.yaml"), "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 0 and f"{tmp_path / 'empty.yaml'}: no record in it: nothing to advise" in \
+        result.stderr, result.stderr
+    reader = read_records([str(tmp_path / "pkg.json")])
+    (tmp_path / "pkg.json").write_text(json.dumps({"uri": "x", "releases": []}))  # (said once: its own words)
+    list(Review(reader))
+    assert reader.warnings == [f"{tmp_path / 'pkg.json'}:1: an OCDS release package with no releases: nothing to "
+                               "advise"]
+
+
 def test_totals_in_a_sentence_are_shortened_from_ten_thousand_pounds() -> None:
     from s16advisor.render.review import short_money
 
     assert [short_money(x) for x in (9999, 10000, 999_499, 1_250_000, 3_400_000_000)] == [
-        "£9,999", "£10k", "£999k", "£1.2m", "£3.4bn"]
+        "£9,999", "£10k", "£999k", "£1.3m", "£3.4bn"]
+    # halves go up, as money is rounded: £1,450,000 was '£1.4m' (1.45 is just under it in binary), £12,500 '£12k'
+    assert [short_money(x) for x in (1_450_000, 12_500, 2_450_000_000, 1_449_999.99, -1_450_000)] == [
+        "£1.5m", "£13k", "£2.5bn", "£1.4m", "£-1.5m"]
 
 
 def test_the_summary_says_a_contract_is_counted_both_ways_and_more_ids_only_when_so() -> None:
