@@ -162,6 +162,16 @@ class _Command(typer.core.TyperCommand):
                 pieces.extend(param.get_usage_pieces(ctx))
         return pieces
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[no-any-return]
+        except Exception as e:  # click's UsageError (typer's own copy of click in typer 0.2x)
+            said = getattr(e, "message", None)  # (several drafts given to advise: say which commands take several)
+            if self.name == "advise" and isinstance(said, str) and said.startswith("Got unexpected extra argument"):
+                e.message = said + ("\nadvise takes one contract description: `s16advisor check FILE...` checks "
+                                    "several drafts, `s16advisor review FILE...` advises on many contracts")
+            raise
+
     def format_options(self, ctx: Any, formatter: Any) -> None:
         args, opts = [], []
         for param in self.get_params(ctx):

@@ -1214,3 +1214,14 @@ def test_importing_the_package_leaves_ctrl_c_as_python_handles_it() -> None:
 
     code = "import signal, s16advisor; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
+
+
+def test_advise_given_several_drafts_says_which_commands_take_several() -> None:
+    """'Got unexpected extra argument(s)' alone left the user to find check and review."""
+    drafts = [str(ROOT / "examples" / n) for n in ("supported-living.yaml", "supported-living-2026.yaml")]
+    result = CliRunner().invoke(app, ["advise", *drafts])
+    assert result.exit_code == 2
+    assert "Got unexpected extra argument" in result.stderr and "`s16advisor check FILE...` checks several drafts, " \
+        "`s16advisor review FILE...` advises on many contracts" in result.stderr, result.stderr
+    result = CliRunner().invoke(app, ["check", *drafts])  # (check takes several: no such words)
+    assert result.exit_code != 2 and "advise takes one" not in result.stderr
