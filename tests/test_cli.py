@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 import importlib.metadata
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -352,20 +354,34 @@ def test_explain_shows_every_rule_of_the_regime(fmt: str, example: str, regime: 
     assert not missing, f"not in the trace: {missing}"
 
 
+class _Terminal(io.StringIO):
+    """Standard output as a terminal (rich sizes and styles for it)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _traces_on_a_terminal(monkeypatch: pytest.MonkeyPatch, width: int) -> Iterator[tuple[Any, str]]:
+    """Each example's advice, and the text of its --explain rule trace on a terminal ``width`` columns wide."""
+    from s16advisor.advisor import advise_file
+    from s16advisor.render.text import render
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    for example in ("supported-living.yaml", "supported-living-2026.yaml"):
+        advice = advise_file(str(ROOT / "examples" / example))
+        out = _Terminal()
+        render(advice, out, True, False)
+        yield advice, out.getvalue()[out.getvalue().index("Rule trace"):]
+
+
 @pytest.mark.parametrize("width", [120, 80, 50, 40])
 def test_a_narrow_terminal_folds_what_does_not_fit_and_cuts_nothing(monkeypatch: pytest.MonkeyPatch,
                                                                       width: int) -> None:
-    import io
-
     from rich.console import Console
 
     from s16advisor.advisor import advise_file
     from s16advisor.render.compare import render as compare
     from s16advisor.render.text import render
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
 
     print_cropped = Console.print  # rich cuts a line wider than the terminal: here it may not, so that one shows
 
@@ -375,7 +391,7 @@ def test_a_narrow_terminal_folds_what_does_not_fit_and_cuts_nothing(monkeypatch:
     monkeypatch.setattr(Console, "print", print_whole)
     monkeypatch.setenv("COLUMNS", str(width))
     advice = advise_file(str(ROOT / "examples" / "supported-living-2026.yaml"))
-    out = Terminal()
+    out = _Terminal()
     render(advice, out, True, False)
     compare([advice, advice], "text", out, False)
     text = out.getvalue()
@@ -393,21 +409,7 @@ def test_a_narrow_terminal_trace_says_of_each_rule_in_order_its_stage_and_whethe
         monkeypatch: pytest.MonkeyPatch, width: int) -> None:
     """Too narrow for the table, each rule is followed by 'stage N, fired: yes|no' (a yes said for a rule that did
     not fire was not caught: only the count of yes and no was)."""
-    import io
-
-    from s16advisor.advisor import advise_file
-    from s16advisor.render.text import render
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    monkeypatch.setenv("COLUMNS", str(width))
-    for example in ("supported-living.yaml", "supported-living-2026.yaml"):
-        advice = advise_file(str(ROOT / "examples" / example))
-        out = Terminal()
-        render(advice, out, True, False)
-        trace = out.getvalue().split("Rule trace", 1)[1]
+    for advice, trace in _traces_on_a_terminal(monkeypatch, width):
         said = re.findall(r"^  stage (\d+), fired: (yes|no)$", trace, re.M)
         assert said == [(str(e.stage), "yes" if e.fired else "no") for e in advice.trace]
         assert {f for _, f in said} == {"yes", "no"}  # (both said: the test can tell them apart)
@@ -417,21 +419,7 @@ def test_a_narrow_terminal_trace_says_of_each_rule_in_order_its_stage_and_whethe
 def test_the_trace_shows_every_fact_whole_on_a_terminal(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
     """At 80 columns the facts column beside the rule ids was 7 characters wide: 'blocked.small_lots=True' came out
     as 'blocke', 'd.smal', 'l_lots', '=True'. Where they do not fit beside the rule, they go under it."""
-    import io
-
-    from s16advisor.advisor import advise_file
-    from s16advisor.render.text import render
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    monkeypatch.setenv("COLUMNS", str(width))
-    for example in ("supported-living.yaml", "supported-living-2026.yaml"):
-        advice = advise_file(str(ROOT / "examples" / example))
-        out = Terminal()
-        render(advice, out, True, False)
-        trace = out.getvalue()[out.getvalue().index("Rule trace"):]
+    for advice, trace in _traces_on_a_terminal(monkeypatch, width):
         assert max(len(line) for line in trace.splitlines()) <= width
         facts = [f"{k}={v}" for e in advice.trace for k, v in e.facts.items()]
         assert facts and all(f in trace for f in facts), [f for f in facts if f not in trace]
@@ -861,32 +849,25 @@ def test_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path: Pat
     assert closed.returncode == EXIT_OK and "1 passed" in closed.stderr and report.read_text(), closed.stderr
 
 
-def test_control_characters_in_a_draft_are_shown_not_sent_to_the_terminal(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("title", "shown", "forbidden"), [
+    ("Care \x1b]0;pwned\x07\x1b[2J\x9b1m", "Care \\x1b]0;pwned\\x07\\x1b[2J\\x9b1m", "[\x00-\x08\x0b-\x1f\x7f-\x9f]"),
+    # U+202E reverses what follows it on a terminal that does bidi (and in a browser showing a CI log)
+    ("Care \u202eevil\u202c \u2066x\u2069\u2028y", "Care \\u202eevil\\u202c \\u2066x\\u2069\\u2028y",
+     "[\u202a-\u202e\u2066-\u2069\u2028\u2029]"),
+], ids=["control characters", "bidirectional overrides"])
+def test_control_characters_and_bidirectional_overrides_in_a_draft_are_shown_not_obeyed(
+        tmp_path: Path, title: str, shown: str, forbidden: str) -> None:
     data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    data["title"] = "Care \x1b]0;pwned\x07\x1b[2J\x9b1m"
+    data["title"] = title
     path = tmp_path / "odd.json"
     path.write_text(json.dumps(data, default=str), encoding="utf-8")
     for args in (["--format", "text"], ["--format", "markdown"], ["--compare-regimes"], ["--explain"]):
         result = run("advise", str(path), "--no-color", *args)
         assert result.exit_code == EXIT_OK, result.output
-        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", result.stdout), args
-        assert "Care \\x1b]0;pwned\\x07\\x1b[2J\\x9b1m" in result.stdout, args
+        assert not re.search(forbidden, result.stdout), args
+        assert shown in result.stdout, args
     as_json = json.loads(run("advise", str(path), "--format", "json").stdout)
     assert as_json["title"] == data["title"]  # JSON escapes them itself: the data stays as it was
-
-
-def test_a_bidirectional_override_in_a_draft_is_shown_not_obeyed(tmp_path: Path) -> None:
-    # U+202E reverses what follows it on a terminal that does bidi (and in a browser showing a CI log)
-    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    data["title"] = "Care \u202eevil\u202c \u2066x\u2069\u2028y"
-    path = tmp_path / "odd.json"
-    path.write_text(json.dumps(data, default=str), encoding="utf-8")
-    for args in (["--format", "text"], ["--format", "markdown"], ["--compare-regimes"], ["--explain"]):
-        result = run("advise", str(path), "--no-color", *args)
-        assert result.exit_code == EXIT_OK, result.output
-        assert not re.search("[\u202a-\u202e\u2066-\u2069\u2028\u2029]", result.stdout), args
-        assert "Care \\u202eevil\\u202c \\u2066x\\u2069\\u2028y" in result.stdout, args
-    assert json.loads(run("advise", str(path), "--format", "json").stdout)["title"] == data["title"]
 
 
 def test_json_stdout_is_clean() -> None:
