@@ -971,3 +971,14 @@ def test_the_advice_and_a_comparison_as_json_are_written_at_once():
     compared = _CountedWrites()
     render_comparison(compare_file(example), "json", compared, False)
     assert len(compared.parts) <= 2 and json.loads("".join(compared.parts))
+
+
+def test_junit_gives_every_suite_and_test_case_a_time_as_reporters_parse_it(drafts):
+    # The Ant JUnit schema the CI reporters follow (windyroad/JUnit-Schema, JUnit.xsd) makes `time` (xs:decimal,
+    # seconds) required on <testsuite> and on <testcase>; dorny/test-reporter (src/parsers/java-junit/
+    # java-junit-parser.ts) reads each as parseFloat(time) * 1000, so without it every duration was NaN.
+    _write(drafts, "d-broken.yaml", UNREADABLE)
+    root = ET.fromstring(run(str(drafts), "--format", "junit").stdout)
+    for element in (root, *root.iter("testsuite"), *root.iter("testcase")):
+        time = element.get("time")
+        assert time is not None and re.fullmatch(r"\d+(\.\d+)?", time), (element.tag, time)

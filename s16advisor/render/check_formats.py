@@ -109,13 +109,15 @@ def _xml(text: str) -> str:
 
 def _junit(report: CheckReport, out: TextIO) -> None:
     c = report.counts
+    # ``time`` (seconds) is required on a suite and a test case by the Ant JUnit schema, and reporters read it as a
+    # number (dorny/test-reporter: parseFloat, NaN when absent); a check is not timed, so it is 0.
     suites = ET.Element("testsuites", name="s16advisor check", tests=str(c["drafts"]), failures=str(c["failed"]),
-                        errors=str(c["unreadable"]))
+                        errors=str(c["unreadable"]), time="0")
     suite = ET.SubElement(suites, "testsuite", name="s16advisor check", tests=str(c["drafts"]),
-                          failures=str(c["failed"]), errors=str(c["unreadable"]), skipped="0")
+                          failures=str(c["failed"]), errors=str(c["unreadable"]), skipped="0", time="0")
     for r in report.results:
         path = _xml(r.path)
-        case = ET.SubElement(suite, "testcase", classname="s16advisor.check", name=path, file=path)
+        case = ET.SubElement(suite, "testcase", classname="s16advisor.check", name=path, file=path, time="0")
         if r.status == "error":
             err = ET.SubElement(case, "error", message=_xml((r.error or "").splitlines()[0]), type="invalid_input")
             err.text = _xml(r.error or "")
