@@ -982,3 +982,28 @@ def test_junit_gives_every_suite_and_test_case_a_time_as_reporters_parse_it(draf
     for element in (root, *root.iter("testsuite"), *root.iter("testcase")):
         time = element.get("time")
         assert time is not None and re.fullmatch(r"\d+(\.\d+)?", time), (element.tag, time)
+
+
+def test_sarif_and_github_paths_are_relative_to_the_repository_root_not_the_working_directory(tmp_path, monkeypatch):
+    # GitHub code scanning "interprets results that are reported with relative paths as relative to the root of the
+    # repository analyzed" (github/docs, sarif-support-for-code-scanning.md, "Specifying the root for source
+    # files"), and resolves no symlink ("Resolving symlinks before generating SARIF results"); the Actions runner
+    # makes only an absolute file= relative to the workspace and keeps a relative one as it is (actions/runner,
+    # ActionCommandManager.cs, IssueCommandExtension). Run from a subfolder (a monorepo's working-directory), the
+    # reports named drafts/bad.yaml for procurement/drafts/bad.yaml: the alert and the annotation were on no file.
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    _write(repo / "procurement" / "drafts", "bad.yaml", FAILING)
+    (repo / "linked").symlink_to(repo / "procurement" / "drafts")
+    monkeypatch.chdir(repo / "procurement")
+    for path in ("drafts/bad.yaml", "../procurement/drafts/bad.yaml", "../linked/bad.yaml"):
+        doc = json.loads(run(path, "--format", "sarif").stdout)
+        where = {json.dumps(x["locations"][0]["physicalLocation"]["artifactLocation"], sort_keys=True)
+                 for x in doc["runs"][0]["results"]}
+        assert where == {json.dumps({"uri": "procurement/drafts/bad.yaml", "uriBaseId": "%SRCROOT%"},
+                                    sort_keys=True)}, (path, where)
+        github = run(path, "--format", "github").stdout
+        assert {line.split(",", 1)[0] for line in github.splitlines()} == \
+            {f"::{kind} file=procurement/drafts/bad.yaml" for kind in ("error", "notice")}, (path, github)
+    # the text and JSON reports name the draft as it was given
+    assert json.loads(run("drafts/bad.yaml", "--format", "json").stdout)["drafts"][0]["path"] == "drafts/bad.yaml"

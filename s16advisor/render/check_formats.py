@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -137,23 +138,63 @@ def _junit(report: CheckReport, out: TextIO) -> None:
     out.write("\n")
 
 
-def _uri(path: str) -> str:
-    """A draft's path as a URI reference: ``my draft.yaml`` is ``my%20draft.yaml``, ``x:y.yaml`` ``x%3Ay.yaml``;
-    an absolute path is relative to the working directory when it is below it (code scanning maps URIs relative
-    to the checkout), else a ``file://`` URI (SARIF: a relative reference must not begin with a slash)."""
+@functools.lru_cache(maxsize=256)
+def _repository_root(folder: str) -> str | None:
+    """The checkout ``folder`` is in: the nearest folder at or above it holding ``.git`` (a folder, or the file of
+    a worktree), if any."""
+    while True:
+        if os.path.lexists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _in_repository(path: str) -> str | None:
+    """A draft's path relative to the root of the repository it is in, with ``/`` (what GitHub code scanning and
+    the Actions runner read a relative path against: not the working directory), links resolved (code scanning
+    shows nothing in a file reached through a link); None outside a repository, or for standard input."""
+    if path == "<stdin>":
+        return None
+    try:
+        real = os.path.realpath(path)
+    except (OSError, ValueError):
+        return None
+    root = _repository_root(os.path.dirname(real))
+    if root is None:
+        return None
+    relative = os.path.relpath(real, root)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    return relative.replace(os.sep, "/")
+
+
+def _quoted(path: str) -> str:
+    return quote(path.replace(os.sep, "/").removeprefix("./").encode("utf-8", "surrogateescape"), safe="/")
+
+
+def _artifact(path: str) -> dict[str, str]:
+    """A draft's path as a SARIF artifact location: in a repository, a URI reference relative to its root
+    (``%SRCROOT%``, as CodeQL writes it): ``my draft.yaml`` is ``my%20draft.yaml``, ``x:y.yaml`` ``x%3Ay.yaml``.
+    Elsewhere it is relative to the working directory when it is below it, else a ``file://`` URI (SARIF: a
+    relative reference must not begin with a slash)."""
+    relative = _in_repository(path)
+    if relative is not None:
+        return {"uri": _quoted(relative), "uriBaseId": "%SRCROOT%"}
     if os.path.isabs(path):
         try:
             relative = os.path.relpath(path)
         except ValueError:  # (Windows: another drive, or a UNC path)
             relative = os.pardir
         if relative.split(os.sep, 1)[0] == os.pardir:
-            return Path(path).as_uri()
+            return {"uri": Path(path).as_uri()}
         path = relative
-    return quote(path.replace(os.sep, "/").removeprefix("./").encode("utf-8", "surrogateescape"), safe="/")
+    return {"uri": _quoted(path)}
 
 
 def _location(path: str, line: int | None, message: str | None = None) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(path)}}
+    physical: dict[str, Any] = {"artifactLocation": _artifact(path)}
     if line:
         physical["region"] = {"startLine": line}
     loc: dict[str, Any] = {"physicalLocation": physical}
@@ -234,17 +275,19 @@ def _gh_prop(s: str) -> str:
 def _github(report: CheckReport, out: TextIO) -> None:
     kind = {"error": "error", "warning": "warning", "info": "notice"}
     for r in report.results:
+        # file=: relative to the repository's root, as GitHub reads it (the runner keeps a relative path as given)
+        file = _gh_prop(_in_repository(r.path) or r.path)
         if r.status == "error":
-            props = f"file={_gh_prop(r.path)}" + (f",line={r.error_line}" if r.error_line else "")
+            props = f"file={file}" + (f",line={r.error_line}" if r.error_line else "")
             out.write(f"::error {props},title=invalid_input::{_gh_data(r.error or 'invalid input')}\n")
             continue
         for f in r.findings:
             level = "notice" if f.waived else kind[f.severity]
-            props = f"file={_gh_prop(r.path)}" + (f",line={f.line}" if f.line else "") + f",title={_gh_prop(f.code)}"
+            props = f"file={file}" + (f",line={f.line}" if f.line else "") + f",title={_gh_prop(f.code)}"
             msg = f.message + (f" (waived: {f.waiver_reason})" if f.waived else "")
             out.write(f"::{level} {props}::{_gh_data(msg)}\n")
             for x in f.related:
-                p = f"file={_gh_prop(r.path)}" + (f",line={x.line}" if x.line else "") + f",title={_gh_prop(x.code)}"
+                p = f"file={file}" + (f",line={x.line}" if x.line else "") + f",title={_gh_prop(x.code)}"
                 out.write(f"::notice {p}::{_gh_data(x.message)}\n")
 
 
