@@ -886,8 +886,10 @@ def test_sarif_results_rules_and_locations_in_detail(tmp_path, monkeypatch):
     assert broken["message"]["text"].startswith("broken.yaml:1: duration_months: is required\n")
     assert broken["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "broken.yaml"},
                                                           "region": {"startLine": 1}}
-    missing = by[("missing.yaml", "invalid_input")]  # no line to point at: no region (startLine must be 1 or more)
-    assert missing["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "missing.yaml"}}
+    missing = by[("missing.yaml", "invalid_input")]  # no line to point at: line 1 (GitHub places a result by its
+    # region.startLine, which must be 1 or more; Microsoft's SARIF validator GH1003: "region.startLine is required")
+    assert missing["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "missing.yaml"},
+                                                           "region": {"startLine": 1}}
     reservation = by[("bad.yaml", "reservation_unavailable")]
     assert reservation["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "bad.yaml"  # (not ./)
     assert reservation["message"]["text"].endswith(" (https://www.legislation.gov.uk/uksi/2015/102/regulation/77)")

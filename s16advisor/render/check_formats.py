@@ -194,9 +194,10 @@ def _artifact(path: str) -> dict[str, str]:
 
 
 def _location(path: str, line: int | None, message: str | None = None) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": _artifact(path)}
-    if line:
-        physical["region"] = {"startLine": line}
+    # a region on every location, line 1 when there is no line to point at (a draft that cannot be read): GitHub
+    # code scanning places a result only by its region.startLine (Microsoft's SARIF validator, rule GH1003:
+    # "At minimum, 'region.startLine' is required")
+    physical: dict[str, Any] = {"artifactLocation": _artifact(path), "region": {"startLine": line or 1}}
     loc: dict[str, Any] = {"physicalLocation": physical}
     if message:
         loc["message"] = {"text": message}
