@@ -531,13 +531,30 @@ def _type_from_cpv(code: str) -> str:
     return "works" if division == 45 else "supplies" if division < 45 or division == 48 else "services"
 
 
+def _finite(x: Any) -> float | None:
+    """A JSON number as a float, if it is one that is finite: not a boolean, NaN, an infinity, or an integer too
+    large for a float (JSON's integers have no limit: ``1`` and 400 zeros is read as an int)."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return None
+    try:
+        number = float(x)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(x: Any) -> str:
+    """A given value as a note shows it: its repr, but not the hundreds of digits of an integer too large for a
+    float (Python will not write one of over 4,300)."""
+    if isinstance(x, int) and not isinstance(x, bool) and _finite(x) is None:
+        return f"(an integer of {len(str(abs(x))) if x.bit_length() < 10_000 else 'thousands of'} digits)"
+    return repr(x)
+
+
 def _amount(value: Any) -> tuple[float | None, str | None, float | None]:
     """(amount, currency, amountGross) of an OCDS Value."""
     v = _dict(value)
-    amount, gross = v.get("amount"), v.get("amountGross")
-    ok = lambda x: isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)  # noqa: E731
-    return (float(amount) if ok(amount) else None, _text(v.get("currency")).upper() or None,
-            float(gross) if ok(gross) else None)
+    return _finite(v.get("amount")), _text(v.get("currency")).upper() or None, _finite(v.get("amountGross"))
 
 
 def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsOptions, notes: list[str],
@@ -545,7 +562,8 @@ def _value(tender: Mapping[str, Any], lots: list[dict[str, Any]], options: OcdsO
     amount, currency, gross = _amount(tender.get("value"))
     where = "tender.value"
     given = _dict(tender.get("value")).get("amount")
-    unusable = f"tender.value.amount {given!r} is not a number" if amount is None and given is not None else None
+    unusable = f"tender.value.amount {_shown(given)} is not a number" if amount is None and given is not None \
+        else None
     if amount is not None and amount < 1:  # (0.01 on Sell2Wales, 000 on Find a Tender: no estimate published)
         unusable = f"tender.value.amount {money(amount)} is less than £1: a placeholder, not the estimated value"
         amount = gross = None
@@ -646,11 +664,11 @@ def _duration(period: Any, where: str, notes: list[str]) -> int | None:
     or is missing."""
     p = _dict(period)
     found = []
-    months = p.get("durationInMonths")
-    if isinstance(months, int | float) and not isinstance(months, bool) and math.isfinite(months) and months >= 1:
+    months = _finite(p.get("durationInMonths"))  # (an integer too large for a float is no more a term than NaN)
+    if months is not None and months >= 1:
         found.append(math.ceil(months))  # (36.0, as some systems write a whole number; a part month is a month)
-    days = p.get("durationInDays")
-    if isinstance(days, int | float) and not isinstance(days, bool) and math.isfinite(days) and days > 0:
+    days = _finite(p.get("durationInDays"))
+    if days is not None and days > 0:
         found.append(max(1, math.ceil((days - DAYS_TOLERANCE) / DAYS_PER_MONTH)))
     start = _given_when(p.get("startDate"), f"{where}.startDate", notes)
     for name in ("maxExtentDate", "endDate"):  # (the first that ends after the start)
@@ -694,7 +712,7 @@ def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]
         if amount is None or lot_id in (None, ""):
             given = _dict(lot.get("value")).get("amount")
             said = "has no id" if amount is not None else \
-                f"has a value.amount that is not a number ({given!r})" if given is not None else "has no value"
+                f"has a value.amount that is not a number ({_shown(given)})" if given is not None else "has no value"
             notes.append(f"lot {name} {said}: the lots are not described, the contract is advised on its total value")
             return None
         if currency not in (None, "GBP"):

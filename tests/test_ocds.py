@@ -415,6 +415,29 @@ def test_a_cpv_that_is_not_a_cpv_code_is_ignored_with_a_note() -> None:
     assert twice["cpv"] == ["85311200", "85312400-3"]  # (one code, with and without its check digit: once)
 
 
+def test_an_integer_too_large_for_a_float_is_not_a_number_not_an_internal_error(tmp_path: Path) -> None:
+    """JSON's integers have no limit: an amount or a duration of 1 and 400 zeros raised OverflowError (int too
+    large to convert to float), and the review's result was 'internal error'."""
+    huge = 10 ** 400
+    m = release_to_contract(release(value={"amount": huge, "currency": "GBP"}))
+    assert m.contract is None and m.error == "tender.value.amount (an integer of 401 digits) is not a number"
+    m = release_to_contract(release(value={"amount": 100000, "amountGross": huge}))
+    assert m.contract is not None and m.contract["value"]["amount"] == 100000
+    lots = [{"id": "N", "value": {"amount": huge}}, {"id": "S", "value": {"amount": 50000}}]
+    m = release_to_contract(release(lots=lots))
+    assert m.contract is not None and "lots" not in m.contract
+    assert any("lot N has a value.amount that is not a number ((an integer of 401 digits))" in n for n in m.notes)
+    m = release_to_contract(release(contractPeriod={"durationInMonths": huge, "durationInDays": huge}))
+    assert m.contract is None and [x.split(" (")[0] for x in m.missing] == ["contract period"]
+    m = release_to_contract(release(contractPeriod={"durationInMonths": 24, "durationInDays": -huge}))
+    assert m.contract is not None and m.contract["duration_months"] == 24
+    path = tmp_path / "huge.jsonl"
+    path.write_text(json.dumps(release(value={"amount": huge, "currency": "GBP"})) + "\n")
+    [result] = list(Review(read_records([path])))
+    assert result.error is not None and "internal error" not in result.error, result.error
+    assert result.error.endswith("OCDS tender.value.amount (an integer of 401 digits) is not a number"), result.error
+
+
 def test_kinds() -> None:
     assert kind_of({"releases": [], "uri": "x"}) == "release_package"
     assert kind_of({"records": []}) == "record_package"
