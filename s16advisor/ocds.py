@@ -652,8 +652,13 @@ def _in_order(start: Any, end: Any) -> bool:
 
 def _lot_name(lot: Mapping[str, Any], k: int) -> Any:
     """What notes call a lot: its id, or its place in tender.lots when it has none."""
+    return lot.get("id") if _has_id(lot) else k
+
+
+def _has_id(lot: Mapping[str, Any]) -> bool:
+    """Whether a lot has an id: not none, and not blank text (which a contract description refuses)."""
     lot_id = lot.get("id")
-    return lot_id if lot_id not in (None, "") else k
+    return lot_id is not None and not (isinstance(lot_id, str) and not lot_id.strip())
 
 
 def _duration(period: Any, where: str, notes: list[str]) -> int | None:
@@ -705,11 +710,12 @@ def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]
     if len(lots) < 2:
         return None
     out = []
+    seen: dict[str, Any] = {}  # a lot id (as the contract description compares them) -> the lot's place
     for k, lot in enumerate(lots):
         amount, currency, _ = _amount(lot.get("value"))
         lot_id = lot.get("id")
         name = _lot_name(lot, k)
-        if amount is None or lot_id in (None, ""):
+        if amount is None or not _has_id(lot):
             given = _dict(lot.get("value")).get("amount")
             said = "has no id" if amount is not None else \
                 f"has a value.amount that is not a number ({_shown(given)})" if given is not None else "has no value"
@@ -719,6 +725,16 @@ def _lots(lots: list[dict[str, Any]], total: float, lot_cpv: dict[str, list[str]
             notes.append(f"lot {name} is valued in {currency}: the lots are not described, the contract is advised "
                          "on its total value")
             return None
+        if amount < 0:
+            notes.append(f"lot {name} has a value.amount below zero ({money(amount)}): the lots are not described, "
+                         "the contract is advised on its total value")
+            return None
+        key = str(lot_id).strip()  # (1 and "1", "a" and "a ": one id in a contract description)
+        if key in seen:
+            notes.append(f"tender.lots[{seen[key]}] and tender.lots[{k}] have the same id {key!r}: the lots are not "
+                         "described, the contract is advised on its total value")
+            return None
+        seen[key] = k
         entry: dict[str, Any] = {"id": str(lot_id), "value": amount}
         if lot_cpv.get(str(lot_id)):
             entry["cpv"] = lot_cpv[str(lot_id)]

@@ -269,6 +269,30 @@ def test_a_lot_without_an_id_is_not_described_and_the_note_says_so_not_that_its_
         m.notes
 
 
+@pytest.mark.parametrize(("lots", "note"), [
+    ([{"id": "1", "value": {"amount": 50000}}, {"id": "1", "value": {"amount": 50000}}],
+     "tender.lots[0] and tender.lots[1] have the same id '1'"),
+    ([{"id": 1, "value": {"amount": 50000}}, {"id": "1 ", "value": {"amount": 50000}}],
+     "tender.lots[0] and tender.lots[1] have the same id '1'"),
+    ([{"id": "N", "value": {"amount": 50000}}, {"id": " ", "value": {"amount": 50000}}], "lot 1 has no id"),
+    ([{"id": "N", "value": {"amount": 150000}}, {"id": "S", "value": {"amount": -50000}}],
+     "lot S has a value.amount below zero (£-50,000)"),
+])
+def test_lots_a_contract_description_would_refuse_are_not_described_and_the_release_is_advised_on_its_total(
+        lots: list[dict[str, Any]], note: str) -> None:
+    """Lots with one id, a blank id or a value below zero were mapped as they were, and the contract description
+    refused them: the release was an error result ('lots[1].id: duplicate lot id', 'lots[0].id: must not be blank',
+    'lots[1].value: must be greater than or equal to 0'), naming a field the notice does not have, where lots that
+    cannot be described are a note and the contract is advised on its total value."""
+    c = mapped(release(lots=lots))
+    assert "lots" not in c and c["value"]["amount"] == 100000
+    assert c["reasons_for_not_lotting"].startswith("Divided into 2 lots in the notice")
+    m = release_to_contract(release(lots=lots))
+    assert f"{note}: the lots are not described, the contract is advised on its total value" in m.notes, m.notes
+    [result] = list(Review([release(lots=lots)]))
+    assert result.error is None, result.error
+
+
 def test_no_tender_value_and_a_lot_without_one_leaves_the_value_missing() -> None:
     m = release_to_contract(release(value=None, lots=[{"id": "1", "value": {"amount": 40000}}, {"id": "2"}]))
     assert m.contract is None and [x.split(" (")[0] for x in m.missing] == ["value"]
