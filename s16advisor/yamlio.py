@@ -12,6 +12,7 @@ untrusted sources (a pull request, a pipeline export):
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import contextlib
 import json
@@ -212,6 +213,9 @@ def _parse_text(text: str, source: str, json_only: bool) -> Document:
 _SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u[dD]([89a-fA-F][0-9a-fA-F]{2})")
 
 
+_OTHER_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")  # a line break of YAML's other than "\n" and "\r\n"
+
+
 def block_list_starts(text: str) -> tuple[list[int], bool] | None:
     """Where each item of ``text`` starts (0-based lines), when it is a top-level block list without a tag, an
     anchor or a directive of its own, as YAML's parser reads it (its events: keys given twice, tags, anchors and
@@ -220,6 +224,9 @@ def block_list_starts(text: str) -> tuple[list[int], bool] | None:
     starts: list[int] = []
     depth = 0  # 1 inside the top-level list, more inside its items
     ended = False
+    # YAML also breaks lines at a carriage return alone, NEL, U+2028 and U+2029, where the caller's lines (as
+    # read from a file) are only broken after "\n": its line is the count of "\n" before the item
+    newlines = [m.start() for m in re.finditer("\n", text)] if _OTHER_BREAK.search(text) else None
     try:
         for event in yaml.parse(text, Loader=_NoDatesLoader):
             if isinstance(event, yaml.DocumentStartEvent) and (event.version or event.tags):
@@ -237,7 +244,8 @@ def block_list_starts(text: str) -> tuple[list[int], bool] | None:
                 if isinstance(event, yaml.SequenceEndEvent):
                     depth, ended = 0, True
                     continue
-                starts.append(event.start_mark.line)
+                mark = event.start_mark
+                starts.append(mark.line if newlines is None else bisect.bisect_left(newlines, mark.index))
             if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
                 depth += 1
             elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):

@@ -559,6 +559,28 @@ def test_a_yaml_list_one_of_whose_items_is_malformed_yaml_is_one_error_row_and_t
     assert [r.advice["contract_id"] for r in out if r.ok] == [contract(i)["id"] for i in (1, 2, 4, 5)]
 
 
+@pytest.mark.parametrize("newline", ["\r", "\u2028", "\x85"])
+def test_a_yaml_list_with_line_breaks_other_than_newline_and_an_item_yaml_refuses_is_read_not_a_crash(
+        tmp_path: Path, newline: str) -> None:
+    """YAML breaks lines at a carriage return alone (an old Mac export), NEL and U+2028 too, the file's lines only
+    at "\n": the items' lines YAML's parser gave were past the document's lines, and the review raised IndexError
+    (no result written, the run ended with a traceback). The document is read as the file's lines have it:
+    here one line, so one record, an error."""
+    path = tmp_path / "cr.yaml"
+    path.write_text(newline.join(["- a: 1", "  a: 2", "- b: 1", ""]), encoding="utf-8", newline="")
+    reader = read_records([str(path)])
+    out = list(Review(reader))
+    assert [(r.source.line, r.ok) for r in out] == [(1, False)] and reader.records == 1
+    assert "[0].a: duplicate key" in out[0].error, out[0].error
+    # a "\r" alone in the last of items cut at "\n": two items on one line of the file cannot be cut apart, and
+    # the list is one error, as a document YAML refuses is
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(_list_item(1) + _list_item(2, "id: again") + "- id: y\r- id: z\n", newline="")
+    out = results([mixed])
+    assert [(r.source.line, r.ok) for r in out] == [(1, False)], [r.error for r in out]
+    assert "[1].id: duplicate key" in out[0].error, out[0].error
+
+
 def test_a_malformed_yaml_list_item_does_not_cut_the_items_before_it_at_a_quoted_text(tmp_path: Path) -> None:
     quoted = _list_item(1).replace(f"title: {contract(1)['title']}", 'title: "Supported living\n- Furzy Park"')
     path = tmp_path / "q.yaml"
