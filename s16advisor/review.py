@@ -836,6 +836,10 @@ class Reader:
                        "JSON Lines, one record per line)") if extra else f"{e.msg} (column {e.colno})"
             yield Record(Source(name, line=e.lineno), "error", f"{name}:{e.lineno}: malformed JSON: {problem}")
             return
+        except ValueError:  # Python refuses to read an integer of over 4,300 digits (as a JSON line's worker says)
+            self.bytes_read += len(raw)
+            yield Record(Source(name), "error", f"{name}: a number of more than 4,300 digits")
+            return
         del text
         self.bytes_read += len(raw)
         del raw

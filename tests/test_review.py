@@ -593,6 +593,21 @@ def test_a_malformed_yaml_list_item_does_not_cut_the_items_before_it_at_a_quoted
 # --------------------------------------------------------------------------------------------------------- JSON
 
 
+def test_a_json_document_with_a_number_of_more_than_4300_digits_is_one_error_not_a_crash(tmp_path: Path) -> None:
+    """Python refuses to read an integer of over 4,300 digits (ValueError, not JSONDecodeError): in a .json
+    document it escaped the reader, no result was written and the command ended with a traceback. It is one
+    error, as it is on a JSON line."""
+    path = tmp_path / "big.json"
+    path.write_text("[" + "1" * 5000 + "]")
+    reader = read_records([str(path)])
+    out = list(Review(reader))
+    assert [(r.source.to_dict(), r.error) for r in out] == [
+        ({"file": str(path)}, f"{path}: a number of more than 4,300 digits")]
+    assert reader.records == 1
+    lines = jsonl(tmp_path / "big.jsonl", ["[" + "1" * 5000 + "]"])
+    assert [r.error for r in results([lines])] == [f"{lines}:1: a number of more than 4,300 digits"]
+
+
 def test_json_document_list_and_json_lines_in_a_json_file(tmp_path: Path) -> None:
     one = tmp_path / "one.json"
     one.write_text(json.dumps(contract(1), indent=2))
