@@ -509,8 +509,10 @@ class Compiler:
             if i in memo:
                 return memo[i]
             if i in path:
-                cycle = " -> ".join(order[j].rule.id for j in (*path, i))
-                raise RulebookError(f"rules depend on each other in a cycle: {cycle}")
+                loop = path[path.index(i):]  # (the rules before it only lead into the cycle)
+                cycle = " -> ".join(f"{order[j].rule.id} ({order[j].source})" for j in loop)
+                raise RulebookError(f"{order[i].source}: rules depend on each other in a cycle: {cycle} -> "
+                                    f"{order[i].rule.id}")
             cr = order[i]
             deps = [w for f in cr.reads for w in writes_of.get(f, [])]
             memo[i] = 1 + max((stage(w, (*path, i)) for w in deps), default=-1)

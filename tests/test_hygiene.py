@@ -371,6 +371,30 @@ def test_a_constant_that_is_not_a_finite_number_is_refused(tmp_path, constant):
         Advisor(load_rulebook(folder))
 
 
+def test_rules_that_depend_on_each_other_in_a_cycle_are_refused_naming_each_rules_file_and_line(tmp_path):
+    """The README promises every refusal at load names the file and line; a cycle named only the rule ids."""
+    from s16advisor.advisor import Advisor
+
+    folder = _copy_rules(tmp_path)
+    path = folder / "pcr2015" / "findings.yaml"
+    rule = """
+  - id: pcr2015.findings.zz_{a}
+    title: Probe
+    decides: Probe.
+    why: A rule a pull request could add to the rulebook.
+    references: [https://www.legislation.gov.uk/uksi/2015/102]
+    in_force: {{from: 2015-02-26, to: 2025-02-23}}
+    when: {{fact: probe_{b}, eq: true}}
+    then: {{assert: {{probe_{a}: true}}}}
+"""
+    path.write_text(path.read_text() + rule.format(a="a", b="b") + rule.format(a="b", b="a"))
+    with pytest.raises(RulebookError, match=r"^rules/pcr2015/findings\.yaml:\d+: rules depend on each other in a "
+                                            r"cycle: pcr2015\.findings\.zz_a \(rules/pcr2015/findings\.yaml:\d+\) -> "
+                                            r"pcr2015\.findings\.zz_b \(rules/pcr2015/findings\.yaml:\d+\) -> "
+                                            r"pcr2015\.findings\.zz_a$"):
+        Advisor(load_rulebook(folder))
+
+
 def test_an_in_list_too_wide_for_the_engine_is_refused_at_load_not_a_hang(tmp_path):
     from s16advisor.advisor import Advisor
     from s16advisor.rulebook import MAX_ALTERNATIVES
