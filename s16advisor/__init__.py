@@ -44,8 +44,8 @@ from .errors import InputError, RulebookError, S16Error  # noqa: E402
 # imports, besides the modules above, only ocds.py and the standard library at its top (no rich, no typer, no
 # multiprocessing, no durable-rules: a test checks it); about 13 ms of a cold start.
 from .ocds import OcdsOptions  # noqa: E402
-from .review import ReadOptions, Review, ReviewResult, read_records, review  # noqa: E402
+from .review import ReadOptions, Review, ReviewOptions, ReviewResult, read_records, review, review_to_file  # noqa: E402
 
 __all__ = ["Advice", "Advisor", "ContractDescription", "InputError", "OcdsOptions", "ReadOptions", "Review",
-           "ReviewResult", "RulebookError", "S16Error", "advise", "advise_file", "contract_from_mapping",
-           "read_records", "review", "__version__"]
+           "ReviewOptions", "ReviewResult", "RulebookError", "S16Error", "advise", "advise_file",
+           "contract_from_mapping", "read_records", "review", "review_to_file", "__version__"]

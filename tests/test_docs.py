@@ -107,6 +107,22 @@ def test_the_readmes_input_example_is_a_valid_contract_description():
     assert contract.lots is not None and sum(lot.value for lot in contract.lots) == contract.value.amount
 
 
+def test_every_name_the_readmes_python_section_uses_is_exported():
+    # It named review_to_file(paths, output) as what the command runs, but `from s16advisor import review_to_file`
+    # failed (and `s16advisor.review` is the function, not the module, so s16advisor.review.review_to_file did too).
+    import s16advisor
+
+    python = README.split("### Python", 1)[1].split("\n### ", 1)[0]
+    names = {n.strip(" ()") for line in re.findall(r"^from s16advisor import (.*?)(?:#|$)", python, re.M)
+             for n in line.split(",")}
+    names |= set(re.findall(r"`([a-z_]+)\(", python)) - {"result.to_json_dict", "read_records"}
+    names |= set(re.findall(r"\(also ([A-Za-z, ]+)\)", python)[0].replace(" ", "").split(","))
+    names |= set(re.findall(r"s16advisor\.([A-Za-z_]+)", python))
+    assert {"review", "read_records", "review_to_file", "Review", "ReviewResult", "ReviewOptions"} <= names, names
+    for name in names:
+        assert name in s16advisor.__all__ and callable(getattr(s16advisor, name)), name
+
+
 def test_the_pre_commit_hook_checks_drafts_and_skips_hidden_files():
     import yaml
 
