@@ -123,6 +123,18 @@ def test_every_name_the_readmes_python_section_uses_is_exported():
         assert name in s16advisor.__all__ and callable(getattr(s16advisor, name)), name
 
 
+def test_the_readmes_adding_a_rule_step_names_what_the_hygiene_tests_require():
+    # Followed literally, a rule whose `why` was one short sentence failed a hygiene test step 3 did not mention.
+    hygiene = (ROOT / "tests" / "test_hygiene.py").read_text(encoding="utf-8")
+    step = README.split("### Adding a rule", 1)[1].split("\n4. ", 1)[0]
+    words = re.search(r"len\(r\.why\.split\(\)\) >= (\d+)", hygiene).group(1)
+    assert f"`why`\n   has fewer than {words} words" in step or f"`why` has fewer than {words} words" in step
+    sentence = re.search(r"len\(n\.split\(\)\) >= (\d+)", hygiene).group(1)
+    assert f"at least {sentence} words" in step
+    assert "r.title[0].isupper() and r.decides[0].isupper()" in hygiene and "start with a capital" in step
+    assert 'ref.startswith("https://")' in hygiene and "`https://`" in step
+
+
 def test_the_pre_commit_hook_checks_drafts_and_skips_hidden_files():
     import yaml
 
