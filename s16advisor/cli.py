@@ -651,11 +651,12 @@ def thresholds(
         amount, since = f"£{th.amount:,.0f}", f"from {th.in_force_from.isoformat()}"
         line = f"  {th.name:{width}}  {amount:>11} {vat:16}  {since}"
         if len(line) > _columns():  # a narrow terminal: the id, then its figures wrapped under it
-            line = "\n".join([f"  {th.name}", *_wrapped(f"{amount} {vat} {since}", "    ")])
+            line = "\n".join([*_wrapped(th.name, "  "), *_wrapped(f"{amount} {vat} {since}", "    ")])
         typer.echo(line)
         for line in _wrapped(f"{_line(th.title)} - {th.regulation}", "    "):
             typer.echo(line)
-        typer.echo(f"    {th.reference}")  # (a reference is one web address: data.URL_PATTERN)
+        for line in _wrapped(th.reference, "    "):  # (a reference is one web address: data.URL_PATTERN)
+            typer.echo(line)
         if th.verify:  # (a figure not verified against legislation says so, as advise's JSON and explain do)
             for line in _wrapped(f"verify: {_line(th.verify)}", "    "):
                 typer.echo(line)
@@ -680,7 +681,16 @@ def _wrapped(text: str, indent: str, first: str | None = None) -> list[str]:
     if columns == sys.maxsize:
         return [first + text]
     width = columns - 1 - len(indent)  # (a long ``first``: one word after it)
-    return _wrapped_words(text, width, indent, first) or [first]
+    lines = []
+    for line in _wrapped_words(text, width, indent, first) or [first]:
+        if len(line) < columns:
+            lines.append(line)
+            continue
+        # a word longer than the line (a web address, a rule id, a path): it starts a line of its own, whole, as in
+        # advise's text (indented, the terminal would break it), after what came before it on its line
+        head, _, word = line.rpartition(" ")
+        lines += [head.rstrip(), word] if head.strip() else [word]
+    return lines
 
 
 def _line(text: str) -> str:
