@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import decimal
+import numbers
+import operator
 import re
 from collections.abc import Mapping
 from enum import Enum
@@ -36,7 +39,9 @@ _CPV_RX = re.compile(r"^([0-9]{8})(?:-([0-9]))?\Z")
 
 
 def _strict_date(value: Any) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+    if isinstance(value, dt.datetime):  # (pandas' Timestamp is one: a date column read by pandas or from Excel)
+        return _date_of(value)
+    if isinstance(value, dt.date):
         return value
     if not isinstance(value, str) or not _DATE_RX.match(value):
         raise ValueError("must be a date written YYYY-MM-DD")
@@ -55,16 +60,30 @@ def _field_date(value: Any) -> dt.date:
         if isinstance(value, str) and str(e).startswith("must be"):
             shown = value if len(value) <= 40 else value[:40] + "..."
             raise ValueError(f"{e}, not {shown!r}") from None
+        if not isinstance(value, str | dt.date) and str(e).startswith("must be"):  # (a number, a list, datetime64)
+            raise ValueError(f"{e}, not {_held(value)}") from None
         raise
 
 
+def _date_of(value: dt.datetime) -> dt.date:
+    """The date of a date and time at midnight without a time zone (pandas' Timestamp of a date column, Excel's
+    dates); any other time of day, or a time zone, is refused: which date it means depends on where it is read."""
+    if value != value:  # pandas' NaT, its missing value (a datetime that is not equal to itself)
+        raise ValueError("is NaT (a missing value in a table?): it must be a date written YYYY-MM-DD")
+    if value.tzinfo is None and value.time() == dt.time() and not getattr(value, "nanosecond", 0):
+        return dt.date(value.year, value.month, value.day)
+    raise ValueError(f"must be a date, not the date and time {value} (give its date: a time of day or a time zone "
+                     "would have to be read as one)")
+
+
 def _money(value: Any) -> float:
-    # bool is an int in Python; a YAML `yes` must not become £1.
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # bool is an int in Python; a YAML `yes` must not become £1. Any real number type is a number: numpy's (a total
+    # computed with numpy, a DataFrame row's cell) and Decimal (a database's money) too; numpy's bool is not one.
+    if isinstance(value, bool) or not isinstance(value, int | float | numbers.Real | decimal.Decimal):
         raise ValueError("must be a number (not a string or a boolean)")
     try:
         number = float(value)  # an integer too large for a float raises OverflowError
-    except OverflowError:
+    except (OverflowError, ValueError):  # (ValueError: Decimal's signalling NaN)
         raise ValueError("must be a finite number") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("must be a finite number")
@@ -84,12 +103,33 @@ def _amount(value: Any) -> float:
 
 
 def _true_false_unknown(value: Any) -> Any:
+    value = _true_false(value)
     if value is True or value is False or value == "unknown":
         return value
     raise ValueError(f"must be true, false or unknown, not {value!r}")
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_field_date)]
+
+
+def _whole(value: Any) -> Any:
+    """An integer of another type than int (numpy's: np.int64 from a DataFrame) as an int; anything else as it is,
+    for StrictInt to judge (a bool, 36.0 and "36" are refused)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, int):
+        return operator.index(value)
+    return value
+
+
+def _true_false(value: Any) -> Any:
+    """numpy's bool (a DataFrame's column of booleans) as a bool; anything else as it is, for StrictBool to judge."""
+    kind = type(value)
+    if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
+        return bool(value)
+    return value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+TrueFalse = Annotated[StrictBool, BeforeValidator(_true_false)]
 
 
 def _not_blank(v: str) -> str:
@@ -222,13 +262,13 @@ class Lot(_Strict):
     id: NotBlank
     value: Amount = Field(ge=0)
     cpv: list[CpvCode] | None = Field(default=None, min_length=1)
-    small_lot: StrictBool = False
+    small_lot: TrueFalse = False
 
 
 class Innovation(_Strict):
     solution_available_on_market: Annotated[StrictBool | Literal["unknown"], BeforeValidator(_true_false_unknown)] = \
         "unknown"
-    research_and_development: StrictBool = False
+    research_and_development: TrueFalse = False
 
 
 class PriorReservedAward(_Strict):
@@ -274,7 +314,7 @@ class ContractDescription(_Strict):
     procurement_start: IsoDate
     contract_type: ContractType
     value: Value
-    duration_months: StrictInt = Field(ge=1, le=MAX_DURATION_MONTHS)
+    duration_months: WholeNumber = Field(ge=1, le=MAX_DURATION_MONTHS)
     cpv: list[CpvCode] = Field(min_length=1)
     lots: list[Lot] | None = None
     reservation: Reservation = Reservation.none

@@ -1060,3 +1060,126 @@ def test_a_key_holding_a_line_break_is_quoted_on_one_line_not_a_ci_log_command(t
     assert not any(x.startswith("::") for x in lines), lines
     assert any("x\\x0a::error file=evil.yaml::Injected: is not a field" in x for x in lines), lines
     assert any(": '': is not a field" in x for x in lines), lines  # (an empty key, named)
+
+
+# --- Python values (advise() given a mapping, as an analyst builds one) ----------------------------------------------
+
+class _Int64:
+    """A stand-in for numpy.int64 (numpy is not a dependency): an integer type that is not int, registered as
+    numbers.Integral, with __index__, as numpy's integers are."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __index__(self) -> int:
+        return self.n
+
+    __int__ = __index__
+
+    def __float__(self) -> float:
+        return float(self.n)
+
+    def __repr__(self) -> str:
+        return f"np.int64({self.n})"
+
+
+class _NumpyBool:
+    """A stand-in for numpy.bool_ (not a subclass of bool, not an integer to operator.index)."""
+
+    def __init__(self, b: bool) -> None:
+        self.b = b
+
+    def __bool__(self) -> bool:
+        return self.b
+
+
+_NumpyBool.__module__, _NumpyBool.__name__, _NumpyBool.__qualname__ = "numpy", "bool", "bool"
+numbers_abc = __import__("numbers")
+numbers_abc.Integral.register(_Int64)
+
+
+def _advice_of(data: dict[str, Any]) -> dict[str, Any]:
+    import s16advisor
+
+    return s16advisor.advise(data).to_json_dict()
+
+
+def test_numbers_of_numpy_and_decimal_types_are_read_as_the_numbers_they_are() -> None:
+    """np.int64 (a total computed with numpy, a row of df.iloc) was refused as 'value.amount: must be a number (not
+    a string or a boolean)' and 'duration_months: must be a whole number, not np.int64(36)'; Decimal (a database's
+    money) as not a number; numpy's bool as 'must be true or false, not bool'."""
+    import decimal
+
+    plain = example()
+    plain["lots"] = [{"id": "a", "value": 1_000_000, "small_lot": False}, {"id": "b", "value": 450_000}]
+    odd = copy.deepcopy(plain)
+    odd["value"]["amount"] = _Int64(plain["value"]["amount"])
+    odd["value"]["vat_rate"] = decimal.Decimal(str(plain["value"].get("vat_rate", 0.2)))
+    odd["duration_months"] = _Int64(plain["duration_months"])
+    odd["lots"] = [{"id": "a", "value": decimal.Decimal("1000000.00"), "small_lot": _NumpyBool(False)},
+                   {"id": "b", "value": _Int64(450_000)}]
+    odd["innovation"] = {"research_and_development": _NumpyBool(False)}
+    assert _advice_of(odd) == _advice_of(plain)
+
+
+@pytest.mark.parametrize("value, words", [
+    ("NaN", "must be a finite number"), ("sNaN", "must be a finite number"), ("Infinity", "must be a finite number"),
+    ("-1", "greater than or equal to 0"),
+])
+def test_a_decimal_that_is_not_an_amount_is_named(value: str, words: str) -> None:
+    import decimal
+
+    import s16advisor
+
+    with pytest.raises(InputError) as e:
+        s16advisor.advise(example() | {"value": {"amount": decimal.Decimal(value)}})
+    assert str(e.value).startswith("<data>: value.amount: ") and words in str(e.value), str(e.value)
+
+
+def test_a_boolean_is_still_not_a_number_nor_a_whole_number() -> None:
+    import s16advisor
+
+    for field, value in [("value", {"amount": _NumpyBool(True)}), ("duration_months", _NumpyBool(True))]:
+        with pytest.raises(InputError, match=r"must be a (whole )?number"):
+            s16advisor.advise(example() | {field: value})
+
+
+def test_a_date_and_time_at_midnight_is_its_date_another_time_is_named() -> None:
+    """pandas reads a date column as Timestamps (a datetime at midnight), as Excel does: procurement_start was
+    refused as 'must be a date written YYYY-MM-DD', without saying what it was given."""
+    import datetime as dt
+
+    import s16advisor
+
+    class Timestamp(dt.datetime):  # (pandas' Timestamp is a datetime with nanoseconds)
+        nanosecond = 0
+
+    plain = example() | {"procurement_start": "2026-03-01"}
+    for when in [dt.datetime(2026, 3, 1), Timestamp(2026, 3, 1)]:
+        assert _advice_of(example() | {"procurement_start": when}) == _advice_of(plain), when
+    for when, shown in [(dt.datetime(2026, 3, 1, 10, 30), "2026-03-01 10:30:00"),
+                        (dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "2026-03-01 00:00:00+00:00")]:
+        with pytest.raises(InputError) as e:
+            s16advisor.advise(example() | {"procurement_start": when})
+        assert str(e.value) == (f"<data>: procurement_start: must be a date, not the date and time {shown} (give "
+                                "its date: a time of day or a time zone would have to be read as one)"), str(e.value)
+    with pytest.raises(InputError, match=r"procurement_start: must be a date written YYYY-MM-DD, not a list"):
+        s16advisor.advise(example() | {"procurement_start": [2026, 3, 1]})
+
+
+def test_pandas_values_are_read_as_a_dataframe_means_them() -> None:
+    """The same with pandas' and numpy's own types, where they are installed (they are not dependencies)."""
+    pd = pytest.importorskip("pandas")
+    np = pytest.importorskip("numpy")
+    import s16advisor
+
+    plain = example() | {"procurement_start": "2026-03-01"}
+    odd = plain | {"procurement_start": pd.Timestamp("2026-03-01"), "duration_months": np.int64(36),
+                   "value": plain["value"] | {"amount": np.int64(plain["value"]["amount"]),
+                                              "vat_rate": np.float32(0.25)}}
+    assert _advice_of(odd) == _advice_of(plain | {"duration_months": 36,
+                                                  "value": plain["value"] | {"vat_rate": 0.25}})
+    with pytest.raises(InputError, match=r"procurement_start: is NaT \(a missing value in a table\?\)"):
+        s16advisor.advise(plain | {"procurement_start": pd.NaT})
+    with pytest.raises(InputError, match=r"must be a date, not the date and time 2026-03-01 00:00:00.000000001"):
+        s16advisor.advise(plain | {"procurement_start": pd.Timestamp("2026-03-01") + pd.Timedelta(1, "ns")})
