@@ -2082,7 +2082,24 @@ class _Pool:
         try:
             return _outcome(*work)
         except BrokenProcessPool:
+            self._check_started(work[0])
             return self._one_by_one(tasks, start)
+
+    def _check_started(self, executor: Any) -> None:
+        """Raise a RuntimeError when the broken pool's workers did not start: a spawned worker (macOS and Windows;
+        Linux forks) that ended with an error, exit status 1, as it started, as every one does when the script
+        that calls review() imports, and so runs, the review again. Advised again one at a time, each record
+        would be an error of its own, and not the record's fault."""
+        if self.context.get_start_method() == "fork":  # (a forked worker imports nothing again)
+            return
+        processes = (getattr(executor, "_processes", None) or {}).values()
+        if not any(p.exitcode == 1 for p in processes):  # (a crash, or a worker killed: a signal's negative status)
+            return
+        raise RuntimeError(
+            f"review(jobs={self.jobs}): the worker processes could not start: each ended with an error as it started "
+            f"(its traceback is above). With the '{self.context.get_start_method()}' start method (the default on "
+            "macOS and Windows), each worker imports the main script again: a script must call review() with jobs "
+            'over 1 under if __name__ == "__main__": (or give jobs=1)') from None
 
     def _one_by_one(self, tasks: list[Task], start: int) -> Any:
         from concurrent.futures.process import BrokenProcessPool
@@ -2096,6 +2113,7 @@ class _Pool:
                         future = alone.submit(_run_chunk, [task], start + k)
                     parts.append(_outcome(alone, future))
                 except BrokenProcessPool:
+                    self._check_started(alone)
                     parts.append(_lost(self.config, [task], start + k))
                     alone.shutdown(wait=False, cancel_futures=True)
                     alone = self._new(1)
@@ -2358,7 +2376,10 @@ def review(records: Iterable[Any], *, jobs: int = 1, trace: bool = False, ocds: 
 
     Raises ``TypeError`` (``ValueError``) at once for arguments of the wrong type (value), as a path in place of
     records. With ``jobs`` > 1, the workers are stopped, and the review's temporary folder removed, when the
-    iteration ends, stops on an exception (Ctrl-C), or is closed (``.close()``, or the iterator dropped).
+    iteration ends, stops on an exception (Ctrl-C), or is closed (``.close()``, or the iterator dropped). On
+    Linux the workers are forked; elsewhere (macOS, Windows: 'spawn') each imports the main script again, so a
+    script must call ``review`` with ``jobs`` > 1 under ``if __name__ == "__main__":``, else its workers cannot
+    start and the first results raise ``RuntimeError`` saying so.
     """
     return iter(Review(records, jobs=jobs, trace=trace, ocds=ocds, chunk_size=chunk_size))
 

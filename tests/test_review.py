@@ -2616,3 +2616,28 @@ def test_the_summary_says_a_contract_is_counted_both_ways_and_more_ids_only_when
                                   "totals above count each of these records."]
     s.duplicates = Duplicates(ids=2, records=1, examples=[("A", ["f:1", "f:2"])])
     assert "A (f:1, f:2); and 1 more. The totals" in duplicate_lines(s)[0]
+
+
+def test_jobs_in_a_script_without_a_main_guard_under_spawn_is_one_clear_error(tmp_path: Path) -> None:
+    """With the 'spawn' start method (the default on macOS and Windows; Linux forks), each worker imports the
+    script again, and a script that calls review(jobs=2) at its top level, without ``if __name__ == "__main__":``,
+    fails in every worker as it starts. Each chunk's records were then advised one at a time, each in a new
+    worker that failed too: every record became 'not advised: the worker process advising it stopped
+    unexpectedly' (600 records took 3 minutes and printed 602 tracebacks). It is one RuntimeError that says what
+    to do, at once."""
+    script = tmp_path / "analysis.py"
+    script.write_text(
+        "import multiprocessing, sys\n"
+        "import s16advisor\n"
+        "sys.platform = 'darwin'  # (as on macOS: the pool takes the default start method, set to spawn)\n"
+        "multiprocessing.set_start_method('spawn', force=True)\n"
+        f"records = {[contract(i) for i in range(6)]!r}\n"
+        "results = list(s16advisor.review(records, jobs=2, chunk_size=1))\n"
+        "print(len(results), sum(r.ok for r in results))\n", encoding="utf-8")
+    start = time.monotonic()
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 1 and r.stdout == "", (r.stdout, r.stderr[-2000:])
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: review(jobs=2): the worker processes could not start"), last
+    assert 'under if __name__ == "__main__":' in last and "jobs=1" in last, last
+    assert time.monotonic() - start < 60
