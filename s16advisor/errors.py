@@ -21,6 +21,10 @@ class InputError(S16Error):
     def lines(self) -> list[str]:
         return [f"{loc}: {msg}" if loc else msg for loc, msg in self.problems]
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[tuple[str, str]]]]:
+        # (pickled by its problems: a worker process sends it back so; by default it was made again from its message)
+        return type(self), (self.problems,)
+
 
 class RulebookError(S16Error):
     """The bundled rules or data are invalid (a bug in the rulebook, not in the user's input)."""

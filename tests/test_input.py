@@ -1183,3 +1183,17 @@ def test_pandas_values_are_read_as_a_dataframe_means_them() -> None:
         s16advisor.advise(plain | {"procurement_start": pd.NaT})
     with pytest.raises(InputError, match=r"must be a date, not the date and time 2026-03-01 00:00:00.000000001"):
         s16advisor.advise(plain | {"procurement_start": pd.Timestamp("2026-03-01") + pd.Timedelta(1, "ns")})
+
+
+def test_an_input_error_pickles_as_a_worker_process_sends_it_back() -> None:
+    """advise() in a multiprocessing pool's worker: its InputError, pickled to the parent, could not be unpickled
+    (InputError(message) took the message for its problems: 'ValueError: not enough values to unpack')."""
+    import pickle
+
+    import s16advisor
+
+    with pytest.raises(InputError) as e:
+        s16advisor.advise({"id": "C-1", "title": "x", "value": {"amount": "540000"}})
+    again = pickle.loads(pickle.dumps(e.value))
+    assert type(again) is InputError and again.problems == e.value.problems and str(again) == str(e.value)
+    assert again.lines() == e.value.lines()
