@@ -2292,6 +2292,8 @@ class Review:
                 lines = _DuplicateIds.Lines()
                 for record, (rid, error, advice, stats, notes) in zip(chunk, outs, strict=True):
                     self.summary.add(stats)
+                    if record.kind != "error" or record.extra not in (_UNOPENED, _STOPPED):  # (not an input failed)
+                        self.summary.read += 1  # (so far, as the other figures: a loop stopped early has them)
                     if rid is not None:
                         lines.note(n, json.dumps(rid), str(record.source))
                     n += 1
