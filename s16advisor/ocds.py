@@ -12,8 +12,10 @@ Nothing here reads files or validates the contract description: ``review`` does 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import math
+import numbers
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -129,8 +131,10 @@ class OcdsOptions:
         owner = "OcdsOptions"
         check_choice(owner, "vat", self.vat, VAT_BASES)
         rate = self.vat_rate
-        if isinstance(rate, bool) or not isinstance(rate, int | float):
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real | decimal.Decimal):
             raise TypeError(f"{owner}: vat_rate must be a number, not {type(rate).__name__} {rate!r}")
+        rate = float(rate)  # (a Decimal or numpy's number, as advise() takes them: a float, as the mapping writes)
+        object.__setattr__(self, "vat_rate", rate)
         if not 0 <= rate <= 1:  # (NaN too)
             percent = f" ({rate:g}% is {rate / 100:g})" if 1 < rate <= 100 else ""
             raise ValueError(f"{owner}: vat_rate {rate:g} is not a rate between 0 and 1{percent}")

@@ -2427,6 +2427,14 @@ def test_the_python_api_options_take_what_the_cli_takes() -> None:
         OcdsOptions(vat_rate=-0.01)
     with pytest.raises(TypeError, match="vat_rate must be a number, not bool True"):
         OcdsOptions(vat_rate=True)
+    from decimal import Decimal
+    from fractions import Fraction
+
+    for number in (Decimal("0.05"), Fraction(1, 20)):  # (as advise() takes a Decimal: it was a TypeError)
+        rate = OcdsOptions(vat_rate=number).vat_rate  # type: ignore[arg-type]
+        assert rate == 0.05 and type(rate) is float, number
+    with pytest.raises(ValueError, match="vat_rate nan is not a rate"):
+        OcdsOptions(vat_rate=Decimal("NaN"))  # type: ignore[arg-type]
 
 
 def test_a_nan_from_a_table_is_named_as_such() -> None:
@@ -2567,6 +2575,22 @@ def test_the_python_api_needs_no_submodule_import_for_a_batch_from_files(tmp_pat
     out = list(batch)
     assert all(isinstance(r, s16advisor.ReviewResult) and r.ok for r in out) and len(out) == 2
     assert batch.summary.records == 2
+
+
+def test_a_review_stopped_early_has_the_figures_of_the_results_yielded_so_far(tmp_path: Path) -> None:
+    """summary.read stayed 0 until the end, while records counted the results yielded (as the docstring says)."""
+    path = jsonl(tmp_path / "in.jsonl", [contract(i) for i in range(5)])
+    for records in ([contract(i) for i in range(5)], read_records([str(tmp_path / "missing.jsonl"), str(path)])):
+        batch = Review(records, chunk_size=2)
+        out = []
+        for r in batch:
+            out.append(r)
+            if len(out) == 3:
+                break
+        failed = sum(r.error is not None and "cannot be read" in r.error for r in out)
+        assert (batch.summary.records, batch.summary.read) == (3, 3 - failed), (records, batch.summary)
+        list(batch)  # (again, to its end: every figure)
+        assert (batch.summary.records, batch.summary.read) == (5 + failed, 5)
 
 
 def test_an_input_that_holds_no_record_is_warned_of(tmp_path: Path) -> None:
