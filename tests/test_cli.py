@@ -1184,8 +1184,9 @@ def test_ctrl_c_while_the_command_starts_is_one_line_and_exit_130_not_a_tracebac
         err = proc.communicate(timeout=60)[1].decode()
         assert "Traceback" not in err, (delay, err)
         # (0: it had finished; -SIGINT, with nothing said: the signal came before the interpreter had set up its own
-        # handling, which a loaded machine can delay past 0.35 s: a shell shows 130 for it too)
-        assert proc.returncode in (0, 130) or (proc.returncode == -signal.SIGINT and not err), \
+        # handling, which a loaded machine can delay past 0.35 s: a shell shows 130 for it too; helpers saw -SIGINT
+        # after "interrupted" twice on a loaded machine, not reproduced since: one line, and 130 in a shell, still)
+        assert proc.returncode in (0, 130) or (proc.returncode == -signal.SIGINT and err in ("", "interrupted\n")), \
             (delay, proc.returncode, err)
 
 
