@@ -2396,16 +2396,20 @@ def output_format(output: str | None, fmt: str | None) -> str:
             raise ValueError(f"{fmt!r} is not one of {', '.join(OUTPUT_FORMATS)}")
         return fmt
     suffix = os.path.splitext(output or "")[1].lower()
-    return {".csv": "csv", ".json": "json"}.get(suffix, "jsonl")
+    return _OUTPUT_SUFFIXES.get(suffix, "jsonl")
 
 
 def unnamed_output_format(output: str | None, fmt: str | None) -> str | None:
     """The extension of an output file that names no format (``.xlsx``, ``.txt``), written as JSON Lines when no
     format is given: what to warn of; else None."""
     suffix = os.path.splitext(output or "")[1]
-    if fmt or not suffix or suffix.lower() in (".csv", ".json", ".jsonl", ".ndjson"):
+    if fmt or not suffix or suffix.lower() in _OUTPUT_SUFFIXES:
         return None
     return suffix
+
+
+# The extensions that name a format a review writes (as its inputs' extensions name theirs)
+_OUTPUT_SUFFIXES = {suffix: fmt for suffix, fmt in INPUT_SUFFIXES.items() if fmt in OUTPUT_FORMATS}
 
 
 @lru_cache(maxsize=64)

@@ -744,7 +744,8 @@ def test_an_output_whose_extension_names_no_format_is_warned_of(tmp_path: Path, 
     assert "JSON Lines" in result.stderr and "--format" in result.stderr and ".csv" in result.stderr
     assert json.loads((tmp_path / name).read_text())["id"] == "R-0001"  # (written as documented: JSON Lines)
     for quiet in (["-o", str(tmp_path / "r.jsonl")], ["-o", str(tmp_path / "r.CSV")], ["-o", str(tmp_path / name),
-                                                                                         "-f", "jsonl"], []):
+                                                                                         "-f", "jsonl"], [],
+                  ["-o", str(tmp_path / "r.ndjson")], ["-o", str(tmp_path / "r.jsonlines")]):
         assert "warning" not in cli(str(good), *quiet).stderr
 
 
