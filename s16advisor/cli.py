@@ -838,12 +838,16 @@ def main() -> None:
         sys.stdout.flush()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        code = 130
     except OSError as e:  # writing the output failed: a full disk, an I/O error
         from .yamlio import os_error_words
 
         typer.echo(f"error: cannot write the output: {os_error_words(e)}", err=True)
-        sys.exit(EXIT_USAGE)
+        code = EXIT_USAGE
+    # The command is done and has said so: a Ctrl-C while the interpreter exits changes nothing (it came in
+    # logging's exit handler as a traceback, "Exception ignored in atexit callback ... KeyboardInterrupt")
+    with contextlib.suppress(ValueError):  # (not the main thread: it cannot set a handler)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code)
 
 

@@ -1190,6 +1190,23 @@ def test_ctrl_c_while_the_command_starts_is_one_line_and_exit_130_not_a_tracebac
             (delay, proc.returncode, err)
 
 
+def test_ctrl_c_as_the_finished_command_exits_changes_nothing_and_prints_no_traceback() -> None:
+    """Ctrl-C 0.35 s after the start came as the command exited, in logging's exit handler: 'Exception ignored in
+    atexit callback ... Traceback ... KeyboardInterrupt' after the whole advice. Here the Ctrl-C comes from an exit
+    handler that runs last."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, os, signal, sys, time\n"
+            f"sys.argv = ['s16advisor', 'advise', {str(EXAMPLE)!r}, '--format', 'json']\n"
+            "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.2)))\n"
+            "from s16advisor.cli import main\n"
+            "main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", (done.returncode, done.stderr)
+    assert json.loads(done.stdout)["contract_id"]
+
+
 def test_importing_the_package_leaves_ctrl_c_as_python_handles_it() -> None:
     import subprocess
     import sys
