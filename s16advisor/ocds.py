@@ -94,10 +94,11 @@ LEGAL_BASES = {
     ("UKPGA", "2023/54"): "the Procurement Act 2023",
     ("CELEX", "32014L0024"): "the Public Contracts Regulations 2015 (Directive 2014/24/EU)",
 }
-PSR_BASIS = ("UKSI", "2023/1348")  # The Health Care Services (Provider Selection Regime) Regulations 2023 (England)
-# Regimes of the PCR 2015 era s16advisor does not encode (Find a Tender's PCR-era notices name the directive
-# implemented: 32014L0025, utilities, is measured in its data beside 32014L0024): not advised under PCR 2015.
+# Regimes s16advisor does not encode: the Provider Selection Regime (England's health care services), and those of
+# the PCR 2015 era (Find a Tender's PCR-era notices name the directive implemented: 32014L0025, utilities, is
+# measured in its data beside 32014L0024): not advised under PCR 2015 or the Act.
 UNENCODED_BASES = {
+    ("UKSI", "2023/1348"): "the Health Care Services (Provider Selection Regime) Regulations 2023",
     ("CELEX", "32014L0025"): "the Utilities Contracts Regulations 2016 (Directive 2014/25/EU)",
     ("CELEX", "32014L0023"): "the Concession Contracts Regulations 2016 (Directive 2014/23/EU)",
     ("CELEX", "32009L0081"): "the Defence and Security Public Contracts Regulations 2011 (Directive 2009/81/EC)",
@@ -812,13 +813,9 @@ def _legal_basis(tender: Mapping[str, Any], start: str, problems: list[str]) -> 
     s16advisor does not encode (the Provider Selection Regime)."""
     basis = _dict(tender.get("legalBasis"))
     key = (_text(basis.get("scheme")).upper(), _text(basis.get("id")).upper())
-    if key == PSR_BASIS:
-        problems.append("tender.legalBasis is the Health Care Services (Provider Selection Regime) Regulations 2023 "
-                        "(UKSI 2023/1348), which s16advisor does not encode")
-        return
     if key in UNENCODED_BASES:
         problems.append(f"tender.legalBasis is {UNENCODED_BASES[key]} ({key[0]} {key[1]}), which s16advisor does not "
-                        "encode (it advises on public contracts under PCR 2015 and the Procurement Act 2023)")
+                        "encode")
         return
     named = LEGAL_BASES.get(key)
     if named is None:

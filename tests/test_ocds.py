@@ -802,6 +802,8 @@ def test_the_acts_go_live_in_the_ocds_mapping_is_the_rulebooks() -> None:
 def test_a_notice_under_the_provider_selection_regime_is_not_advised() -> None:
     m = release_to_contract(release(legalBasis={"scheme": "UKSI", "id": "2023/1348"}))
     assert m.contract is None and "Provider Selection Regime" in (m.error or "")
+    assert m.error == ("tender.legalBasis is the Health Care Services (Provider Selection Regime) Regulations 2023 "
+                       "(UKSI 2023/1348), which s16advisor does not encode")
 
 
 def test_a_planning_notice_is_dated_by_its_planned_tender_notice() -> None:
