@@ -2300,10 +2300,8 @@ class Review:
                     yield ReviewResult(record.source, rid, advice, error, notes)
                 dups.add(lines.joined())
             self.summary.duplicates = dups.report()
-            if isinstance(self.records, Reader):
+            if isinstance(self.records, Reader):  # (its blank lines, warnings and failed inputs; read as counted)
                 self.summary.take_counts(self.records)
-            else:
-                self.summary.read = n
         finally:
             try:
                 results.close()
