@@ -21,8 +21,8 @@ def money(x: float) -> str:
 def short_money(x: float) -> str:
     """£12.3m, £1.2bn, £450k: a total in a sentence, halves rounded up (away from zero), as money is: by the exact
     value, not its float quotient (£1,450,000 / 1e6 is just under 1.45: it was '£1.4m')."""
-    for unit, places, suffix in ((10**9, 1, "bn"), (10**6, 1, "m"), (10**3, 0, "k")):
-        if abs(x) >= (unit if unit > 10**3 else 10**4):
+    for least, unit, places, suffix in ((10**9, 10**9, 1, "bn"), (10**6, 10**6, 1, "m"), (10**4, 10**3, 0, "k")):
+        if abs(x) >= least:
             scaled = (Decimal(x) / unit).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
             return f"£{scaled:,}{suffix}"
     return money(x)
