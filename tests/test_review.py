@@ -867,6 +867,48 @@ def test_a_file_appended_to_an_output_after_buffered_writes_keeps_their_order(tm
     assert buffer.getvalue() == b"B" * 300_000
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="posix_fadvise is not on this platform")
+def test_an_output_file_is_let_go_of_from_the_page_cache_as_it_is_written_and_stays_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = sys.modules["s16advisor.review"]
+    path = jsonl(tmp_path / "p.jsonl", [contract(i) for i in range(40)])
+    whole = tmp_path / "whole.jsonl"
+    review_to_file([str(path)], str(whole), options=ReviewOptions(jobs=1, chunk_size=3))
+    calls: list[tuple[int, int, int]] = []
+    fadvise = os.posix_fadvise
+
+    def advise(fd: int, offset: int, length: int, advice: int) -> None:
+        calls.append((offset, length, advice))
+        fadvise(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", advise)
+    monkeypatch.setattr(module._PageCache, "BATCH", 5000)
+    out = tmp_path / "out.jsonl"
+    review_to_file([str(path)], str(out), options=ReviewOptions(jobs=1, chunk_size=3))
+    assert out.read_bytes() == whole.read_bytes()
+    assert {advice for _, _, advice in calls} == {os.POSIX_FADV_DONTNEED}
+    started = list(dict.fromkeys((offset, length) for offset, length, _ in calls))
+    assert len(started) > 3 and started[0][0] == 0  # ranges of at least BATCH bytes, one after another
+    assert all(length >= 5000 for _, length in started)
+    assert all(a + n == b for (a, n), (b, _) in zip(started, started[1:], strict=False))
+    assert started[-1][0] + started[-1][1] <= out.stat().st_size
+    dropped = [(offset, length) for offset, length, _ in calls]
+    assert all(dropped.count(r) == 2 for r in started[:-2])  # each started, then dropped two batches later
+    calls.clear()
+    stream = io.StringIO()
+    review_to_file([str(path)], None, "jsonl", ReviewOptions(jobs=1, chunk_size=3), stdout=stream)
+    assert stream.getvalue().encode() == whole.read_bytes() and not calls  # (not a file)
+
+    def refused(fd: int, offset: int, length: int, advice: int) -> None:
+        calls.append((offset, length, advice))
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "posix_fadvise", refused)
+    out.unlink()
+    review_to_file([str(path)], str(out), options=ReviewOptions(jobs=1, chunk_size=3))
+    assert out.read_bytes() == whole.read_bytes() and len(calls) == 1  # a hint: not asked again, nothing lost
+
+
 def test_a_carriage_return_in_an_id_or_a_file_name_is_quoted_in_the_csv_results(tmp_path: Path) -> None:
     path = tmp_path / "odd\rname.jsonl"
     path.write_text(json.dumps(contract(1, id="A\rB")) + "\n" + json.dumps(contract(2)) + "\n", encoding="utf-8")
