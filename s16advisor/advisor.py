@@ -448,7 +448,7 @@ class _Static:
 
     def frame_json(self, trace: bool) -> bytes | _Json:
         return self._json_of(("frame", trace), lambda hole, text: self.make.advice_of(
-            self.regime, hole("id"), hole("title"), hole("start"), hole("because"), hole("value"), hole("basis"),
+            self.regime, hole("id"), hole("title"), hole("start"), text(self.because), hole("value"), hole("basis"),
             hole("threshold"), hole("above"), hole("in_force"), hole("routes"), hole("recommended"),
             hole("findings"), hole("trace") if trace else []), trace)
 
@@ -761,8 +761,26 @@ class _Json(NamedTuple):
         return b"".join(parts)
 
 
-def _json_part(texts: list[bytes], holes: tuple[tuple[str, Any], ...]) -> _Json:
-    keys = [arg if kind == "text" else (kind, arg) if kind == "texts" else kind for kind, arg in holes]
+def _json_part(texts: list[bytes], holes: tuple[tuple[str, Any], ...]) -> _Json | None:
+    """The part of texts and holes between them; a message that quotes the contract ("text") is put in as its own
+    texts with a hole for each detail it quotes, so that filling it is no call of its own. None if a message is
+    not UTF-8 (a lone surrogate)."""
+    spread: list[bytes] = [texts[0]]
+    kept: list[tuple[str, Any]] = []
+    for (kind, arg), after in zip(holes, texts[1:], strict=True):
+        if kind == "text":
+            if arg.json is None:
+                return None
+            spread[-1] += arg.json[0]
+            for name, text in zip(arg.names, arg.json[2::2], strict=True):
+                kept.append(("detail", name))
+                spread.append(text)
+            spread[-1] += after
+        else:
+            kept.append((kind, arg))
+            spread.append(after)
+    texts, holes = spread, tuple(kept)
+    keys = [(kind, arg) if kind in ("texts", "detail") else kind for kind, arg in holes]
     parts = [b""] * (2 * len(texts) - 1)
     parts[::2] = texts
     return _Json(tuple(texts), holes, itemgetter(*keys), parts)
@@ -780,8 +798,8 @@ class _Values(dict[Any, bytes]):
         self.details, self.json_details = details, JsonDetails(details)
 
     def __missing__(self, key: Any) -> bytes:
-        if type(key) is Template:
-            got = key.fill_json(self.json_details)
+        if key[0] == "detail":  # (a name a message quotes: see _json_part)
+            got = self.json_details[key[1]]
         else:  # several conditions, each said once
             said = dict.fromkeys(m.fill(self.details) for m in key[1])
             got = ("[" + ",".join(map(_json_str, said)) + "]").encode()
@@ -868,7 +886,7 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
             main, above = row, up
     own.update({
         "id": _json_str(c.id).encode(), "title": _json_str(c.title).encode(),
-        "start": f'"{c.procurement_start.isoformat()}"'.encode(), "because": st.because.fill_json(own.json_details),
+        "start": f'"{c.procurement_start.isoformat()}"'.encode(),
         "value": _float_json(value), "basis": _json_str(basis).encode(), "threshold": main, "above": above,
         "in_force": b"[" + b",".join(rows) + b"]", "recommended": recommended,
         "routes": _filled_array(routes, own), "findings": _filled_array(findings, own),
