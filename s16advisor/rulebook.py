@@ -752,6 +752,7 @@ class Template(NamedTuple):
     names: tuple[str, ...]  # the placeholders, in order
     pattern: str  # the text between them joined by %s (each % of the text doubled)
     json: tuple[bytes, ...] | None  # the message as a JSON string (UTF-8), room between its texts for details
+    # (each detail in turn, JSON-escaped without quotes, goes between: see advisor._json_part)
 
     def fill(self, details: Mapping[str, str]) -> str:
         if not self.names:
@@ -760,15 +761,6 @@ class Template(NamedTuple):
             return self.pattern % tuple(map(details.__getitem__, self.names))
         except KeyError:  # a detail this contract does not have: its placeholder stays
             return self.pattern % tuple(_detail(details, n) for n in self.names)
-
-    def fill_json(self, details: JsonDetails) -> bytes:
-        """``json_str(self.fill(details.details))`` as UTF-8, from the texts and the details JSON-escaped once
-        (JSON escapes character by character)."""
-        if self.json is None:
-            raise UnicodeEncodeError("utf-8", self.text, 0, len(self.text), "a text that is not UTF-8")
-        parts = list(self.json)
-        parts[1::2] = [details[n] for n in self.names]
-        return b"".join(parts)
 
 
 class JsonDetails(dict[str, bytes]):
