@@ -550,6 +550,27 @@ def test_github_lines_match_the_workflow_command_syntax(drafts):
     assert any(line.startswith("::error ") and "b-failing.yaml,line=10," in line for line in lines)
 
 
+@pytest.mark.parametrize("failing", [1, 11])
+def test_github_says_first_when_there_are_more_annotations_of_a_kind_than_a_step_shows(tmp_path, failing):
+    for i in range(failing):
+        _write(tmp_path / "drafts", f"bad-{i:02}.yaml", FAILING)
+    _write(tmp_path / "drafts", "warn.yaml", WARNING_ONLY)
+    r = run(str(tmp_path / "drafts"), "--format", "github")
+    lines = r.stdout.splitlines()
+    kinds = [line[2:].split(" ", 1)[0] for line in lines if line.startswith("::") and " file=" in line]
+    counts = {k: kinds.count(k) for k in ("error", "warning", "notice")}
+    assert counts["error"] >= failing and counts["warning"] >= 1
+    first = lines[0]
+    if max(counts.values()) <= 10:
+        assert all(GH_LINE.match(line) for line in lines), r.stdout  # (each an annotation of a draft)
+        return
+    assert first.startswith("::notice title=s16advisor::This check made ") and " file=" not in first
+    made = [f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items() if n]
+    said = ", ".join(made[:-1]) + " and " + made[-1]  # (errors, a warning and notices, at least)
+    assert f"made {said}. GitHub shows the first 10 of each kind in a step" in first
+    assert all(GH_LINE.match(line) for line in lines[1:])
+
+
 def test_auto_is_github_under_github_actions_and_text_otherwise(tmp_path):
     p = str(_write(tmp_path, "bad.yaml", FAILING))
     assert run(p, env={"GITHUB_ACTIONS": "true"}).stdout.startswith("::")

@@ -273,23 +273,42 @@ def _gh_prop(s: str) -> str:
     return _gh_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
+# GitHub shows at most this many annotations of each kind (error, warning, notice) per step, and 50 per job;
+# the rest are in the step's log only (actions/toolkit, docs/problem-matchers.md, "Limitations").
+GITHUB_SHOWN = 10
+
+
 def _github(report: CheckReport, out: TextIO) -> None:
     kind = {"error": "error", "warning": "warning", "info": "notice"}
+    lines: list[str] = []
+    counts = dict.fromkeys(("error", "warning", "notice"), 0)
+
+    def annotate(level: str, props: str, message: str) -> None:
+        lines.append(f"::{level} {props}::{_gh_data(message)}\n")
+        counts[level] += 1
+
     for r in report.results:
         # file=: relative to the repository's root, as GitHub reads it (the runner keeps a relative path as given)
         file = _gh_prop(_in_repository(r.path) or r.path)
         if r.status == "error":
             props = f"file={file}" + (f",line={r.error_line}" if r.error_line else "")
-            out.write(f"::error {props},title=invalid_input::{_gh_data(r.error or 'invalid input')}\n")
+            annotate("error", f"{props},title=invalid_input", r.error or "invalid input")
             continue
         for f in r.findings:
             level = "notice" if f.waived else kind[f.severity]
             props = f"file={file}" + (f",line={f.line}" if f.line else "") + f",title={_gh_prop(f.code)}"
-            msg = f.message + (f" (waived: {f.waiver_reason})" if f.waived else "")
-            out.write(f"::{level} {props}::{_gh_data(msg)}\n")
+            annotate(level, props, f.message + (f" (waived: {f.waiver_reason})" if f.waived else ""))
             for x in f.related:
                 p = f"file={file}" + (f",line={x.line}" if x.line else "") + f",title={_gh_prop(x.code)}"
-                out.write(f"::notice {p}::{_gh_data(x.message)}\n")
+                annotate("notice", p, x.message)
+    if max(counts.values()) > GITHUB_SHOWN:  # said first, so that it is among the notices shown
+        made = [f"{n} {level}{'s' if n != 1 else ''}" for level, n in counts.items() if n]
+        said = ", ".join(made[:-1]) + " and " + made[-1] if len(made) > 1 else made[0]
+        note = (f"This check made {said}. GitHub shows the first {GITHUB_SHOWN} of each kind in a step (and 50 in "
+                "a job) on the pull request: this step's log lists every one, and --format sarif uploaded to code "
+                "scanning shows them all.")
+        out.write(f"::notice title=s16advisor::{_gh_data(note)}\n")
+    out.writelines(lines)
 
 
 REPORTERS: dict[CheckFormat, Callable[[CheckReport, TextIO], None]] = {
