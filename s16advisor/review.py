@@ -1505,7 +1505,7 @@ class _Worker:
                     obj = payload
                 if isinstance(obj, dict) and isinstance(obj.get("id"), str):
                     rid = obj["id"]
-                obj, rid, more = self._ocds(obj, rid, label)
+                obj, rid, more = self._ocds(obj, rid, label, kind == "json")
                 notes += more
                 contract = self._validate(obj, label, file, lines, kind == "csv")
             if self.config.mode == "csv":  # a CSV row needs only the advice's outline: no Advice is made
@@ -1541,7 +1541,10 @@ class _Worker:
         except ValueError:  # Python refuses to read an integer of over 4,300 digits
             raise _RecordError(f"{label}: a number of more than 4,300 digits") from None
 
-    def _ocds(self, obj: Any, rid: str | None, label: str) -> tuple[Any, str | None, tuple[str, ...]]:
+    def _ocds(self, obj: Any, rid: str | None, label: str,
+              line: bool = False) -> tuple[Any, str | None, tuple[str, ...]]:
+        """An object as a contract description's fields (mapped from OCDS if it is OCDS), its id and notes;
+        ``line``: it is a whole JSON line."""
         kind = kind_of(obj)
         if kind == "contract":
             repeated = _repeated_keys(obj)
@@ -1553,6 +1556,12 @@ class _Worker:
             raise _RecordError(f"{label}: a record must be a contract description or an OCDS release or record "
                                f"(a mapping of fields), got {_kind_name(obj)}")
         if kind in ("release_package", "record_package"):
+            if line:  # the reader takes a line holding "releases" or "records" for a package and reads its items:
+                # this one's key is written otherwise, with \u escapes (parsing every line that has one, to see,
+                # would slow the reading of every file whose texts are escaped)
+                key = "releases" if kind == "release_package" else "records"
+                raise _RecordError(f'{label}: an OCDS {kind.replace("_", " ")} whose "{key}" key is written with '
+                                   f'\\u escapes is not read: write the key as "{key}"')
             raise _RecordError(f"{label}: an OCDS package inside a package is not read")
         rid = obj.get("ocid") if isinstance(obj.get("ocid"), str) else rid
         mapped = record_to_contract(obj, self.config.ocds) if kind == "record" else \

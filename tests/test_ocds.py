@@ -1375,3 +1375,26 @@ def test_a_notice_under_a_pcr_2015_era_regime_s16advisor_does_not_encode_is_not_
     rel["tender"]["legalBasis"] = {"id": celex, "scheme": "CELEX"}
     m = release_to_contract(rel)
     assert m.contract is None and m.error is not None and named in m.error and celex in m.error
+
+
+@pytest.mark.parametrize("package", [RELEASES, RECORDS])
+def test_a_json_line_package_whose_key_is_escaped_is_an_error_naming_the_escape(tmp_path: Path, package: Path) -> None:
+    """The reader knows a package line by its "releases" or "records" key as written: one written with \\u escapes
+    reached a worker, which said it was "a package inside a package"."""
+    obj = json.loads(package.read_text())
+    key = "releases" if "releases" in obj else "records"
+    for record in obj.get("records", []):  # (a line holding "releases" anywhere is read as a package)
+        record.pop("releases", None)
+    plain, escaped = tmp_path / "plain.jsonl", tmp_path / "escaped.jsonl"
+    plain.write_text(json.dumps(obj) + "\n")
+    escaped.write_text(json.dumps(obj).replace(f'"{key}"', '"\\u' + f'{ord(key[0]):04x}{key[1:]}"', 1) + "\n")
+    assert json.loads(escaped.read_text()) == obj
+    assert len(_review(plain)) == len(obj[key]) > 1
+    (got,) = _review(escaped)
+    kind = "release package" if key == "releases" else "record package"
+    assert got.error == f'{escaped}:1: an OCDS {kind} whose "{key}" key is written with \\u escapes is not read: ' \
+                        f'write the key as "{key}"'
+    nested = tmp_path / "nested.json"  # a package among a package's releases is still said to be so
+    nested.write_text(json.dumps({"uri": "u", "releases": [obj]}))
+    (inner,) = _review(nested)
+    assert inner.error is not None and inner.error.endswith("an OCDS package inside a package is not read")
