@@ -2191,6 +2191,12 @@ def _stop(executor: Any, *, finished: bool) -> None:
             results._writer.close()
     if manager is not None:
         manager.join(5)
+    # The thread that feeds the workers their chunks ends once it meets the end the pool's thread put in its queue
+    # as it ended (a write it was blocked in fails once the pool has closed the pipe's read end): on a loaded
+    # machine, not at once, and a review stopped in a notebook left it running.
+    feeder = getattr(tasks, "_thread", None)
+    if feeder is not None:
+        feeder.join(5)
 
 
 def _evaluate(records: Iterable[Record], config: _Config, jobs: int,

@@ -1542,6 +1542,33 @@ def test_review_interrupted_while_a_worker_sends_a_result_neither_hangs_nor_leak
     assert not list(scratch.iterdir())
 
 
+def test_review_interrupted_waits_for_the_thread_feeding_the_workers_to_end(tmp_path: Path) -> None:
+    """The pool's feeder thread ends a moment after the pool is stopped (seconds on a loaded machine): a stopped
+    review did not wait for it, and a script that looked at its threads just after found it (a flaky test)."""
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import multiprocessing.queues, os, signal, sys, threading, time\n"
+        "import s16advisor\n"
+        "feed = multiprocessing.queues.Queue._feed\n"
+        "def slow_feed(*args):  # as on a loaded machine: ends a second after its queue is closed\n"
+        "    feed(*args)\n"
+        "    time.sleep(1)\n"
+        "multiprocessing.queues.Queue._feed = staticmethod(slow_feed)\n"
+        "module = sys.modules['s16advisor.review']\n"
+        "module._Worker.call = lambda self, tasks, start: time.sleep(3600)\n"
+        f"records = [{contract(0)!r} | {{'id': f'R-{{i}}'}} for i in range(40)]\n"
+        "threading.Timer(2, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "try:\n"
+        "    for _ in s16advisor.review(records, jobs=2, chunk_size=5):\n"
+        "        pass\n"
+        "except KeyboardInterrupt:\n"
+        "    print('stopped')\n"
+        "print('threads', [t.name for t in threading.enumerate() if t is not threading.main_thread()])\n",
+        encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=90)
+    assert done.stdout.splitlines() == ["stopped", "threads []"], done.stderr
+
+
 def test_a_review_with_workers_left_open_at_exit_is_closed_quietly(tmp_path: Path) -> None:
     """A program that ends with ``review(records, jobs=2)`` not finished (kept in a variable) had it closed as
     Python tore its modules down: 'Exception ignored in: <generator object ...>' and an ImportError, after the
