@@ -68,11 +68,12 @@ class Outline(NamedTuple):
     threshold_amount: float | None
     above_threshold: bool
     recommended: tuple[str, ...]
-    # route id -> status (read-only): one object for every advice whose rules fired alike, which also have the same
-    # recommended, blockers and findings (a review keeps what it works out of those by it)
+    # route id -> status (read-only): one object for every advice whose rules touching routes fired alike, which
+    # also have the same recommended and blockers (a review keeps what it works out of those by it)
     statuses: Mapping[str, str]
     blockers: tuple[tuple[str, str], ...]  # (route, code), routes in order
-    findings: tuple[tuple[str, str], ...]  # (code, severity)
+    # (code, severity): one object for every advice whose rules reporting findings fired alike (the same use)
+    findings: tuple[tuple[str, str], ...]
 
 
 # The regime under which each basis of a prior reserved award (input v1 ``prior_reserved_awards[].basis``) is made.
@@ -376,9 +377,11 @@ class _Shape(NamedTuple):
     mask: int  # the fired rules
     trace: list[TraceEntry]  # empty until asked (see _Static.trace_of): an outline needs none
     json: list[Any]  # empty until asked (see _Static.json_of): the JSON of its routes, its findings and its plan
-    statuses: Mapping[str, str]  # route id -> status, read-only: the Outline of every advice of this shape has it
+    # route id -> status, read-only: one object shared by the shapes of one routes part (see _routes_part), which
+    # have the same plan and blockers too
+    statuses: Mapping[str, str]
     blockers: tuple[tuple[str, str], ...]  # (route, code)
-    finding_codes: tuple[tuple[str, str], ...]  # (code, severity)
+    finding_codes: tuple[tuple[str, str], ...]  # (code, severity): one object shared by the shapes of one findings part
 
 
 SHAPES_KEPT = 4096  # shapes kept per regime (least recently used go first): 3,163 in the benchmark's first 10,000
@@ -429,7 +432,6 @@ class _Static:
             for route in {x.route for x in (*then.block, *then.condition, *then.recommend)}:
                 route_masks[route] |= 1 << cr.index
         self.routes = [(k, spec, route_masks[spec.id]) for k, spec in enumerate(regime.routes)]
-        self.route_ids = [spec.id for spec in regime.routes]
         # Why the regime applies, its folded YAML lines made one line once (the details it quotes have no spaces).
         self.because = template(" ".join(regime.because.split()))
         # The rules that touch some route (they decide the routes part of a shape) and those that report findings.
@@ -506,8 +508,7 @@ class _Static:
         else:  # put together from its routes part and its findings part, each kept per the rules deciding it
             routes, recommended, statuses, blockers = self._routes_part(mask & self.route_rules)
             findings, finding_codes = self._findings_part(mask & self.finding_rules)
-            got = _Shape(routes, findings, recommended, mask, [], [],
-                         MappingProxyType(dict(zip(self.route_ids, statuses, strict=True))), blockers, finding_codes)
+            got = _Shape(routes, findings, recommended, mask, [], [], statuses, blockers, finding_codes)
             shapes[mask] = got
             if len(shapes) > SHAPES_KEPT:
                 shapes.popitem(last=False)  # the least recently used
@@ -522,8 +523,9 @@ class _Static:
         return got
 
     def _routes_part(self, mask: int) -> tuple[Any, ...]:
-        """The routes, the plan, the statuses and the blockers' codes when the rules of ``mask`` (all touching
-        routes) fired: 1,675 combinations in the benchmark's 100,000 contracts against 10,784 shapes."""
+        """The routes, the plan, the statuses (route id -> status, read-only: shared by the shapes of this part)
+        and the blockers' codes when the rules of ``mask`` (all touching routes) fired: 1,675 combinations in the
+        benchmark's 100,000 contracts against 10,784 shapes."""
         got = self._route_parts.get(mask)
         if got is None:
             fired = self._fired(mask)
@@ -533,7 +535,7 @@ class _Static:
             recommended = list(dict.fromkeys(route for _, _, route in plan))
             routes = [self._route(k, spec, mask & route_mask, spec.id in recommended)
                       for k, spec, route_mask in self.routes]
-            got = (routes, recommended, tuple(r.status for r in routes),
+            got = (routes, recommended, MappingProxyType({r.id: r.status for r in routes}),
                    tuple((r.id, b.code if isinstance(b, Blocker) else b[0]) for r in routes for b in r.blocked_by))
             if len(self._route_parts) >= SHAPES_KEPT:
                 self._route_parts.clear()

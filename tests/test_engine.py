@@ -166,6 +166,28 @@ def test_the_outline_of_a_contract_is_what_its_advice_says(advisor):
         assert advisor.outline(c) == outline_of(advisor.advise(c)), c.id
 
 
+def test_a_review_works_out_an_outline_s_cells_and_figures_by_its_statuses_and_by_its_findings(advisor):
+    """A review keeps what a CSV row and the summary take of an outline's statuses (plan, statuses, blockers) per
+    statuses object, and of its findings per findings object, which outlines of other findings, and of other
+    statuses, share: each must give what the same outline gives uncached (a plain dict and a list)."""
+    from s16advisor.review import _outline_cells, _stats
+
+    kept = []  # (the outlines kept, so that the ids below are not reused)
+    findings_by_statuses: dict[int, set] = {}
+    statuses_by_findings: dict[int, set] = {}
+    for c in _varied_contracts(1500, 8):
+        o = advisor.outline(c)
+        plain = o._replace(statuses=dict(o.statuses), findings=list(o.findings))
+        assert _outline_cells(o, c) == _outline_cells(plain, c), c.id
+        assert _stats(o, c, ()) == _stats(plain, c, ()), c.id
+        kept.append(o)
+        findings_by_statuses.setdefault(id(o.statuses), set()).add(o.findings)
+        statuses_by_findings.setdefault(id(o.findings), set()).add(tuple(o.statuses.items()))
+    # the cases the two caches must tell apart
+    assert any(len(found) > 1 for found in findings_by_statuses.values())
+    assert any(len(found) > 1 for found in statuses_by_findings.values())
+
+
 def test_the_json_written_without_the_advice_is_the_advice_s_json(advisor, monkeypatch):
     import warnings
 
