@@ -303,6 +303,23 @@ def test_two_rules_asserting_different_values_for_a_fact_are_an_error(tmp_path, 
     for contract in (light_touch, other, light_touch):
         with pytest.raises(EngineError, match="assert different values for threshold"):
             broken.advise(contract_from_mapping(contract))
+    # across two stages: the earlier stage's rule is named first
+    with pytest.raises(EngineError, match=r"rules pcr2015\.scope\.works and pcr2015\.scope\.supplies_services_sub_"):
+        broken.advise(contract_from_mapping(other))
+
+
+def test_a_memo_too_small_for_the_contracts_changes_nothing():
+    """Each stage forgets its least recently used answers, and each rule its oldest, past ``memo_size``: with
+    room for two of each, varied contracts fire the rules they fire without a memo."""
+    small, none = Advisor(engine=PythonEngine()), Advisor(engine=PythonEngine())
+    small.evaluator = Evaluator(PythonEngine(), memo_size=2)
+    none.evaluator = Evaluator(PythonEngine(), memo_size=0)
+    for c in _varied_contracts(300, 9):
+        got, expected = small._evaluate(c, None)[4], none._evaluate(c, None)[4]
+        assert (got.fired, got.facts) == (expected.fired, expected.facts), c.id
+    plans = small.evaluator._plans.values()
+    assert small.evaluator.hits and all(len(st.memo) == 2 for plan in plans for st in plan.stages[:1])
+    assert any(len(rule_memo) == 2 for plan in plans for st in plan.stages for rule_memo in st.rule_memos)
 
 
 def test_amounts_nearer_0_than_python_writes_without_an_exponent_are_advised_by_durable_rules(reference):

@@ -12,6 +12,7 @@ import inspect
 import sys
 from collections import OrderedDict
 from collections.abc import Callable
+from itertools import compress
 from operator import itemgetter
 from typing import NamedTuple, NoReturn, Protocol
 
@@ -80,8 +81,8 @@ class _Plan:
             reads = sorted({f for r in rules for f in r.reads})
             may_write = {name for r in rules for name in r.writes}
             self.stages.append(_Stage(
-                _getter(reads), [(r.index, _getter(sorted(r.reads))) for r in rules], OrderedDict(),
-                OrderedDict(), sorted(may_write & earlier)))
+                _getter(reads), tuple(r.index for r in rules), tuple(_getter(sorted(r.reads)) for r in rules),
+                OrderedDict(), tuple({} for _ in rules), sorted(may_write & earlier)))
             earlier |= may_write
 
     def reduce(self, name: str, v: Scalar) -> Scalar:
@@ -91,7 +92,7 @@ class _Plan:
 
     def answer(self, stage: int, fired: list[int]) -> _Answer:
         """A stage's answer: the rules fired and what they assert together (as set, and as the memo keys see
-        it), and which rule asserted each fact. One object per combination of rules fired (few), shared by
+        it), and which rule first asserted each fact. One object per combination of rules fired (few), shared by
         every memo entry that gives it."""
         key = (stage, *fired)
         got = self.answers.get(key)
@@ -112,14 +113,15 @@ class _Plan:
                 writes[name] = value
                 by[name] = i
                 first.setdefault(name, i)
-        return _Answer(fired, writes, {name: self.reduce(name, v) for name, v in writes.items()}, by, first)
+        return _Answer(fired, writes, {name: self.reduce(name, v) for name, v in writes.items()}, first)
 
 
 class _Stage(NamedTuple):
     key: Callable[[dict[str, Scalar]], object]  # the facts the stage's rules read
-    rules: list[tuple[int, Callable[[dict[str, Scalar]], object]]]  # each rule and the facts it reads
+    rules: tuple[int, ...]  # the stage's rules
+    reads: tuple[Callable[[dict[str, Scalar]], object], ...]  # the facts each rule reads
     memo: OrderedDict[object, _Answer]  # the stage's answer on its facts
-    rule_memo: OrderedDict[tuple[int, object], bool]  # each rule's answer on its own facts
+    rule_memos: tuple[dict[object, bool], ...]  # each rule's answer on its own facts
     overlap: list[str]  # facts this stage and an earlier one may both assert (checked for conflicts)
 
 
@@ -127,8 +129,7 @@ class _Answer(NamedTuple):
     fired: list[int]
     writes: dict[str, Scalar]
     seen: dict[str, Scalar]
-    by: dict[str, int]  # the last rule asserting each fact
-    first: dict[str, int]  # the first (a conflict with an earlier stage is reported with it)
+    first: dict[str, int]  # the first rule asserting each fact (a conflict with an earlier stage names it)
 
 
 _ANSWERS = 4096  # stage answers kept for sharing, per program
@@ -151,8 +152,10 @@ class Evaluator:
     answer on its own facts (a stage whose combination of facts is new is still answered when every one of
     its rules has seen its own facts before). The engine is asked only when a rule has not: about those rules
     alone when they are at most a quarter of the stage, else about the whole stage. The memo is an
-    optimisation only: ``memo_size=0`` gives the same results, engine-evaluated every time. Each level of each
-    stage keeps at most ``memo_size`` entries (least recently used go first).
+    optimisation only: ``memo_size=0`` gives the same results, engine-evaluated every time. Each stage keeps at
+    most ``memo_size`` answers (least recently used go first), and each rule at most ``memo_size`` answers on its
+    own facts (the oldest go first: a rule reads a few facts, whose combinations are few, and keeping them in
+    order of use cost a step per rule of the stage each time).
     """
 
     def __init__(self, engine: Engine, memo_size: int = 4096):
@@ -174,7 +177,6 @@ class Evaluator:
                     reduced[name] = cell(cuts, reduced[name])
         fired_all: list[int] = []
         asserted: dict[str, Scalar] = {}
-        written_by: dict[str, int] = {}
         hits = 0
         for stage, st in enumerate(plan.stages):
             if memo:
@@ -189,11 +191,12 @@ class Evaluator:
                 answer = plan.answer(stage, self._fire(program, stage, {**program.defaults, **facts, **asserted}))
             if answer.writes:
                 for name in st.overlap:
-                    if name in written_by and name in answer.writes and asserted[name] != answer.writes[name]:
-                        self._conflict(program, written_by[name], answer.first[name], name)
+                    if name in asserted and name in answer.writes and asserted[name] != answer.writes[name]:
+                        # (the earlier rule: the last one fired so far that asserts it)
+                        earlier = next(i for i in reversed(fired_all) if name in program.rules[i].writes)
+                        self._conflict(program, earlier, answer.first[name], name)
                 asserted.update(answer.writes)
                 reduced.update(answer.seen)
-                written_by.update(answer.by)
             fired_all += answer.fired
         self.hits += hits
         return Evaluation(fired_all, facts, asserted, program.defaults)
@@ -215,33 +218,30 @@ class Evaluator:
     def _fire_memo(self, plan: _Plan, stage: int, st: _Stage, key: object, reduced: dict[str, Scalar],
                    facts: dict[str, Scalar], asserted: dict[str, Scalar]) -> _Answer:
         """A stage the memo has not seen on its facts ``key``: answered by its rules' memo, else the engine."""
-        memo, rule_memo = st.memo, st.rule_memo
-        rule_keys = [(index, rule_key(reduced)) for index, rule_key in st.rules]
-        answers = [rule_memo.get(k) for k in rule_keys]
+        memo, rules, rule_memos = st.memo, st.rules, st.rule_memos
+        keys = [read(reduced) for read in st.reads]
+        answers = list(map(dict.get, rule_memos, keys))  # (None: not seen on these facts)
         if None in answers:
             # The engine is asked about the rules not seen on their facts before: alone when they are few
             # (one ruleset each), else with the whole stage.
             self.misses += 1
             program = plan.program
             state = {**program.defaults, **facts, **asserted}
-            unknown = [k[0] for k, yes in zip(rule_keys, answers, strict=True) if yes is None]
-            if self._partial and len(unknown) * 4 <= len(rule_keys):
+            unknown = [index for index, yes in zip(rules, answers, strict=True) if yes is None]
+            if self._partial and len(unknown) * 4 <= len(rules):
                 matched = set(self.engine.fire(program, stage, state, unknown))
-                matched.update(k[0] for k, yes in zip(rule_keys, answers, strict=True) if yes)
+                matched.update(compress(rules, answers))
                 fired = sorted(matched)
             else:
                 fired = self._fire(program, stage, state)
                 matched = set(fired)
-            for k in rule_keys:
-                rule_memo[k] = k[0] in matched
-                rule_memo.move_to_end(k)
-            while len(rule_memo) > self.memo_size:
-                rule_memo.popitem(last=False)
+            for index, rule_memo, k in zip(rules, rule_memos, keys, strict=True):
+                rule_memo[k] = index in matched
+                if len(rule_memo) > self.memo_size:
+                    del rule_memo[next(iter(rule_memo))]  # the oldest
         else:
             self.hits += 1
-            fired = [index for (index, _), yes in zip(st.rules, answers, strict=True) if yes]
-            for k in rule_keys:
-                rule_memo.move_to_end(k)
+            fired = list(compress(rules, answers))
         answer = memo[key] = plan.answer(stage, fired)
         if len(memo) > self.memo_size:
             memo.popitem(last=False)
