@@ -27,10 +27,17 @@ from .contract import ContractDescription, contract_from_document, locate
 from .data import Data, load_data
 from .engine import Engine, Evaluation, Evaluator, default_engine
 from .errors import EngineError, InputError
-from .facts import ContractFacts, Details, build_facts, detail_names, fact_catalogue
+from .facts import (
+    ContractFacts,
+    build_facts,
+    detail_names,
+    fact_catalogue,
+    stated_value,
+    table_details,
+    threshold_details,
+)
 from .rulebook import (
     Compiler,
-    JsonDetails,
     Program,
     RegimeSpec,
     RouteSpec,
@@ -590,7 +597,7 @@ class _Static:
 class _Table:
     """One of the data's shared tables of thresholds in force (kept per stretch of days), as advices use it."""
 
-    __slots__ = ("source", "rows", "json")
+    __slots__ = ("source", "rows", "json", "details")
 
     def __init__(self, in_force: Mapping[str, Any]):
         self.source = in_force
@@ -601,6 +608,19 @@ class _Table:
             "reference": th.reference, "verify": th.verify}) for name, th in in_force.items()]
         # Per threshold: its name, amount and JSON before its value, between it and "above", and after.
         self.json: list[tuple[str, float, bytes, bytes, bytes]] | None = None
+        self.details: dict[str | None, dict[tuple[str, str], bytes]] = {}  # see details_json
+
+    def details_json(self, applied: Any) -> dict[tuple[str, str], bytes]:
+        """The {thresholds.*} details of this table and the {threshold.*} ones of ``applied`` (one of its
+        thresholds, or None), JSON-escaped (UTF-8, without quotes) by _Values key."""
+        key = applied.name if applied is not None else None
+        got = self.details.get(key)
+        if got is None:
+            texts = table_details(self.source)
+            if applied is not None:
+                texts.update(threshold_details(applied))
+            got = self.details[key] = {("detail", name): _json_str(text)[1:-1].encode() for name, text in texts.items()}
+        return got
 
     def json_rows(self, make: _Makers) -> list[tuple[str, float, bytes, bytes, bytes]]:
         if self.json is None:
@@ -789,19 +809,24 @@ def _json_part(texts: list[bytes], holes: tuple[tuple[str, Any], ...]) -> _Json 
 
 
 class _Values(dict[Any, bytes]):
-    """The JSON (UTF-8) of an advice's own values, by hole key: its figures by name (given), and each message
-    that quotes the contract by its Template, or several conditions by ("texts", templates), worked out the
-    first time a part asks (a message said several times is filled once)."""
+    """The JSON (UTF-8) of an advice's own values, by hole key: its figures by name and the details most advices
+    quote (given), and any other detail a message quotes by ("detail", name), JSON-escaped without quotes, or
+    several conditions by ("texts", templates), worked out from ``details`` the first time a part asks (a message
+    said several times is filled once)."""
 
-    __slots__ = ("details", "json_details")
+    __slots__ = ("details",)
 
-    def __init__(self, details: Details):
-        super().__init__()
-        self.details, self.json_details = details, JsonDetails(details)
+    def __init__(self, details: Mapping[str, str], given: Mapping[Any, bytes]):
+        super().__init__(given)
+        self.details = details
 
     def __missing__(self, key: Any) -> bytes:
         if key[0] == "detail":  # (a name a message quotes: see _json_part)
-            got = self.json_details[key[1]]
+            try:
+                text = self.details[key[1]]
+            except KeyError:  # a detail this contract does not have: its placeholder stays, as Template.fill says
+                text = "{" + key[1] + "}"
+            got = _json_str(text)[1:-1].encode()
         else:  # several conditions, each said once
             said = dict.fromkeys(m.fill(self.details) for m in key[1])
             got = ("[" + ",".join(map(_json_str, said)) + "]").encode()
@@ -865,18 +890,28 @@ def _marked(build: Callable[..., BaseModel], trace: bool = True) -> bytes | _Jso
     return encoded[0] if not holes else _json_part(encoded, tuple(holes[n] for n in order))
 
 
+_START, _VALUE, _VAT_BASIS = ("detail", "start"), ("detail", "value"), ("detail", "vat_basis")
+
+
 def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractFacts,
                headline: tuple[str, Any, float, str], trace: bool) -> bytes:
     """The advice's JSON (UTF-8): its parts' JSON with the contract's own values put in."""
     applicable, applied, value, basis = headline
     details = cf.details
     details.applied = applied
-    own = _Values(details)
+    table = _table(cf.thresholds)
+    # The details nearly every advice quotes ({start} in the regime's `because`, the headline's, the chosen
+    # threshold's and those in force), put in at once rather than each worked out when first asked: those of the
+    # thresholds are kept per table, and the others are money, its words and a date, which JSON writes as they are.
+    own = _Values(details, table.details_json(applied))
+    start = c.procurement_start.isoformat()  # (details.commenced)
+    stated, words = stated_value(details)
+    own[_START], own[_VALUE], own[_VAT_BASIS] = start.encode(), stated.encode(), words.encode()
     routes, findings, recommended = st.json_of(shape)
     values = cf.values
     floats: dict[float, bytes] = {}  # (most thresholds in force share a VAT basis: the same value)
     rows, main, above = [], b"null", b"false"
-    for name, amount, before, between, after in _table(cf.thresholds).json_rows(st.make):
+    for name, amount, before, between, after in table.json_rows(st.make):
         v = values[name]
         up = b"true" if v >= amount else b"false"
         written = floats.get(v)
@@ -888,7 +923,7 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
             main, above = row, up
     own.update({
         "id": _json_str(c.id).encode(), "title": _json_str(c.title).encode(),
-        "start": f'"{c.procurement_start.isoformat()}"'.encode(),
+        "start": f'"{start}"'.encode(),
         "value": _float_json(value), "basis": _json_str(basis).encode(), "threshold": main, "above": above,
         "in_force": b"[" + b",".join(rows) + b"]", "recommended": recommended,
         "routes": _filled_array(routes, own), "findings": _filled_array(findings, own),

@@ -221,17 +221,31 @@ class Details(dict[str, str]):
 def _headline_details(d: Details, name: str) -> str:
     """{value} and {vat_basis} (on the chosen threshold's basis) and the {threshold.*} details, worked out together
     the first time a message quotes one (most advices quote several)."""
-    th = d.applied
-    rate = d.lots[4]
-    if th is None:
-        d["value"], d["vat_basis"] = money(d.value), basis_words(d.basis, rate)
-    else:
-        d["value"], d["vat_basis"] = money(d.values[th.name]), basis_words(th.vat, rate)
-        d["threshold.name"], d["threshold.title"], d["threshold.regulation"] = th.name, th.title, th.regulation
-        d["threshold.amount"], d["threshold.from"] = _amount(th.amount), th.in_force_from.isoformat()
+    d["value"], d["vat_basis"] = stated_value(d)
+    if d.applied is not None:
+        d.update(threshold_details(d.applied))
     if name not in d:  # a {threshold.*} when no threshold was chosen: the placeholder stays
         raise KeyError(name)
     return d[name]
+
+
+def stated_value(d: Details) -> tuple[str, str]:
+    """{value} and {vat_basis}: the value on the chosen threshold's VAT basis (else on the headline's), and it."""
+    th = d.applied
+    if th is None:
+        return money(d.value), basis_words(d.basis, d.lots[4])
+    return money(d.values[th.name]), basis_words(th.vat, d.lots[4])
+
+
+def threshold_details(th: InForce) -> dict[str, str]:
+    """The {threshold.*} details when the rules chose ``th``: the same for every contract they chose it for."""
+    return {"threshold.name": th.name, "threshold.title": th.title, "threshold.regulation": th.regulation,
+            "threshold.amount": _amount(th.amount), "threshold.from": th.in_force_from.isoformat()}
+
+
+def table_details(in_force: Mapping[str, InForce]) -> dict[str, str]:
+    """The {thresholds.NAME} details of the thresholds ``in_force`` (those not in force have none)."""
+    return {f"thresholds.{name}": _amount(th.amount) for name, th in in_force.items()}
 
 
 def _lots_details(d: Details, name: str) -> str:
@@ -271,7 +285,7 @@ def _lazy_details(thresholds: list[str], cpv_lists: list[str]) -> dict[str, Call
         "lots.largest_small": _lots_details,
     }
     for name in thresholds:
-        table[f"thresholds.{name}"] = lambda d, _, n=name: _amount(d.thresholds[n].amount)
+        table[f"thresholds.{name}"] = lambda d, _, n=name: _amount(d.thresholds[n].amount)  # (table_details)
         table[f"values.{name}"] = lambda d, _, n=name: money(d.values[n])
         # how {values.NAME} is stated: "inclusive of VAT", "net of VAT" or "with no VAT charged"
         table[f"vat.{name}"] = lambda d, _, n=name: basis_words(d.thresholds[n].vat, d.lots[4])

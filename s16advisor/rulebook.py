@@ -763,21 +763,6 @@ class Template(NamedTuple):
             return self.pattern % tuple(_detail(details, n) for n in self.names)
 
 
-class JsonDetails(dict[str, bytes]):
-    """``details`` JSON-escaped (UTF-8, without quotes), each the first time a message asks for it (a detail
-    this contract does not have stays as its placeholder, as ``Template.fill`` leaves it)."""
-
-    __slots__ = ("details",)
-
-    def __init__(self, details: Mapping[str, str]):
-        super().__init__()
-        self.details = details
-
-    def __missing__(self, name: str) -> bytes:
-        got = self[name] = _json_str(_detail(self.details, name))[1:-1].encode()
-        return got
-
-
 def _detail(details: Mapping[str, str], name: str) -> str:
     try:
         return details[name]

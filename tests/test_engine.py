@@ -428,7 +428,7 @@ def test_a_message_is_written_as_json_as_its_filled_text_would_be():
             return b"".join(t.json)
         part = _json_part([b"{", b"}"], (("text", t),))
         assert part is not None
-        got = part.fill(_Values(details))  # type: ignore[arg-type]
+        got = part.fill(_Values(details, {}))
         assert got[:1] + got[-1:] == b"{}"
         return got[1:-1]
 
