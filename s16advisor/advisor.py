@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sys
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -628,7 +629,8 @@ class _Table:
             texts = table_details(self.source)
             if applied is not None:
                 texts.update(threshold_details(applied))
-            got = self.details[key] = {("detail", name): _json_str(text)[1:-1].encode() for name, text in texts.items()}
+            got = self.details[key] = {
+                _placeholder(name): _json_str(text)[1:-1].encode() for name, text in texts.items()}
         return got
 
     def json_rows(self, make: _Makers) -> list[tuple[str, float, bytes, bytes, bytes]]:
@@ -804,7 +806,7 @@ def _json_part(texts: list[bytes], holes: tuple[tuple[str, Any], ...]) -> _Json 
                 return None
             spread[-1] += arg.json[0]
             for name, text in zip(arg.names, arg.json[2::2], strict=True):
-                kept.append(("detail", name))
+                kept.append(("detail", _placeholder(name)))
                 spread.append(text)
             spread[-1] += after
         else:
@@ -815,7 +817,7 @@ def _json_part(texts: list[bytes], holes: tuple[tuple[str, Any], ...]) -> _Json 
 
 def _filled_by(texts: list[bytes], holes: tuple[tuple[str, Any], ...]) -> _Json:
     """The _Json of texts and the holes between them (each message already spread into its details)."""
-    keys = [(kind, arg) if kind in ("texts", "detail") else kind for kind, arg in holes]
+    keys = [arg if kind == "detail" else (kind, arg) if kind == "texts" else kind for kind, arg in holes]
     parts = [b""] * (2 * len(texts) - 1)
     parts[::2] = texts
     return _Json(tuple(texts), holes, itemgetter(*keys), parts)
@@ -839,9 +841,9 @@ def _array_json(parts: list[bytes | _Json]) -> bytes | _Json:
 
 class _Values(dict[Any, bytes]):
     """The JSON (UTF-8) of an advice's own values, by hole key: its figures by name and the details most advices
-    quote (given), and any other detail a message quotes by ("detail", name), JSON-escaped without quotes, or
-    several conditions by ("texts", templates), worked out from ``details`` the first time a part asks (a message
-    said several times is filled once)."""
+    quote (given), and any other detail a message quotes by its placeholder ("{value}": see _placeholder),
+    JSON-escaped without quotes, or several conditions by ("texts", templates), worked out from ``details`` the
+    first time a part asks (a message said several times is filled once)."""
 
     __slots__ = ("details",)
 
@@ -850,17 +852,24 @@ class _Values(dict[Any, bytes]):
         self.details = details
 
     def __missing__(self, key: Any) -> bytes:
-        if key[0] == "detail":  # (a name a message quotes: see _json_part)
+        if type(key) is str:  # a detail a message quotes (see _json_part)
             try:
-                text = self.details[key[1]]
+                text = self.details[key[1:-1]]
             except KeyError:  # a detail this contract does not have: its placeholder stays, as Template.fill says
-                text = "{" + key[1] + "}"
+                text = key
             got = _json_str(text)[1:-1].encode()
-        else:  # several conditions, each said once
-            said = dict.fromkeys(m.fill(self.details) for m in key[1])
-            got = ("[" + ",".join(map(_json_str, said)) + "]").encode()
+        else:  # several conditions, each said once (as JSON strings: the same if and only if their texts are)
+            got = b"[" + b",".join(dict.fromkeys(map(self._said, key[1]))) + b"]"
         self[key] = got
         return got
+
+    def _said(self, m: Template) -> bytes:
+        """Message ``m`` as a JSON string (UTF-8), with the details it quotes put in (see _json_part)."""
+        if m.json is None:
+            raise _NotPlain  # (a lone surrogate)
+        parts = [*m.json]
+        parts[1::2] = [self[_placeholder(name)] for name in m.names]
+        return b"".join(parts)
 
 
 def _marker(n: int) -> str:
@@ -919,7 +928,14 @@ def _marked(build: Callable[..., BaseModel], trace: bool = True) -> bytes | _Jso
     return encoded[0] if not holes else _json_part(encoded, tuple(holes[n] for n in order))
 
 
-_START, _VALUE, _VAT_BASIS = ("detail", "start"), ("detail", "value"), ("detail", "vat_basis")
+@cache
+def _placeholder(name: str) -> str:
+    """A detail's key among an advice's own values: its placeholder as written, one str object (interned) for every
+    part, whose lookups then compare no more than that it is the same object."""
+    return sys.intern("{" + name + "}")
+
+
+_START, _VALUE, _VAT_BASIS = _placeholder("start"), _placeholder("value"), _placeholder("vat_basis")
 
 
 def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractFacts,

@@ -419,7 +419,7 @@ def test_the_trace_is_every_rule_in_evaluation_order_fired_as_evaluated(advisor)
 def test_a_message_is_written_as_json_as_its_filled_text_would_be():
     from json.encoder import encode_basestring
 
-    from s16advisor.advisor import _json_part, _Values
+    from s16advisor.advisor import _json_part, _NotPlain, _Values
     from s16advisor.rulebook import literal, template
 
     def as_json(t: Any, details: dict[str, str]) -> bytes:  # as an advice's JSON has it (see _json_part)
@@ -446,6 +446,19 @@ def test_a_message_is_written_as_json_as_its_filled_text_would_be():
         assert surrogate.json is None and _json_part([b"{", b"}"], (("text", surrogate),)) is None
     with pytest.raises(UnicodeEncodeError):  # (advise_json then has pydantic write the advice)
         as_json(template("{value}"), {"value": "lone \ud800"})
+
+    # Several conditions on a route (a "texts" hole): a JSON array of their texts, each said once (the same text
+    # from another message too), as the filled texts would be written.
+    conditions = (*(template(t) for t in texts[::9]), template(texts[0]), template("{value}"), literal(odd[0]))
+    part = _json_part([b"{", b"}"], (("texts", conditions),))
+    assert part is not None
+    said = list(dict.fromkeys(t.fill(details) for t in conditions))
+    assert len(said) == len(conditions) - 2
+    assert part.fill(_Values(details, {})) == ("{[" + ",".join(map(encode_basestring, said)) + "]}").encode()
+    part = _json_part([b"[", b"]"], (("texts", (template("{value}"), literal("lone \ud800"))),))
+    assert part is not None
+    with pytest.raises(_NotPlain):  # (advise_json then has pydantic write the advice)
+        part.fill(_Values(details, {}))
 
 
 @pytest.mark.parametrize("command", [["advise", "examples/supported-living.yaml"], ["check", "examples/drafts"],
