@@ -2022,7 +2022,50 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 
 def _tasks(chunk: list[Record]) -> list[Task]:
-    return [(r.source, r.kind, r.payload, r.extra) for r in chunk]
+    return _Tasks(chunk)  # (a Record is a Task: its source, kind, payload and extra)
+
+
+_NO_MORE = (None,) * 5  # a Source's fields after the line, of a JSON line: no row, document, index, path or ocid
+
+
+class _Tasks(list[Task]):
+    """A chunk's tasks, pickled (for a worker) as its JSON lines' bytes joined, their line numbers and where each
+    ends, when every task is a JSON line of one file whose source is the file and the line (as a JSON Lines
+    file's records are): a few objects, not a tuple, a Source and a bytes object per line, whose pickling was a
+    tenth of the review process's CPU (in the pool's thread that feeds the workers). The worker gets the same
+    tasks back as a list (see ``_unpacked``)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        packed = self._packed()
+        return (list, ([tuple(task) for task in self],)) if packed is None else (_unpacked, packed)
+
+    def _packed(self) -> tuple[str, Any, list[int], list[int], bytes] | None:
+        if not self:
+            return None
+        file, extra = self[0][0].file, self[0][3]
+        lines: list[int] = []
+        ends: list[int] = []
+        parts: list[bytes] = []
+        end = 0
+        for source, kind, payload, more in self:
+            if kind != "json" or type(payload) is not bytes or more != extra or source.file != file \
+                    or source.line is None or source[2:] != _NO_MORE:
+                return None  # (a parsed object, an error, a line the reader decoded, another file's: as they are)
+            lines.append(source.line)
+            end += len(payload)
+            ends.append(end)
+            parts.append(payload)
+        return file, extra, lines, ends, b"".join(parts)
+
+
+def _unpacked(file: str, extra: Any, lines: list[int], ends: list[int], data: bytes) -> list[Task]:
+    """The tasks of a chunk of JSON lines packed by ``_Tasks``, as they were."""
+    tasks: list[Task] = []
+    start = 0
+    for line, end in zip(lines, ends, strict=True):
+        tasks.append((Source(file, line), "json", data[start:end], extra))
+        start = end
+    return tasks
 
 
 def default_jobs() -> int:

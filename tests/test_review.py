@@ -1928,6 +1928,45 @@ def test_json_lines_validated_in_one_pass_give_what_the_general_path_gives() -> 
         assert raw.count(b":") == module._given_keys(module.ContractDescription.model_validate_json(raw)), raw
 
 
+def test_a_chunk_of_json_lines_reaches_its_worker_as_it_was_read(tmp_path: Path) -> None:
+    """A chunk whose records are all JSON lines of one file is pickled for its worker packed (the lines' bytes
+    joined, their numbers, where each ends): unpickled, its tasks are the records as read, line for line, byte for
+    byte; a chunk with any other record in it (an OCDS package's release, an error, another file's line) is
+    pickled as it is."""
+    import pickle
+
+    module = sys.modules["s16advisor.review"]
+    a = tmp_path / "a.jsonl"
+    a.write_bytes(b"\xef\xbb\xbf" + json.dumps(contract(1)).encode() + b"\r\n\n  \n{not json\n"
+                  + "\ufeff".encode() + json.dumps(contract(2)).encode() + b"\n\xff\n"
+                  + json.dumps(contract(3, title="Caf\u00e9 \\n")).encode())  # (no final newline)
+    b = jsonl(tmp_path / "b.jsonl", [contract(4), json.loads((FIXTURES / "release-package.json").read_text())])
+    c = jsonl(tmp_path / "c.jsonl", [contract(5)])
+    records = list(read_records([str(a), str(b), str(c)]))  # (a's lines' extra: their encoding is their mark's)
+    assert [(r.source.line, r.kind, r.extra is None) for r in records[:7]] == \
+        [(1, "json", False), (4, "json", False), (5, "json", False), (6, "json", False), (7, "json", False),
+         (1, "json", True), (2, "obj", True)]
+    decoded = list(read_records([str(a)], ReadOptions(encoding="latin-1")))  # (decoded by the reader; an error)
+    assert [type(r.payload) for r in decoded[2:4]] == [str, str] and decoded[3].kind == "error"
+
+    def sent(chunk: list[Any]) -> tuple[Any, list[Any]]:
+        tasks = module._tasks(chunk)
+        return tasks.__reduce__()[0], pickle.loads(pickle.dumps(tasks))
+
+    line = module.Record(Source("x.jsonl", 1), "json", b"{}\n")  # (and lines no reader makes: told apart still)
+    made = [[line, line._replace(extra=module._BY_MARK)], [line, line._replace(source=Source("x.jsonl", 2, row=2))],
+            [line, line._replace(source=Source("x.jsonl"))], [line, line._replace(payload=bytearray(b"{}"))]]
+    for chunk, packed in ((records[:5], True), (records[2:4], True), (records[5:6], True), (records[:6], False),
+                          (records[5:7], False), (records[-2:], False), (decoded[:2], False), (decoded[3:4], False),
+                          ([line, line], True), *((pair, False) for pair in made)):
+        how, tasks = sent(chunk)
+        assert (how is module._unpacked) == packed, chunk
+        assert type(tasks) is list and tasks == [tuple(r) for r in chunk]
+        assert all(type(t) is tuple and type(t[0]) is Source and type(t[2]) is type(r.payload)
+                   for t, r in zip(tasks, chunk, strict=True))
+    assert module._tasks([])._packed() is None
+
+
 def test_a_yaml_records_problems_name_its_file_even_when_its_folder_name_has_a_colon_and_digits(tmp_path: Path) -> None:
     folder = tmp_path / "drafts:7"
     folder.mkdir()
