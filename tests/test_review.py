@@ -97,6 +97,13 @@ def test_jsonl_one_result_per_line_with_its_line(tmp_path: Path) -> None:
     assert "got a string" in out[3].error
     assert out[4].error.startswith(f"{path}:6: not utf-8 text")
     assert out[5].id == "R-0003"
+    # Blank lines are what bytes.strip() strips to nothing: ASCII whitespace, or a byte order mark alone (a file
+    # joined by cat, empty but for its mark), last line or not; what else is made of such bytes is a record.
+    path.write_bytes(b" \t\x0b\x0c\r\n" + json.dumps(contract(1)).encode() + b"\n\xef\xbb\xbf\n\xa0\n\x1c\n"
+                     + b"\xef\xbb\xbf")
+    reader = read_records([str(path)])
+    assert [(r.source.line, r.kind) for r in reader] == [(2, "json"), (4, "json"), (5, "json")]
+    assert reader.blank == 3
 
 
 def test_a_json_null_is_an_optional_field_left_out_and_a_required_field_missing(tmp_path: Path) -> None:
