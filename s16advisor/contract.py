@@ -39,6 +39,11 @@ _CPV_RX = re.compile(r"^([0-9]{8})(?:-([0-9]))?\Z")
 
 
 def _strict_date(value: Any) -> dt.date:
+    if type(value) is str and _DATE_RX.match(value):  # (a JSON or YAML date, first: the common case)
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value} is not a date that exists") from None
     if isinstance(value, dt.datetime):  # (pandas' Timestamp is one: a date column read by pandas or from Excel)
         return _date_of(value)
     if isinstance(value, dt.date):
@@ -77,6 +82,10 @@ def _date_of(value: dt.datetime) -> dt.date:
 
 
 def _money(value: Any) -> float:
+    if type(value) is float and value - value == 0.0:  # a finite float (inf - inf and NaN - NaN are NaN), as
+        return value + 0.0  # below: a JSON number's, the common case, without the isinstance tests
+    if type(value) is int and -_EXACT <= value <= _EXACT:  # (a bool's type is bool) float() of it is exact
+        return float(value)
     # bool is an int in Python; a YAML `yes` must not become £1. Any real number type is a number: numpy's (a total
     # computed with numpy, a DataFrame row's cell) and Decimal (a database's money) too; numpy's bool is not one.
     if isinstance(value, bool) or not isinstance(value, int | float | numbers.Real | decimal.Decimal):
@@ -88,6 +97,9 @@ def _money(value: Any) -> float:
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("must be a finite number")
     return number + 0.0  # (-0.0 is 0.0: "£-0" otherwise)
+
+
+_EXACT = 2 ** 53  # up to which every integer is a float exactly (a larger one is rounded, or overflows, below)
 
 
 # £1,000 trillion: above any public contract by far, and where VAT added to an amount still is a finite number

@@ -1136,6 +1136,43 @@ def test_a_decimal_that_is_not_an_amount_is_named(value: str, words: str) -> Non
     assert str(e.value).startswith("<data>: value.amount: ") and words in str(e.value), str(e.value)
 
 
+def test_plain_numbers_and_dates_read_alike_by_the_quick_path_and_the_general_one() -> None:
+    """A plain float, int and ISO date text (a JSON line's) are read by a quick path of their validators: what it
+    gives and refuses is what the general path does with the same value of another type (a float subclass, a
+    Decimal, a str subclass)."""
+    import datetime as dt
+    import decimal
+    import math
+
+    from s16advisor.contract import _money, _strict_date
+
+    class Float(float):
+        pass
+
+    class Text(str):
+        pass
+
+    def outcome(f: Callable[[Any], Any], value: Any) -> Any:
+        try:
+            got = f(value)
+        except ValueError as e:
+            return str(e)
+        return (type(got), repr(got), math.copysign(1, got) if isinstance(got, float) else None)
+
+    floats = [0.0, -0.0, 1.5, -2.25, 1e308, -1e-320, math.inf, -math.inf, math.nan, 2.0 ** 53 + 2]
+    for x in floats:
+        assert outcome(_money, x) == outcome(_money, Float(x)), x
+    for n in [0, 1, -1, 2 ** 53, -2 ** 53, 2 ** 53 + 1, -2 ** 53 - 1, 10 ** 308, 10 ** 309, -10 ** 400]:
+        assert outcome(_money, n) == outcome(_money, decimal.Decimal(n)), n
+    assert outcome(_money, -0.0) == (float, "0.0", 1.0) and outcome(_money, 10 ** 309) == "must be a finite number"
+    assert outcome(_money, True) == outcome(_money, 1 == 1) == "must be a number (not a string or a boolean)"
+    for text in ["2024-05-01", "2024-02-29", "2023-02-29", "2024-13-01", "0000-01-01", "20240501", "2024-W01-1",
+                 "2024-05-01 ", "2024-05-01\n", "\uff12024-05-01", ""]:
+        assert outcome(_strict_date, text) == outcome(_strict_date, Text(text)), text
+    assert outcome(_strict_date, "2023-02-29") == "2023-02-29 is not a date that exists"
+    assert _strict_date("2024-05-01") == dt.date(2024, 5, 1)
+
+
 def test_a_boolean_is_still_not_a_number_nor_a_whole_number() -> None:
     import s16advisor
 
