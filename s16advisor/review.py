@@ -64,7 +64,7 @@ INPUT_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonli
 
 MAX_LINE_BYTES = 10 * 1024 * 1024  # one JSON line, one YAML document
 MAX_JSON_BYTES = 512 * 1024 * 1024  # a whole .json file (an OCDS package is one JSON document)
-CHUNK_SIZE = 200  # records per task sent to a worker
+CHUNK_SIZE = 500  # records per task sent to a worker (each chunk costs the review process ~0.6 ms of CPU)
 MAX_JOBS = 256  # worker processes a review starts at most (each a process with the rulebook compiled: tens of MiB)
 
 
