@@ -1753,6 +1753,34 @@ def test_the_readme_example_is_the_programs_real_output(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the patched worker is inherited through fork")
+def test_the_heap_frozen_for_the_workers_is_put_back_as_it_was(tmp_path: Path, monkeypatch: Any) -> None:
+    """While worker processes advise, the objects held as they start are kept out of the garbage collector's
+    sight (gc.freeze), in the workers too; once the review ends (or stops), they are put back, unless the caller
+    had frozen objects itself, whose freeze is left as it was."""
+    import gc
+
+    module = sys.modules["s16advisor.review"]
+    monkeypatch.setattr(module._Worker, "one",
+                        lambda self, *args: (None, None, {"frozen": gc.get_freeze_count()}, None, ()))
+    records = [contract(i) for i in range(9)]
+    assert gc.get_freeze_count() == 0
+    out = list(Review(records, jobs=2, chunk_size=3))
+    assert len(out) == 9 and all(r.advice["frozen"] > 0 for r in out)  # (in the workers)
+    assert gc.get_freeze_count() == 0
+    stopped = iter(Review(records, jobs=2, chunk_size=3))
+    next(stopped)
+    assert gc.get_freeze_count() > 0  # (while the workers advise)
+    stopped.close()
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        assert len(list(Review(records, jobs=2, chunk_size=3))) == 9
+        assert gc.get_freeze_count() > 0  # (a frozen object that is freed leaves the count: not the same number)
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the patched worker is inherited through fork")
 def test_a_record_that_kills_its_worker_process_is_one_error_result(tmp_path: Path, monkeypatch: Any) -> None:
     module = sys.modules["s16advisor.review"]  # (s16advisor.review is the function)
     original = module._Worker.one
