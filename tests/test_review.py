@@ -2809,3 +2809,15 @@ def test_jobs_in_a_script_without_a_main_guard_under_spawn_is_one_clear_error(tm
     assert last.startswith("RuntimeError: review(jobs=2): the worker processes could not start"), last
     assert 'under if __name__ == "__main__":' in last and "jobs=1" in last, last
     assert time.monotonic() - start < 60
+
+
+@pytest.mark.parametrize("rid", ["PEM-2026-014", "Cyngor Gwynedd — Café ☕", 'a "quoted" \\ id\t\x00', "lone \ud800"])
+def test_a_json_result_writes_its_id_and_file_as_json_dumps_would(tmp_path: Path, rid: str) -> None:
+    folder = tmp_path / "ffolder é"
+    folder.mkdir()
+    path = folder / "in.jsonl"
+    path.write_bytes((json.dumps(contract(1, id=rid)) + "\n").encode("utf-8", "surrogatepass"))
+    out = tmp_path / "out.jsonl"
+    review_to_file([str(path)], str(out))
+    line = out.read_bytes().decode("utf-8").rstrip("\n")
+    assert line.startswith('{"source":{"file":' + json.dumps(str(path)) + ',"line":1},"id":' + json.dumps(rid) + ",")
