@@ -384,8 +384,9 @@ class _Shape(NamedTuple):
     recommended: list[str]
     mask: int  # the fired rules
     trace: list[TraceEntry]  # empty until asked (see _Static.trace_of): an outline needs none
-    json: list[Any]  # empty until asked (see _Static.json_of): the JSON of its routes, its findings and its plan
-    parts_json: tuple[list[Any], list[Any]]  # the same, kept by its routes part and its findings part (shared)
+    # the JSON of its routes and its plan, and of its findings: empty until asked (see _Static.json_of), kept by its
+    # routes part and its findings part (shared)
+    parts_json: tuple[list[Any], list[Any]]
     # route id -> status, read-only: one object shared by the shapes of one routes part (see _routes_part), which
     # have the same plan and blockers too
     statuses: Mapping[str, str]
@@ -489,16 +490,13 @@ class _Static:
         """The JSON of an advice of ``shape``'s routes and findings, each array as one part (bytes, or a _Json to
         fill: one call fills it), and of its plan, made the first time it is asked: by its routes part and its
         findings part, which many shapes share (1,675 routes parts and 10,784 shapes in 100,000 contracts)."""
-        got = shape.json
-        if not got:
-            routes, findings = shape.parts_json
-            if not routes:
-                routes += (_array_json([self.route_json(r) for r in shape.routes]),
-                           ("[" + ",".join(map(_json_str, shape.recommended)) + "]").encode())
-            if not findings:
-                findings.append(_array_json([self.finding_json(f) for f in shape.findings]))
-            got += (routes[0], findings[0], routes[1])
-        return got
+        routes, findings = shape.parts_json
+        if not routes:
+            routes += (_array_json([self.route_json(r) for r in shape.routes]),
+                       ("[" + ",".join(map(_json_str, shape.recommended)) + "]").encode())
+        if not findings:
+            findings.append(_array_json([self.finding_json(f) for f in shape.findings]))
+        return [routes[0], findings[0], routes[1]]
 
     def _json_of(self, key: Any, build: Callable[..., BaseModel], trace: bool = True) -> bytes | _Json:
         """The JSON of what ``build`` makes, kept under ``key`` (a finding's or a trace entry's id: they live
@@ -523,8 +521,8 @@ class _Static:
         else:  # put together from its routes part and its findings part, each kept per the rules deciding it
             routes, recommended, statuses, blockers, routes_json = self._routes_part(mask & self.route_rules)
             findings, finding_codes, findings_json = self._findings_part(mask & self.finding_rules)
-            got = _Shape(routes, findings, recommended, mask, [], [], (routes_json, findings_json), statuses,
-                         blockers, finding_codes)
+            got = _Shape(routes, findings, recommended, mask, [], (routes_json, findings_json), statuses, blockers,
+                         finding_codes)
             shapes[mask] = got
             if len(shapes) > SHAPES_KEPT:
                 shapes.popitem(last=False)  # the least recently used
@@ -618,9 +616,9 @@ class _Table:
             "reference": th.reference, "verify": th.verify}) for name, th in in_force.items()]
         # Per threshold: its name, amount and JSON before its value, between it and "above", and after.
         self.json: list[tuple[str, float, bytes, bytes, bytes]] | None = None
-        self.details: dict[str | None, dict[tuple[str, str], bytes]] = {}  # see details_json
+        self.details: dict[str | None, dict[str, bytes]] = {}  # see details_json
 
-    def details_json(self, applied: Any) -> dict[tuple[str, str], bytes]:
+    def details_json(self, applied: Any) -> dict[str, bytes]:
         """The {thresholds.*} details of this table and the {threshold.*} ones of ``applied`` (one of its
         thresholds, or None), JSON-escaped (UTF-8, without quotes) by _Values key."""
         key = applied.name if applied is not None else None
@@ -972,17 +970,15 @@ def _fill_json(st: _Static, shape: _Shape, c: ContractDescription, cf: ContractF
         "value": _float_json(value), "basis": _json_str(basis).encode(), "threshold": main, "above": above,
         "in_force": b"[" + b",".join(rows) + b"]", "recommended": recommended,
     })
-    own["routes"] = routes if isinstance(routes, bytes) else routes.fill(own)
-    own["findings"] = findings if isinstance(findings, bytes) else findings.fill(own)
+    own["routes"], own["findings"] = _filled(routes, own), _filled(findings, own)
     if trace:
-        own["trace"] = _filled_array([st.trace_json(e) for e in st.trace_of(shape)], own)
-    frame = st.frame_json(trace)
-    return frame if isinstance(frame, bytes) else frame.fill(own)
+        own["trace"] = b"[" + b",".join([_filled(js, own) for js in map(st.trace_json, st.trace_of(shape))]) + b"]"
+    return _filled(st.frame_json(trace), own)
 
 
-def _filled_array(parts: list[bytes | _Json], own: _Values) -> bytes:
-    """A JSON array of parts, each filled with the advice's own values (one that has none is as it is)."""
-    return b"[" + b",".join([js if isinstance(js, bytes) else js.fill(own) for js in parts]) + b"]"
+def _filled(part: bytes | _Json, own: _Values) -> bytes:
+    """A part's JSON with the advice's own values put in (one that has none is as it is)."""
+    return part if isinstance(part, bytes) else part.fill(own)
 
 
 @cache
