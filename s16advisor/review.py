@@ -2393,7 +2393,7 @@ class Review:
                     if record.kind != "error" or record.extra not in (_UNOPENED, _STOPPED):  # (not an input failed)
                         self.summary.read += 1  # (so far, as the other figures: a loop stopped early has them)
                     if rid is not None:
-                        lines.note(n, json.dumps(rid), str(record.source))
+                        lines.note(n, _json_text(rid), str(record.source))
                     n += 1
                     yield ReviewResult(record.source, rid, advice, error, notes)
                 dups.add(lines.joined())
@@ -2543,7 +2543,8 @@ class _Writer:
         self.out = out
         self.fmt = fmt
         self.n = 0
-        self.paged = _PageCache(out)
+        self.fd = _regular_fd(out)  # (a file the kernel copies chunks into, and lets go of from the page cache)
+        self.paged = _PageCache(out, self.fd)
         if fmt == "csv":
             buffer = io.StringIO()
             _csv_row(buffer, list(CSV_OUTPUT_COLUMNS))
@@ -2560,7 +2561,7 @@ class _Writer:
             self.out.write(chunk.data)
         else:
             with _spilled(chunk) as path:
-                _append_file(self.out, path)
+                _append_file(self.out, path, self.fd)
         self.n += chunk.count
         self.paged.written()
 
@@ -2578,19 +2579,18 @@ class _PageCache:
 
     BATCH = 8 * 1024 * 1024  # bytes written between calls
 
-    def __init__(self, out: Any):
+    def __init__(self, out: Any, fd: int):
+        """``fd``: ``out``'s file descriptor if it is a regular file, else -1 (see _regular_fd)."""
         self.out = out
         self.fd = -1
         self.start = 0
         self.pending: deque[tuple[int, int]] = deque()  # ranges whose writing out was started
-        if not hasattr(os, "posix_fadvise"):
+        if fd < 0 or not hasattr(os, "posix_fadvise"):
             return
         try:
-            fd = out.fileno()
-            if stat.S_ISREG(os.fstat(fd).st_mode):
-                out.flush()
-                self.fd, self.start = fd, os.lseek(fd, 0, os.SEEK_CUR)
-        except (AttributeError, OSError, ValueError):  # (io.UnsupportedOperation is an OSError)
+            out.flush()
+            self.fd, self.start = fd, os.lseek(fd, 0, os.SEEK_CUR)
+        except OSError:
             pass
 
     def written(self) -> None:
@@ -2612,19 +2612,25 @@ class _PageCache:
             self.fd = -1  # (only a hint to the kernel: the results are written all the same)
 
 
-def _append_file(out: Any, path: str) -> None:
+def _regular_fd(out: Any) -> int:
+    """``out``'s file descriptor if it is a regular file (which the kernel can copy into), else -1."""
+    try:
+        fd = out.fileno()
+        return fd if stat.S_ISREG(os.fstat(fd).st_mode) else -1
+    except (AttributeError, OSError, ValueError):  # (io.UnsupportedOperation is an OSError)
+        return -1
+
+
+def _append_file(out: Any, path: str, fd: int | None = None) -> None:
     """Write the file ``path`` to ``out``: copied by the kernel (``copy_file_range``) when ``out`` is a regular
-    file, else read and written."""
+    file, else read and written. ``fd``: what ``_regular_fd(out)`` gives, if the caller knows it."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         done = 0
         copy = getattr(os, "copy_file_range", None)  # (Linux)
-        try:
-            fd = out.fileno() if copy is not None else -1
-            regular = fd >= 0 and stat.S_ISREG(os.fstat(fd).st_mode)
-        except (AttributeError, OSError, ValueError):  # (io.UnsupportedOperation is an OSError)
-            regular = False
-        if regular:
+        if fd is None:
+            fd = _regular_fd(out)
+        if copy is not None and fd >= 0:
             out.flush()  # (then the buffered stream goes on writing at the file's new end)
             with suppress(OSError):  # not across these file systems, or an append-only file: written below
                 while done < size:
