@@ -273,6 +273,11 @@ def _gh_prop(s: str) -> str:
     return _gh_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
+def _gh_props(file: str, line: int | None, title: str) -> str:
+    """An annotation's properties: ``file`` (escaped already), its line if it has one, and its title."""
+    return f"file={file}" + (f",line={line}" if line else "") + f",title={_gh_prop(title)}"
+
+
 # GitHub shows at most this many annotations of each kind (error, warning, notice) per step, and 50 per job;
 # the rest are in the step's log only (actions/toolkit, docs/problem-matchers.md, "Limitations").
 GITHUB_SHOWN = 10
@@ -291,16 +296,14 @@ def _github(report: CheckReport, out: TextIO) -> None:
         # file=: relative to the repository's root, as GitHub reads it (the runner keeps a relative path as given)
         file = _gh_prop(_in_repository(r.path) or r.path)
         if r.status == "error":
-            props = f"file={file}" + (f",line={r.error_line}" if r.error_line else "")
-            annotate("error", f"{props},title=invalid_input", r.error or "invalid input")
+            annotate("error", _gh_props(file, r.error_line, "invalid_input"), r.error or "invalid input")
             continue
         for f in r.findings:
             level = "notice" if f.waived else kind[f.severity]
-            props = f"file={file}" + (f",line={f.line}" if f.line else "") + f",title={_gh_prop(f.code)}"
-            annotate(level, props, f.message + (f" (waived: {f.waiver_reason})" if f.waived else ""))
+            annotate(level, _gh_props(file, f.line, f.code),
+                     f.message + (f" (waived: {f.waiver_reason})" if f.waived else ""))
             for x in f.related:
-                p = f"file={file}" + (f",line={x.line}" if x.line else "") + f",title={_gh_prop(x.code)}"
-                annotate("notice", p, x.message)
+                annotate("notice", _gh_props(file, x.line, x.code), x.message)
     if max(counts.values()) > GITHUB_SHOWN:  # said first, so that it is among the notices shown
         made = [f"{n} {level}{'s' if n != 1 else ''}" for level, n in counts.items() if n]
         said = ", ".join(made[:-1]) + " and " + made[-1] if len(made) > 1 else made[0]
